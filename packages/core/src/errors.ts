@@ -1,0 +1,126 @@
+/**
+ * @module errors
+ * One error class for the whole platform, with a stable string code. Every code
+ * lives in {@link ERROR_CODES}: a test fails if a code is thrown somewhere but not
+ * listed here, or listed here but documented nowhere.
+ *
+ * The CLI maps {@link ErrorCodeInfo.exit} to its exit status and services map
+ * {@link ErrorCodeInfo.http} to their HTTP status. Messages name the offending
+ * input; they never carry secrets.
+ */
+
+export interface ErrorCodeInfo {
+  /** What the code means, one line. */
+  readonly description: string;
+  /** HTTP status a service answers with. */
+  readonly http: number;
+  /** Exit status of the CLI. 1 = verification failed, 2 = bad input, 3 = environment. */
+  readonly exit: number;
+}
+
+const input = (description: string): ErrorCodeInfo => ({ description, http: 400, exit: 2 });
+const verify = (description: string, http = 422): ErrorCodeInfo => ({ description, http, exit: 1 });
+const env = (description: string, http = 500): ErrorCodeInfo => ({ description, http, exit: 3 });
+
+/** The table of every stable error code. Add new codes here, never inline. */
+export const ERROR_CODES = {
+  // ---- generic input ------------------------------------------------------
+  INPUT_INVALID: input('an input does not have the expected shape'),
+  INPUT_NOT_U32: input('a value must be an unsigned 32-bit integer'),
+  INPUT_NOT_INTEGER: input('a value must be a non-negative integer'),
+  INPUT_HEX_INVALID: input('a string is not valid hexadecimal'),
+  INPUT_BASE64_INVALID: input('a string is not valid base64 / base64url'),
+  INPUT_JSON_INVALID: input('a document is not valid JSON'),
+  INPUT_FILE_UNREADABLE: input('a file could not be read'),
+  INPUT_FILE_EMPTY: input('a file holds no records'),
+  INPUT_TOO_LARGE: { description: 'an input exceeds its size limit', http: 413, exit: 2 },
+  INPUT_TIME_INVALID: input('a time or period could not be parsed'),
+
+  // ---- records and claims --------------------------------------------------
+  RECORD_FIELD_INVALID: input('a record field is missing or not a number'),
+  RECORD_END_BEFORE_START: input('a record ends before it starts'),
+  RECORD_OUTSIDE_PERIOD: input('a record starts outside the reporting period'),
+  RECORD_VALUE_TOO_LARGE: input('a record offset does not fit the circuit range'),
+  PERIOD_INVALID: input('the reporting period is empty, reversed or too long'),
+  SLA_INVALID: input('the SLA expression could not be parsed'),
+  CLAIM_TOO_MANY_RECORDS: input('more records than the largest circuit size class'),
+  CLAIM_UNKNOWN: input('no such claim kind'),
+
+  // ---- zero knowledge -------------------------------------------------------
+  ZK_PROOF_INVALID: verify('the zero-knowledge proof does not verify'),
+  ZK_PUBLIC_INPUT_MISMATCH: verify('a public output or parameter disagrees with the proof'),
+  ZK_VK_MISMATCH: verify('the verification key does not match the bundle'),
+  ZK_VK_INVALID: verify('the verification key is malformed'),
+  ZK_DEV_SETUP_REFUSED: verify('the key comes from a dev trusted setup and allowDevSetup was not given'),
+  ZK_BUNDLE_INVALID: input('the proof bundle is malformed'),
+  ZK_BUNDLE_VERSION: input('the proof bundle version is not supported'),
+  ZK_SETUP_MISSING: env('no keys for this circuit and size class: run `veritee zk setup`'),
+  ZK_PROVER_UNAVAILABLE: env('the Go prover binary is missing or failed to start'),
+  ZK_PROVER_FAILED: env('the prover reported an error'),
+  ZK_PROVER_TIMEOUT: env('a prover request timed out', 504),
+  ZK_PROVER_CANCELLED: env('a prover request was cancelled', 499),
+  ZK_WITNESS_INVALID: input('the witness does not satisfy the circuit'),
+
+  // ---- attestation ----------------------------------------------------------
+  ATTEST_EVIDENCE_INVALID: input('the attestation evidence is malformed'),
+  ATTEST_PLATFORM_UNSUPPORTED: input('the evidence platform is not supported'),
+  ATTEST_REPORT_TRUNCATED: input('a report or quote is shorter than its format requires'),
+  ATTEST_REPORT_VERSION: input('a report or quote version is not supported'),
+  ATTEST_SIGNATURE_INVALID: verify('a signature in the evidence does not verify'),
+  ATTEST_CERT_CHAIN_INVALID: verify('a certificate chain does not lead to a trusted root'),
+  ATTEST_CERT_EXPIRED: verify('a certificate is expired or not yet valid at the verification time'),
+  ATTEST_CERT_REVOKED: verify('a certificate is revoked'),
+  ATTEST_COLLATERAL_MISSING: verify('collateral needed for verification is missing'),
+  ATTEST_COLLATERAL_EXPIRED: verify('collateral is expired at the verification time'),
+  ATTEST_COLLATERAL_INVALID: verify('collateral is malformed or its signature does not verify'),
+  ATTEST_TCB_MISMATCH: verify('the TCB in the certificate disagrees with the report'),
+  ATTEST_TCB_OUTDATED: verify('the TCB is below the policy minimum or has no acceptable status'),
+  ATTEST_MEASUREMENT_MISMATCH: verify('a measurement is not allowed by the policy'),
+  ATTEST_DEBUG_REFUSED: verify('the TEE runs in debug mode and the policy does not allow it'),
+  ATTEST_REPORT_DATA_MISMATCH: verify('report data does not bind the expected nonce or key'),
+  ATTEST_NONCE_INVALID: verify('the nonce is unknown, expired or already used'),
+  ATTEST_POLICY_VIOLATION: verify('the evidence does not satisfy the policy'),
+  ATTEST_POLICY_INVALID: input('the policy document is malformed'),
+  ATTEST_SIMULATED_REFUSED: verify('the evidence is simulated and the policy does not allow simulated evidence'),
+  ATTEST_TOKEN_INVALID: verify('an attestation result token is invalid', 401),
+
+  // ---- environment ----------------------------------------------------------
+  INTERNAL: env('an unexpected internal error'),
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error class of veritee. `code` is stable; `message` is for humans. */
+export class VeriteeError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VeriteeError';
+    this.code = code;
+    if (details !== undefined) this.details = details;
+  }
+
+  get info(): ErrorCodeInfo {
+    return ERROR_CODES[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `e` is a {@link VeriteeError}, optionally with the given code. */
+export function isVeriteeError(e: unknown, code?: ErrorCode): e is VeriteeError {
+  return e instanceof VeriteeError && (code === undefined || e.code === code);
+}
+
+/** Turns anything thrown into a VeriteeError, keeping the original as `cause`. */
+export function toVeriteeError(e: unknown): VeriteeError {
+  if (e instanceof VeriteeError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new VeriteeError('INTERNAL', msg, undefined, { cause: e });
+}

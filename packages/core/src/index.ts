@@ -1,0 +1,10 @@
+/**
+ * @module @veritee/core
+ * Shared foundations: errors with stable codes, bytes, canonical JSON, hashes,
+ * the injected clock and the Poseidon2 data commitment (bit-identical to Go).
+ */
+export * from './errors.js';
+export * from './bytes.js';
+export * from './canonical-json.js';
+export * from './clock.js';
+export * from './hash.js';
