@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   INPUT_FILE_EMPTY: input('a file holds no records'),
   INPUT_TOO_LARGE: { description: 'an input exceeds its size limit', http: 413, exit: 2 },
   INPUT_TIME_INVALID: input('a time or period could not be parsed'),
+  ROUTE_NOT_FOUND: { description: 'no such HTTP route or method', http: 404, exit: 2 },
 
   // ---- records and claims --------------------------------------------------
   RECORD_FIELD_INVALID: input('a record field is missing or not a number'),
@@ -81,6 +82,7 @@ export const ERROR_CODES = {
   ATTEST_NONCE_INVALID: verify('the nonce is unknown, expired or already used'),
   ATTEST_POLICY_VIOLATION: verify('the evidence does not satisfy the policy'),
   ATTEST_POLICY_INVALID: input('the policy document is malformed'),
+  ATTEST_POLICY_UNKNOWN: { description: 'no policy with this name is configured', http: 404, exit: 2 },
   ATTEST_SIMULATED_REFUSED: verify('the evidence is simulated and the policy does not allow simulated evidence'),
   ATTEST_TOKEN_INVALID: verify('an attestation result token is invalid', 401),
 

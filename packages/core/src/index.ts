@@ -8,3 +8,4 @@ export * from './bytes.js';
 export * from './canonical-json.js';
 export * from './clock.js';
 export * from './hash.js';
+export * from './commitment/index.js';

@@ -1,0 +1,356 @@
+// Package keys manages Groth16 keys per circuit and size class: the dev trusted
+// setup, the on-disk cache under the veritee home directory, and the verification
+// key document (veritee.vk/v1) that records where the keys came from.
+//
+// THREAT MODEL: whoever knows a Groth16 setup's toxic waste can forge proofs. A dev
+// setup is run by one party on one machine, so its verification key document says
+// `"setup": {"kind": "dev"}` and every verifier refuses it unless told allowDevSetup.
+// The document's `setup` object is designed to carry a multi-party ceremony later
+// (`kind: "ceremony"`, transcript hash, contributions, random beacon); verifiers key
+// their trust decision on it, and its bytes are covered by the key's hash.
+package keys
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/veritee/veritee/prover/internal/circuits"
+	"github.com/veritee/veritee/prover/internal/export"
+)
+
+// Format is the version tag of the verification key document.
+const Format = "veritee.vk/v1"
+
+// Setup describes how the keys were made.
+type Setup struct {
+	// Kind is "dev" (single-party, forgeable by its creator) or "ceremony".
+	Kind      string `json:"kind"`
+	CreatedAt string `json:"createdAt"`
+	// Warning is set for dev keys.
+	Warning string `json:"warning,omitempty"`
+	// Ceremony is set for keys from a multi-party phase-2 ceremony.
+	Ceremony *Ceremony `json:"ceremony,omitempty"`
+}
+
+// Ceremony is the record of a multi-party phase-2 ceremony (later issue).
+type Ceremony struct {
+	Phase1           string         `json:"phase1"`
+	TranscriptSha256 string         `json:"transcriptSha256"`
+	Contributions    []Contribution `json:"contributions"`
+	Beacon           string         `json:"beacon,omitempty"`
+}
+
+// Contribution is one participant's phase-2 contribution.
+type Contribution struct {
+	Name   string `json:"name"`
+	Sha256 string `json:"sha256"`
+}
+
+// VKDocument is the verification key document shared with TypeScript.
+type VKDocument struct {
+	Format         string         `json:"format"`
+	Circuit        string         `json:"circuit"`
+	CircuitVersion int            `json:"circuitVersion"`
+	Capacity       int            `json:"capacity"`
+	Constraints    int            `json:"constraints"`
+	PublicInputs   []string       `json:"publicInputs"`
+	Setup          Setup          `json:"setup"`
+	Groth16        *export.VKJSON `json:"groth16"`
+}
+
+// Keys are the loaded keys of one circuit and size class.
+type Keys struct {
+	CCS constraint.ConstraintSystem
+	PK  groth16.ProvingKey
+	VK  groth16.VerifyingKey
+	Doc *VKDocument
+}
+
+// Store is the key cache rooted at <home>/keys.
+type Store struct {
+	Home string
+
+	mu     sync.Mutex
+	loaded map[string]*Keys
+}
+
+// NewStore opens (without creating) the key store.
+func NewStore(home string) *Store {
+	return &Store{Home: home, loaded: map[string]*Keys{}}
+}
+
+// DefaultHome is $VERITEE_HOME or ~/.veritee.
+func DefaultHome() string {
+	if h := os.Getenv("VERITEE_HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".veritee")
+	}
+	return ".veritee"
+}
+
+func id(def *circuits.Definition, capacity int) string {
+	return def.Name + "-v" + strconv.Itoa(def.Version) + "-" + strconv.Itoa(capacity)
+}
+
+// Dir is the directory of one circuit's keys.
+func (s *Store) Dir(def *circuits.Definition, capacity int) string {
+	return filepath.Join(s.Home, "keys", id(def, capacity))
+}
+
+// Progress receives human-readable stages of a long operation.
+type Progress func(stage, message string)
+
+// Compile compiles a circuit to R1CS.
+func Compile(def *circuits.Definition, capacity int) (constraint.ConstraintSystem, error) {
+	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, def.New(capacity))
+}
+
+// Exists reports whether keys are on disk.
+func (s *Store) Exists(def *circuits.Definition, capacity int) bool {
+	_, err := os.Stat(filepath.Join(s.Dir(def, capacity), "vk.json"))
+	return err == nil
+}
+
+// DevSetup compiles the circuit and runs a single-party Groth16 setup, writing
+// the keys atomically (a temporary directory renamed into place). A lock file
+// keeps concurrent prover processes from running the same setup twice.
+func (s *Store) DevSetup(def *circuits.Definition, capacity int, force bool, progress Progress) (*VKDocument, error) {
+	dir := s.Dir(def, capacity)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lock(dir+".lock", progress)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !force && s.Exists(def, capacity) {
+		progress("cached", "keys already present in "+dir)
+		return readDoc(dir)
+	}
+
+	t0 := time.Now()
+	progress("compile", fmt.Sprintf("compiling %s for %d records", def.Name, capacity))
+	ccs, err := Compile(def, capacity)
+	if err != nil {
+		return nil, err
+	}
+	progress("setup", fmt.Sprintf("%d constraints compiled in %s; running the dev trusted setup", ccs.GetNbConstraints(), time.Since(t0).Round(time.Millisecond)))
+	stop := heartbeat(progress, "setup")
+	pk, vk, err := groth16.Setup(ccs)
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	vkj, err := export.VerifyingKeyJSON(vk)
+	if err != nil {
+		return nil, err
+	}
+	doc := &VKDocument{
+		Format: Format, Circuit: def.Name, CircuitVersion: def.Version, Capacity: capacity,
+		Constraints: ccs.GetNbConstraints(), PublicInputs: def.PublicInputs,
+		Setup: Setup{
+			Kind:      "dev",
+			CreatedAt: time.Now().UTC().Format(time.RFC3339),
+			Warning:   "DEV TRUSTED SETUP: generated by a single party; whoever ran it can forge proofs. Not for production.",
+		},
+		Groth16: vkj,
+	}
+	progress("write", "writing keys to "+dir)
+	tmp := dir + ".tmp-" + strconv.Itoa(os.Getpid())
+	_ = os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeTo(filepath.Join(tmp, "circuit.r1cs"), ccs); err != nil {
+		return nil, err
+	}
+	if err := writeRaw(filepath.Join(tmp, "pk.bin"), pk); err != nil {
+		return nil, err
+	}
+	if err := writeTo(filepath.Join(tmp, "vk.bin"), vk); err != nil {
+		return nil, err
+	}
+	docBytes, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, "vk.json"), append(docBytes, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	_ = os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.loaded[id(def, capacity)] = &Keys{CCS: ccs, PK: pk, VK: vk, Doc: doc}
+	s.mu.Unlock()
+	progress("done", fmt.Sprintf("dev setup finished in %s", time.Since(t0).Round(time.Millisecond)))
+	return doc, nil
+}
+
+// Load returns the keys, reading them from disk once and keeping them in memory.
+func (s *Store) Load(def *circuits.Definition, capacity int) (*Keys, error) {
+	key := id(def, capacity)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.loaded[key]; ok {
+		return k, nil
+	}
+	dir := s.Dir(def, capacity)
+	if !s.Exists(def, capacity) {
+		return nil, &circuits.Error{Code: "ZK_SETUP_MISSING", Msg: fmt.Sprintf("no keys for %s (%d records) in %s: run `veritee zk setup --circuit %s --size %d`", def.Name, capacity, dir, def.Name, capacity)}
+	}
+	doc, err := readDoc(dir)
+	if err != nil {
+		return nil, err
+	}
+	ccs := groth16.NewCS(ecc.BN254)
+	if err := readFrom(filepath.Join(dir, "circuit.r1cs"), ccs, false); err != nil {
+		return nil, err
+	}
+	pk := groth16.NewProvingKey(ecc.BN254)
+	if err := readFrom(filepath.Join(dir, "pk.bin"), pk, true); err != nil {
+		return nil, err
+	}
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	if err := readFrom(filepath.Join(dir, "vk.bin"), vk, false); err != nil {
+		return nil, err
+	}
+	k := &Keys{CCS: ccs, PK: pk, VK: vk, Doc: doc}
+	s.loaded[key] = k
+	return k, nil
+}
+
+// Loaded reports whether keys are in memory.
+func (s *Store) Loaded(def *circuits.Definition, capacity int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.loaded[id(def, capacity)]
+	return ok
+}
+
+func readDoc(dir string) (*VKDocument, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "vk.json"))
+	if err != nil {
+		return nil, err
+	}
+	var doc VKDocument
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "vk.json"), err)
+	}
+	return &doc, nil
+}
+
+func writeTo(path string, w io.WriterTo) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if _, err := w.WriteTo(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+type rawWriter interface{ WriteRawTo(io.Writer) (int64, error) }
+
+func writeRaw(path string, w rawWriter) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if _, err := w.WriteRawTo(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+type unsafeReader interface{ UnsafeReadFrom(io.Reader) (int64, error) }
+
+func readFrom(path string, r io.ReaderFrom, unsafe bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	if u, ok := r.(unsafeReader); ok && unsafe {
+		// Our own file, written by DevSetup: skip the subgroup checks on load.
+		_, err = u.UnsafeReadFrom(br)
+	} else {
+		_, err = r.ReadFrom(br)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// lock takes an exclusive lock file, waiting (with progress) while another
+// process holds it. Stale locks (older than 2 hours) are broken.
+func lock(path string, progress Progress) (func(), error) {
+	announced := false
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { _ = os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		if st, e := os.Stat(path); e == nil && time.Since(st.ModTime()) > 2*time.Hour {
+			_ = os.Remove(path)
+			continue
+		}
+		if !announced {
+			progress("wait", "another process is running this setup; waiting")
+			announced = true
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func heartbeat(progress Progress, stage string) func() {
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		tk := time.NewTicker(5 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				progress(stage, fmt.Sprintf("still working (%s elapsed)", time.Since(t0).Round(time.Second)))
+			}
+		}
+	}()
+	return func() { close(done) }
+}

@@ -1,0 +1,286 @@
+// Package server is the prover's JSON-lines protocol on stdin/stdout.
+//
+// One request per line, one response per line, matched by "id":
+//
+//	-> {"id":1,"op":"info"}
+//	<- {"id":1,"ok":true,"result":{...}}
+//	-> {"id":2,"op":"setup","circuit":"latency","capacity":1024}
+//	<- {"id":2,"event":"progress","stage":"setup","message":"..."}   (zero or more)
+//	<- {"id":2,"ok":true,"result":{"vk":{...veritee.vk/v1...}}}
+//	-> {"id":3,"op":"prove","circuit":"latency","capacity":1024,"input":{...}}
+//	<- {"id":3,"ok":true,"result":{"proof":{...},"publicInputs":["..."],"outputs":{...},"timings":{...}}}
+//	-> {"id":4,"op":"verify","vk":{...},"proof":{...},"publicInputs":[...],"allowDevSetup":true}
+//	<- {"id":4,"ok":true,"result":{"valid":false,"code":"ZK_PROOF_INVALID","reason":"..."}}
+//	<- {"id":5,"ok":false,"error":{"code":"ZK_SETUP_MISSING","message":"..."}}
+//
+// Ops: info, setup, load, prove, verify, shutdown. Requests run one at a time;
+// the TypeScript prover pool runs several processes for parallelism and cancels
+// a running request by killing its process. Nothing but protocol lines is
+// written to stdout (gnark's logger is silenced); diagnostics go to stderr.
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/frontend"
+	"github.com/veritee/veritee/prover/internal/circuits"
+	"github.com/veritee/veritee/prover/internal/export"
+	"github.com/veritee/veritee/prover/internal/keys"
+)
+
+// MaxLine bounds one request line (a 65536-record prove request is ~2 MB).
+const MaxLine = 64 << 20
+
+// Request is one protocol request.
+type Request struct {
+	ID            json.RawMessage    `json:"id"`
+	Op            string             `json:"op"`
+	Circuit       string             `json:"circuit,omitempty"`
+	Capacity      int                `json:"capacity,omitempty"`
+	Force         bool               `json:"force,omitempty"`
+	Input         json.RawMessage    `json:"input,omitempty"`
+	VK            *keys.VKDocument   `json:"vk,omitempty"`
+	Proof         *export.ProofJSONT `json:"proof,omitempty"`
+	PublicInputs  []string           `json:"publicInputs,omitempty"`
+	AllowDevSetup bool               `json:"allowDevSetup,omitempty"`
+}
+
+type response struct {
+	ID     json.RawMessage `json:"id"`
+	OK     *bool           `json:"ok,omitempty"`
+	Result any             `json:"result,omitempty"`
+	Error  *errBody        `json:"error,omitempty"`
+	Event  string          `json:"event,omitempty"`
+	Stage  string          `json:"stage,omitempty"`
+	Msg    string          `json:"message,omitempty"`
+}
+
+type errBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Server holds the key store and writes responses.
+type Server struct {
+	Store *keys.Store
+	mu    sync.Mutex
+	out   *bufio.Writer
+}
+
+// New returns a server over a key store.
+func New(store *keys.Store, out io.Writer) *Server {
+	return &Server{Store: store, out: bufio.NewWriter(out)}
+}
+
+func (s *Server) send(r response) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		b, _ = json.Marshal(response{ID: r.ID, OK: ptr(false), Error: &errBody{Code: "INTERNAL", Message: err.Error()}})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.out.Write(b)
+	s.out.WriteByte('\n')
+	s.out.Flush()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Serve reads requests until EOF or a shutdown op.
+func (s *Server) Serve(in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), MaxLine)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var req Request
+		if err := json.Unmarshal(line, &req); err != nil {
+			s.send(response{ID: json.RawMessage("null"), OK: ptr(false), Error: &errBody{Code: "INPUT_JSON_INVALID", Message: "request is not valid JSON: " + err.Error()}})
+			continue
+		}
+		if req.ID == nil {
+			req.ID = json.RawMessage("null")
+		}
+		if req.Op == "shutdown" {
+			s.send(response{ID: req.ID, OK: ptr(true), Result: map[string]bool{"shutdown": true}})
+			return nil
+		}
+		s.handle(&req)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading requests: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) handle(req *Request) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.send(response{ID: req.ID, OK: ptr(false), Error: &errBody{Code: "ZK_PROVER_FAILED", Message: fmt.Sprintf("prover panic: %v", r)}})
+		}
+	}()
+	result, err := s.dispatch(req)
+	if err != nil {
+		code := "ZK_PROVER_FAILED"
+		var ce *circuits.Error
+		if errors.As(err, &ce) {
+			code = ce.Code
+		} else if errors.Is(err, export.ErrMalformed) {
+			code = "ZK_BUNDLE_INVALID"
+		}
+		s.send(response{ID: req.ID, OK: ptr(false), Error: &errBody{Code: code, Message: err.Error()}})
+		return
+	}
+	s.send(response{ID: req.ID, OK: ptr(true), Result: result})
+}
+
+func (s *Server) dispatch(req *Request) (any, error) {
+	switch req.Op {
+	case "info":
+		return s.info(), nil
+	case "setup":
+		def, err := circuits.Lookup(req.Circuit, req.Capacity)
+		if err != nil {
+			return nil, err
+		}
+		if req.Capacity == 0 {
+			return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: "setup needs a capacity"}
+		}
+		doc, err := s.Store.DevSetup(def, req.Capacity, req.Force, func(stage, msg string) {
+			s.send(response{ID: req.ID, Event: "progress", Stage: stage, Msg: msg})
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"vk": doc}, nil
+	case "load":
+		def, err := circuits.Lookup(req.Circuit, req.Capacity)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		k, err := s.Store.Load(def, req.Capacity)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"vk": k.Doc, "loadMs": time.Since(t0).Milliseconds()}, nil
+	case "prove":
+		return s.prove(req)
+	case "verify":
+		return s.verify(req)
+	default:
+		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("unknown op %q (info, setup, load, prove, verify, shutdown)", req.Op)}
+	}
+}
+
+func (s *Server) info() any {
+	type keyInfo struct {
+		Capacity int    `json:"capacity"`
+		Present  bool   `json:"present"`
+		Loaded   bool   `json:"loaded"`
+		Dir      string `json:"dir"`
+	}
+	type circuitInfo struct {
+		Name         string    `json:"name"`
+		Version      int       `json:"version"`
+		Capacities   []int     `json:"capacities"`
+		PublicInputs []string  `json:"publicInputs"`
+		Keys         []keyInfo `json:"keys"`
+	}
+	var cs []circuitInfo
+	for _, d := range circuits.All() {
+		ci := circuitInfo{Name: d.Name, Version: d.Version, Capacities: d.Capacities, PublicInputs: d.PublicInputs}
+		for _, c := range d.Capacities {
+			ci.Keys = append(ci.Keys, keyInfo{Capacity: c, Present: s.Store.Exists(d, c), Loaded: s.Store.Loaded(d, c), Dir: s.Store.Dir(d, c)})
+		}
+		cs = append(cs, ci)
+	}
+	gnarkVersion := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/consensys/gnark" {
+				gnarkVersion = m.Version
+			}
+		}
+	}
+	return map[string]any{
+		"protocol": "veritee.prover/v1", "home": s.Store.Home, "circuits": cs,
+		"goVersion": runtime.Version(), "gnark": gnarkVersion, "cpus": runtime.NumCPU(),
+	}
+}
+
+func (s *Server) prove(req *Request) (any, error) {
+	def, err := circuits.Lookup(req.Circuit, req.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	if req.Capacity == 0 {
+		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: "prove needs a capacity"}
+	}
+	k, err := s.Store.Load(def, req.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	assignment, outputs, err := def.Assign(req.Capacity, req.Input)
+	if err != nil {
+		return nil, err
+	}
+	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
+	}
+	t1 := time.Now()
+	proof, err := groth16.Prove(k.CCS, k.PK, w)
+	if err != nil {
+		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: "the witness does not satisfy the circuit: " + err.Error()}
+	}
+	t2 := time.Now()
+	pj, err := export.ProofJSON(proof)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := w.Public()
+	if err != nil {
+		return nil, err
+	}
+	public, err := publicStrings(pub)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"proof": pj, "publicInputs": public, "outputs": outputs, "vk": k.Doc,
+		"timings": map[string]int64{"witnessMs": t1.Sub(t0).Milliseconds(), "proveMs": t2.Sub(t1).Milliseconds()},
+	}, nil
+}
+
+func (s *Server) verify(req *Request) (any, error) {
+	if req.VK == nil || req.VK.Groth16 == nil || req.Proof == nil {
+		return nil, &circuits.Error{Code: "ZK_BUNDLE_INVALID", Msg: "verify needs vk, proof and publicInputs"}
+	}
+	if req.VK.Format != keys.Format {
+		return map[string]any{"valid": false, "code": "ZK_VK_INVALID", "reason": fmt.Sprintf("verification key format %q is not %q", req.VK.Format, keys.Format)}, nil
+	}
+	if req.VK.Setup.Kind != "ceremony" && !(req.VK.Setup.Kind == "dev" && req.AllowDevSetup) {
+		return map[string]any{"valid": false, "code": "ZK_DEV_SETUP_REFUSED", "reason": fmt.Sprintf("verification key comes from a %q setup; pass allowDevSetup to accept dev keys", req.VK.Setup.Kind)}, nil
+	}
+	if err := export.Verify(req.VK.Groth16, req.Proof, req.PublicInputs); err != nil {
+		if errors.Is(err, export.ErrMalformed) {
+			return map[string]any{"valid": false, "code": "ZK_BUNDLE_INVALID", "reason": err.Error()}, nil
+		}
+		return map[string]any{"valid": false, "code": "ZK_PROOF_INVALID", "reason": err.Error()}, nil
+	}
+	return map[string]any{"valid": true}, nil
+}
