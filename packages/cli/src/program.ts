@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { toVeriteeError, VeriteeError } from '@veritee/core';
 import { registerAttestCommands } from './commands/attest.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerZkCommands } from './commands/zk.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,7 +17,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
+  registerZkCommands(program);
   registerAttestCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

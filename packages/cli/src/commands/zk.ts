@@ -1,0 +1,160 @@
+/**
+ * @module commands/zk
+ * `veritee prove latency`, `veritee verify`, `veritee zk setup|info`.
+ */
+import { Command, Option } from 'commander';
+import { VeriteeError } from '@veritee/core';
+import {
+  devSetup,
+  detectRecordsFormat,
+  KeyRing,
+  LATENCY_CAPACITIES,
+  LATENCY_CLAIM,
+  latencyCapacityFor,
+  loadKeyRingFromHome,
+  parsePeriod,
+  parseRecordsText,
+  parseSla,
+  proveLatency,
+  readVerificationKeyFile,
+  toPeriodOffsets,
+  verifyProofBundle,
+  type ProverPool,
+  type VerificationKeyDocument,
+} from '@veritee/zk';
+import { printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { summarizeClaim } from '../format.js';
+import { homeOf, progressPrinter, withPool } from './common.js';
+
+const homeOption = () => new Option('--home <dir>', 'veritee home directory (default $VERITEE_HOME or ~/.veritee)');
+
+/** Makes sure keys exist for a size class, running a loud dev setup if needed. */
+export async function ensureDevKeys(pool: ProverPool, capacity: number): Promise<VerificationKeyDocument> {
+  let announced = false;
+  return devSetup(pool, LATENCY_CLAIM, capacity, {
+    onProgress: (e) => {
+      if (e.stage === 'cached') return;
+      if (!announced) {
+        warnLoudly([`No keys for ${LATENCY_CLAIM}/${capacity}: running a DEV trusted setup.`, 'Dev keys can be forged by whoever made them; verifiers refuse them', 'unless given --allow-dev-setup.']);
+        announced = true;
+      }
+      progressPrinter('setup')(e);
+    },
+  });
+}
+
+function parseSize(v: string | undefined, n?: number): number {
+  if (v === undefined || v === 'auto') return latencyCapacityFor(n ?? 1);
+  const c = Number(v);
+  if (!(LATENCY_CAPACITIES as readonly number[]).includes(c)) {
+    throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${LATENCY_CAPACITIES.join(', ')} (got "${v}")`);
+  }
+  return c;
+}
+
+export function registerZkCommands(program: Command): void {
+  const prove = program.command('prove').description('prove a claim about private data');
+  prove
+    .command('latency')
+    .description('prove latency percentiles and an SLA verdict over request records')
+    .requiredOption('--records <file>', 'records as CSV (start_us,end_us) or JSON Lines ({"start_us","end_us"})')
+    .requiredOption('--period <start/end>', 'reporting period, RFC 3339 or microseconds: 2025-06-01T00:00:00Z/2025-06-02T00:00:00Z')
+    .requiredOption('--sla <expr>', 'SLA, e.g. "p95<100ms,p99<500ms,min=10000"')
+    .requiredOption('--out <file>', 'where to write the proof bundle')
+    .option('--size <n>', `size class: auto or ${LATENCY_CAPACITIES.join('|')}`, 'auto')
+    .option('--no-setup', 'fail instead of running a dev setup when keys are missing')
+    .addOption(homeOption())
+    .action(async (o: { records: string; period: string; sla: string; out: string; size: string; setup: boolean; home?: string }) => {
+      const { periodStartUs, periodEndUs } = parsePeriod(o.period);
+      const { minN, slots } = parseSla(o.sla);
+      const text = readTextFile(o.records, 'records file');
+      const absolute = parseRecordsText(text, detectRecordsFormat(o.records, text));
+      const records = toPeriodOffsets(absolute, periodStartUs, periodEndUs);
+      const n = records.length / 2;
+      const capacity = parseSize(o.size, n);
+      if (capacity < n) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${n} records do not fit the ${capacity}-record size class`);
+      const params = { periodStartUs, periodEndUs, minN, slots };
+      const result = await withPool(homeOf(o), async (pool) => {
+        if (o.setup) await ensureDevKeys(pool, capacity);
+        process.stderr.write(`proving ${n} records in the ${capacity}-record size class…\n`);
+        return proveLatency(pool, { params, records, capacity });
+      });
+      writeJsonFile(o.out, result.bundle);
+      for (const l of summarizeClaim(result.bundle)) process.stdout.write(l + '\n');
+      process.stdout.write(`proof written to ${o.out} (prove ${result.timings.proveMs} ms, total ${result.timings.totalMs} ms)\n`);
+    });
+
+  program
+    .command('verify')
+    .description('verify a proof bundle; exits 0 only if every check passes')
+    .argument('<bundle>', 'proof bundle (veritee.proof/v1 JSON)')
+    .option('--json', 'machine-readable result on stdout')
+    .option('--allow-dev-setup', 'accept keys from a DEV trusted setup (forgeable by whoever ran it)')
+    .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
+    .addOption(homeOption())
+    .action(async (file: string, o: { json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
+      const input = readJsonFile(file, 'proof bundle', 'ZK_BUNDLE_INVALID');
+      const keys: KeyRing = loadKeyRingFromHome(homeOf(o));
+      for (const p of o.vk ?? []) keys.add(readVerificationKeyFile(p));
+      if (o.allowDevSetup) warnLoudly(['--allow-dev-setup: proofs made with DEV keys are accepted.', 'Whoever ran a dev setup can forge such proofs.']);
+      const r = verifyProofBundle(input, { keys, allowDevSetup: o.allowDevSetup === true });
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ ok: r.ok, checks: r.checks, key: r.key, claim: r.bundle?.claim, commitment: r.bundle?.commitment }, null, 2) + '\n');
+      } else {
+        process.stdout.write(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${file}\n`);
+        printChecks(r.checks);
+        if (r.bundle) for (const l of summarizeClaim(r.bundle)) process.stdout.write(`  ${l}\n`);
+        if (r.bundle && !r.bundle.evidence) process.stdout.write('  note: no attestation evidence in this bundle: it proves the computation, not which TEE measured the data\n');
+      }
+      process.exitCode = r.ok ? 0 : 1;
+    });
+
+  const zk = program.command('zk').description('zero-knowledge keys and prover');
+  zk.command('setup')
+    .description('run the DEV trusted setup for a circuit size class (cached under the veritee home)')
+    .option('--circuit <name>', 'circuit', LATENCY_CLAIM)
+    .option('--size <n>', `size class: ${LATENCY_CAPACITIES.join('|')} or all`, '1024')
+    .option('--force', 'redo the setup even if keys exist')
+    .addOption(homeOption())
+    .action(async (o: { circuit: string; size: string; force?: boolean; home?: string }) => {
+      if (o.circuit !== LATENCY_CLAIM) throw new VeriteeError('CLAIM_UNKNOWN', `no circuit named "${o.circuit}" (have: ${LATENCY_CLAIM})`);
+      const sizes = o.size === 'all' ? [...LATENCY_CAPACITIES] : [parseSize(o.size)];
+      warnLoudly(['DEV TRUSTED SETUP: one party makes these keys and could forge proofs.', 'Verifiers refuse them unless given --allow-dev-setup.']);
+      await withPool(homeOf(o), async (pool) => {
+        for (const capacity of sizes) {
+          const doc = await devSetup(pool, o.circuit, capacity, { force: o.force === true, onProgress: progressPrinter(`${o.circuit}/${capacity}`) });
+          process.stdout.write(`${o.circuit}/${capacity}: ${doc.constraints} constraints, setup ${doc.setup.kind} (${doc.setup.createdAt})\n`);
+        }
+      });
+    });
+  zk.command('info')
+    .description('show circuits, size classes and keys')
+    .option('--json', 'machine-readable output')
+    .addOption(homeOption())
+    .action(async (o: { json?: boolean; home?: string }) => {
+      const home = homeOf(o);
+      const info = await withPool(home, (pool) => pool.request<InfoResult>({ op: 'info' }));
+      const ring = loadKeyRingFromHome(home);
+      const keys = ring.entries().map(([hash, d]) => ({ hash, circuit: d.circuit, capacity: d.capacity, constraints: d.constraints, setup: d.setup.kind, createdAt: d.setup.createdAt }));
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ ...info, trustedKeys: keys }, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(`veritee home: ${home}\nprover: ${info.protocol}, ${info.gnark ? `gnark ${info.gnark}, ` : ''}${info.goVersion}, ${info.cpus} CPUs\n`);
+      for (const c of info.circuits) {
+        process.stdout.write(`circuit ${c.name} v${c.version}: size classes ${c.capacities.join(', ')}; ${c.publicInputs.length} public inputs\n`);
+        for (const k of c.keys) {
+          const doc = keys.find((x) => x.circuit === c.name && x.capacity === k.capacity);
+          process.stdout.write(`  ${String(k.capacity).padStart(6)}: ${doc ? `keys present, ${doc.constraints} constraints, ${doc.setup.toUpperCase()} setup, vk ${doc.hash.slice(0, 16)}…` : 'no keys (run `veritee zk setup --size ' + k.capacity + '`)'}\n`);
+        }
+      }
+    });
+}
+
+interface InfoResult {
+  protocol: string;
+  gnark: string;
+  goVersion: string;
+  cpus: number;
+  circuits: { name: string; version: number; capacities: number[]; publicInputs: string[]; keys: { capacity: number; present: boolean }[] }[];
+}

@@ -1,0 +1,196 @@
+/**
+ * @module claims/latency
+ * The latency SLA claim: parameters, the SLA expression, exact nearest-rank
+ * percentiles (the plain reference the circuit must agree with), size classes
+ * and the mapping between the claim and the circuit's public inputs.
+ *
+ * Nearest rank: the p-th percentile of n values is the value at rank
+ * ceil(p/100 · n) in ascending order. Percentiles are carried in basis points
+ * (9500 = p95) so that p99.9 is expressible.
+ */
+import { VeriteeError, OFFSET_LIMIT } from '@veritee/core';
+
+export const LATENCY_CLAIM = 'latency';
+export const LATENCY_CIRCUIT_VERSION = 1;
+export const LATENCY_SLOTS = 3;
+export const LATENCY_CAPACITIES = [1024, 16384, 65536] as const;
+export const DEFAULT_PERCENTILES_BP = [5000, 9500, 9900] as const;
+/** Threshold used for slots without an SLA bound: nothing can reach it. */
+export const NO_THRESHOLD_US = OFFSET_LIMIT;
+
+export interface LatencySlot {
+  /** Percentile in basis points, 1..10000. */
+  percentileBp: number;
+  /** Upper bound in microseconds (latency must be strictly below it). */
+  thresholdUs: number;
+  /** Whether the slot's bound is part of the SLA verdict. */
+  enforce: boolean;
+}
+
+export interface LatencyParams {
+  periodStartUs: number;
+  periodEndUs: number;
+  /** Minimum number of requests for compliance. */
+  minN: number;
+  slots: LatencySlot[];
+}
+
+export interface LatencyOutputs {
+  n: number;
+  /** Per slot: the percentile value and how many requests were at or over the threshold. */
+  slots: { valueUs: number; exceeding: number }[];
+  compliant: boolean;
+}
+
+const UNIT_US: Record<string, number> = { us: 1, µs: 1, ms: 1000, s: 1_000_000 };
+
+/**
+ * Parses an SLA such as `p95<100ms,p99<500ms,min=10000`. Terms: `pNN[.N]<VALUE UNIT`
+ * (units us, ms, s; strict bound) and `min=N`. The three slots are p50, p95, p99
+ * unless the SLA names other percentiles, which take the slots of unnamed ones.
+ */
+export function parseSla(sla: string): { minN: number; slots: LatencySlot[] } {
+  let minN = 0;
+  const bounds = new Map<number, number>();
+  const terms = sla
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  if (terms.length === 0) throw new VeriteeError('SLA_INVALID', 'SLA is empty: expected terms like "p95<100ms,min=10000"');
+  for (const term of terms) {
+    const min = /^min\s*=\s*(\d+)$/i.exec(term);
+    if (min) {
+      minN = Number(min[1]);
+      if (!Number.isSafeInteger(minN) || minN >= 2 ** 32) throw new VeriteeError('SLA_INVALID', `SLA term "${term}": minimum count is too large`);
+      continue;
+    }
+    const m = /^p(\d{1,3}(?:\.\d{1,2})?)\s*<\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s)$/i.exec(term);
+    if (!m) {
+      throw new VeriteeError('SLA_INVALID', `SLA term "${term}" is not understood: expected "pNN<VALUE(us|ms|s)" or "min=N" (only strict "<" bounds)`);
+    }
+    const bp = Math.round(Number(m[1]) * 100);
+    if (bp < 1 || bp > 10000) throw new VeriteeError('SLA_INVALID', `SLA term "${term}": percentile must be in (0, 100]`);
+    const us = Math.round(Number(m[2]) * UNIT_US[m[3]!.toLowerCase()]!);
+    if (us < 1 || us > NO_THRESHOLD_US) throw new VeriteeError('SLA_INVALID', `SLA term "${term}": bound must be between 1 us and 2^42 us`);
+    if (bounds.has(bp)) throw new VeriteeError('SLA_INVALID', `SLA names p${bp / 100} twice`);
+    bounds.set(bp, us);
+  }
+  if (bounds.size > LATENCY_SLOTS) throw new VeriteeError('SLA_INVALID', `SLA names ${bounds.size} percentiles; at most ${LATENCY_SLOTS} are supported`);
+  const percentiles: number[] = [...DEFAULT_PERCENTILES_BP];
+  const extra = [...bounds.keys()].filter((bp) => !percentiles.includes(bp));
+  for (let i = percentiles.length - 1; i >= 0 && extra.length > 0; i--) {
+    if (!bounds.has(percentiles[i]!)) percentiles[i] = extra.shift()!;
+  }
+  percentiles.sort((a, b) => a - b);
+  const slots = percentiles.map((bp) => {
+    const t = bounds.get(bp);
+    return t === undefined ? { percentileBp: bp, thresholdUs: NO_THRESHOLD_US, enforce: false } : { percentileBp: bp, thresholdUs: t, enforce: true };
+  });
+  return { minN, slots };
+}
+
+/** Renders the SLA back in the syntax of {@link parseSla}. */
+export function formatSla(p: Pick<LatencyParams, 'minN' | 'slots'>): string {
+  const terms = p.slots.filter((s) => s.enforce).map((s) => `p${s.percentileBp / 100}<${formatDuration(s.thresholdUs)}`);
+  if (p.minN > 0) terms.push(`min=${p.minN}`);
+  return terms.join(',');
+}
+
+export function formatDuration(us: number): string {
+  if (us % 1_000_000 === 0) return `${us / 1_000_000}s`;
+  if (us % 1000 === 0) return `${us / 1000}ms`;
+  return `${us}us`;
+}
+
+/** Nearest rank: ceil(p · n / 10000) for p in basis points. */
+export function nearestRank(percentileBp: number, n: number): number {
+  return Math.ceil((percentileBp * n) / 10000);
+}
+
+/** Validates parameters against the circuit's ranges. */
+export function validateLatencyParams(p: LatencyParams): void {
+  const int = (v: number) => Number.isSafeInteger(v) && v >= 0;
+  if (!int(p.periodStartUs) || !int(p.periodEndUs)) throw new VeriteeError('PERIOD_INVALID', 'period bounds must be non-negative integer microseconds');
+  if (p.periodEndUs <= p.periodStartUs) throw new VeriteeError('PERIOD_INVALID', 'period end is not after period start');
+  if (p.periodEndUs - p.periodStartUs > OFFSET_LIMIT) throw new VeriteeError('PERIOD_INVALID', `period is longer than 2^42 us (about 50.9 days)`);
+  if (!int(p.minN) || p.minN >= 2 ** 32) throw new VeriteeError('SLA_INVALID', 'minimum count must be an integer below 2^32');
+  if (p.slots.length !== LATENCY_SLOTS) throw new VeriteeError('SLA_INVALID', `expected ${LATENCY_SLOTS} percentile slots`);
+  for (const s of p.slots) {
+    if (!Number.isInteger(s.percentileBp) || s.percentileBp < 1 || s.percentileBp > 10000) throw new VeriteeError('SLA_INVALID', `percentile ${s.percentileBp} bp outside 1..10000`);
+    if (!Number.isInteger(s.thresholdUs) || s.thresholdUs < 1 || s.thresholdUs > NO_THRESHOLD_US) throw new VeriteeError('SLA_INVALID', `threshold ${s.thresholdUs} us outside 1..2^42`);
+  }
+}
+
+/**
+ * Validates records given as offsets [start0, end0, ...] from the period start.
+ * Error messages name the record (1-based, as a person counts lines).
+ */
+export function validateLatencyRecords(params: LatencyParams, records: readonly number[]): void {
+  const n = records.length / 2;
+  if (n === 0) throw new VeriteeError('INPUT_FILE_EMPTY', 'there are no records');
+  const max = LATENCY_CAPACITIES[LATENCY_CAPACITIES.length - 1]!;
+  if (n > max) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${n} records exceed the largest size class (${max})`);
+  const periodLen = params.periodEndUs - params.periodStartUs;
+  for (let i = 0; i < n; i++) {
+    const s = records[2 * i]!, e = records[2 * i + 1]!;
+    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e)) throw new VeriteeError('RECORD_FIELD_INVALID', `record ${i + 1}: start and end must be integers`);
+    if (s < 0 || s >= periodLen) throw new VeriteeError('RECORD_OUTSIDE_PERIOD', `record ${i + 1} starts outside the reporting period`);
+    if (e < s) throw new VeriteeError('RECORD_END_BEFORE_START', `record ${i + 1} ends before it starts`);
+    if (e >= OFFSET_LIMIT) throw new VeriteeError('RECORD_VALUE_TOO_LARGE', `record ${i + 1} ends more than 2^42 us after the period start`);
+  }
+}
+
+/** Smallest size class holding n records. */
+export function latencyCapacityFor(n: number): number {
+  for (const c of LATENCY_CAPACITIES) if (n <= c) return c;
+  throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${n} records exceed the largest size class (${LATENCY_CAPACITIES[LATENCY_CAPACITIES.length - 1]})`);
+}
+
+/** The plain reference computation the circuit must agree with. */
+export function computeLatencyOutputs(params: LatencyParams, records: readonly number[]): LatencyOutputs {
+  const n = records.length / 2;
+  const lat = new Float64Array(n);
+  for (let i = 0; i < n; i++) lat[i] = records[2 * i + 1]! - records[2 * i]!;
+  lat.sort();
+  let compliant = n >= params.minN;
+  const slots = params.slots.map((s) => {
+    const valueUs = lat[nearestRank(s.percentileBp, n) - 1]!;
+    let exceeding = 0;
+    for (let i = 0; i < n; i++) if (lat[i]! >= s.thresholdUs) exceeding++;
+    if (s.enforce && !(valueUs < s.thresholdUs)) compliant = false;
+    return { valueUs, exceeding };
+  });
+  return { n, slots, compliant };
+}
+
+/** Public inputs in the circuit's order (see prover/internal/circuits/latency_adapter.go). */
+export function latencyPublicInputs(commitment: bigint, p: LatencyParams, o: LatencyOutputs): bigint[] {
+  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  return [
+    commitment,
+    b(o.n),
+    b(p.periodStartUs),
+    b(p.periodEndUs),
+    b(p.minN),
+    ...p.slots.map((s) => b(s.percentileBp)),
+    ...p.slots.map((s) => b(s.thresholdUs)),
+    ...p.slots.map((s) => b(s.enforce)),
+    ...o.slots.map((s) => b(s.valueUs)),
+    ...o.slots.map((s) => b(s.exceeding)),
+    b(o.compliant),
+  ];
+}
+
+/** The JSON input of a prove request for the Go prover. */
+export function latencyProverInput(params: LatencyParams, salt: bigint, records: readonly number[]): Record<string, unknown> {
+  return {
+    salt: salt.toString(),
+    periodStartUs: params.periodStartUs,
+    periodEndUs: params.periodEndUs,
+    minN: params.minN,
+    percentiles: params.slots.map((s) => s.percentileBp),
+    thresholdsUs: params.slots.map((s) => s.thresholdUs),
+    enforce: params.slots.map((s) => s.enforce),
+    records,
+  };
+}

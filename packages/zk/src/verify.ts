@@ -1,0 +1,110 @@
+/**
+ * @module verify
+ * Verifies a proof bundle in TypeScript (Node or browser): schema, trusted key,
+ * setup honesty, key/claim agreement, and the Groth16 pairing check over the
+ * public inputs rebuilt from the claim.
+ *
+ * INVARIANT: `ok` is true only if every check passed. Verification fails closed:
+ * an unknown key, a dev key without allowDevSetup, a malformed proof or a check
+ * that could not run is a failed check.
+ */
+import { isVeriteeError, VeriteeError, type ErrorCode } from '@veritee/core';
+import { parseProofBundle, type ProofBundle } from './bundle.js';
+import { verifyGroth16 } from './groth16/index.js';
+import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
+import { latencyPublicInputs, validateLatencyParams, type LatencyOutputs, type LatencyParams } from './claims/latency.js';
+
+export interface BundleCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  code?: ErrorCode;
+}
+
+export interface BundleVerification {
+  ok: boolean;
+  checks: BundleCheck[];
+  bundle?: ProofBundle;
+  /** The key that was used, when one was found. */
+  key?: { hash: string; setup: 'dev' | 'ceremony' };
+}
+
+export interface VerifyBundleOptions {
+  /** Keys the caller trusts. */
+  keys: KeyRing;
+  /** Accept keys from a dev trusted setup (forgeable by whoever ran it). */
+  allowDevSetup?: boolean;
+}
+
+/** Rebuilds the circuit's public inputs from a bundle's claim. */
+export function bundlePublicInputs(bundle: ProofBundle): bigint[] {
+  const c = bundle.claim;
+  return latencyPublicInputs(BigInt(bundle.commitment), c.params as LatencyParams, c.outputs as LatencyOutputs);
+}
+
+export function verifyProofBundle(input: unknown, opts: VerifyBundleOptions): BundleVerification {
+  const checks: BundleCheck[] = [];
+  const fail = (name: string, code: ErrorCode, detail: string) => checks.push({ name, ok: false, detail, code });
+  const pass = (name: string, detail: string) => checks.push({ name, ok: true, detail });
+
+  // 1. Format.
+  let bundle: ProofBundle;
+  try {
+    bundle = parseProofBundle(input);
+    pass('bundle.format', 'well-formed veritee.proof/v1 bundle');
+  } catch (e) {
+    const err = isVeriteeError(e) ? e : new VeriteeError('ZK_BUNDLE_INVALID', String(e));
+    fail('bundle.format', err.code, err.message);
+    return { ok: false, checks };
+  }
+
+  // 2. Claim parameters are in range.
+  try {
+    validateLatencyParams(bundle.claim.params);
+    const { n } = bundle.claim.outputs;
+    if (n < 1 || n > bundle.proof.capacity) throw new VeriteeError('ZK_PUBLIC_INPUT_MISMATCH', `n = ${n} is outside 1..${bundle.proof.capacity}`);
+    pass('claim.params', 'parameters within the circuit ranges');
+  } catch (e) {
+    const err = isVeriteeError(e) ? e : new VeriteeError('ZK_BUNDLE_INVALID', String(e));
+    fail('claim.params', err.code, err.message);
+  }
+
+  // 3. Trusted key.
+  const doc: VerificationKeyDocument | undefined = opts.keys.get(bundle.proof.vkHash);
+  if (!doc) {
+    fail('key.trusted', 'ZK_VK_MISMATCH', `no trusted verification key with hash ${bundle.proof.vkHash} (${opts.keys.size} keys known); a key carried by the bundle is never trusted`);
+    return { ok: false, checks, bundle };
+  }
+  pass('key.trusted', `verification key ${bundle.proof.vkHash.slice(0, 16)}… is trusted`);
+  const result: BundleVerification = { ok: false, checks, bundle, key: { hash: vkHash(doc), setup: doc.setup.kind } };
+
+  // 4. Setup honesty.
+  if (doc.setup.kind === 'dev') {
+    if (opts.allowDevSetup) pass('key.setup', 'DEV trusted setup accepted because allowDevSetup was given: whoever ran it can forge proofs');
+    else fail('key.setup', 'ZK_DEV_SETUP_REFUSED', 'the key comes from a DEV trusted setup (single party, forgeable); pass allowDevSetup to accept it');
+  } else {
+    pass('key.setup', `multi-party ceremony with ${doc.setup.ceremony?.contributions.length ?? 0} contributions`);
+  }
+
+  // 5. Key and claim describe the same circuit.
+  const mismatches: string[] = [];
+  if (doc.circuit !== bundle.claim.kind || doc.circuit !== bundle.proof.circuit) mismatches.push(`circuit ${doc.circuit} vs claim ${bundle.claim.kind}/${bundle.proof.circuit}`);
+  if (doc.circuitVersion !== bundle.claim.version || doc.circuitVersion !== bundle.proof.circuitVersion) mismatches.push(`version ${doc.circuitVersion} vs ${bundle.claim.version}`);
+  if (doc.capacity !== bundle.proof.capacity) mismatches.push(`capacity ${doc.capacity} vs ${bundle.proof.capacity}`);
+  if (doc.setup.kind !== bundle.proof.setup) mismatches.push(`setup ${doc.setup.kind} vs bundle label ${bundle.proof.setup}`);
+  if (mismatches.length) fail('key.matches_claim', 'ZK_VK_MISMATCH', `key and bundle disagree: ${mismatches.join('; ')}`);
+  else pass('key.matches_claim', `${doc.circuit} v${doc.circuitVersion}, ${doc.capacity} records`);
+
+  // 6. The proof.
+  try {
+    const ok = verifyGroth16(doc.groth16, bundle.proof.groth16, bundlePublicInputs(bundle));
+    if (ok) pass('proof.groth16', 'Groth16 proof verifies against the claim (BN254 pairing, commitment proof of knowledge)');
+    else fail('proof.groth16', 'ZK_PROOF_INVALID', 'the proof does not verify for these public inputs: an output, a parameter or the commitment differs from what was proven');
+  } catch (e) {
+    const err = isVeriteeError(e) ? e : new VeriteeError('ZK_PROOF_INVALID', String(e));
+    fail('proof.groth16', err.code, err.message);
+  }
+
+  result.ok = checks.every((c) => c.ok);
+  return result;
+}
