@@ -52,6 +52,7 @@ export class ProverProcess {
   private nextId = 1;
   private stderrTail = '';
   private exited = false;
+  private killed = false;
 
   constructor(opts: ProverProcessOptions) {
     const binary = opts.binary ?? defaultProverBinary();
@@ -74,7 +75,7 @@ export class ProverProcess {
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && !this.killed;
   }
 
   private fail(err: VeriteeError): void {
@@ -116,6 +117,7 @@ export class ProverProcess {
 
   /** Stops the process (kills it if a request is running: this is how requests are cancelled). */
   kill(): void {
+    this.killed = true;
     if (!this.exited) this.child.kill('SIGKILL');
   }
 
