@@ -7,6 +7,8 @@ import { toVeriteeError, VeriteeError } from '@veritee/core';
 import { registerAttestCommands } from './commands/attest.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerZkCommands } from './commands/zk.js';
+import { registerProxyCommands } from './commands/proxy.js';
+import { registerOhttpCommands } from './commands/ohttp.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerZkCommands(program);
   registerAttestCommands(program);
+  registerProxyCommands(program);
+  registerOhttpCommands(program);
   registerDemoCommand(program);
   return program;
 }
