@@ -1,0 +1,96 @@
+/**
+ * @module service/attest
+ * `POST /v1/attest/:policy`: verify evidence against a named policy and answer the
+ * result with a signed EAR token.
+ *
+ * Body (JSON, zod-validated, unknown keys rejected):
+ * ```json
+ * { "evidence": { "platform": "snp", "evidence": { … } } | "<Attestation-Report header value>",
+ *   "nonce": "<64 hex: from POST /v1/nonce>", "publicKeyHash": "<64 hex, optional>" }
+ * ```
+ * Answer: `200 { "result": AttestationResult, "token": "<JWT>" }` whether or not the
+ * evidence verified (the token's `ear.status` says `contraindicated` when it did not);
+ * 4xx `{ error: { code, message } }` when the request itself is wrong.
+ *
+ * THREAT MODEL: the body is attacker-controlled and size-limited by Fastify before it is
+ * parsed. The nonce is consumed before verification, so a replayed request fails even
+ * if the first attempt did not verify. Evidence bodies are never logged.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { VeriteeError, type Clock } from '@veritee/core';
+import type { Platform, PlatformVerifier, TrustAnchors } from '../types.js';
+import type { Policy } from '../policy.js';
+import { verifyEvidence, type AttestationResult, type EvidenceInput } from '../verify.js';
+import { issueResultToken, type ResultSigner } from '../token.js';
+import type { NonceStore } from './nonce.js';
+
+export interface AttestPluginOptions {
+  policies: (name: string) => Policy | undefined;
+  store: NonceStore;
+  signer: ResultSigner;
+  clock: Clock;
+  requireNonce: boolean;
+  tokenTtlSeconds: number;
+  simulatedAnchors?: TrustAnchors;
+  verifiers?: Partial<Record<Platform, PlatformVerifier>>;
+}
+
+const hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex (64 digits)');
+
+const bodySchema = z.strictObject({
+  evidence: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  nonce: hex32.optional(),
+  publicKeyHash: hex32.optional(),
+});
+
+const POLICY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** JSON-safe copy: bigint -> decimal string, bytes -> hex. Claims' platformData may hold either. */
+function jsonSafe(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x);
+    return out;
+  }
+  return v;
+}
+
+export const attestPlugin: FastifyPluginAsync<AttestPluginOptions> = async (app, opts) => {
+  app.post<{ Params: { policy: string } }>('/v1/attest/:policy', async (request, reply) => {
+    const name = request.params.policy;
+    const policy = POLICY_NAME.test(name) ? opts.policies(name) : undefined;
+    if (policy === undefined) throw new VeriteeError('ATTEST_POLICY_UNKNOWN', `no policy named "${name.slice(0, 64)}"`);
+
+    const parsed = bodySchema.safeParse(request.body);
+    if (!parsed.success) {
+      const why = parsed.error.issues
+        .map((i) => (i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'body'}: ${i.message}`))
+        .join('; ');
+      throw new VeriteeError('INPUT_INVALID', `attestation request is malformed: ${why}`);
+    }
+    const body = parsed.data;
+
+    if (body.nonce !== undefined) opts.store.consume(body.nonce);
+    else if (opts.requireNonce) throw new VeriteeError('ATTEST_NONCE_INVALID', 'a nonce from POST /v1/nonce is required');
+
+    const at = new Date(opts.clock.now());
+    const result: AttestationResult = await verifyEvidence(body.evidence as EvidenceInput, {
+      policy,
+      at,
+      ...(body.nonce !== undefined ? { nonce: body.nonce } : {}),
+      ...(body.publicKeyHash !== undefined ? { publicKeyHash: body.publicKeyHash } : {}),
+      ...(opts.simulatedAnchors ? { simulatedAnchors: opts.simulatedAnchors } : {}),
+      ...(opts.verifiers ? { verifiers: opts.verifiers } : {}),
+    });
+    const token = await issueResultToken(result, opts.signer, { at, ttlSeconds: opts.tokenTtlSeconds });
+    request.log.info(
+      { policy: name, platform: result.platform, ok: result.ok, failed: result.failures.map((f) => f.name) },
+      'attestation verified',
+    );
+    return reply.code(200).send({ result: jsonSafe(result), token });
+  });
+};

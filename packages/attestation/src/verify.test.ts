@@ -1,0 +1,327 @@
+/**
+ * verifyEvidence on every real fixture (shared/fixtures/attestation) at the time its
+ * README states, under policies that pin what the fixture is; then the negatives.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fromBase64, isVeriteeError, toBase64, toBase64Url, utf8 } from '@veritee/core';
+import type { EvidenceEnvelope } from './types.js';
+import { parsePolicy, productionPolicy, type PolicyDocument } from './policy.js';
+import { formatResult, verifyEvidence, type AttestationResult } from './verify.js';
+import {
+  FIXTURE_FACTS as F,
+  FIXTURE_TIMES as T,
+  legacyHeader,
+  nvidiaFixture,
+  snpFixture,
+  snpWithInvalidVcek,
+  tdxFixture,
+} from './testing/envelopes.js';
+
+/** A policy that accepts what the fixtures are, without a binding requirement. */
+function policy(extra: Partial<PolicyDocument> = {}) {
+  return parsePolicy({
+    name: 'fixtures',
+    platforms: ['snp', 'tdx', 'nvidia'],
+    reportData: { require: [] },
+    snp: { measurements: [F.milanMeasurement, F.vlekMeasurement, F.debugPolicyMeasurement] },
+    tdx: { mrtd: 'any' },
+    nvidia: { measurements: 'any' },
+    ...extra,
+  });
+}
+
+function failed(r: AttestationResult): string[] {
+  return r.failures.map((f) => f.name);
+}
+
+function failedWith(r: AttestationResult, name: string, code: string): void {
+  const c = r.checks.find((x) => x.name === name);
+  assert.ok(c, `no check ${name} in:\n${formatResult(r)}`);
+  assert.equal(c.ok, false, `${name} should fail:\n${formatResult(r)}`);
+  assert.equal(c.code, code, `${name} code`);
+  assert.equal(r.ok, false);
+}
+
+function passes(r: AttestationResult): void {
+  assert.equal(r.ok, true, formatResult(r));
+  assert.equal(r.status, 'verified');
+  assert.deepEqual(r.failures, []);
+}
+
+function flipByte(env: EvidenceEnvelope, field: 'attestation_report' | 'quote', offset: number): EvidenceEnvelope {
+  const copy = structuredClone(env);
+  const ev = copy.evidence as Record<string, string>;
+  const bytes = fromBase64(ev[field]!);
+  bytes[offset] = bytes[offset]! ^ 0x01;
+  ev[field] = toBase64(bytes);
+  return copy;
+}
+
+// ---- SEV-SNP --------------------------------------------------------------------------------
+
+test('SNP milan v2 (VCEK) passes a pinned policy at 2025-06-01, with every check listed', async () => {
+  const r = await verifyEvidence(snpFixture('milan-v2'), {
+    policy: policy({ snp: { measurements: [F.milanMeasurement], minTcb: { bootloader: 3, tee: 0, snp: 8, microcode: 115 }, signers: ['vcek'], vmpl: { exact: 0 } } }),
+    at: T.snp,
+  });
+  passes(r);
+  for (const n of ['snp.signature', 'snp.cert_chain', 'policy.platform', 'policy.measurement', 'policy.tcb', 'policy.debug', 'policy.vmpl', 'policy.signer', 'policy.report_data', 'policy.simulated']) {
+    assert.ok(r.checks.some((c) => c.name === n && c.ok), `missing passing check ${n}`);
+  }
+  assert.equal(r.claims?.signer, 'vcek');
+  assert.equal(r.claims?.simulated, false);
+  assert.equal(r.appraisal.status, 'affirming');
+  assert.equal(r.appraisal.trustworthinessVector.hardware, 2);
+  assert.equal(r.appraisal.trustworthinessVector.executables, 2);
+  assert.equal(r.policyId, 'veritee:policy/fixtures');
+});
+
+test('SNP milan: a TCB minimum above the reported TCB fails policy.tcb (outdated TCB)', async () => {
+  const r = await verifyEvidence(snpFixture('milan-v2'), { policy: policy({ snp: { measurements: 'any', minTcb: { bootloader: 4, microcode: 200 } } }), at: T.snp });
+  failedWith(r, 'policy.tcb', 'ATTEST_TCB_OUTDATED');
+  assert.match(r.checks.find((c) => c.name === 'policy.tcb')!.detail, /bootloader 3 < minimum 4; microcode 115 < minimum 200/);
+  assert.deepEqual(failed(r), ['policy.tcb']);
+  assert.equal(r.appraisal.status, 'contraindicated');
+});
+
+test('SNP milan: a launch measurement outside the policy list fails policy.measurement', async () => {
+  const r = await verifyEvidence(snpFixture('milan-v2'), { policy: policy({ snp: { measurements: [F.vlekMeasurement] } }), at: T.snp });
+  failedWith(r, 'policy.measurement', 'ATTEST_MEASUREMENT_MISMATCH');
+  assert.equal(r.appraisal.trustworthinessVector.executables, 33);
+});
+
+test('SNP VLEK v3 passes at 2025-06-01', async () => {
+  const r = await verifyEvidence(snpFixture('vlek-v3'), { policy: policy(), at: T.snp });
+  passes(r);
+  assert.equal(r.claims?.signer, 'vlek');
+  assert.equal(r.claims?.vmpl, 1);
+});
+
+test('SNP VLEK v3 at 2026-11-21: certificate expired', async () => {
+  const r = await verifyEvidence(snpFixture('vlek-v3'), { policy: policy(), at: T.vlekExpired });
+  assert.equal(r.ok, false);
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_CERT_EXPIRED'), formatResult(r));
+  assert.ok(r.failures.every((f) => f.name.startsWith('snp.')), 'only the platform fails');
+});
+
+test('SNP VLEK v3: a VMPL-0 policy rejects it; so does a VCEK-only policy', async () => {
+  const vmpl0 = await verifyEvidence(snpFixture('vlek-v3'), { policy: policy({ snp: { measurements: 'any', vmpl: { exact: 0 } } }), at: T.snp });
+  failedWith(vmpl0, 'policy.vmpl', 'ATTEST_POLICY_VIOLATION');
+  assert.deepEqual(failed(vmpl0), ['policy.vmpl']);
+  const max0 = await verifyEvidence(snpFixture('vlek-v3'), { policy: policy({ snp: { measurements: 'any', vmpl: { max: 0 } } }), at: T.snp });
+  failedWith(max0, 'policy.vmpl', 'ATTEST_POLICY_VIOLATION');
+  const vcekOnly = await verifyEvidence(snpFixture('vlek-v3'), { policy: policy({ snp: { measurements: 'any', signers: ['vcek'] } }), at: T.snp });
+  failedWith(vcekOnly, 'policy.signer', 'ATTEST_POLICY_VIOLATION');
+});
+
+test('SNP debug-policy report: valid signature and chain, refused unless the policy allows debug', async () => {
+  const r = await verifyEvidence(snpFixture('debug-policy'), { policy: policy(), at: T.snp });
+  failedWith(r, 'policy.debug', 'ATTEST_DEBUG_REFUSED');
+  assert.deepEqual(failed(r), ['policy.debug']);
+  assert.equal(r.appraisal.trustworthinessVector.configuration, 96);
+  passes(await verifyEvidence(snpFixture('debug-policy'), { policy: policy({ allowDebug: true }), at: T.snp }));
+});
+
+test('SNP: VCEKs that do not chain to AMD fail the chain', async () => {
+  for (const which of ['legacy', 'new'] as const) {
+    const r = await verifyEvidence(snpWithInvalidVcek(which), { policy: policy(), at: T.snp });
+    assert.equal(r.ok, false);
+    assert.ok(r.failures.some((f) => f.name === 'snp.cert_chain'), `${which}: ${formatResult(r)}`);
+  }
+});
+
+test('SNP: a flipped bit in the signed body or the signature fails the signature', async () => {
+  for (const offset of [0x90 /* measurement */, 0x2a0 /* signature R */]) {
+    const r = await verifyEvidence(flipByte(snpFixture('milan-v2'), 'attestation_report', offset), { policy: policy({ snp: { measurements: 'any' } }), at: T.snp });
+    assert.equal(r.ok, false, `offset ${offset}`);
+    assert.ok(r.failures.some((f) => f.code === 'ATTEST_SIGNATURE_INVALID'), formatResult(r));
+  }
+});
+
+// ---- TDX --------------------------------------------------------------------------------------
+
+test('TDX v4 (phala) passes at 2025-06-25 with MRTD and RTMR0 pinned', async () => {
+  const r = await verifyEvidence(tdxFixture('phala-v4'), { policy: policy({ tdx: { mrtd: [F.phalaV4Mrtd], rtmr0: [F.phalaV4Rtmr0] } }), at: T.tdxV4 });
+  passes(r);
+  assert.equal(r.claims?.tcb.status, 'UpToDate');
+  assert.equal(r.claims?.signer, 'pck');
+});
+
+test('TDX v4: a different MRTD or RTMR fails policy.measurement naming it', async () => {
+  const r = await verifyEvidence(tdxFixture('phala-v4'), { policy: policy({ tdx: { mrtd: [F.milanMeasurement], rtmr1: [F.phalaV4Rtmr0] } }), at: T.tdxV4 });
+  failedWith(r, 'policy.measurement', 'ATTEST_MEASUREMENT_MISMATCH');
+  assert.match(r.checks.find((c) => c.name === 'policy.measurement')!.detail, /MRTD .* RTMR1/);
+});
+
+test('TDX v4 at 2026-11-21: collateral expired', async () => {
+  const r = await verifyEvidence(tdxFixture('phala-v4'), { policy: policy(), at: T.tdxV4Expired });
+  assert.equal(r.ok, false);
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_COLLATERAL_EXPIRED'), formatResult(r));
+});
+
+test('TDX v5 outdated at 2026-03-01: no matching TCB level, rejected', async () => {
+  const r = await verifyEvidence(tdxFixture('phala-v5-outdated'), { policy: policy(), at: T.tdxV5Outdated });
+  assert.equal(r.ok, false);
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_TCB_OUTDATED'), formatResult(r));
+  // Even the most permissive TCB policy does not rescue a quote without a TCB level.
+  const lax = await verifyEvidence(tdxFixture('phala-v5-outdated'), {
+    policy: policy({ tdx: { mrtd: 'any', tcbStatuses: ['UpToDate', 'OutOfDate', 'SWHardeningNeeded'], allowedAdvisoryIds: 'any' } }),
+    at: T.tdxV5Outdated,
+  });
+  assert.equal(lax.ok, false);
+});
+
+test('TDX debug TD (Intel PCS collateral) at 2026-03-20: signatures valid, rejected for debug', async () => {
+  const r = await verifyEvidence(tdxFixture('debug-td-v4'), { policy: policy(), at: T.tdxDebug });
+  failedWith(r, 'policy.debug', 'ATTEST_DEBUG_REFUSED');
+  assert.ok(r.failures.every((f) => f.name.startsWith('policy.')), `only policy checks fail:\n${formatResult(r)}`);
+  // Everything else about it is genuine: a policy accepting debug and its (OutOfDate) TCB passes.
+  const lax = await verifyEvidence(tdxFixture('debug-td-v4'), {
+    policy: policy({ allowDebug: true, tdx: { mrtd: 'any', tcbStatuses: ['UpToDate', 'OutOfDate'], allowedAdvisoryIds: 'any' } }),
+    at: T.tdxDebug,
+  });
+  passes(lax);
+  assert.equal(lax.appraisal.status, 'warning'); // accepted, but not UpToDate
+});
+
+test('TDX: advisory IDs not listed by the policy fail policy.tcb', async () => {
+  const r = await verifyEvidence(tdxFixture('debug-td-v4'), {
+    policy: policy({ allowDebug: true, tdx: { mrtd: 'any', tcbStatuses: ['OutOfDate'], allowedAdvisoryIds: ['INTEL-SA-00837'] } }),
+    at: T.tdxDebug,
+  });
+  failedWith(r, 'policy.tcb', 'ATTEST_TCB_OUTDATED');
+  assert.match(r.checks.find((c) => c.name === 'policy.tcb')!.detail, /INTEL-SA-00960/);
+});
+
+test('TDX: a flipped bit in the TD report fails the quote signature', async () => {
+  const r = await verifyEvidence(flipByte(tdxFixture('phala-v4'), 'quote', 48 + 136 /* MRTD */), { policy: policy(), at: T.tdxV4 });
+  assert.equal(r.ok, false);
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_SIGNATURE_INVALID'), formatResult(r));
+});
+
+test('legacy Attestation-Report header (no collateral) is never a pass: unverified', async () => {
+  const lax = policy({ allowDebug: true, tdx: { mrtd: 'any', tcbStatuses: ['UpToDate', 'OutOfDate', 'SWHardeningNeeded'], allowedAdvisoryIds: 'any' } });
+  const r = await verifyEvidence(legacyHeader(), { policy: lax, at: T.tdxV4 });
+  assert.equal(r.ok, false);
+  assert.equal(r.status, 'unverified');
+  assert.equal(r.source, 'legacy-header');
+  assert.equal(r.platform, 'tdx');
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_COLLATERAL_MISSING'), formatResult(r));
+  assert.match(formatResult(r), /UNVERIFIED: collateral missing/);
+});
+
+// ---- NVIDIA ----------------------------------------------------------------------------------
+
+test('NVIDIA H100: passes with its SPDM nonce and a reference value for block 2', async () => {
+  const r = await verifyEvidence(nvidiaFixture(), {
+    policy: policy({ nvidia: { measurements: { '2': [F.nvidiaBlock2] } } }),
+    at: T.nvidia,
+    expectedReportData: F.nvidiaNonce,
+  });
+  passes(r);
+  assert.equal(r.claims?.signer, 'nvidia-device');
+  assert.equal(r.claims?.reportData, F.nvidiaNonce);
+});
+
+test('NVIDIA: a wrong reference value or a wrong nonce fails', async () => {
+  const wrongRef = await verifyEvidence(nvidiaFixture(), { policy: policy({ nvidia: { measurements: { '2': [F.milanMeasurement] } } }), at: T.nvidia });
+  failedWith(wrongRef, 'policy.measurement', 'ATTEST_MEASUREMENT_MISMATCH');
+  const wrongNonce = await verifyEvidence(nvidiaFixture(), { policy: policy(), at: T.nvidia, expectedReportData: 'ff'.repeat(32) });
+  failedWith(wrongNonce, 'policy.report_data', 'ATTEST_REPORT_DATA_MISMATCH');
+});
+
+// ---- cross-cutting ---------------------------------------------------------------------------
+
+test('binding: the production policy demands a nonce; a wrong nonce or key hash fails', async () => {
+  const prod = productionPolicy();
+  const none = await verifyEvidence(snpFixture('milan-v2'), { policy: prod, at: T.snp });
+  failedWith(none, 'policy.report_data', 'ATTEST_REPORT_DATA_MISMATCH');
+  assert.match(none.checks.find((c) => c.name === 'policy.report_data')!.detail, /requires a nonce/);
+  const wrong = await verifyEvidence(snpFixture('milan-v2'), { policy: prod, at: T.snp, nonce: '11'.repeat(32), publicKeyHash: '22'.repeat(32) });
+  failedWith(wrong, 'policy.report_data', 'ATTEST_REPORT_DATA_MISMATCH');
+  assert.equal(wrong.nonce, '11'.repeat(32));
+  assert.equal(wrong.appraisal.trustworthinessVector['instance-identity'], 97);
+});
+
+test('evidence from one platform presented as another never passes', async () => {
+  const snpAsTdx = { ...snpFixture('milan-v2'), platform: 'tdx' as const };
+  const tdxAsNvidia = { ...tdxFixture('phala-v4'), platform: 'nvidia' as const };
+  const nvidiaAsSnp = { ...nvidiaFixture(), platform: 'snp' as const };
+  for (const [env, at] of [[snpAsTdx, T.snp], [tdxAsNvidia, T.tdxV4], [nvidiaAsSnp, T.nvidia]] as const) {
+    try {
+      const r = await verifyEvidence(env, { policy: policy(), at });
+      assert.equal(r.ok, false, formatResult(r));
+    } catch (e) {
+      assert.ok(isVeriteeError(e), String(e));
+      assert.equal(e.info.exit, 2, `${e.code}: ${e.message}`);
+    }
+  }
+});
+
+test('a platform the policy does not accept fails policy.platform', async () => {
+  const r = await verifyEvidence(snpFixture('milan-v2'), { policy: policy({ platforms: ['tdx'] }), at: T.snp });
+  failedWith(r, 'policy.platform', 'ATTEST_POLICY_VIOLATION');
+});
+
+test('the envelope is accepted as JSON text, as base64url header value and as bytes', async () => {
+  const env = snpFixture('milan-v2');
+  const json = JSON.stringify(env);
+  for (const [input, source] of [
+    [json, 'envelope'],
+    [toBase64Url(utf8(json)), 'header'],
+    [utf8(json), 'envelope'],
+  ] as const) {
+    const r = await verifyEvidence(input, { policy: policy(), at: T.snp });
+    passes(r);
+    assert.equal(r.source, source);
+  }
+});
+
+test('bad input throws clear input errors before any verification', async () => {
+  const p = policy();
+  const rejects = (input: unknown, code: string) =>
+    assert.rejects(verifyEvidence(input as string, { policy: p, at: T.snp }), (e) => isVeriteeError(e) && e.code === code);
+  await rejects('x'.repeat(1024 * 1024 + 1), 'INPUT_TOO_LARGE');
+  await rejects({ platform: 'snp', evidence: { attestation_report: 'A'.repeat(1024 * 1024) } }, 'INPUT_TOO_LARGE');
+  await rejects('{"platform": "snp", ', 'INPUT_JSON_INVALID');
+  await rejects('{"platform": "sgx", "evidence": {}}', 'ATTEST_PLATFORM_UNSUPPORTED');
+  await rejects('{"platform": "snp"}', 'ATTEST_EVIDENCE_INVALID');
+  await rejects('{"platform": "snp", "evidence": {}, "extra": 1}', 'ATTEST_EVIDENCE_INVALID');
+  await rejects('not base64 at all!', 'ATTEST_EVIDENCE_INVALID');
+  await rejects(null, 'ATTEST_EVIDENCE_INVALID');
+  await assert.rejects(verifyEvidence(snpFixture('milan-v2'), { policy: p, at: 'yesterday' }), (e) => isVeriteeError(e, 'INPUT_TIME_INVALID'));
+  await assert.rejects(verifyEvidence(snpFixture('milan-v2'), { policy: p, at: T.snp, nonce: 'abcd' }), (e) => isVeriteeError(e, 'INPUT_INVALID'));
+});
+
+test('truncated reports are input errors or failed checks, never a crash or a pass', async () => {
+  const env = snpFixture('milan-v2');
+  const report = fromBase64((env.evidence as Record<string, string>)['attestation_report']!);
+  for (const len of [0, 4, 0x2a0, report.length - 1]) {
+    const cut = structuredClone(env);
+    (cut.evidence as Record<string, string>)['attestation_report'] = toBase64(report.slice(0, len));
+    try {
+      const r = await verifyEvidence(cut, { policy: policy(), at: T.snp });
+      assert.equal(r.ok, false);
+    } catch (e) {
+      assert.ok(isVeriteeError(e), String(e));
+    }
+  }
+});
+
+test('verifier overrides: a platform verifier that throws unexpectedly yields a failed check', async () => {
+  const r = await verifyEvidence(snpFixture('milan-v2'), {
+    policy: policy(),
+    at: T.snp,
+    verifiers: {
+      snp: {
+        platform: 'snp',
+        verify: async () => {
+          throw new TypeError('boom');
+        },
+      },
+    },
+  });
+  assert.equal(r.ok, false);
+  assert.deepEqual(failed(r), ['snp.verify', 'policy.claims']);
+});
