@@ -22,6 +22,7 @@ export const SetupSchema = z.object({
   kind: z.enum(['dev', 'ceremony']),
   createdAt: z.string(),
   warning: z.string().optional(),
+  durationMs: z.number().int().nonnegative().optional(),
   ceremony: z
     .object({
       phase1: z.string(),

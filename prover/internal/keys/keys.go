@@ -41,6 +41,8 @@ type Setup struct {
 	CreatedAt string `json:"createdAt"`
 	// Warning is set for dev keys.
 	Warning string `json:"warning,omitempty"`
+	// DurationMs is how long the setup took (informational).
+	DurationMs int64 `json:"durationMs,omitempty"`
 	// Ceremony is set for keys from a multi-party phase-2 ceremony.
 	Ceremony *Ceremony `json:"ceremony,omitempty"`
 }
@@ -171,6 +173,7 @@ func (s *Store) DevSetup(def *circuits.Definition, capacity int, force bool, pro
 		},
 		Groth16: vkj,
 	}
+	doc.Setup.DurationMs = time.Since(t0).Milliseconds()
 	progress("write", "writing keys to "+dir)
 	tmp := dir + ".tmp-" + strconv.Itoa(os.Getpid())
 	_ = os.RemoveAll(tmp)

@@ -218,6 +218,7 @@ func (s *Server) info() any {
 	return map[string]any{
 		"protocol": "veritee.prover/v1", "home": s.Store.Home, "circuits": cs,
 		"goVersion": runtime.Version(), "gnark": gnarkVersion, "cpus": runtime.NumCPU(),
+		"peakRssKb": peakRSSKb(),
 	}
 }
 
@@ -276,11 +277,12 @@ func (s *Server) verify(req *Request) (any, error) {
 	if req.VK.Setup.Kind != "ceremony" && !(req.VK.Setup.Kind == "dev" && req.AllowDevSetup) {
 		return map[string]any{"valid": false, "code": "ZK_DEV_SETUP_REFUSED", "reason": fmt.Sprintf("verification key comes from a %q setup; pass allowDevSetup to accept dev keys", req.VK.Setup.Kind)}, nil
 	}
+	t0 := time.Now()
 	if err := export.Verify(req.VK.Groth16, req.Proof, req.PublicInputs); err != nil {
 		if errors.Is(err, export.ErrMalformed) {
 			return map[string]any{"valid": false, "code": "ZK_BUNDLE_INVALID", "reason": err.Error()}, nil
 		}
 		return map[string]any{"valid": false, "code": "ZK_PROOF_INVALID", "reason": err.Error()}, nil
 	}
-	return map[string]any{"valid": true}, nil
+	return map[string]any{"valid": true, "verifyUs": time.Since(t0).Microseconds()}, nil
 }

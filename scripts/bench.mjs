@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every benchmark script in turn (each prints a Markdown
+// table), then the machine facts. Options: --only zk,attestation,proxy,ohttp
+// and --sizes 1000,10000,50000 (latency proof sizes).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const only = opt('--only')?.split(',');
+const benches = [
+  ['zk', 'packages/zk/bench/latency.bench.ts', opt('--sizes') ? ['--sizes', opt('--sizes')] : []],
+  ['attestation', 'packages/attestation/bench/attestation.bench.ts', []],
+  ['proxy', 'packages/proxy/bench/proxy.bench.ts', []],
+  ['ohttp', 'packages/ohttp/bench/ohttp.bench.ts', []],
+];
+let failed = false;
+for (const [name, file, args] of benches) {
+  if (only && !only.includes(name)) continue;
+  if (!existsSync(join(root, file))) continue;
+  console.log(`\n# ${name}: ${file}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, file), ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.log(`(${name} benchmark failed with status ${r.status})`);
+    failed = true;
+  }
+}
+const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+let model = cpus()[0]?.model ?? 'unknown';
+try {
+  model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+} catch {}
+console.log('\n## Machine\n');
+console.log(`| cores | memory | CPU | Node | Go | date |\n|---|---|---|---|---|---|`);
+console.log(`| ${cpus().length} | ${(totalmem() / 2 ** 30).toFixed(1)} GiB | ${model} | ${process.version} | ${go.stdout?.trim().replace('go version ', '') ?? 'n/a'} | ${new Date().toISOString().slice(0, 10)} |`);
+process.exit(failed ? 1 : 0);
