@@ -2,7 +2,7 @@
 // Builds everything `npm start` and `npm test` need: the TypeScript packages (tsc -b)
 // and the Go prover binary (prover/bin/veritee-prover). Runs on `npm install`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,9 +21,17 @@ const go = spawnSync('go', ['version'], { encoding: 'utf8' });
 if (go.error || go.status !== 0) {
   console.error(
     '\nveritee build: the Go toolchain was not found on PATH.\n' +
-      'The zero-knowledge prover (prover/) is written in Go and needs Go 1.23 or newer.\n' +
+      'The zero-knowledge prover (prover/) is written in Go and needs Go 1.25.7 or newer.\n' +
       'Install it from your package manager or https://go.dev/dl/, then run `npm install` again.\n',
   );
+  process.exit(1);
+}
+const m = /go(\d+)\.(\d+)(?:\.(\d+))?/.exec(go.stdout);
+const ver = m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0];
+const need = [1, 25, 7];
+const older = ver[0] < need[0] || (ver[0] === need[0] && (ver[1] < need[1] || (ver[1] === need[1] && ver[2] < need[2])));
+if (older && !process.env.GOTOOLCHAIN) {
+  console.error(`\nveritee build: ${go.stdout.trim()} is too old: the prover (gnark v0.15) needs Go 1.25.7 or newer.\n`);
   process.exit(1);
 }
 console.log(`veritee build: building the Go prover with ${go.stdout.trim()}`);
@@ -37,4 +45,5 @@ if (!existsSync(tsc)) {
 }
 console.log('veritee build: compiling TypeScript packages');
 run(process.execPath, [tsc, '-b', 'tsconfig.json'], root, 'tsc -b');
+chmodSync(join(root, 'packages', 'cli', 'dist', 'bin.js'), 0o755);
 console.log('veritee build: done');
