@@ -78,13 +78,17 @@ export function registerDemoCommand(program: Command): void {
       process.stdout.write(`proved in ${(result.timings.proveMs / 1000).toFixed(2)} s (witness ${result.timings.witnessMs} ms)\n\n`);
       if (o.out) writeJsonFile(o.out, result.bundle);
       warnLoudly(['The demo verifies with allowDevSetup: its keys come from a DEV setup on this machine.']);
+      const keys = loadKeyRingFromHome(home);
       const t0 = performance.now();
-      const v = verifyProofBundle(result.bundle, { keys: loadKeyRingFromHome(home), allowDevSetup: true });
-      const ms = performance.now() - t0;
-      process.stdout.write(`${v.ok ? 'VERIFIED' : 'NOT VERIFIED'} in ${ms.toFixed(1)} ms (TypeScript verifier)\n`);
+      const v = verifyProofBundle(result.bundle, { keys, allowDevSetup: true });
+      const cold = performance.now() - t0;
+      const t1 = performance.now();
+      verifyProofBundle(result.bundle, { keys, allowDevSetup: true });
+      const warm = performance.now() - t1;
+      process.stdout.write(`${v.ok ? 'VERIFIED' : 'NOT VERIFIED'} by the TypeScript verifier: ${cold.toFixed(0)} ms cold (key preparation), ${warm.toFixed(0)} ms warm\n`);
       printChecks(v.checks);
       for (const l of summarizeClaim(result.bundle)) process.stdout.write(`  ${l}\n`);
-      process.stdout.write('\nNo request was revealed: the bundle holds the commitment, the public outputs and a 3-point proof.\n');
+      process.stdout.write('\nNo request was revealed: the bundle holds the commitment, the public outputs and a Groth16 proof of five curve points.\n');
       process.exitCode = v.ok ? 0 : 1;
     });
 }
