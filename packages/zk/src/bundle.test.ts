@@ -57,7 +57,7 @@ test('verification fails closed: malformed bundle and unknown key are failed che
   assert.equal(unknown.checks.find((c) => c.name === 'key.trusted')?.ok, false);
   // n above the capacity is refused by the claim check
   const b = sample();
-  b.claim.outputs.n = 5000;
+  (b.claim.outputs as { n: number }).n = 5000;
   const r = verifyProofBundle(b, { keys: new KeyRing() });
   assert.equal(r.checks.find((c) => c.name === 'claim.params')?.ok, false);
 });

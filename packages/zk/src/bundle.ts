@@ -11,39 +11,24 @@
 import { z } from 'zod';
 import { VeriteeError } from '@veritee/core';
 import { Groth16ProofSchema } from './groth16/index.js';
-import { LATENCY_CLAIM, LATENCY_CIRCUIT_VERSION, LATENCY_SLOTS } from './claims/latency.js';
+import { claimDefinition, claimKinds } from './claims/index.js';
 
 export const BUNDLE_FORMAT = 'veritee.proof/v1';
 
-const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const decimal = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a decimal field element');
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
 
-export const LatencyClaimSchema = z
+const jsonObject = z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object');
+
+/** `{ kind, version, params, outputs }`; params/outputs are checked by the claim's own schema. */
+export const ClaimSchema = z
   .object({
-    kind: z.literal(LATENCY_CLAIM),
-    version: z.literal(LATENCY_CIRCUIT_VERSION),
-    params: z
-      .object({
-        periodStartUs: u,
-        periodEndUs: u,
-        minN: u,
-        slots: z
-          .array(z.object({ percentileBp: u, thresholdUs: u, enforce: z.boolean() }).strict())
-          .length(LATENCY_SLOTS),
-      })
-      .strict(),
-    outputs: z
-      .object({
-        n: u,
-        slots: z.array(z.object({ valueUs: u, exceeding: u }).strict()).length(LATENCY_SLOTS),
-        compliant: z.boolean(),
-      })
-      .strict(),
+    kind: z.string().min(1),
+    version: z.number().int().positive(),
+    params: jsonObject,
+    outputs: jsonObject,
   })
   .strict();
-
-export const ClaimSchema = z.discriminatedUnion('kind', [LatencyClaimSchema]);
 
 export const ProofSectionSchema = z
   .object({
@@ -73,7 +58,6 @@ export const ProofBundleSchema = z
   .strict();
 
 export type ProofBundle = z.infer<typeof ProofBundleSchema>;
-export type LatencyClaim = z.infer<typeof LatencyClaimSchema>;
 
 /** Validates a bundle (object or JSON text); errors name the offending field. */
 export function parseProofBundle(input: unknown): ProofBundle {
@@ -99,6 +83,14 @@ export function parseProofBundle(input: unknown): ProofBundle {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const def = claimDefinition(r.data.claim.kind);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field claim.kind: unknown claim "${r.data.claim.kind}" (known: ${claimKinds().join(', ')})`);
+  if (def.version !== r.data.claim.version) throw new VeriteeError('ZK_BUNDLE_VERSION', `claim ${def.kind} version ${r.data.claim.version} is not supported (this verifier reads version ${def.version})`);
+  const body = def.schema.safeParse({ params: r.data.claim.params, outputs: r.data.claim.outputs });
+  if (!body.success) {
+    const issue = body.error.issues[0]!;
+    throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field claim.${issue.path.join('.')}: ${issue.message}`);
   }
   return r.data;
 }

@@ -12,7 +12,7 @@ import { devSetup, proveLatency, verifyWithGo } from './prove.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
 import { computeLatencyOutputs, parseSla, type LatencyParams } from './claims/latency.js';
-import type { ProofBundle } from './bundle.js';
+import type { LatencyBundle as ProofBundle } from './claims/latency.js';
 import { testHome } from './testing/home.js';
 
 const CAP = 1024;

@@ -9,15 +9,16 @@ import { BUNDLE_FORMAT, type ProofBundle } from './bundle.js';
 import type { Groth16ProofJSON } from './groth16/index.js';
 import { vkHash, parseVerificationKeyDocument, type VerificationKeyDocument } from './keys.js';
 import type { ProverPool, RequestOptions } from './prover/pool.js';
+import type { ClaimDefinition } from './claims/registry.js';
 import {
   computeLatencyOutputs,
   latencyCapacityFor,
   latencyProverInput,
   LATENCY_CAPACITIES,
-  LATENCY_CIRCUIT_VERSION,
-  LATENCY_CLAIM,
+  latencyClaim,
   validateLatencyParams,
   validateLatencyRecords,
+  type LatencyBundle,
   type LatencyParams,
 } from './claims/latency.js';
 
@@ -40,7 +41,8 @@ export interface ProveLatencyOptions extends RequestOptions {
 }
 
 export interface ProveResult {
-  bundle: ProofBundle;
+  /** The bundle (typed for latency; other claims narrow it with their own guard). */
+  bundle: LatencyBundle;
   vk: VerificationKeyDocument;
   timings: { witnessMs: number; proveMs: number; totalMs: number };
 }
@@ -48,7 +50,7 @@ export interface ProveResult {
 interface ProveResponse {
   proof: Groth16ProofJSON;
   publicInputs: string[];
-  outputs: { commitment: string; n: number; valuesUs: number[]; exceeding: number[]; compliant: boolean };
+  outputs: unknown;
   vk: unknown;
   timings: { witnessMs: number; proveMs: number };
 }
@@ -67,40 +69,70 @@ export async function proveLatency(pool: ProverPool, opts: ProveLatencyOptions):
   const commitment = latencyCommitment({ salt, periodStartUs: params.periodStartUs, periodEndUs: params.periodEndUs, records });
   const expected = computeLatencyOutputs(params, records);
 
-  const res = await pool.request<ProveResponse>(
-    { op: 'prove', circuit: LATENCY_CLAIM, capacity, input: latencyProverInput(params, salt, records) },
-    opts,
-  );
-  const vk = parseVerificationKeyDocument(res.vk, 'prover verification key');
+  const { signal, timeoutMs, onProgress } = opts;
+  const r = await proveClaim(pool, {
+    def: latencyClaim,
+    capacity,
+    params,
+    outputs: expected,
+    commitment,
+    proverInput: latencyProverInput(params, salt, records),
+    ...(signal ? { signal } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return { ...r, bundle: r.bundle as LatencyBundle, timings: { ...r.timings, totalMs: Math.round(performance.now() - t0) } };
+}
 
-  // The Go prover and the TypeScript reference must agree before anything is published.
-  const got = res.outputs;
-  const agree =
-    got.commitment === commitment.toString() &&
-    got.n === expected.n &&
-    got.compliant === expected.compliant &&
-    expected.slots.every((s, i) => s.valueUs === got.valuesUs[i] && s.exceeding === got.exceeding[i]);
-  if (!agree) {
-    throw new VeriteeError('INTERNAL', `prover outputs disagree with the TypeScript reference (commitment ${got.commitment} vs ${commitment})`);
+export interface ProveClaimOptions<P, O> extends RequestOptions {
+  def: ClaimDefinition<P, O>;
+  capacity: number;
+  params: P;
+  /** Outputs from the plain TypeScript reference computation. */
+  outputs: O;
+  /** The data commitment computed in TypeScript. */
+  commitment: bigint;
+  /** The JSON input of the Go prover's `prove` op for this circuit. */
+  proverInput: unknown;
+}
+
+/**
+ * Proves any registered claim: asks the Go prover, then requires that the public
+ * inputs it proved equal those rebuilt from the TypeScript reference outputs and
+ * commitment (so a disagreement between Go and TypeScript can never be published),
+ * and assembles the bundle.
+ */
+export async function proveClaim<P, O>(pool: ProverPool, opts: ProveClaimOptions<P, O>): Promise<ProveResult> {
+  const t0 = performance.now();
+  const { def, capacity } = opts;
+  if (!def.capacities.includes(capacity)) {
+    throw new VeriteeError('INPUT_INVALID', `claim ${def.kind} has no size class ${capacity} (classes: ${def.capacities.join(', ')})`);
   }
-
+  const res = await pool.request<ProveResponse>({ op: 'prove', circuit: def.kind, capacity, input: opts.proverInput }, opts);
+  const vk = parseVerificationKeyDocument(res.vk, 'prover verification key');
+  const expected = def.publicInputs(opts.commitment, opts.params, opts.outputs).map(String);
+  const mismatch = expected.findIndex((v, i) => v !== res.publicInputs[i]);
+  if (mismatch >= 0 || expected.length !== res.publicInputs.length) {
+    const name = vk.publicInputs[mismatch] ?? `#${mismatch}`;
+    throw new VeriteeError('INTERNAL', `the prover and the TypeScript reference disagree on public input ${name} of ${def.kind}: ${res.publicInputs[mismatch]} vs ${expected[mismatch]}`);
+  }
   const bundle: ProofBundle = {
     format: BUNDLE_FORMAT,
     createdAt: new Date().toISOString(),
-    claim: { kind: LATENCY_CLAIM, version: LATENCY_CIRCUIT_VERSION, params, outputs: expected },
-    commitment: commitment.toString(),
+    claim: { kind: def.kind, version: def.version, params: opts.params as object, outputs: opts.outputs as object },
+    commitment: opts.commitment.toString(),
     proof: {
       system: 'groth16',
       curve: 'bn254',
-      circuit: LATENCY_CLAIM,
-      circuitVersion: LATENCY_CIRCUIT_VERSION,
+      circuit: def.kind,
+      circuitVersion: def.version,
       capacity,
       vkHash: vkHash(vk),
       setup: vk.setup.kind,
       groth16: res.proof,
     },
   };
-  return { bundle, vk, timings: { ...res.timings, totalMs: Math.round(performance.now() - t0) } };
+  return { bundle: bundle as LatencyBundle, vk, timings: { ...res.timings, totalMs: Math.round(performance.now() - t0) } };
 }
 
 /** Runs (or reuses) the dev setup of a circuit size class. */

@@ -6,6 +6,5 @@
 export * from './bundle.js';
 export * from './verify.js';
 export * from './keys.js';
-export * from './claims/latency.js';
-export * from './claims/records.js';
+export * from './claims/index.js';
 export * from './groth16/index.js';

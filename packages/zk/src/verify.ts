@@ -12,7 +12,7 @@ import { isVeriteeError, VeriteeError, type ErrorCode } from '@veritee/core';
 import { parseProofBundle, type ProofBundle } from './bundle.js';
 import { verifyGroth16 } from './groth16/index.js';
 import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
-import { latencyPublicInputs, validateLatencyParams, type LatencyOutputs, type LatencyParams } from './claims/latency.js';
+import { claimDefinition } from './claims/index.js';
 
 export interface BundleCheck {
   name: string;
@@ -39,7 +39,9 @@ export interface VerifyBundleOptions {
 /** Rebuilds the circuit's public inputs from a bundle's claim. */
 export function bundlePublicInputs(bundle: ProofBundle): bigint[] {
   const c = bundle.claim;
-  return latencyPublicInputs(BigInt(bundle.commitment), c.params as LatencyParams, c.outputs as LatencyOutputs);
+  const def = claimDefinition(c.kind);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${c.kind}"`);
+  return def.publicInputs(BigInt(bundle.commitment), c.params, c.outputs);
 }
 
 export function verifyProofBundle(input: unknown, opts: VerifyBundleOptions): BundleVerification {
@@ -60,9 +62,7 @@ export function verifyProofBundle(input: unknown, opts: VerifyBundleOptions): Bu
 
   // 2. Claim parameters are in range.
   try {
-    validateLatencyParams(bundle.claim.params);
-    const { n } = bundle.claim.outputs;
-    if (n < 1 || n > bundle.proof.capacity) throw new VeriteeError('ZK_PUBLIC_INPUT_MISMATCH', `n = ${n} is outside 1..${bundle.proof.capacity}`);
+    claimDefinition(bundle.claim.kind)!.validate(bundle.claim.params, bundle.claim.outputs, bundle.proof.capacity);
     pass('claim.params', 'parameters within the circuit ranges');
   } catch (e) {
     const err = isVeriteeError(e) ? e : new VeriteeError('ZK_BUNDLE_INVALID', String(e));

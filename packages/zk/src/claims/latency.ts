@@ -8,7 +8,10 @@
  * ceil(p/100 · n) in ascending order. Percentiles are carried in basis points
  * (9500 = p95) so that p99.9 is expressible.
  */
+import { z } from 'zod';
 import { VeriteeError, OFFSET_LIMIT } from '@veritee/core';
+import { registerClaim } from './registry.js';
+import type { ProofBundle } from '../bundle.js';
 
 export const LATENCY_CLAIM = 'latency';
 export const LATENCY_CIRCUIT_VERSION = 1;
@@ -193,4 +196,62 @@ export function latencyProverInput(params: LatencyParams, salt: bigint, records:
     enforce: params.slots.map((s) => s.enforce),
     records,
   };
+}
+
+const msText = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(us % 1000 === 0 ? 0 : 1)} ms` : `${us} us`);
+
+/** Human lines: period, n, each percentile with its bound, the verdict. */
+export function summarizeLatency(p: LatencyParams, o: LatencyOutputs): string[] {
+  const lines = [
+    `period: ${new Date(p.periodStartUs / 1000).toISOString()} .. ${new Date(p.periodEndUs / 1000).toISOString()}`,
+    `requests: n = ${o.n}${p.minN ? ` (SLA minimum ${p.minN})` : ''}`,
+  ];
+  p.slots.forEach((s, i) => {
+    const v = o.slots[i]!;
+    const bound = s.enforce ? `  SLA < ${formatDuration(s.thresholdUs)}: ${v.valueUs < s.thresholdUs ? 'met' : 'MISSED'}, ${v.exceeding} requests at or over it` : '';
+    lines.push(`p${s.percentileBp / 100}: ${msText(v.valueUs)}${bound}`);
+  });
+  lines.push(`SLA "${formatSla(p)}": ${o.compliant ? 'COMPLIANT' : 'NOT COMPLIANT'}`);
+  return lines;
+}
+
+const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const LatencyClaimBodySchema = z.object({
+  params: z
+    .object({
+      periodStartUs: u,
+      periodEndUs: u,
+      minN: u,
+      slots: z.array(z.object({ percentileBp: u, thresholdUs: u, enforce: z.boolean() }).strict()).length(LATENCY_SLOTS),
+    })
+    .strict(),
+  outputs: z
+    .object({
+      n: u,
+      slots: z.array(z.object({ valueUs: u, exceeding: u }).strict()).length(LATENCY_SLOTS),
+      compliant: z.boolean(),
+    })
+    .strict(),
+});
+
+export const latencyClaim = registerClaim<LatencyParams, LatencyOutputs>({
+  kind: LATENCY_CLAIM,
+  version: LATENCY_CIRCUIT_VERSION,
+  capacities: LATENCY_CAPACITIES,
+  schema: LatencyClaimBodySchema,
+  validate(params, outputs, capacity) {
+    validateLatencyParams(params);
+    if (outputs.n < 1 || outputs.n > capacity) throw new VeriteeError('ZK_PUBLIC_INPUT_MISMATCH', `n = ${outputs.n} is outside 1..${capacity}`);
+  },
+  publicInputs: latencyPublicInputs,
+  summarize: summarizeLatency,
+  statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+});
+
+/** A bundle whose claim is a latency claim (typed access to params and outputs). */
+export type LatencyBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof LATENCY_CLAIM; version: number; params: LatencyParams; outputs: LatencyOutputs } };
+
+export function isLatencyBundle(b: ProofBundle | LatencyBundle): b is LatencyBundle {
+  return b.claim.kind === LATENCY_CLAIM;
 }

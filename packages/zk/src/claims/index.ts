@@ -1,0 +1,7 @@
+/**
+ * @module claims
+ * The claim kinds veritee can prove. Each module registers itself.
+ */
+export * from './registry.js';
+export * from './latency.js';
+export * from './records.js';
