@@ -26,8 +26,6 @@ const env = (description: string, http = 500): ErrorCodeInfo => ({ description, 
 export const ERROR_CODES = {
   // ---- generic input ------------------------------------------------------
   INPUT_INVALID: input('an input does not have the expected shape'),
-  INPUT_NOT_U32: input('a value must be an unsigned 32-bit integer'),
-  INPUT_NOT_INTEGER: input('a value must be a non-negative integer'),
   INPUT_HEX_INVALID: input('a string is not valid hexadecimal'),
   INPUT_BASE64_INVALID: input('a string is not valid base64 / base64url'),
   INPUT_JSON_INVALID: input('a document is not valid JSON'),
@@ -61,6 +59,8 @@ export const ERROR_CODES = {
   ZK_PROVER_TIMEOUT: env('a prover request timed out', 504),
   ZK_PROVER_CANCELLED: env('a prover request was cancelled', 499),
   ZK_WITNESS_INVALID: input('the witness does not satisfy the circuit'),
+  ZK_BUNDLE_UNATTESTED: verify('the bundle carries no enclave signature or attestation evidence, and proof-only verification was not asked for'),
+  ZK_STATEMENT_SIGNATURE_INVALID: verify('the enclave signature over the claim statement does not verify'),
 
   // ---- attestation ----------------------------------------------------------
   ATTEST_EVIDENCE_INVALID: input('the attestation evidence is malformed'),
@@ -85,6 +85,43 @@ export const ERROR_CODES = {
   ATTEST_POLICY_UNKNOWN: { description: 'no policy with this name is configured', http: 404, exit: 2 },
   ATTEST_SIMULATED_REFUSED: verify('the evidence is simulated and the policy does not allow simulated evidence'),
   ATTEST_TOKEN_INVALID: verify('an attestation result token is invalid', 401),
+
+  // ---- attesting proxy and remote prover --------------------------------------
+  PROXY_REQUEST_MALFORMED: input('the HTTP request is malformed'),
+  PROXY_REQUEST_TOO_LARGE: { description: 'the request body exceeds the proxy limit', http: 413, exit: 2 },
+  PROXY_HEADERS_TOO_LARGE: { description: 'the request headers exceed the proxy limit', http: 431, exit: 2 },
+  PROXY_REQUEST_TIMEOUT: { description: 'the client sent its request too slowly', http: 408, exit: 2 },
+  PROXY_UPSTREAM_UNAVAILABLE: env('the upstream service is down or closed the connection', 502),
+  PROXY_UPSTREAM_TIMEOUT: env('the upstream service did not answer in time', 504),
+  PROXY_SHUTTING_DOWN: env('the proxy is shutting down', 503),
+  PROXY_UNATTESTED: verify('the server presents no attestation and legacy servers were not accepted'),
+  PROXY_BINDING_INVALID: verify('the TLS session is not bound to the attested enclave key (man in the middle?)'),
+  PROXY_RESPONSE_UNSIGNED: verify('a response on an attested session carries no enclave signature'),
+  PROXY_RESPONSE_SIGNATURE_INVALID: verify('a response signature does not verify or does not cover what was received'),
+  PROXY_JOB_NOT_FOUND: { description: 'no prover job with this id', http: 404, exit: 2 },
+  PROXY_JOB_NOT_READY: { description: 'the prover job has not finished yet', http: 409, exit: 3 },
+  PROXY_PROVER_BUSY: env('the remote prover queue is full', 503),
+
+  // ---- oblivious HTTP (RFC 9458 / RFC 9292) -----------------------------------
+  OHTTP_KEY_CONFIG_INVALID: input('an OHTTP key configuration (application/ohttp-keys) is malformed'),
+  OHTTP_KEY_UNKNOWN: input('the encapsulated request names a key ID (or KEM) the gateway does not hold or no longer accepts'),
+  OHTTP_SUITE_UNSUPPORTED: input('no mutually supported HPKE KEM/KDF/AEAD combination'),
+  OHTTP_REQUEST_INVALID: input('an encapsulated request (message/ohttp-req) is truncated or malformed'),
+  OHTTP_DECRYPT_FAILED: { description: 'an encapsulated request or response does not decrypt (tampered, or the wrong key)', http: 400, exit: 1 },
+  OHTTP_RESPONSE_INVALID: verify('an encapsulated response (message/ohttp-res) is truncated, malformed or already opened', 502),
+  OHTTP_MEDIA_TYPE: { description: 'wrong media type for an OHTTP resource', http: 415, exit: 2 },
+  OHTTP_BHTTP_INVALID: input('a Binary HTTP message (RFC 9292) is truncated or malformed'),
+  OHTTP_TARGET_FORBIDDEN: { description: 'the gateway does not forward to this target', http: 403, exit: 1 },
+  OHTTP_TARGET_UNAVAILABLE: env('the target behind the gateway could not be reached or answered too much', 502),
+  OHTTP_RELAY_ERROR: env('the relay or gateway answered with an unencapsulated error', 502),
+  OHTTP_KEY_BINDING_MISMATCH: verify('the gateway attestation does not bind the served key configuration'),
+
+  // ---- telemetry collector (control plane) -----------------------------------
+  TELEMETRY_OPTIONS_INVALID: input('a telemetry collector option (samples, interval, process limit) is out of range'),
+  TELEMETRY_RULES_INVALID: input('the process classification rules are malformed'),
+  TELEMETRY_UNAVAILABLE: env('the machine telemetry sources (/proc) cannot be read'),
+  TELEMETRY_SOURCE_MALFORMED: env('a /proc source has an unexpected format (truncated read or unsupported kernel)'),
+  TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
 
   // ---- environment ----------------------------------------------------------
   INTERNAL: env('an unexpected internal error'),

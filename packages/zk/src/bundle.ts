@@ -50,10 +50,30 @@ export const ProofBundleSchema = z
     claim: ClaimSchema,
     commitment: decimal,
     proof: ProofSectionSchema,
-    /** Enclave signature over (claim kind, commitment, n, period): issue "proven telemetry". */
-    signature: z.unknown().optional(),
-    /** Attestation evidence binding the enclave key. */
-    evidence: z.unknown().optional(),
+    /** Enclave signature over the statement (claim kind, version, commitment, n, period). */
+    signature: z
+      .object({
+        alg: z.literal('ES256'),
+        /** The enclave public key, SubjectPublicKeyInfo DER, base64url. */
+        publicKey: z.string().regex(/^[A-Za-z0-9_-]+$/).max(4096),
+        /** IEEE P1363 r||s, base64url. */
+        value: z.string().regex(/^[A-Za-z0-9_-]+$/).max(256),
+      })
+      .strict()
+      .optional(),
+    /** Attestation evidence whose report data binds the enclave key. */
+    evidence: z
+      .object({
+        /** `{ platform, evidence, collateral? }` as verified by @veritee/attestation. */
+        envelope: z.record(z.string(), z.unknown()),
+        /**
+         * Trust anchors of a simulated TEE (dev only). Used only when the verifier
+         * allows simulated evidence; otherwise ignored, and simulated evidence fails.
+         */
+        simulatedAnchors: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -8,3 +8,4 @@ export * from './keystore.js';
 export * from './prover/process.js';
 export * from './prover/pool.js';
 export * from './prove.js';
+export * from './attested.js';

@@ -1,0 +1,123 @@
+/**
+ * The whole chain: evidence -> enclave key -> signature over the statement ->
+ * proof -> outputs, with the simulated TEE and the real prover (1024 class).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePolicy, productionPolicy } from '@veritee/attestation';
+import { ProverPool } from './prover/pool.js';
+import { devSetup, proveLatency } from './prove.js';
+import { attachAttestation, createSimulatedEnclave, verifyBundle, type EnclaveSigner } from './attested.js';
+import { KeyRing } from './keys.js';
+import { parseSla, type LatencyBundle } from './claims/latency.js';
+import { testHome } from './testing/home.js';
+
+const devPolicy = parsePolicy(`
+version: 1
+name: dev-sim
+platforms: [snp, tdx]
+allowSimulated: true
+reportData: { require: [publicKeyHash] }
+snp: { measurements: any }
+tdx: { mrtd: any }
+`);
+const P0 = 1_763_596_800_000_000;
+let pool: ProverPool;
+let keys: KeyRing;
+let bundle: LatencyBundle;
+let other: LatencyBundle;
+let enclave: EnclaveSigner;
+const now = new Date();
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const failed = (r: { checks: { name: string; ok: boolean; code?: string }[] }) => r.checks.filter((c) => !c.ok).map((c) => `${c.name}:${c.code}`);
+
+function recs(n: number, seed: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = (i * 3_599_000 + seed) % 3_600_000_000;
+    out.push(s, s + 1000 + ((i * 7919 + seed) % 150_000));
+  }
+  return out;
+}
+
+before(async () => {
+  pool = new ProverPool({ home: testHome(), size: 1 });
+  keys = new KeyRing();
+  keys.add(await devSetup(pool, 'latency', 1024));
+  const params = { periodStartUs: P0, periodEndUs: P0 + 3_600_000_000, ...parseSla('p95<150ms,min=100') };
+  enclave = await createSimulatedEnclave({ platform: 'snp' });
+  bundle = attachAttestation((await proveLatency(pool, { params, records: recs(400, 1) })).bundle, enclave);
+  other = (await proveLatency(pool, { params, records: recs(400, 2) })).bundle;
+});
+after(() => pool.close());
+
+test('the whole chain verifies and reports each link in order', async () => {
+  const r = await verifyBundle(bundle, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(r), []);
+  assert.equal(r.ok, true);
+  assert.equal(r.attested, true);
+  const names = r.checks.map((c) => c.name);
+  const first = (p: string) => names.findIndex((n) => n.startsWith(p));
+  assert.ok(first('evidence.') < names.indexOf('enclave_key.bound'));
+  assert.ok(names.indexOf('enclave_key.bound') < names.indexOf('statement.signature'));
+  assert.ok(names.indexOf('statement.signature') < names.indexOf('proof.groth16'));
+  assert.ok(r.checks.some((c) => c.name === 'evidence.policy.report_data' && c.ok));
+});
+
+test('simulated evidence: refused by a production policy, accepted only when allowed', async () => {
+  const strict = await verifyBundle(bundle, { keys, policy: productionPolicy(), at: now, allowDevSetup: true });
+  assert.equal(strict.ok, false);
+  assert.ok(failed(strict).some((f) => f.startsWith('evidence.')), failed(strict).join(','));
+  assert.ok(failed(strict).includes('enclave_key.bound:ATTEST_POLICY_VIOLATION'));
+  const explicit = await verifyBundle(bundle, { keys, policy: { ...devPolicy, allowSimulated: false }, at: now, allowDevSetup: true, allowSimulated: true });
+  assert.equal(explicit.ok, true, failed(explicit).join(','));
+});
+
+test('a bundle without attestation fails unless proof-only is asked for', async () => {
+  const plain = await verifyBundle(other, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.equal(plain.ok, false);
+  assert.deepEqual(failed(plain), ['chain.attestation:ZK_BUNDLE_UNATTESTED']);
+  const proofOnly = await verifyBundle(other, { keys, policy: devPolicy, at: now, allowDevSetup: true, proofOnly: true });
+  assert.equal(proofOnly.ok, true);
+  assert.equal(proofOnly.attested, false);
+  assert.match(proofOnly.checks[0]!.detail, /NOT checked/);
+});
+
+test('a commitment the enclave did not sign, or a changed count or period, is refused', async () => {
+  // the proof of other data, re-labelled with the signed bundle's attestation
+  const swapped = { ...clone(other), signature: bundle.signature, evidence: bundle.evidence };
+  const r = await verifyBundle(swapped, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.ok(failed(r).includes('statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'), failed(r).join(','));
+  const n = clone(bundle);
+  n.claim.outputs.n -= 1;
+  const rn = await verifyBundle(n, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.ok(failed(rn).includes('statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'));
+  assert.ok(failed(rn).includes('proof.groth16:ZK_PROOF_INVALID'));
+  // a threshold changed after signing: the proof no longer verifies
+  const t = clone(bundle);
+  t.claim.params.slots[1]!.thresholdUs += 1;
+  const rt = await verifyBundle(t, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(rt), ['proof.groth16:ZK_PROOF_INVALID']);
+});
+
+test('evidence for another key, a debug TEE, or an expired certificate breaks the chain', async () => {
+  const otherEnclave = await createSimulatedEnclave({ platform: 'snp' });
+  const wrongKey = { ...clone(bundle), evidence: { ...bundle.evidence!, envelope: otherEnclave.evidence as unknown as Record<string, unknown>, simulatedAnchors: otherEnclave.simulatedAnchors! } };
+  const rk = await verifyBundle(wrongKey, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.ok(failed(rk).some((f) => f.startsWith('evidence.policy.report_data') || f.startsWith('evidence.snp.report_data')), failed(rk).join(','));
+  assert.equal(rk.ok, false);
+
+  const debugEnclave = await createSimulatedEnclave({ platform: 'snp', debug: true });
+  const dbg = attachAttestation(clone(other), debugEnclave);
+  const rd = await verifyBundle(dbg, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.ok(failed(rd).includes('evidence.policy.debug:ATTEST_DEBUG_REFUSED'), failed(rd).join(','));
+
+  const late = await verifyBundle(bundle, { keys, policy: devPolicy, at: new Date('2200-01-01T00:00:00Z'), allowDevSetup: true });
+  assert.ok(failed(late).some((f) => f.endsWith('ATTEST_CERT_EXPIRED')), failed(late).join(','));
+});
+
+test('TDX evidence binds the key the same way', async () => {
+  const tdx = await createSimulatedEnclave({ platform: 'tdx' });
+  const r = await verifyBundle(attachAttestation(clone(other), tdx), { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.equal(r.ok, true, failed(r).join(','));
+});

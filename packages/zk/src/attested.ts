@@ -1,0 +1,186 @@
+/**
+ * @module attested
+ * Binding proofs to attestation: the whole chain a verifier checks.
+ *
+ *   evidence  -> vendor root + policy      => the enclave key lives in a genuine TEE running M
+ *   signature -> enclave key               => the commitment is what that TEE measured
+ *   proof     -> trusted verification key  => the outputs were computed correctly from it
+ *
+ * THREAT MODEL: the bundle is produced outside the verifier's control. The enclave
+ * key is trusted only because the evidence's report data equals
+ * SHA-512("veritee.report-data/v1" || 0x00 || SHA-256(SPKI) || nonce) for that key;
+ * the statement it signs names the claim kind and version, the commitment, the
+ * record count and the period, so a signed commitment cannot be reused for another
+ * claim, period or count. Simulated evidence carries its own anchors and proves
+ * nothing about hardware: it is accepted only when the caller allows it.
+ *
+ * INVARIANT: `verifyBundle` returns ok only if every link verified, unless the
+ * caller asked for `proofOnly`, in which case the result says the chain was skipped.
+ */
+import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { canonicalJsonBytes, fromBase64, isVeriteeError, toBase64Url, VeriteeError } from '@veritee/core';
+import {
+  anchorsFromJson,
+  anchorsToJson,
+  computeReportData,
+  publicKeyHash,
+  SimulatedTee,
+  verifyEvidence,
+  type EvidenceEnvelope,
+  type Policy,
+} from '@veritee/attestation';
+import type { ProofBundle } from './bundle.js';
+import { claimDefinition } from './claims/index.js';
+import { verifyProofBundle, type BundleCheck, type BundleVerification, type VerifyBundleOptions } from './verify.js';
+
+export const STATEMENT_TYPE = 'veritee.statement/v1';
+
+/** The bytes the enclave key signs for a bundle: canonical JSON of the statement. */
+export function statementBytes(bundle: Pick<ProofBundle, 'claim' | 'commitment'>): Uint8Array {
+  const def = claimDefinition(bundle.claim.kind);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${bundle.claim.kind}"`);
+  const s = def.statement(bundle.claim.params, bundle.claim.outputs);
+  return canonicalJsonBytes({
+    type: STATEMENT_TYPE,
+    claim: bundle.claim.kind,
+    version: bundle.claim.version,
+    commitment: bundle.commitment,
+    n: s.n,
+    periodStartUs: s.periodStartUs,
+    periodEndUs: s.periodEndUs,
+  });
+}
+
+/** A signing key that lives in a TEE, with the evidence that binds it. */
+export interface EnclaveSigner {
+  /** SubjectPublicKeyInfo DER. */
+  readonly publicKey: Uint8Array;
+  readonly evidence: EvidenceEnvelope;
+  /** Present for a simulated TEE: the anchors its evidence chains to. */
+  readonly simulatedAnchors?: Record<string, unknown>;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/**
+ * An enclave key inside the simulated TEE (development only): a fresh P-256 key
+ * whose hash is bound in the report data of simulated SNP or TDX evidence.
+ */
+export async function createSimulatedEnclave(opts: { platform?: 'snp' | 'tdx'; tee?: SimulatedTee; measurement?: Uint8Array; debug?: boolean } = {}): Promise<EnclaveSigner> {
+  const platform = opts.platform ?? 'snp';
+  const tee = opts.tee ?? (await SimulatedTee.create({ platforms: [platform] }));
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+  const reportData = computeReportData({ publicKeyHash: publicKeyHash(spki) });
+  const evidence =
+    platform === 'snp'
+      ? tee.evidence('snp', { reportData, debug: opts.debug === true, ...(opts.measurement ? { measurement: opts.measurement } : {}) })
+      : tee.evidence('tdx', { reportData, debug: opts.debug === true, ...(opts.measurement ? { mrtd: opts.measurement } : {}) });
+  return signerFromKey(privateKey, spki, evidence, anchorsToJson(tee.anchors));
+}
+
+function signerFromKey(privateKey: KeyObject, spki: Uint8Array, evidence: EvidenceEnvelope, simulatedAnchors?: Record<string, unknown>): EnclaveSigner {
+  return {
+    publicKey: spki,
+    evidence,
+    ...(simulatedAnchors ? { simulatedAnchors } : {}),
+    sign: (message) => new Uint8Array(nodeSign('sha256', message, { key: privateKey, dsaEncoding: 'ieee-p1363' })),
+  };
+}
+
+/** Signs the bundle's statement with the enclave key and attaches key, signature and evidence. */
+export function attachAttestation<B extends Pick<ProofBundle, 'claim' | 'commitment'>>(bundle: B, signer: EnclaveSigner): B & Required<Pick<ProofBundle, 'signature' | 'evidence'>> {
+  const signature = { alg: 'ES256' as const, publicKey: toBase64Url(signer.publicKey), value: toBase64Url(signer.sign(statementBytes(bundle))) };
+  const evidence = {
+    envelope: signer.evidence as unknown as Record<string, unknown>,
+    ...(signer.simulatedAnchors ? { simulatedAnchors: signer.simulatedAnchors } : {}),
+  };
+  return { ...bundle, signature, evidence };
+}
+
+export interface VerifyAttestedBundleOptions extends VerifyBundleOptions {
+  /** Attestation policy the evidence must satisfy. */
+  policy: Policy;
+  /** Verification time for certificates and collateral. */
+  at: Date | string | number;
+  /** Accept simulated evidence (its anchors come from the bundle). Default: the policy's allowSimulated. */
+  allowSimulated?: boolean;
+  /** Verify the proof alone and say so; the attestation chain is not checked. */
+  proofOnly?: boolean;
+}
+
+function spkiKey(der: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new VeriteeError('ZK_BUNDLE_INVALID', `signature.publicKey is not a valid SubjectPublicKeyInfo: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Verifies the whole chain of a bundle: evidence (platform and policy checks,
+ * with the report data bound to the enclave key), the enclave signature over the
+ * statement, then the proof. Every failed link is reported.
+ */
+export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOptions): Promise<BundleVerification & { attested: boolean }> {
+  const proof = verifyProofBundle(input, opts);
+  const bundle = proof.bundle;
+  if (!bundle) return { ...proof, attested: false };
+  const chain: BundleCheck[] = [];
+  const fail = (name: string, code: BundleCheck['code'], detail: string) => chain.push({ name, ok: false, detail, ...(code ? { code } : {}) });
+  const pass = (name: string, detail: string) => chain.push({ name, ok: true, detail });
+
+  if (opts.proofOnly) {
+    pass('chain.skipped', 'proof-only verification was asked for: evidence and enclave signature NOT checked');
+    const checks = [...chain, ...proof.checks];
+    return { ...proof, checks, ok: checks.every((c) => c.ok), attested: false };
+  }
+  if (!bundle.signature || !bundle.evidence) {
+    fail('chain.attestation', 'ZK_BUNDLE_UNATTESTED', `the bundle has no ${!bundle.evidence ? 'attestation evidence' : 'enclave signature'}: nothing ties the commitment to a TEE (ask for proof-only verification to check the proof alone)`);
+    const checks = [...chain, ...proof.checks];
+    return { ...proof, checks, ok: false, attested: false };
+  }
+
+  // 1. Evidence: genuine TEE, policy, and report data bound to the enclave key.
+  let keyBytes: Uint8Array | undefined;
+  try {
+    keyBytes = fromBase64(bundle.signature.publicKey, 'signature.publicKey');
+    spkiKey(keyBytes);
+  } catch (e) {
+    fail('enclave_key.format', isVeriteeError(e) ? e.code : 'ZK_BUNDLE_INVALID', (e as Error).message);
+    keyBytes = undefined;
+  }
+  const allowSimulated = opts.allowSimulated ?? opts.policy.allowSimulated;
+  const policy: Policy = allowSimulated && !opts.policy.allowSimulated ? { ...opts.policy, allowSimulated: true } : opts.policy;
+  let evidenceOk = false;
+  try {
+    const anchors = allowSimulated && bundle.evidence.simulatedAnchors ? anchorsFromJson(bundle.evidence.simulatedAnchors) : undefined;
+    const r = await verifyEvidence(bundle.evidence.envelope as unknown as EvidenceEnvelope, {
+      policy,
+      at: opts.at,
+      ...(keyBytes ? { publicKeyHash: publicKeyHash(keyBytes) } : {}),
+      ...(anchors ? { simulatedAnchors: anchors } : {}),
+    });
+    for (const c of r.checks) chain.push({ name: `evidence.${c.name}`, ok: c.ok, detail: c.detail, ...(c.code ? { code: c.code } : {}) });
+    evidenceOk = r.ok;
+    if (r.ok) pass('enclave_key.bound', `the enclave key (SHA-256 of its SPKI) is bound in the report data of ${r.platform}${r.claims?.simulated ? ' (SIMULATED TEE)' : ''} evidence`);
+    else fail('enclave_key.bound', 'ATTEST_POLICY_VIOLATION', 'the evidence did not verify, so the enclave key is not trusted');
+  } catch (e) {
+    const err = isVeriteeError(e) ? e : new VeriteeError('ATTEST_EVIDENCE_INVALID', String(e));
+    fail('evidence', err.code, err.message);
+  }
+
+  // 2. The enclave key signed this statement.
+  if (keyBytes) {
+    try {
+      const ok = nodeVerify('sha256', statementBytes(bundle), { key: spkiKey(keyBytes), dsaEncoding: 'ieee-p1363' }, fromBase64(bundle.signature.value, 'signature.value'));
+      if (ok) pass('statement.signature', `the enclave key signed (${bundle.claim.kind} v${bundle.claim.version}, commitment, n, period)${evidenceOk ? '' : ' — but the key is not trusted'}`);
+      else fail('statement.signature', 'ZK_STATEMENT_SIGNATURE_INVALID', 'the enclave signature does not cover this claim, commitment, count and period');
+    } catch (e) {
+      fail('statement.signature', isVeriteeError(e) ? e.code : 'ZK_STATEMENT_SIGNATURE_INVALID', (e as Error).message);
+    }
+  }
+
+  const checks = [...chain, ...proof.checks];
+  const ok = checks.every((c) => c.ok);
+  return { ...proof, checks, ok, attested: ok };
+}
