@@ -9,6 +9,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerZkCommands } from './commands/zk.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
+import { registerCollectCommands } from './commands/collect.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerAttestCommands(program);
   registerProxyCommands(program);
   registerOhttpCommands(program);
+  registerCollectCommands(program);
   registerDemoCommand(program);
   return program;
 }
