@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { VeriteeError } from '@veritee/core';
-import { latencyCapacityFor, loadKeyRingFromHome, parseSla, proveLatency, verifyProofBundle, LATENCY_CAPACITIES } from '@veritee/zk';
+import { parsePolicy } from '@veritee/attestation';
+import { attachAttestation, createSimulatedEnclave, latencyCapacityFor, loadKeyRingFromHome, parseSla, proveLatency, verifyBundle, LATENCY_CAPACITIES } from '@veritee/zk';
 import { printChecks, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, withPool } from './common.js';
@@ -50,6 +51,17 @@ export function synthesizeDay(n: number, dayStartUs: number, seed = 1): number[]
   return out;
 }
 
+/** The demo's attestation policy: simulated SNP/TDX accepted, report data bound to the enclave key. */
+const DEMO_POLICY = parsePolicy(`
+version: 1
+name: demo-simulated
+platforms: [snp, tdx]
+allowSimulated: true
+reportData: { require: [publicKeyHash] }
+snp: { measurements: any }
+tdx: { mrtd: any }
+`);
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -75,17 +87,22 @@ export function registerDemoCommand(program: Command): void {
         process.stdout.write(`proving the SLA "${o.sla}" in zero knowledge (${capacity}-record size class)…\n`);
         return proveLatency(pool, { params: { periodStartUs: dayStartUs, periodEndUs, minN, slots }, records, capacity });
       });
-      process.stdout.write(`proved in ${(result.timings.proveMs / 1000).toFixed(2)} s (witness ${result.timings.witnessMs} ms)\n\n`);
-      if (o.out) writeJsonFile(o.out, result.bundle);
-      warnLoudly(['The demo verifies with allowDevSetup: its keys come from a DEV setup on this machine.']);
+      process.stdout.write(`proved in ${(result.timings.proveMs / 1000).toFixed(2)} s (witness ${result.timings.witnessMs} ms)\n`);
+      // The collector's enclave key signs the commitment; its hash is in the TEE's report data.
+      const enclave = await createSimulatedEnclave({ platform: 'snp' });
+      const bundle = attachAttestation(result.bundle, enclave);
+      process.stdout.write('signed the commitment with an enclave key bound in (simulated) SEV-SNP evidence\n\n');
+      if (o.out) writeJsonFile(o.out, bundle);
+      warnLoudly(['The demo runs in the SIMULATED TEE and uses keys from a DEV setup on this machine:', 'it verifies with allowSimulated and allowDevSetup. Neither is accepted by default.']);
       const keys = loadKeyRingFromHome(home);
+      const opts = { keys, policy: DEMO_POLICY, at: new Date(), allowDevSetup: true };
       const t0 = performance.now();
-      const v = verifyProofBundle(result.bundle, { keys, allowDevSetup: true });
+      const v = await verifyBundle(bundle, opts);
       const cold = performance.now() - t0;
       const t1 = performance.now();
-      verifyProofBundle(result.bundle, { keys, allowDevSetup: true });
+      await verifyBundle(bundle, opts);
       const warm = performance.now() - t1;
-      process.stdout.write(`${v.ok ? 'VERIFIED' : 'NOT VERIFIED'} by the TypeScript verifier: ${cold.toFixed(0)} ms cold (key preparation), ${warm.toFixed(0)} ms warm\n`);
+      process.stdout.write(`${v.ok ? 'VERIFIED' : 'NOT VERIFIED'} (evidence -> enclave key -> signature -> proof) in TypeScript: ${cold.toFixed(0)} ms cold, ${warm.toFixed(0)} ms warm\n`);
       printChecks(v.checks);
       for (const l of summarizeClaim(result.bundle)) process.stdout.write(`  ${l}\n`);
       process.stdout.write('\nNo request was revealed: the bundle holds the commitment, the public outputs and a Groth16 proof of five curve points.\n');

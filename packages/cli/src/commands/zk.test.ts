@@ -44,18 +44,25 @@ before(async () => {
   assert.match(r.stdout, /COMPLIANT/);
 });
 
+test('an unattested bundle fails the chain; --proof-only checks the proof alone', async () => {
+  const chain = await runCli(['verify', bundlePath, '--home', home, '--allow-dev-setup']);
+  assert.equal(chain.code, 1);
+  assert.match(chain.stdout, /✗ chain\.attestation: .*\[ZK_BUNDLE_UNATTESTED\]/);
+});
+
 test('verify refuses dev keys loudly unless --allow-dev-setup, then passes', async () => {
-  const refused = await runCli(['verify', bundlePath, '--home', home]);
+  const refused = await runCli(['verify', bundlePath, '--home', home, '--proof-only']);
   assert.equal(refused.code, 1);
   assert.match(refused.stdout, /NOT VERIFIED/);
   assert.match(refused.stdout, /✗ key\.setup: .*DEV trusted setup/);
-  const ok = await runCli(['verify', bundlePath, '--home', home, '--allow-dev-setup']);
+  const ok = await runCli(['verify', bundlePath, '--home', home, '--allow-dev-setup', '--proof-only']);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  assert.match(ok.stdout, /^VERIFIED/);
+  assert.match(ok.stdout, /^VERIFIED \(proof only\)/);
+  assert.match(ok.stdout, /NOT checked/);
   assert.match(ok.stdout, /✓ proof\.groth16/);
   assert.match(ok.stdout, /p95: /);
   assert.match(ok.stderr, /allow-dev-setup/, 'the dev acceptance is announced on stderr');
-  const json = await runCli(['verify', bundlePath, '--home', home, '--allow-dev-setup', '--json']);
+  const json = await runCli(['verify', bundlePath, '--home', home, '--allow-dev-setup', '--proof-only', '--json']);
   assert.equal(json.code, 0);
   const parsed = JSON.parse(json.stdout) as { ok: boolean; checks: { name: string; ok: boolean }[] };
   assert.equal(parsed.ok, true);
@@ -67,14 +74,14 @@ test('a tampered output fails verification with exit status 1', async () => {
   b.claim.outputs.slots[1].valueUs -= 1000;
   const p = join(dir, 'tampered.json');
   writeFileSync(p, JSON.stringify(b));
-  const r = await runCli(['verify', p, '--home', home, '--allow-dev-setup']);
+  const r = await runCli(['verify', p, '--home', home, '--allow-dev-setup', '--proof-only']);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /✗ proof\.groth16: .*\[ZK_PROOF_INVALID\]/);
 });
 
 test('wrong key: a verifier without the key (or with another key) refuses', async () => {
   const empty = mkdtempSync(join(tmpdir(), 'veritee-nokeys-'));
-  const r = await runCli(['verify', bundlePath, '--home', empty, '--allow-dev-setup']);
+  const r = await runCli(['verify', bundlePath, '--home', empty, '--allow-dev-setup', '--proof-only']);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /✗ key\.trusted/);
   const badVk = join(dir, 'bad-vk.json');
@@ -114,6 +121,23 @@ test('bad prove inputs: each with its code, before any proving', async () => {
   const usage = await runCli(['prove', 'latency', '--records']);
   assert.equal(usage.code, 2);
   assert.equal(hasStackTrace(usage.stderr), false);
+});
+
+test('attested bundles: --sim-tee signs in the simulated TEE; simulated evidence needs --allow-simulated', async () => {
+  const out = join(dir, 'attested.json');
+  const r = await runCli(['prove', 'latency', '--records', join(dir, 'records.csv'), '--period', PERIOD, '--sla', 'p95<100ms', '--out', out, '--home', home, '--sim-tee', 'snp']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /SIMULATED SNP TEE/);
+  const strict = await runCli(['verify', out, '--home', home, '--allow-dev-setup']);
+  assert.equal(strict.code, 1, 'the production policy refuses simulated evidence');
+  assert.match(strict.stdout, /✗ enclave_key\.bound/);
+  const dev = await runCli(['verify', out, '--home', home, '--allow-dev-setup', '--allow-simulated']);
+  assert.equal(dev.code, 0, dev.stdout + dev.stderr);
+  assert.match(dev.stdout, /^VERIFIED \(attested\)/);
+  assert.match(dev.stdout, /✓ evidence\.snp\.signature/);
+  assert.match(dev.stdout, /✓ statement\.signature/);
+  assert.match(dev.stderr, /allow-simulated/);
+  expectError(await runCli(['prove', 'latency', '--records', join(dir, 'records.csv'), '--period', PERIOD, '--sla', 'p95<100ms', '--out', out, '--home', home, '--sim-tee', 'sgx']), 'INPUT_INVALID');
 });
 
 test('zk info lists the size classes and the dev keys', async () => {

@@ -3,7 +3,8 @@
  * `veritee prove latency`, `veritee verify`, `veritee zk setup|info`.
  */
 import { Command, Option } from 'commander';
-import { VeriteeError } from '@veritee/core';
+import { toEpochMs, VeriteeError } from '@veritee/core';
+import { loadPolicy } from '@veritee/attestation';
 import {
   devSetup,
   detectRecordsFormat,
@@ -18,13 +19,17 @@ import {
   proveLatency,
   readVerificationKeyFile,
   toPeriodOffsets,
-  verifyProofBundle,
+  verifyBundle,
+  productionBundlePolicy,
+  attachAttestation,
+  createSimulatedEnclave,
   type ProverPool,
   type VerificationKeyDocument,
 } from '@veritee/zk';
 import { printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
+import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions } from './proxy.js';
 
 const homeOption = () => new Option('--home <dir>', 'veritee home directory (default $VERITEE_HOME or ~/.veritee)');
 
@@ -54,8 +59,7 @@ function parseSize(v: string | undefined, n?: number): number {
 
 export function registerZkCommands(program: Command): void {
   const prove = program.command('prove').description('prove a claim about private data');
-  prove
-    .command('latency')
+  addRemoteProveOptions(prove.command('latency'))
     .description('prove latency percentiles and an SLA verdict over request records')
     .requiredOption('--records <file>', 'records as CSV (start_us,end_us) or JSON Lines ({"start_us","end_us"})')
     .requiredOption('--period <start/end>', 'reporting period, RFC 3339 or microseconds: 2025-06-01T00:00:00Z/2025-06-02T00:00:00Z')
@@ -63,8 +67,11 @@ export function registerZkCommands(program: Command): void {
     .requiredOption('--out <file>', 'where to write the proof bundle')
     .option('--size <n>', `size class: auto or ${LATENCY_CAPACITIES.join('|')}`, 'auto')
     .option('--no-setup', 'fail instead of running a dev setup when keys are missing')
+    .option('--sim-tee <platform>', 'sign the commitment with an enclave key inside the SIMULATED TEE (snp|tdx; development only)')
     .addOption(homeOption())
-    .action(async (o: { records: string; period: string; sla: string; out: string; size: string; setup: boolean; home?: string }) => {
+    .action(async (o: { records: string; period: string; sla: string; out: string; size: string; setup: boolean; simTee?: string; home?: string } & RemoteProveCliOptions) => {
+      const simTee = o.simTee;
+      if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got "${simTee}")`);
       const { periodStartUs, periodEndUs } = parsePeriod(o.period);
       const { minN, slots } = parseSla(o.sla);
       const text = readTextFile(o.records, 'records file');
@@ -74,37 +81,65 @@ export function registerZkCommands(program: Command): void {
       const capacity = parseSize(o.size, n);
       if (capacity < n) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${n} records do not fit the ${capacity}-record size class`);
       const params = { periodStartUs, periodEndUs, minN, slots };
+      if (o.remote) {
+        const bundle = await proveLatencyOnRemote(o, { params, records, capacity });
+        writeJsonFile(o.out, bundle);
+        for (const l of summarizeClaim(bundle)) process.stdout.write(l + '\n');
+        process.stdout.write(`proof written to ${o.out} (proven remotely by ${o.remote}, verified locally)\n`);
+        return;
+      }
       const result = await withPool(homeOf(o), async (pool) => {
         if (o.setup) await ensureDevKeys(pool, capacity);
         process.stderr.write(`proving ${n} records in the ${capacity}-record size class…\n`);
         return proveLatency(pool, { params, records, capacity });
       });
-      writeJsonFile(o.out, result.bundle);
+      let bundle: object = result.bundle;
+      if (simTee) {
+        warnLoudly([`Signing with an enclave key inside the SIMULATED ${simTee.toUpperCase()} TEE (development only).`]);
+        bundle = attachAttestation(result.bundle, await createSimulatedEnclave({ platform: simTee }));
+      }
+      writeJsonFile(o.out, bundle);
       for (const l of summarizeClaim(result.bundle)) process.stdout.write(l + '\n');
       process.stdout.write(`proof written to ${o.out} (prove ${result.timings.proveMs} ms, total ${result.timings.totalMs} ms)\n`);
     });
 
   program
     .command('verify')
-    .description('verify a proof bundle; exits 0 only if every check passes')
+    .description('verify a proof bundle end to end (evidence -> enclave key -> signature -> proof); exits 0 only if every check passes')
     .argument('<bundle>', 'proof bundle (veritee.proof/v1 JSON)')
-    .option('--json', 'machine-readable result on stdout')
+    .option('--policy <file>', 'attestation policy (YAML/JSON); default: the strict production policy, report data bound to the enclave key')
+    .option('--at <time>', 'verification time for certificates and collateral (RFC 3339; default now)')
+    .option('--proof-only', 'check the proof alone; the attestation chain is NOT checked')
+    .option('--allow-simulated', 'accept evidence from the simulated TEE (development only)')
     .option('--allow-dev-setup', 'accept keys from a DEV trusted setup (forgeable by whoever ran it)')
     .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
+    .option('--json', 'machine-readable result on stdout')
     .addOption(homeOption())
-    .action(async (file: string, o: { json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
+    .action(async (file: string, o: { policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
       const input = readJsonFile(file, 'proof bundle', 'ZK_BUNDLE_INVALID');
       const keys: KeyRing = loadKeyRingFromHome(homeOf(o));
       for (const p of o.vk ?? []) keys.add(readVerificationKeyFile(p));
-      if (o.allowDevSetup) warnLoudly(['--allow-dev-setup: proofs made with DEV keys are accepted.', 'Whoever ran a dev setup can forge such proofs.']);
-      const r = verifyProofBundle(input, { keys, allowDevSetup: o.allowDevSetup === true });
+      const policy = o.policy ? loadPolicy(o.policy) : productionBundlePolicy();
+      const at = o.at ? new Date(toEpochMs(o.at, '--at')) : new Date();
+      const warnings: string[] = [];
+      if (o.allowDevSetup) warnings.push('--allow-dev-setup: proofs made with DEV keys are accepted; whoever ran a dev setup can forge them.');
+      if (o.allowSimulated) warnings.push('--allow-simulated: evidence from the SIMULATED TEE is accepted; it proves nothing about hardware.');
+      if (o.proofOnly) warnings.push('--proof-only: the attestation chain (evidence, enclave signature) is NOT checked.');
+      if (warnings.length) warnLoudly(warnings);
+      const r = await verifyBundle(input, {
+        keys,
+        policy,
+        at,
+        allowDevSetup: o.allowDevSetup === true,
+        ...(o.allowSimulated ? { allowSimulated: true } : {}),
+        proofOnly: o.proofOnly === true,
+      });
       if (o.json) {
-        process.stdout.write(JSON.stringify({ ok: r.ok, checks: r.checks, key: r.key, claim: r.bundle?.claim, commitment: r.bundle?.commitment }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ok: r.ok, attested: r.attested, checks: r.checks, key: r.key, claim: r.bundle?.claim, commitment: r.bundle?.commitment }, null, 2) + '\n');
       } else {
-        process.stdout.write(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${file}\n`);
+        process.stdout.write(`${r.ok ? (r.attested ? 'VERIFIED (attested)' : 'VERIFIED (proof only)') : 'NOT VERIFIED'}: ${file}\n`);
         printChecks(r.checks);
         if (r.bundle) for (const l of summarizeClaim(r.bundle)) process.stdout.write(`  ${l}\n`);
-        if (r.bundle && !r.bundle.evidence) process.stdout.write('  note: no attestation evidence in this bundle: it proves the computation, not which TEE measured the data\n');
       }
       process.exitCode = r.ok ? 0 : 1;
     });
