@@ -44,6 +44,14 @@ export const ERROR_CODES = {
   SLA_INVALID: input('the SLA expression could not be parsed'),
   CLAIM_TOO_MANY_RECORDS: input('more records than the largest circuit size class'),
   CLAIM_UNKNOWN: input('no such claim kind'),
+  CLAIM_PARAMS_INVALID: input('a claim parameter (threshold, percentile, capacity) is outside its range'),
+
+  // ---- software inclusion ----------------------------------------------------
+  INCLUSION_COMPONENT_INVALID: input('a component name or SHA-256 digest is malformed'),
+  INCLUSION_COMPONENT_DUPLICATE: input('a component name is listed twice'),
+  INCLUSION_COMPONENT_NOT_FOUND: input('the component to prove is not in the component list (or is listed with another digest)'),
+  INCLUSION_TREE_FULL: input('more components than the inclusion tree has leaves'),
+  INCLUSION_ROOT_MISMATCH: verify('the proven component-tree root is not the one carried in the attestation evidence'),
 
   // ---- zero knowledge -------------------------------------------------------
   ZK_PROOF_INVALID: verify('the zero-knowledge proof does not verify'),

@@ -1,0 +1,284 @@
+/**
+ * The proxy end to end on loopback with the simulated TEE: signing (header and
+ * trailer), limits and clear errors (413, 431, 400, 408, 502, 504), graceful shutdown
+ * and logs without bodies.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { isVeriteeError } from '@veritee/core';
+import { createAttestedClient, type AttestedClient } from './client.js';
+import { devPolicy, logCapture, sharedTee, startProxy, startUpstream, type RunningProxy, type Upstream } from './testing/fixtures.js';
+import { ATTEST_PATH } from './protocol.js';
+
+let upstream: Upstream;
+
+before(async () => {
+  upstream = await startUpstream();
+  await sharedTee();
+});
+after(async () => {
+  await upstream.close();
+});
+
+async function clientFor(p: RunningProxy, extra: Partial<Parameters<typeof createAttestedClient>[0]> = {}): Promise<AttestedClient> {
+  return createAttestedClient({ baseUrl: p.url, policy: devPolicy(), simulatedAnchors: (await sharedTee()).anchors, ...extra });
+}
+
+/** Sends raw bytes over TLS to the proxy and returns everything it answers. */
+function raw(port: number, bytes: string | Buffer, opts: { waitMs?: number; keepOpen?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      s.write(bytes);
+      if (!opts.keepOpen) {
+        /* the request is complete */
+      }
+    });
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString('latin1')));
+    s.on('close', () => resolve(out));
+    s.on('error', (e) => (out ? resolve(out) : reject(e)));
+    setTimeout(() => {
+      s.destroy();
+      resolve(out);
+    }, opts.waitMs ?? 3000).unref();
+  });
+}
+
+function bodyOf(rawResponse: string): { status: number; json: { error?: { code: string; message: string } } } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(rawResponse)?.[1]);
+  const body = rawResponse.slice(rawResponse.indexOf('\r\n\r\n') + 4);
+  return { status, json: JSON.parse(body) as { error?: { code: string; message: string } } };
+}
+
+describe('proxying and signing', () => {
+  let p: RunningProxy;
+  let client: AttestedClient;
+  before(async () => {
+    p = await startProxy(upstream.url, { limits: { maxBufferedResponseBytes: 1024 * 1024 } });
+    client = await clientFor(p);
+  });
+  after(async () => {
+    await client.close();
+    await p.close();
+  });
+
+  test('a GET goes through, signed in a header, with the evidence of the session', async () => {
+    const res = await client.fetch('/hello');
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).length, 1024);
+    assert.equal(res.attestation.verified, true);
+    if (!res.attestation.verified) return;
+    assert.equal(res.attestation.signedIn, 'header');
+    assert.equal(res.attestation.session.result?.claims?.platform, 'snp');
+    assert.equal(res.attestation.session.tlsVersion, 'TLSv1.3');
+    assert.ok(res.headers.get('attestation-report')!.length > 1000);
+    assert.match(res.headers.get('veritee-signature')!, /^v=1, alg=ES256, key=[0-9a-f]{16}, req=[0-9a-f]{64}, res=[0-9a-f]{64}, sig=[A-Za-z0-9_-]{86}$/);
+  });
+
+  test('a request body is hashed as it streams; the signature covers it; the upstream sees x-forwarded-proto', async () => {
+    const body = Buffer.alloc(200_000, 'q');
+    const res = await client.fetch('/echo?x=1', { method: 'POST', body });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-seen-forwarded-proto'), 'https');
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), body);
+    assert.equal(res.attestation.verified && res.attestation.requestBodySha256, createHash('sha256').update(body).digest('hex'));
+  });
+
+  test('a response larger than the buffer is streamed and signed in a trailer', async () => {
+    const res = await client.fetch('/big?bytes=3000000');
+    assert.equal(res.status, 200);
+    assert.equal((await res.arrayBuffer()).byteLength, 3_000_000);
+    assert.equal(res.attestation.verified && res.attestation.signedIn, 'trailer');
+  });
+
+  test('HEAD, 204 and 404 from the upstream are signed too', async () => {
+    for (const [method, path, status] of [['HEAD', '/hello', 200], ['GET', '/status/204', 204], ['GET', '/nope', 404]] as const) {
+      const res = await client.fetch(path, { method });
+      assert.equal(res.status, status, `${method} ${path}`);
+      assert.equal(res.attestation.verified, true, `${method} ${path}`);
+    }
+  });
+
+  test('one TLS connection, one binding: sequential requests reuse the verified session', async () => {
+    const c = await clientFor(p, { maxConnections: 1 });
+    for (let i = 0; i < 3; i++) assert.equal((await c.fetch('/json')).status, 200);
+    assert.equal(c.sessions.length, 1);
+    await c.close();
+  });
+
+  test('the proxy speaks TLS 1.3 only', async () => {
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: p.port, rejectUnauthorized: false, maxVersion: 'TLSv1.2' }, () => resolve(s));
+        s.on('error', reject);
+      }),
+    );
+  });
+});
+
+describe('bad requests get clear errors with stable codes', () => {
+  let p: RunningProxy;
+  let client: AttestedClient;
+  before(async () => {
+    p = await startProxy(upstream.url, {
+      limits: { maxRequestBodyBytes: 1024, maxHeaderBytes: 2048 },
+      timeouts: { headersMs: 400, requestMs: 800, upstreamMs: 300 },
+    });
+    client = await clientFor(p);
+  });
+  after(async () => {
+    await client.close();
+    await p.close();
+  });
+
+  test('413: a declared body over the limit never reaches the upstream; the answer is signed', async () => {
+    const before = upstream.hits;
+    const res = await client.fetch('/echo', { method: 'POST', body: Buffer.alloc(2048, 'x') });
+    assert.equal(res.status, 413);
+    const j = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(j.error.code, 'PROXY_REQUEST_TOO_LARGE');
+    assert.match(j.error.message, /1024-byte limit/);
+    assert.equal(res.attestation.verified && res.attestation.requestBodySha256, 'incomplete');
+    assert.equal(upstream.hits, before);
+  });
+
+  test('413: a chunked body that grows past the limit is cut off', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: p.port, method: 'POST', path: '/echo', rejectUnauthorized: false }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(600, 'a'));
+      setTimeout(() => req.end(Buffer.alloc(600, 'b')), 50);
+    });
+    assert.equal(answer.status, 413);
+    assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'PROXY_REQUEST_TOO_LARGE');
+  });
+
+  test('431: request headers over the limit', async () => {
+    const out = await raw(p.port, `GET /hello HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(4096)}\r\n\r\n`);
+    const { status, json } = bodyOf(out);
+    assert.equal(status, 431);
+    assert.equal(json.error?.code, 'PROXY_HEADERS_TOO_LARGE');
+  });
+
+  test('400: a malformed request line', async () => {
+    const out = await raw(p.port, 'THIS IS NOT HTTP\r\n\r\n');
+    const { status, json } = bodyOf(out);
+    assert.equal(status, 400);
+    assert.equal(json.error?.code, 'PROXY_REQUEST_MALFORMED');
+  });
+
+  test('400: a binding request without a proper nonce', async () => {
+    const body = JSON.stringify({ nonce: 'abc' });
+    const out = await raw(p.port, `POST ${ATTEST_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    const { status, json } = bodyOf(out);
+    assert.equal(status, 400);
+    assert.equal(json.error?.code, 'PROXY_REQUEST_MALFORMED');
+    assert.match(json.error!.message, /64 hex digits/);
+  });
+
+  test('408: a client that never finishes its headers (slowloris) is cut off', async () => {
+    const t0 = Date.now();
+    const out = await raw(p.port, 'GET /hello HTTP/1.1\r\nhost: x\r\n', { waitMs: 5000, keepOpen: true });
+    const { status, json } = bodyOf(out);
+    assert.equal(status, 408);
+    assert.equal(json.error?.code, 'PROXY_REQUEST_TIMEOUT');
+    assert.ok(Date.now() - t0 < 4000, 'cut off by the headers timeout');
+  });
+
+  test('408: a request body that trickles in slower than the request timeout', async () => {
+    const hits = upstream.hits;
+    const out = await raw(p.port, 'POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly-a-few-bytes', { waitMs: 5000, keepOpen: true });
+    const { status, json } = bodyOf(out);
+    assert.equal(status, 408);
+    assert.equal(json.error?.code, 'PROXY_REQUEST_TIMEOUT');
+    // The upstream may have seen the request start; it never saw a complete one answered.
+    assert.ok(upstream.hits - hits <= 1);
+  });
+
+  test('504: a slow upstream', async () => {
+    const res = await client.fetch('/slow?ms=3000');
+    assert.equal(res.status, 504);
+    const j = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(j.error.code, 'PROXY_UPSTREAM_TIMEOUT');
+    assert.match(j.error.message, /did not answer GET \/slow within 300 ms/);
+    assert.equal(res.attestation.verified, true, 'errors made by the proxy are signed too');
+  });
+
+  test('502: upstream down', async () => {
+    const dead = http.createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const p2 = await startProxy(`http://127.0.0.1:${port}`);
+    const c2 = await clientFor(p2);
+    try {
+      const res = await c2.fetch('/anything', { method: 'POST', body: 'x' });
+      assert.equal(res.status, 502);
+      const j = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(j.error.code, 'PROXY_UPSTREAM_UNAVAILABLE');
+      assert.match(j.error.message, /refused the connection/);
+      assert.equal(res.attestation.verified, true);
+    } finally {
+      await c2.close();
+      await p2.close();
+    }
+  });
+
+  test('an origin-form target is required', async () => {
+    const out = await raw(p.port, 'GET http://elsewhere.example/ HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    const { status, json } = bodyOf(out);
+    assert.equal(status, 400);
+    assert.equal(json.error?.code, 'PROXY_REQUEST_MALFORMED');
+  });
+});
+
+describe('lifecycle and logs', () => {
+  test('graceful shutdown finishes an in-flight request, then refuses new connections', async () => {
+    const p = await startProxy(upstream.url);
+    const client = await clientFor(p);
+    await client.fetch('/json'); // connection bound
+    const inFlight = client.fetch('/slow?ms=700');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(p.proxy.inFlight, 1);
+    const closing = p.close();
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'slow');
+    assert.equal(res.attestation.verified, true);
+    await closing;
+    const c2 = await clientFor(p);
+    await assert.rejects(c2.fetch('/json'), (e: unknown) => isVeriteeError(e, 'PROXY_UPSTREAM_UNAVAILABLE'));
+    await c2.close();
+    await client.close();
+  });
+
+  test('logs carry method, path and status, never bodies, queries, nonces or headers', async () => {
+    const cap = logCapture();
+    const p = await startProxy(upstream.url, { logger: cap.logger });
+    const client = await clientFor(p);
+    const secret = 'TOP-SECRET-RECORDS-4711';
+    const res = await client.fetch(`/echo?token=${secret}Q`, { method: 'POST', body: `${secret}-body`, headers: { authorization: `Bearer ${secret}H` } });
+    assert.equal(await res.text(), `${secret}-body`);
+    await client.close();
+    await p.close();
+    const text = cap.text();
+    assert.ok(!text.includes(secret), `a secret leaked into the logs:\n${text}`);
+    assert.ok(!text.includes(res.attestation.session.nonce!), 'the nonce is not logged');
+    const lines = cap.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+    const access = lines.find((l) => l['path'] === '/echo');
+    assert.ok(access, 'an access line for /echo');
+    assert.equal(access['method'], 'POST');
+    assert.equal(access['status'], 200);
+    assert.equal(access['signed'], 'header');
+    assert.ok(lines.some((l) => l['msg'] === 'session bound'));
+  });
+});

@@ -1,0 +1,605 @@
+/**
+ * @module server
+ * `veritee proxy`: a TLS 1.3 reverse proxy that runs inside the TEE in front of any HTTP
+ * service, binds each TLS session to attestation and signs every response with the
+ * enclave key (protocol.ts).
+ *
+ * THREAT MODEL: clients and the network are hostile; the upstream (loopback, same TEE)
+ * is trusted. TLS terminates here, so plaintext exists only inside the TEE. Every limit
+ * is enforced before work is done: header size and header time (slowloris), total request
+ * time, request body size (checked against Content-Length before reading, then counted
+ * while streaming), response buffering size. Logs carry method, path (never the query),
+ * status, sizes and timings: never a body, a header value, a nonce or key material.
+ *
+ * INVARIANT: a response leaves the proxy either with `Veritee-Signature` in its header
+ * (bodies up to `maxBufferedResponseBytes`, buffered and signed before the first byte is
+ * sent) or declared as a trailer and sent after the last chunk (larger or unbounded
+ * bodies, chunked). The signature covers the exporter of the connection that carries
+ * it, so it cannot be moved to another session.
+ *
+ * @example
+ * const enclave = Enclave.create(await simulatedEvidenceProvider());
+ * const proxy = await createAttestingProxy({ host: 'prover.example.com', upstream: 'http://127.0.0.1:8082', enclave });
+ * await proxy.listen(8443);
+ */
+import { createHash, hash as oneShotHash, randomBytes, type Hash } from 'node:crypto';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import pino, { type Logger } from 'pino';
+import { ERROR_CODES, VeriteeError, type ErrorCode } from '@veritee/core';
+import type { Enclave } from './enclave.js';
+import {
+  ATTEST_PATH,
+  ATTESTATION_HEADER,
+  BINDING_DOMAIN,
+  bindingMessage,
+  EXPORTER_BYTES,
+  EXPORTER_LABEL,
+  formatSignatureHeader,
+  INCOMPLETE_BODY,
+  RESPONSE_DOMAIN,
+  SIGNATURE_ALG,
+  SIGNATURE_HEADER,
+  type BindingResponse,
+} from './protocol.js';
+import { selfSignedCertificate } from './tls-cert.js';
+
+export interface ProxyLimits {
+  /** Largest request body forwarded, bytes (default 16 MiB). Larger: 413. */
+  maxRequestBodyBytes?: number;
+  /** Largest request head (request line + headers), bytes (default 16 KiB). Larger: 431. */
+  maxHeaderBytes?: number;
+  /**
+   * Responses whose body fits are buffered and signed in a header (default 1 MiB);
+   * larger or unbounded ones are streamed (chunked) and signed in a trailer.
+   */
+  maxBufferedResponseBytes?: number;
+  /** Most session bindings one connection may ask for (default 16): each costs a TEE report. */
+  maxBindingsPerConnection?: number;
+}
+
+export interface ProxyTimeouts {
+  /** Time allowed for the complete request head (default 10 s): slowloris protection. 408. */
+  headersMs?: number;
+  /** Time allowed to receive the whole request, body included (default 60 s). 408. */
+  requestMs?: number;
+  /** Keep-alive: an idle connection is closed after this long (default 5 s). */
+  idleMs?: number;
+  /** TLS handshake time limit (default 10 s). */
+  handshakeMs?: number;
+  /** Upstream inactivity (no response headers or no body bytes) before 504 (default 30 s). */
+  upstreamMs?: number;
+  /** Graceful shutdown: how long in-flight requests may take to finish (default 30 s). */
+  shutdownMs?: number;
+}
+
+export interface AttestingProxyOptions {
+  /** Public host name: the self-signed certificate's subject, and in logs. */
+  host: string;
+  /** The service behind the proxy, `http://127.0.0.1:8082` (plain HTTP, inside the TEE). */
+  upstream: string;
+  /** Enclave key and evidence source. */
+  enclave: Enclave;
+  /** PEM certificate chain and key; a self-signed certificate is made when absent. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  limits?: ProxyLimits;
+  timeouts?: ProxyTimeouts;
+  /** pino logger, or false for none (default: pino to stdout at `logLevel`). */
+  logger?: Logger | false;
+  /** Level of the default logger (default info). */
+  logLevel?: string;
+  /** One log line per request (method, path without query, status, sizes, timings). Default true. */
+  accessLog?: boolean;
+  /** Most keep-alive sockets to the upstream (default 512). */
+  maxUpstreamSockets?: number;
+  /**
+   * TEST ONLY: called with each buffered response body after it was signed; what it
+   * returns is sent instead. Lets tests play a compromised path between signing and the
+   * client. Never set in production.
+   */
+  unsafeAfterSignHook?: (body: Buffer) => Buffer;
+}
+
+export interface AttestingProxy {
+  readonly server: https.Server;
+  readonly enclave: Enclave;
+  /** PEM certificate presented by the proxy (self-signed unless given). */
+  readonly certificate: string;
+  /** Requests being served now. */
+  readonly inFlight: number;
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** Graceful shutdown: stop accepting, finish in-flight requests (up to shutdownMs), close. */
+  close(): Promise<void>;
+}
+
+interface Session {
+  exporter: Buffer;
+  /** The exporter as hex, for the signed messages. */
+  exporterHex: string;
+  /** Evidence header to send on this connection (the binding's, once bound). */
+  evidence: string;
+  bindings: number;
+  id: string;
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+const EMPTY = Buffer.alloc(0);
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const DEFAULTS = {
+  maxRequestBodyBytes: 16 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  maxBufferedResponseBytes: 1024 * 1024,
+  maxBindingsPerConnection: 16,
+  headersMs: 10_000,
+  requestMs: 60_000,
+  idleMs: 5_000,
+  handshakeMs: 10_000,
+  upstreamMs: 30_000,
+  shutdownMs: 30_000,
+};
+
+function errorBody(code: ErrorCode, message: string): Buffer {
+  return Buffer.from(JSON.stringify({ error: { code, message } }));
+}
+
+/**
+ * protocol.responseMessage without its input checks, for the hot path: every field here
+ * comes from node's HTTP parser (method token, target without control characters) or
+ * from hashes this process computed. A test pins it to responseMessage.
+ */
+export function responseMessageFast(session: { exporterHex: string }, method: string, target: string, reqHash: string, status: number, resHash: string): Buffer {
+  return Buffer.from(`${RESPONSE_DOMAIN}\n${session.exporterHex}\n${method}\n${target}\n${reqHash}\n${status}\n${resHash}`, 'utf8');
+}
+
+/** A raw HTTP/1.1 error for the socket level (no request object exists). */
+function rawError(code: ErrorCode, message: string): string {
+  const status = ERROR_CODES[code].http;
+  const body = errorBody(code, message);
+  const reason = http.STATUS_CODES[status] ?? 'Error';
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString()}`;
+}
+
+/** Headers to forward: hop-by-hop ones and those named in Connection dropped. */
+function forwardable(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): OutgoingHttpHeaders {
+  const named = new Set<string>();
+  const conn = headers['connection'];
+  if (typeof conn === 'string') for (const t of conn.split(',')) named.add(t.trim().toLowerCase());
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k) || drop.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+// `expect`: node already answered 100-continue to the client.
+const FROM_CLIENT_DROP = new Set(['expect']);
+const FROM_UPSTREAM_DROP = new Set([ATTESTATION_HEADER, SIGNATURE_HEADER, 'content-length']);
+
+/** Builds (does not start) an attesting proxy. */
+export async function createAttestingProxy(opts: AttestingProxyOptions): Promise<AttestingProxy> {
+  const lim = { ...DEFAULTS, ...opts.limits, ...opts.timeouts };
+  const enclave = opts.enclave;
+  const log: Logger | undefined = opts.logger === false ? undefined : (opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { svc: 'veritee-proxy' } }));
+  const accessLog = opts.accessLog !== false;
+  if (lim.headersMs > lim.requestMs) throw new VeriteeError('INPUT_INVALID', `headers timeout (${lim.headersMs} ms) must not exceed the request timeout (${lim.requestMs} ms)`);
+
+  let upstream: URL;
+  try {
+    upstream = new URL(opts.upstream);
+  } catch {
+    throw new VeriteeError('INPUT_INVALID', `--upstream "${opts.upstream}" is not a URL (expected http://127.0.0.1:8082)`);
+  }
+  if (upstream.protocol !== 'http:') throw new VeriteeError('INPUT_INVALID', `--upstream must be an http:// URL inside the TEE (got ${upstream.protocol}//)`);
+  if (upstream.search || upstream.hash) throw new VeriteeError('INPUT_INVALID', '--upstream must not carry a query or fragment');
+  const upstreamHost = upstream.hostname.replace(/^\[|\]$/g, '');
+  const upstreamPort = Number(upstream.port || 80);
+  const basePath = upstream.pathname.replace(/\/$/, '');
+  const upstreamLabel = `${upstream.protocol}//${upstream.host}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxUpstreamSockets ?? 512, maxFreeSockets: 256, scheduling: 'lifo' });
+
+  const tlsMaterial = opts.tls ?? selfSignedCertificate(opts.host);
+  const defaultEvidence = await enclave.evidenceHeader();
+  const anchors = enclave.simulatedAnchorsJson();
+  const sessions = new WeakMap<Socket, Session>();
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+
+  const server = https.createServer({
+    cert: tlsMaterial.cert,
+    key: tlsMaterial.key,
+    minVersion: 'TLSv1.3',
+    maxHeaderSize: lim.maxHeaderBytes,
+    headersTimeout: lim.headersMs,
+    requestTimeout: lim.requestMs,
+    keepAliveTimeout: lim.idleMs,
+    handshakeTimeout: lim.handshakeMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(lim.headersMs / 4))),
+    noDelay: true,
+  });
+  server.maxHeadersCount = 200;
+  // Responses leave as several TLS records; with Nagle on, the last one waits for the
+  // client's delayed ACK (milliseconds on loopback). Latency matters more than packets.
+  server.on('secureConnection', (s: TLSSocket) => s.setNoDelay(true));
+
+  function sessionOf(socket: Socket): Session {
+    let s = sessions.get(socket);
+    if (!s) {
+      const exporter = (socket as TLSSocket).exportKeyingMaterial(EXPORTER_BYTES, EXPORTER_LABEL, EMPTY);
+      const exporterHex = exporter.toString('hex');
+      s = { exporter, exporterHex, evidence: defaultEvidence, bindings: 0, id: exporterHex.slice(0, 12) };
+      sessions.set(socket, s);
+    }
+    return s;
+  }
+
+  /** Signs and sends a complete (buffered) response. */
+  function sendSigned(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: Session,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    body: Buffer,
+    reqHash: string,
+    proxied = false,
+  ): void {
+    if (res.destroyed) return;
+    const resHash = body.length === 0 ? EMPTY_SHA256 : oneShotHash('sha256', body, 'hex');
+    const sig = enclave.sign(responseMessageFast(session, req.method ?? 'GET', req.url ?? '/', reqHash, status, resHash));
+    headers[ATTESTATION_HEADER] = session.evidence;
+    headers[SIGNATURE_HEADER] = formatSignatureHeader({ key: enclave.keyId, req: reqHash, res: resHash, sig: sig.toString('base64url') });
+    const sent = proxied && opts.unsafeAfterSignHook ? opts.unsafeAfterSignHook(body) : body;
+    if (status === 204 || status === 304 || status < 200) delete headers['content-length'];
+    else if (req.method !== 'HEAD' || headers['content-length'] === undefined) headers['content-length'] = sent.length;
+    if (closing) headers['connection'] = 'close';
+    res.writeHead(status, headers);
+    res.end(req.method === 'HEAD' ? undefined : sent);
+  }
+
+  function sendError(req: IncomingMessage, res: ServerResponse, session: Session, code: ErrorCode, message: string, reqHash: Promise<string> | string): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    (res as ServerResponse & { veriteeCode?: string }).veriteeCode = code;
+    const status = ERROR_CODES[code].http;
+    const finish = (h: string) => sendSigned(req, res, session, status, { 'content-type': 'application/json' }, errorBody(code, message), h);
+    if (typeof reqHash === 'string') finish(reqHash);
+    else void reqHash.then(finish, () => finish(INCOMPLETE_BODY));
+  }
+
+  /** Reads a small body completely (binding requests). */
+  function readSmall(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      req.on('data', (c: Buffer) => {
+        n += c.length;
+        if (n > max) {
+          resolve(undefined);
+          req.removeAllListeners('data');
+          req.resume();
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', () => resolve(undefined));
+    });
+  }
+
+  async function handleBinding(req: IncomingMessage, res: ServerResponse, session: Session, meta: { reqBytes: number; resBytes: number }): Promise<void> {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', `${ATTEST_PATH} accepts POST with {"nonce": "<64 hex digits>"}`, EMPTY_SHA256);
+    }
+    const body = await readSmall(req, 1024);
+    if (body === undefined) return sendError(req, res, session, 'PROXY_REQUEST_TOO_LARGE', 'binding request body exceeds 1024 bytes', INCOMPLETE_BODY);
+    meta.reqBytes = body.length;
+    const reqHash = createHash('sha256').update(body).digest('hex');
+    let nonceHex: unknown;
+    try {
+      nonceHex = (JSON.parse(body.toString('utf8')) as { nonce?: unknown }).nonce;
+    } catch {
+      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', 'binding request body is not JSON; send {"nonce": "<64 hex digits>"}', reqHash);
+    }
+    if (typeof nonceHex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(nonceHex)) {
+      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', 'binding request needs "nonce": 32 bytes as 64 hex digits, fresh for this session', reqHash);
+    }
+    if (++session.bindings > lim.maxBindingsPerConnection) {
+      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', `at most ${lim.maxBindingsPerConnection} bindings per connection; open a new connection`, reqHash);
+    }
+    const nonce = Buffer.from(nonceHex, 'hex');
+    const evidence = await enclave.evidenceHeader(nonce);
+    const signature = enclave.sign(bindingMessage(session.exporter, nonce, enclave.publicKeyHash));
+    session.evidence = evidence;
+    const out: BindingResponse = {
+      version: BINDING_DOMAIN,
+      evidence,
+      enclaveKey: { alg: SIGNATURE_ALG, spki: enclave.spkiBase64Url },
+      signature: signature.toString('base64url'),
+      ...(anchors ? { simulatedAnchors: anchors } : {}),
+    };
+    log?.info({ session: session.id, bindings: session.bindings, platform: enclave.provider.platform }, 'session bound');
+    const json = Buffer.from(JSON.stringify(out));
+    meta.resBytes = json.length;
+    sendSigned(req, res, session, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, json, reqHash);
+  }
+
+  function handleProxy(req: IncomingMessage, res: ServerResponse, session: Session, meta: { upstreamMs?: number; mode?: string; reqBytes: number; resBytes: number }): void {
+    const target = req.url ?? '/';
+    // Request body: hashed and counted as it streams to the upstream.
+    let hash: Hash | undefined; // made on the first body byte: most requests have none
+    let settle!: (h: string) => void;
+    const reqHash = new Promise<string>((resolve) => (settle = resolve));
+    let overflow = false;
+
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > lim.maxRequestBodyBytes) {
+      res.shouldKeepAlive = false;
+      return sendError(req, res, session, 'PROXY_REQUEST_TOO_LARGE', `request body of ${declared} bytes exceeds the ${lim.maxRequestBodyBytes}-byte limit`, INCOMPLETE_BODY);
+    }
+
+    const headers = forwardable(req.headers, FROM_CLIENT_DROP);
+    const prior = req.headers['x-forwarded-for'];
+    const remote = req.socket.remoteAddress ?? '';
+    headers['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote;
+    headers['x-forwarded-proto'] = 'https';
+    if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+
+    const started = performance.now();
+    const upReq = http.request({
+      agent,
+      host: upstreamHost,
+      port: upstreamPort,
+      method: req.method,
+      path: basePath + target,
+      headers,
+      timeout: lim.upstreamMs,
+    });
+    let upstreamDone = false;
+
+    const fail = (code: ErrorCode, message: string) => {
+      if (upstreamDone) return;
+      upstreamDone = true;
+      upReq.destroy();
+      sendError(req, res, session, code, message, reqHash);
+    };
+
+    req.on('data', (chunk: Buffer) => {
+      if (overflow) return;
+      meta.reqBytes += chunk.length;
+      if (meta.reqBytes > lim.maxRequestBodyBytes) {
+        overflow = true;
+        settle(INCOMPLETE_BODY);
+        res.shouldKeepAlive = false;
+        fail('PROXY_REQUEST_TOO_LARGE', `request body exceeds the ${lim.maxRequestBodyBytes}-byte limit`);
+        req.resume();
+        return;
+      }
+      (hash ??= createHash('sha256')).update(chunk);
+      if (!upstreamDone && !upReq.write(chunk)) {
+        req.pause();
+        upReq.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => {
+      if (overflow) return;
+      settle(hash ? hash.digest('hex') : EMPTY_SHA256);
+      if (!upstreamDone) upReq.end();
+    });
+
+    upReq.on('timeout', () =>
+      fail('PROXY_UPSTREAM_TIMEOUT', `upstream ${upstreamLabel} did not answer ${req.method} ${target.split('?')[0]} within ${lim.upstreamMs} ms`),
+    );
+    upReq.on('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'ECONNREFUSED' ? 'refused the connection' : e.code === 'ECONNRESET' ? 'closed the connection' : (e.code ?? e.message);
+      fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} ${why} (${req.method} ${target.split('?')[0]})`);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) upReq.destroy();
+    });
+
+    upReq.on('response', (upRes) => {
+      meta.upstreamMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const status = upRes.statusCode ?? 502;
+      const outHeaders = forwardable(upRes.headers, FROM_UPSTREAM_DROP);
+      const declaredLen = upRes.headers['content-length'] === undefined ? undefined : Number(upRes.headers['content-length']);
+      const bodyless = req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+      if (bodyless && req.method === 'HEAD' && declaredLen !== undefined) outHeaders['content-length'] = declaredLen;
+      let chunks: Buffer[] | undefined = [];
+      let buffered = 0;
+      let streamHash: ReturnType<typeof createHash> | undefined;
+
+      const startStreaming = () => {
+        meta.mode = 'trailer';
+        streamHash = createHash('sha256');
+        outHeaders[ATTESTATION_HEADER] = session.evidence;
+        outHeaders['trailer'] = 'Veritee-Signature';
+        if (closing) outHeaders['connection'] = 'close';
+        res.writeHead(status, outHeaders);
+        for (const c of chunks ?? []) {
+          streamHash.update(c);
+          res.write(c);
+        }
+        chunks = undefined;
+      };
+      if (!bodyless && declaredLen !== undefined && declaredLen > lim.maxBufferedResponseBytes) startStreaming();
+      else meta.mode = 'header';
+
+      upRes.on('data', (c: Buffer) => {
+        meta.resBytes += c.length;
+        if (chunks) {
+          chunks.push(c);
+          buffered += c.length;
+          if (buffered > lim.maxBufferedResponseBytes) startStreaming();
+          return;
+        }
+        streamHash!.update(c);
+        if (!res.write(c)) {
+          upRes.pause();
+          res.once('drain', () => upRes.resume());
+        }
+      });
+      upRes.on('end', () => {
+        upstreamDone = true;
+        void reqHash.then((rh) => {
+          if (chunks) return sendSigned(req, res, session, status, outHeaders, bodyless ? EMPTY : Buffer.concat(chunks, buffered), rh, true);
+          const resHash = streamHash!.digest('hex');
+          const sig = enclave.sign(responseMessageFast(session, req.method ?? 'GET', target, rh, status, resHash));
+          res.addTrailers({ [SIGNATURE_HEADER]: formatSignatureHeader({ key: enclave.keyId, req: rh, res: resHash, sig: sig.toString('base64url') }) });
+          res.end();
+        });
+      });
+      upRes.on('error', () => {
+        if (!res.headersSent) fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} broke off its response`);
+        else res.destroy();
+      });
+      upRes.on('aborted', () => {
+        if (res.headersSent) res.destroy();
+      });
+    });
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const t0 = performance.now();
+    inFlight++;
+    const meta: { upstreamMs?: number; mode?: string; reqBytes: number; resBytes: number } = { reqBytes: 0, resBytes: 0 };
+    const session = sessionOf(req.socket);
+    res.on('close', () => {
+      inFlight--;
+      if (accessLog && log?.isLevelEnabled('info')) {
+        const path = (req.url ?? '/').split('?')[0]!.slice(0, 256);
+        const entry: Record<string, unknown> = {
+          session: session.id,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          reqBytes: meta.reqBytes,
+          resBytes: meta.resBytes,
+          ms: Math.round((performance.now() - t0) * 1000) / 1000,
+        };
+        if (meta.upstreamMs !== undefined) entry['upstreamMs'] = meta.upstreamMs;
+        if (meta.mode) entry['signed'] = meta.mode;
+        const code = (res as ServerResponse & { veriteeCode?: string }).veriteeCode;
+        if (code) entry['code'] = code;
+        if (!res.writableFinished) entry['aborted'] = true;
+        log.info(entry, 'request');
+      }
+      if (closing && inFlight === 0) drained?.();
+    });
+    if (closing) {
+      res.shouldKeepAlive = false;
+      return sendError(req, res, session, 'PROXY_SHUTTING_DOWN', 'the proxy is shutting down; retry on a new connection', req.headers['content-length'] ? INCOMPLETE_BODY : EMPTY_SHA256);
+    }
+    const url = req.url ?? '';
+    if (!url.startsWith('/')) {
+      res.shouldKeepAlive = false;
+      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', 'only origin-form request targets (/path?query) are accepted', INCOMPLETE_BODY);
+    }
+    if (url === ATTEST_PATH || url.startsWith(ATTEST_PATH + '?')) {
+      void handleBinding(req, res, session, meta).catch((e: unknown) => {
+        log?.error({ err: e instanceof Error ? e.message : String(e) }, 'binding failed');
+        sendError(req, res, session, 'INTERNAL', 'internal error', INCOMPLETE_BODY);
+      });
+      return;
+    }
+    handleProxy(req, res, session, meta);
+  });
+
+  // Socket-level failures: no request object exists; answer with a raw JSON error if
+  // nothing of a response was sent yet on this socket (as node's default handler does).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const inFlightMsg = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    let code: ErrorCode | undefined;
+    let message = '';
+    switch (err.code) {
+      case 'HPE_HEADER_OVERFLOW':
+        code = 'PROXY_HEADERS_TOO_LARGE';
+        message = `request head exceeds ${lim.maxHeaderBytes} bytes`;
+        break;
+      case 'ERR_HTTP_REQUEST_TIMEOUT':
+        code = 'PROXY_REQUEST_TIMEOUT';
+        message = `request not received in time (head within ${lim.headersMs} ms, whole request within ${lim.requestMs} ms)`;
+        break;
+      case 'ECONNRESET':
+      case 'EPIPE':
+        break;
+      default:
+        code = 'PROXY_REQUEST_MALFORMED';
+        message = `malformed HTTP request (${err.code ?? 'parse error'})`;
+    }
+    if (code) log?.info({ code, remote: socket.remoteAddress }, 'client error');
+    if (code && socket.writable && (!inFlightMsg || !inFlightMsg.headersSent)) socket.end(rawError(code, message));
+    socket.destroy();
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    log?.debug({ code: err.code }, 'TLS handshake failed');
+  });
+
+  return {
+    server,
+    enclave,
+    certificate: tlsMaterial.cert.toString(),
+    get inFlight() {
+      return inFlight;
+    },
+    listen(port = 8443, host = '0.0.0.0') {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        // A deep accept queue: a burst of 1,000+ new TLS connections must not overflow it.
+        server.listen({ port, host, backlog: 4096 }, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          log?.info({ host: opts.host, listen: `${a.address}:${a.port}`, upstream: upstreamLabel, platform: enclave.provider.platform, simulated: enclave.provider.simulated, enclaveKey: enclave.keyId }, 'proxy listening');
+          resolve(a);
+        });
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        log?.info({ inFlight }, 'shutting down: finishing in-flight requests');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, lim.shutdownMs);
+          timer.unref();
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      // Connections that just finished their last response are idle now: close them
+      // politely, give the rest a moment, then cut what remains.
+      server.closeIdleConnections();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 1000).unref())]);
+      server.closeAllConnections();
+      await closed;
+      agent.destroy();
+      log?.info('proxy stopped');
+    },
+  };
+}
+
+/** A fresh random 32-byte nonce, hex. */
+export function randomNonceHex(): string {
+  return randomBytes(32).toString('hex');
+}
