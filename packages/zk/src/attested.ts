@@ -23,6 +23,7 @@ import {
   anchorsFromJson,
   anchorsToJson,
   computeReportData,
+  productionPolicy,
   publicKeyHash,
   SimulatedTee,
   verifyEvidence,
@@ -95,6 +96,16 @@ export function attachAttestation<B extends Pick<ProofBundle, 'claim' | 'commitm
     ...(signer.simulatedAnchors ? { simulatedAnchors: signer.simulatedAnchors } : {}),
   };
   return { ...bundle, signature, evidence };
+}
+
+/**
+ * The strict production policy for bundles: every platform, no debug, no simulated
+ * evidence, TDX UpToDate only, and the report data must bind the enclave key
+ * (bundles are verified offline, so there is no verifier nonce to require).
+ */
+export function productionBundlePolicy(): Policy {
+  const p = productionPolicy();
+  return { ...p, reportData: { ...p.reportData, require: ['publicKeyHash'] } };
 }
 
 export interface VerifyAttestedBundleOptions extends VerifyBundleOptions {
