@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script in turn (each prints a Markdown
-// table), then the machine facts. Options: --only zk,attestation,proxy,ohttp
+// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp
 // and --sizes 1000,10000,50000 (latency proof sizes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ const opt = (name) => {
 const only = opt('--only')?.split(',');
 const benches = [
   ['zk', 'packages/zk/bench/latency.bench.ts', opt('--sizes') ? ['--sizes', opt('--sizes')] : []],
+  ['telemetry', 'packages/zk/bench/telemetry.bench.ts', []],
+  ['inclusion', 'packages/zk/bench/inclusion.bench.ts', []],
   ['attestation', 'packages/attestation/bench/attestation.bench.ts', []],
   ['proxy', 'packages/proxy/bench/proxy.bench.ts', []],
   ['ohttp', 'packages/ohttp/bench/ohttp.bench.ts', []],
