@@ -34,7 +34,7 @@ test('malformed bundles are refused with a message naming the field', () => {
     ['non-decimal commitment', (b) => (b.commitment = '0x12'), 'ZK_BUNDLE_INVALID', /commitment/],
     ['negative n', (b) => (b.claim.outputs.n = -1), 'ZK_BUNDLE_INVALID', /claim\.outputs\.n/],
     ['two slots', (b) => b.claim.params.slots.pop(), 'ZK_BUNDLE_INVALID', /slots/],
-    ['unknown claim kind', (b) => (b.claim.kind = 'memory'), 'ZK_BUNDLE_INVALID', /kind/],
+    ['unknown claim kind', (b) => (b.claim.kind = 'no-such-claim'), 'ZK_BUNDLE_INVALID', /kind/],
     ['bad vk hash', (b) => (b.proof.vkHash = 'xyz'), 'ZK_BUNDLE_INVALID', /vkHash/],
     ['future version', (b) => (b.format = 'veritee.proof/v9'), 'ZK_BUNDLE_VERSION', /v9/],
     ['not a bundle', (b) => (b.format = 'something'), 'ZK_BUNDLE_INVALID', /format/],

@@ -1,0 +1,229 @@
+/**
+ * @module claims/gateway
+ * The API gateway health claim. Private: per request its status class,
+ * connection outcome and whether the rate limiter fired (a 5-bit code, see
+ * @veritee/core commitment/gateway), and the backend health-check results.
+ * Public: the reporting period, the SLA thresholds (policy) and the outputs:
+ *
+ *   success        = requests whose connection succeeded with a 1xx..4xx response (4xx are client errors)
+ *   healthBp       = floor(10000 * success / n)                          two decimals: 9995 = 99.95 %
+ *   errorRateOk    = 10000 * #5xx < max5xxBp * n                          "5xx rate < 0.1 %"
+ *   availabilityOk = 10000 * #passed checks > minAvailabilityBp * nChecks  "backend availability > 99 %" (false without checks)
+ *   connectionOk   = 10000 * #connection ok > minConnectionBp * n          "connection success > 99.5 %"
+ *   rateLimitOk    = #rate limited <= maxRateLimited                      "violations = 0"
+ *   compliant      = all four
+ *
+ * Requests carry no timestamps: the reporting period is bound in the commitment
+ * the enclave signs. Circuit: prover/internal/circuits/gateway.
+ */
+import { z } from 'zod';
+import { CODE_CLASS_MASK, CODE_CONNECTION_OK, CODE_RATE_LIMITED, isRequestCode, requestCode, VeriteeError, type GatewayRequest } from '@veritee/core';
+import { registerClaim } from './registry.js';
+import { checkBp, checkCount, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
+import type { ProofBundle } from '../bundle.js';
+
+export const GATEWAY_CLAIM = 'gateway';
+export const GATEWAY_CIRCUIT_VERSION = 1;
+export const GATEWAY_CLASSES: Readonly<Record<number, { requests: number; checks: number }>> = {
+  1024: { requests: 1024, checks: 64 },
+  16384: { requests: 16384, checks: 1024 },
+  65536: { requests: 65536, checks: 4096 },
+};
+export const GATEWAY_CAPACITIES = [1024, 16384, 65536] as const;
+export const GATEWAY_DEFAULTS = { max5xxBp: 10, minAvailabilityBp: 9900, minConnectionBp: 9950, maxRateLimited: 0 } as const;
+
+export interface GatewayParams {
+  periodStartUs: number;
+  periodEndUs: number;
+  /** The 5xx rate must stay below this, basis points. */
+  max5xxBp: number;
+  /** Backend availability (passed health checks) must exceed this, basis points. */
+  minAvailabilityBp: number;
+  /** Connection success must exceed this, basis points. */
+  minConnectionBp: number;
+  /** Allowed rate-limit events. */
+  maxRateLimited: number;
+}
+
+export interface GatewayOutputs {
+  n: number;
+  nChecks: number;
+  healthBp: number;
+  errorRateOk: boolean;
+  availabilityOk: boolean;
+  connectionOk: boolean;
+  rateLimitOk: boolean;
+  compliant: boolean;
+}
+
+export interface GatewayData {
+  /** Request codes ({@link requestCode}). */
+  requests: readonly number[];
+  /** Backend health-check results (true = passed). */
+  checks: readonly boolean[];
+}
+
+/** Request records to codes. */
+export function gatewayRequestCodes(requests: readonly GatewayRequest[]): number[] {
+  return requests.map((r, i) => {
+    try {
+      return requestCode(r);
+    } catch (e) {
+      throw new VeriteeError('RECORD_FIELD_INVALID', `request ${i + 1}: ${(e as Error).message}`);
+    }
+  });
+}
+
+export function validateGatewayParams(p: GatewayParams): void {
+  validatePeriod(p);
+  checkBp('5xx limit', p.max5xxBp);
+  checkBp('availability minimum', p.minAvailabilityBp);
+  checkBp('connection minimum', p.minConnectionBp);
+  checkParam('maxRateLimited', p.maxRateLimited, 0, 2 ** 32 - 1);
+}
+
+export function validateGatewayData(d: GatewayData): void {
+  if (d.requests.length === 0) throw new VeriteeError('INPUT_FILE_EMPTY', 'there are no requests');
+  d.requests.forEach((c, i) => {
+    if (!isRequestCode(c)) throw new VeriteeError('RECORD_FIELD_INVALID', `request ${i + 1}: ${c} is not a request code`);
+  });
+  if (!d.checks.every((c) => typeof c === 'boolean')) throw new VeriteeError('RECORD_FIELD_INVALID', 'health-check results must be booleans');
+  const max = GATEWAY_CLASSES[GATEWAY_CAPACITIES[GATEWAY_CAPACITIES.length - 1]]!;
+  if (d.requests.length > max.requests || d.checks.length > max.checks) {
+    throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${d.requests.length} requests and ${d.checks.length} health checks exceed the largest size class (${max.requests}, ${max.checks})`);
+  }
+}
+
+export function gatewayCapacityFor(n: number, nChecks: number): number {
+  return classFor(GATEWAY_CLASSES, (s) => n <= s.requests && nChecks <= s.checks, `${n} requests and ${nChecks} health checks`);
+}
+
+/** Counts of the reference computation (private; exported for tests and tools). */
+export function gatewayCounts(d: GatewayData): { success: number; fiveXX: number; connectionOk: number; rateLimited: number; passed: number } {
+  const c = { success: 0, fiveXX: 0, connectionOk: 0, rateLimited: 0, passed: 0 };
+  for (const code of d.requests) {
+    const cls = code & CODE_CLASS_MASK;
+    if (code & CODE_CONNECTION_OK) {
+      c.connectionOk++;
+      if (cls >= 2 && cls <= 5) c.success++;
+    }
+    if (cls === 6) c.fiveXX++;
+    if (code & CODE_RATE_LIMITED) c.rateLimited++;
+  }
+  for (const ok of d.checks) if (ok) c.passed++;
+  return c;
+}
+
+/** The plain reference computation the circuit must agree with. */
+export function computeGatewayOutputs(p: GatewayParams, d: GatewayData): GatewayOutputs {
+  const c = gatewayCounts(d);
+  const n = d.requests.length;
+  const nChecks = d.checks.length;
+  const errorRateOk = productGreater(p.max5xxBp, n, c.fiveXX, 10000);
+  const availabilityOk = productGreater(c.passed, 10000, p.minAvailabilityBp, nChecks);
+  const connectionOk = productGreater(c.connectionOk, 10000, p.minConnectionBp, n);
+  const rateLimitOk = c.rateLimited <= p.maxRateLimited;
+  return {
+    n,
+    nChecks,
+    healthBp: floorRatio(c.success, 10000, n),
+    errorRateOk,
+    availabilityOk,
+    connectionOk,
+    rateLimitOk,
+    compliant: errorRateOk && availabilityOk && connectionOk && rateLimitOk,
+  };
+}
+
+/** Public inputs in the circuit's order (prover/internal/circuits/gateway_adapter.go). */
+export function gatewayPublicInputs(commitment: bigint, p: GatewayParams, o: GatewayOutputs): bigint[] {
+  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  return [
+    commitment,
+    b(o.n),
+    b(o.nChecks),
+    b(p.periodStartUs),
+    b(p.periodEndUs),
+    b(p.max5xxBp),
+    b(p.minAvailabilityBp),
+    b(p.minConnectionBp),
+    b(p.maxRateLimited),
+    b(o.healthBp),
+    b(o.errorRateOk),
+    b(o.availabilityOk),
+    b(o.connectionOk),
+    b(o.rateLimitOk),
+    b(o.compliant),
+  ];
+}
+
+export function gatewayProverInput(p: GatewayParams, salt: bigint, d: GatewayData): Record<string, unknown> {
+  return {
+    salt: salt.toString(),
+    periodStartUs: p.periodStartUs,
+    periodEndUs: p.periodEndUs,
+    max5xxBp: p.max5xxBp,
+    minAvailabilityBp: p.minAvailabilityBp,
+    minConnectionBp: p.minConnectionBp,
+    maxRateLimited: p.maxRateLimited,
+    requests: d.requests,
+    checks: d.checks,
+  };
+}
+
+const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+export function summarizeGateway(p: GatewayParams, o: GatewayOutputs): string[] {
+  return [
+    isoPeriod(p),
+    `requests: ${o.n}, backend health checks: ${o.nChecks}`,
+    `health score: ${pct(o.healthBp)} of requests connected and answered without a 5xx (rounded down)`,
+    `5xx rate < ${pct(p.max5xxBp)}: ${met(o.errorRateOk)}`,
+    `backend availability > ${pct(p.minAvailabilityBp)}: ${met(o.availabilityOk)}`,
+    `connection success > ${pct(p.minConnectionBp)}: ${met(o.connectionOk)}`,
+    `rate-limit events <= ${p.maxRateLimited}: ${met(o.rateLimitOk)}`,
+    `SLA: ${o.compliant ? 'COMPLIANT' : 'NOT COMPLIANT'}`,
+  ];
+}
+
+const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const GatewayClaimBodySchema = z.object({
+  params: z.object({ periodStartUs: u, periodEndUs: u, max5xxBp: u, minAvailabilityBp: u, minConnectionBp: u, maxRateLimited: u }).strict(),
+  outputs: z
+    .object({
+      n: u,
+      nChecks: u,
+      healthBp: u,
+      errorRateOk: z.boolean(),
+      availabilityOk: z.boolean(),
+      connectionOk: z.boolean(),
+      rateLimitOk: z.boolean(),
+      compliant: z.boolean(),
+    })
+    .strict(),
+});
+
+export const gatewayClaim = registerClaim<GatewayParams, GatewayOutputs>({
+  kind: GATEWAY_CLAIM,
+  version: GATEWAY_CIRCUIT_VERSION,
+  capacities: GATEWAY_CAPACITIES,
+  schema: GatewayClaimBodySchema,
+  validate(params, outputs, capacity) {
+    validateGatewayParams(params);
+    const sh = GATEWAY_CLASSES[capacity];
+    if (!sh) throw new VeriteeError('ZK_PUBLIC_INPUT_MISMATCH', `gateway has no size class ${capacity}`);
+    checkCount('n', outputs.n, 1, sh.requests);
+    checkCount('nChecks', outputs.nChecks, 0, sh.checks);
+    checkCount('healthBp', outputs.healthBp, 0, 10000);
+  },
+  publicInputs: gatewayPublicInputs,
+  summarize: summarizeGateway,
+  statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+});
+
+export type GatewayBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof GATEWAY_CLAIM; version: number; params: GatewayParams; outputs: GatewayOutputs } };
+
+export function isGatewayBundle(b: ProofBundle | GatewayBundle): b is GatewayBundle {
+  return b.claim.kind === GATEWAY_CLAIM;
+}

@@ -1,0 +1,165 @@
+/**
+ * @module claims/memory
+ * The memory autoscaling claim. Private: per-process memory usage over a window
+ * of samples, swap activity and page faults per sample. Public: the allocated
+ * memory, the percentile and threshold (policy), the percentile usage as a
+ * share of the allocated memory and the scale-out decision.
+ *
+ *   total_s  = sum over processes of usageKiB[s][p]
+ *   V        = nearest-rank percentileBp of the totals (p90 by default)
+ *   usageBp  = floor(10000 * V / allocatedKiB)          e.g. 8712 = 87.12 %, rounded down
+ *   scaleOut = 10000 * V > thresholdBp * allocatedKiB    strict: "p90 > 85 % of allocated"
+ *
+ * scaleOut is decided on V exactly, so 85.004 % reports 8500 bp and scales out.
+ * Circuit: prover/internal/circuits/memory.
+ */
+import { z } from 'zod';
+import { VeriteeError } from '@veritee/core';
+import { registerClaim } from './registry.js';
+import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
+import type { ProofBundle } from '../bundle.js';
+
+export const MEMORY_CLAIM = 'memory';
+export const MEMORY_CIRCUIT_VERSION = 1;
+/** Size classes (samples x processes) and their shapes. */
+export const MEMORY_CLASSES: Readonly<Record<number, { samples: number; processes: number }>> = {
+  512: { samples: 16, processes: 32 },
+  16384: { samples: 64, processes: 256 },
+  65536: { samples: 128, processes: 512 },
+};
+export const MEMORY_CAPACITIES = [512, 16384, 65536] as const;
+export const MEMORY_DEFAULTS = { percentileBp: 9000, thresholdBp: 8500 } as const;
+/** allocatedKiB is below 2^40 (1 PiB). */
+export const MEMORY_ALLOCATED_LIMIT = 2 ** 40;
+const ITEM_BITS = 32;
+const USAGE_BP_LIMIT = 2 ** 32;
+
+export interface MemoryParams {
+  periodStartUs: number;
+  periodEndUs: number;
+  /** Memory allocated to the workload, KiB (measured and committed). */
+  allocatedKiB: number;
+  /** Percentile of the per-sample totals, basis points (9000 = p90). */
+  percentileBp: number;
+  /** Scale out when the percentile exceeds this share of allocatedKiB, basis points. */
+  thresholdBp: number;
+}
+
+export interface MemoryOutputs {
+  nSamples: number;
+  nProcesses: number;
+  /** floor(10000 * percentile total / allocatedKiB). */
+  usageBp: number;
+  scaleOut: boolean;
+}
+
+/** The private window. */
+export interface MemoryData {
+  /** Pages swapped in + out during each sample. */
+  swapPages: readonly number[];
+  /** Page faults during each sample. */
+  pageFaults: readonly number[];
+  /** usageKiB[sample][process], the same processes in the same order in every sample. */
+  usageKiB: readonly (readonly number[])[];
+}
+
+export function validateMemoryParams(p: MemoryParams): void {
+  validatePeriod(p);
+  checkParam('allocatedKiB', p.allocatedKiB, 1, MEMORY_ALLOCATED_LIMIT - 1);
+  checkBp('percentile', p.percentileBp, 1);
+  checkBp('threshold', p.thresholdBp);
+}
+
+/** Validates the window's shape and ranges; messages name the sample and process (1-based). */
+export function validateMemoryData(d: MemoryData): void {
+  const nS = d.usageKiB.length;
+  if (nS === 0) throw new VeriteeError('INPUT_FILE_EMPTY', 'there are no memory samples');
+  const nP = d.usageKiB[0]!.length;
+  if (nP === 0) throw new VeriteeError('INPUT_FILE_EMPTY', 'the memory samples list no processes');
+  if (d.swapPages.length !== nS || d.pageFaults.length !== nS) throw new VeriteeError('INPUT_INVALID', `swapPages and pageFaults need one entry per sample (${nS})`);
+  checkMatrix(d.usageKiB, nP, ITEM_BITS, (s, p) => (p < 0 ? `sample ${s + 1}` : `sample ${s + 1}, process ${p + 1}`));
+  checkMatrix([d.swapPages, d.pageFaults], nS, ITEM_BITS, (r, s) => (s < 0 ? (r ? 'pageFaults' : 'swapPages') : `sample ${s + 1} ${r ? 'page faults' : 'swap pages'}`));
+  const max = MEMORY_CLASSES[MEMORY_CAPACITIES[MEMORY_CAPACITIES.length - 1]]!;
+  if (nS > max.samples || nP > max.processes) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${nS} samples x ${nP} processes exceed the largest size class (${max.samples} x ${max.processes})`);
+}
+
+/** Smallest size class holding the window. */
+export function memoryCapacityFor(nSamples: number, nProcesses: number): number {
+  return classFor(MEMORY_CLASSES, (s) => nSamples <= s.samples && nProcesses <= s.processes, `${nSamples} samples x ${nProcesses} processes`);
+}
+
+/** Per-sample totals (KiB). */
+export function memoryTotals(d: MemoryData): number[] {
+  return d.usageKiB.map((row) => row.reduce((a, b) => a + b, 0));
+}
+
+/** The plain reference computation the circuit must agree with. */
+export function computeMemoryOutputs(p: MemoryParams, d: MemoryData): MemoryOutputs {
+  const v = percentileOf(memoryTotals(d), p.percentileBp);
+  const usageBp = floorRatio(v, 10000, p.allocatedKiB);
+  if (usageBp >= USAGE_BP_LIMIT) throw new VeriteeError('RECORD_VALUE_TOO_LARGE', `memory usage ${v} KiB is implausibly large for ${p.allocatedKiB} KiB allocated`);
+  return { nSamples: d.usageKiB.length, nProcesses: d.usageKiB[0]!.length, usageBp, scaleOut: productGreater(v, 10000, p.thresholdBp, p.allocatedKiB) };
+}
+
+/** Public inputs in the circuit's order (prover/internal/circuits/memory_adapter.go). */
+export function memoryPublicInputs(commitment: bigint, p: MemoryParams, o: MemoryOutputs): bigint[] {
+  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  return [commitment, b(o.nSamples), b(o.nProcesses), b(p.periodStartUs), b(p.periodEndUs), b(p.allocatedKiB), b(p.percentileBp), b(p.thresholdBp), b(o.usageBp), b(o.scaleOut)];
+}
+
+/** The JSON input of the Go prover's prove op. */
+export function memoryProverInput(p: MemoryParams, salt: bigint, d: MemoryData): Record<string, unknown> {
+  return {
+    salt: salt.toString(),
+    periodStartUs: p.periodStartUs,
+    periodEndUs: p.periodEndUs,
+    allocatedKiB: p.allocatedKiB,
+    percentileBp: p.percentileBp,
+    thresholdBp: p.thresholdBp,
+    swapPages: d.swapPages,
+    pageFaults: d.pageFaults,
+    usageKiB: d.usageKiB,
+  };
+}
+
+const gib = (kib: number) => `${(kib / 2 ** 20).toFixed(1)} GiB`;
+
+export function summarizeMemory(p: MemoryParams, o: MemoryOutputs): string[] {
+  return [
+    isoPeriod(p),
+    `window: ${o.nSamples} samples x ${o.nProcesses} processes`,
+    `p${p.percentileBp / 100} total memory usage: ${pct(o.usageBp)} of ${gib(p.allocatedKiB)} allocated (rounded down)`,
+    `scale out when over ${pct(p.thresholdBp)}: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
+  ];
+}
+
+const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const MemoryClaimBodySchema = z.object({
+  params: z.object({ periodStartUs: u, periodEndUs: u, allocatedKiB: u, percentileBp: u, thresholdBp: u }).strict(),
+  outputs: z.object({ nSamples: u, nProcesses: u, usageBp: u, scaleOut: z.boolean() }).strict(),
+});
+
+export const memoryClaim = registerClaim<MemoryParams, MemoryOutputs>({
+  kind: MEMORY_CLAIM,
+  version: MEMORY_CIRCUIT_VERSION,
+  capacities: MEMORY_CAPACITIES,
+  schema: MemoryClaimBodySchema,
+  validate(params, outputs, capacity) {
+    validateMemoryParams(params);
+    const sh = MEMORY_CLASSES[capacity];
+    if (!sh) throw new VeriteeError('ZK_PUBLIC_INPUT_MISMATCH', `memory has no size class ${capacity}`);
+    checkCount('nSamples', outputs.nSamples, 1, sh.samples);
+    checkCount('nProcesses', outputs.nProcesses, 1, sh.processes);
+    checkCount('usageBp', outputs.usageBp, 0, USAGE_BP_LIMIT - 1);
+  },
+  publicInputs: memoryPublicInputs,
+  summarize: summarizeMemory,
+  statement: (p, o) => ({ n: o.nSamples, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+});
+
+export type MemoryBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof MEMORY_CLAIM; version: number; params: MemoryParams; outputs: MemoryOutputs } };
+
+export function isMemoryBundle(b: ProofBundle | MemoryBundle): b is MemoryBundle {
+  return b.claim.kind === MEMORY_CLAIM;
+}
