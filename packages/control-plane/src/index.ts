@@ -71,3 +71,4 @@ export {
 } from './telemetry/disks.js';
 export { linuxSource, type TelemetrySource, type StatfsResult } from './telemetry/source.js';
 export { summarizeTelemetry, formatBytes } from './telemetry/summary.js';
+export { memoryClaimInput, type MemoryClaimInput } from './autoscaling/memory.js';

@@ -6,7 +6,21 @@
 import { Command } from 'commander';
 import { VeriteeError } from '@veritee/core';
 import { parsePolicy } from '@veritee/attestation';
-import { attachAttestation, createSimulatedEnclave, latencyCapacityFor, loadKeyRingFromHome, parseSla, proveLatency, verifyBundle, LATENCY_CAPACITIES } from '@veritee/zk';
+import { collectTelemetry, memoryClaimInput } from '@veritee/control-plane';
+import {
+  attachAttestation,
+  createSimulatedEnclave,
+  devSetup,
+  latencyCapacityFor,
+  loadKeyRingFromHome,
+  parseSla,
+  proveLatency,
+  proveMemory,
+  verifyBundle,
+  LATENCY_CAPACITIES,
+  type EnclaveSigner,
+  type ProverPool,
+} from '@veritee/zk';
 import { printChecks, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, withPool } from './common.js';
@@ -62,6 +76,24 @@ snp: { measurements: any }
 tdx: { mrtd: any }
 `);
 
+/**
+ * Measures this machine for real (16 samples, 250 ms apart, the 30 largest
+ * processes plus one "other" row per owner), proves the memory-autoscaling
+ * decision (p90 of total usage > 85 % of MemTotal ⇔ scale out) and signs the
+ * commitment with the enclave key.
+ */
+async function proveMachineMemory(pool: ProverPool, enclave: EnclaveSigner) {
+  process.stdout.write('\nmeasuring this machine (/proc, 16 samples x 250 ms) for a memory-autoscaling proof…\n');
+  const window = await collectTelemetry({ samples: 16, intervalMs: 250, maxProcesses: 30 });
+  if (window.errors.length) process.stdout.write(`  collector notes: ${window.errors.length} (e.g. ${window.errors[0]!.what}: ${window.errors[0]!.detail})\n`);
+  const { params, data } = memoryClaimInput(window);
+  const capacity = 512;
+  await devSetup(pool, 'memory', capacity, { onProgress: (e) => e.stage !== 'cached' && process.stderr.write(`setup memory/${capacity} [${e.stage}] ${e.message}\n`) });
+  const r = await proveMemory(pool, { params, data, capacity });
+  process.stdout.write(`proved the scaling decision in ${(r.timings.proveMs / 1000).toFixed(2)} s over ${data.usageKiB.length} samples x ${data.usageKiB[0]!.length} processes\n`);
+  return attachAttestation(r.bundle, enclave);
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -71,7 +103,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--seed <n>', 'random seed', '1')
     .option('--out <file>', 'also write the bundle here')
     .option('--home <dir>', 'veritee home directory')
-    .action(async (o: { requests: string; sla: string; seed: string; out?: string; home?: string }) => {
+    .option('--no-telemetry', 'skip the memory-autoscaling proof from this machine\'s telemetry')
+    .action(async (o: { requests: string; sla: string; seed: string; out?: string; home?: string; telemetry: boolean }) => {
       const n = Number(o.requests);
       if (!Number.isSafeInteger(n) || n < 1) throw new VeriteeError('INPUT_INVALID', `--requests must be a positive integer (got "${o.requests}")`);
       const capacity = latencyCapacityFor(n);
@@ -82,14 +115,16 @@ export function registerDemoCommand(program: Command): void {
       const records = absolute.map((v) => v - dayStartUs);
       process.stdout.write(`veritee demo: ${n} synthetic requests on 2026-11-20 (diurnal load, log-normal latency with a slow tail)\n`);
       const home = homeOf(o);
-      const result = await withPool(home, async (pool) => {
+      const enclave = await createSimulatedEnclave({ platform: 'snp' });
+      const { result, memory } = await withPool(home, async (pool) => {
         await ensureDevKeys(pool, capacity);
         process.stdout.write(`proving the SLA "${o.sla}" in zero knowledge (${capacity}-record size class)…\n`);
-        return proveLatency(pool, { params: { periodStartUs: dayStartUs, periodEndUs, minN, slots }, records, capacity });
+        const result = await proveLatency(pool, { params: { periodStartUs: dayStartUs, periodEndUs, minN, slots }, records, capacity });
+        const memory = o.telemetry ? await proveMachineMemory(pool, enclave) : undefined;
+        return { result, memory };
       });
       process.stdout.write(`proved in ${(result.timings.proveMs / 1000).toFixed(2)} s (witness ${result.timings.witnessMs} ms)\n`);
       // The collector's enclave key signs the commitment; its hash is in the TEE's report data.
-      const enclave = await createSimulatedEnclave({ platform: 'snp' });
       const bundle = attachAttestation(result.bundle, enclave);
       process.stdout.write('signed the commitment with an enclave key bound in (simulated) SEV-SNP evidence\n\n');
       if (o.out) writeJsonFile(o.out, bundle);
@@ -106,6 +141,14 @@ export function registerDemoCommand(program: Command): void {
       printChecks(v.checks);
       for (const l of summarizeClaim(result.bundle)) process.stdout.write(`  ${l}\n`);
       process.stdout.write('\nNo request was revealed: the bundle holds the commitment, the public outputs and a Groth16 proof of five curve points.\n');
-      process.exitCode = v.ok ? 0 : 1;
+      let memOk = true;
+      if (memory) {
+        const m = await verifyBundle(memory, opts);
+        memOk = m.ok;
+        process.stdout.write(`\nAutoscaling from this machine's real memory telemetry: ${m.ok ? 'VERIFIED' : 'NOT VERIFIED'} (evidence -> enclave key -> signature -> proof)\n`);
+        printChecks(m.checks.filter((c) => !c.name.startsWith('evidence.') || !c.ok));
+        for (const l of summarizeClaim(memory)) process.stdout.write(`  ${l}\n`);
+      }
+      process.exitCode = v.ok && memOk ? 0 : 1;
     });
 }
