@@ -8,7 +8,7 @@ export function summarizeClaim(bundle: Pick<ProofBundle, 'claim' | 'proof' | 'co
   const c = bundle.claim;
   const def = claimDefinition(c.kind);
   return [
-    `claim: ${c.kind} v${c.version} (${bundle.proof.capacity}-record size class)`,
+    `claim: ${c.kind} v${c.version} (size class ${bundle.proof.capacity})`,
     ...(def?.summarize ? def.summarize(c.params, c.outputs) : [JSON.stringify(c.outputs)]),
     `commitment: ${bundle.commitment}`,
   ];

@@ -7,6 +7,7 @@ import { toVeriteeError, VeriteeError } from '@veritee/core';
 import { registerAttestCommands } from './commands/attest.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerZkCommands } from './commands/zk.js';
+import { registerInclusionCommands } from './commands/inclusion.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
 import { registerCollectCommands } from './commands/collect.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
   registerZkCommands(program);
+  registerInclusionCommands(program);
   registerAttestCommands(program);
   registerProxyCommands(program);
   registerOhttpCommands(program);

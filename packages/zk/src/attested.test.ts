@@ -121,3 +121,23 @@ test('TDX evidence binds the key the same way', async () => {
   const r = await verifyBundle(attachAttestation(clone(other), tdx), { keys, policy: devPolicy, at: now, allowDevSetup: true });
   assert.equal(r.ok, true, failed(r).join(','));
 });
+
+test('inclusion: the proven root must be the host data of the attested image', async () => {
+  const { proveInclusion } = await import('./prove-inclusion.js');
+  const { inclusionRootToHostData } = await import('@veritee/core');
+  const hex = (i: number) => i.toString(16).padStart(64, '0');
+  const components = Array.from({ length: 20 }, (_, i) => ({ name: `usr/lib/lib${i}.so`, sha256: hex(i + 1) }));
+  keys.add(await devSetup(pool, 'inclusion', 1024));
+  const { bundle: inc } = await proveInclusion(pool, { components, index: 3, depth: 10 });
+  const root = BigInt(inc.commitment);
+  const launched = await createSimulatedEnclave({ platform: 'snp', hostData: inclusionRootToHostData(root, 32) });
+  const good = await verifyBundle(attachAttestation(inc, launched), { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.equal(good.ok, true, failed(good).join(','));
+  assert.ok(good.checks.some((c) => c.name === 'claim.root_in_evidence' && c.ok));
+  const tdx = await createSimulatedEnclave({ platform: 'tdx', hostData: inclusionRootToHostData(root, 48) });
+  assert.equal((await verifyBundle(attachAttestation(inc, tdx), { keys, policy: devPolicy, at: now, allowDevSetup: true })).ok, true);
+  // an image launched with another tree
+  const otherImage = await createSimulatedEnclave({ platform: 'snp', hostData: inclusionRootToHostData(root + 1n, 32) });
+  const bad = await verifyBundle(attachAttestation(inc, otherImage), { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(bad), ['claim.root_in_evidence:INCLUSION_ROOT_MISMATCH']);
+});

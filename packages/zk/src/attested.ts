@@ -18,7 +18,7 @@
  * caller asked for `proofOnly`, in which case the result says the chain was skipped.
  */
 import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { canonicalJsonBytes, fromBase64, isVeriteeError, toBase64Url, VeriteeError } from '@veritee/core';
+import { canonicalJsonBytes, fromBase64, fromHex, isVeriteeError, toBase64Url, VeriteeError } from '@veritee/core';
 import {
   anchorsFromJson,
   anchorsToJson,
@@ -31,7 +31,7 @@ import {
   type Policy,
 } from '@veritee/attestation';
 import type { ProofBundle } from './bundle.js';
-import { claimDefinition } from './claims/index.js';
+import { assertInclusionRootInHostData, claimDefinition, isInclusionBundle } from './claims/index.js';
 import { verifyProofBundle, type BundleCheck, type BundleVerification, type VerifyBundleOptions } from './verify.js';
 
 export const STATEMENT_TYPE = 'veritee.statement/v1';
@@ -66,7 +66,16 @@ export interface EnclaveSigner {
  * An enclave key inside the simulated TEE (development only): a fresh P-256 key
  * whose hash is bound in the report data of simulated SNP or TDX evidence.
  */
-export async function createSimulatedEnclave(opts: { platform?: 'snp' | 'tdx'; tee?: SimulatedTee; measurement?: Uint8Array; debug?: boolean } = {}): Promise<EnclaveSigner> {
+export async function createSimulatedEnclave(
+  opts: {
+    platform?: 'snp' | 'tdx';
+    tee?: SimulatedTee;
+    measurement?: Uint8Array;
+    debug?: boolean;
+    /** Configuration the image was launched with: SNP HOST_DATA (32 bytes) or TDX MRCONFIGID (48 bytes), e.g. a component-tree root. */
+    hostData?: Uint8Array;
+  } = {},
+): Promise<EnclaveSigner> {
   const platform = opts.platform ?? 'snp';
   const tee = opts.tee ?? (await SimulatedTee.create({ platforms: [platform] }));
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -74,8 +83,8 @@ export async function createSimulatedEnclave(opts: { platform?: 'snp' | 'tdx'; t
   const reportData = computeReportData({ publicKeyHash: publicKeyHash(spki) });
   const evidence =
     platform === 'snp'
-      ? tee.evidence('snp', { reportData, debug: opts.debug === true, ...(opts.measurement ? { measurement: opts.measurement } : {}) })
-      : tee.evidence('tdx', { reportData, debug: opts.debug === true, ...(opts.measurement ? { mrtd: opts.measurement } : {}) });
+      ? tee.evidence('snp', { reportData, debug: opts.debug === true, ...(opts.measurement ? { measurement: opts.measurement } : {}), ...(opts.hostData ? { hostData: opts.hostData } : {}) })
+      : tee.evidence('tdx', { reportData, debug: opts.debug === true, ...(opts.measurement ? { mrtd: opts.measurement } : {}), ...(opts.hostData ? { mrConfigId: opts.hostData } : {}) });
   return signerFromKey(privateKey, spki, evidence, anchorsToJson(tee.anchors));
 }
 
@@ -173,6 +182,17 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
     });
     for (const c of r.checks) chain.push({ name: `evidence.${c.name}`, ok: c.ok, detail: c.detail, ...(c.code ? { code: c.code } : {}) });
     evidenceOk = r.ok;
+    // A component-tree root is only meaningful if the attested image was launched with it.
+    if (isInclusionBundle(bundle)) {
+      try {
+        if (!r.claims?.hostData) throw new VeriteeError('INCLUSION_ROOT_MISMATCH', `the ${r.platform} evidence carries no host data / MRCONFIGID to hold a component-tree root`);
+        assertInclusionRootInHostData(bundle, fromHex(r.claims.hostData, 'evidence host data'));
+        pass('claim.root_in_evidence', `the component-tree root is the ${r.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA'} of the attested image`);
+      } catch (e) {
+        const err = isVeriteeError(e) ? e : new VeriteeError('INCLUSION_ROOT_MISMATCH', String(e));
+        fail('claim.root_in_evidence', err.code, err.message);
+      }
+    }
     if (r.ok) pass('enclave_key.bound', `the enclave key (SHA-256 of its SPKI) is bound in the report data of ${r.platform}${r.claims?.simulated ? ' (SIMULATED TEE)' : ''} evidence`);
     else fail('enclave_key.bound', 'ATTEST_POLICY_VIOLATION', 'the evidence did not verify, so the enclave key is not trusted');
   } catch (e) {

@@ -12,8 +12,15 @@
 //	-> {"id":4,"op":"verify","vk":{...},"proof":{...},"publicInputs":[...],"allowDevSetup":true}
 //	<- {"id":4,"ok":true,"result":{"valid":false,"code":"ZK_PROOF_INVALID","reason":"..."}}
 //	<- {"id":5,"ok":false,"error":{"code":"ZK_SETUP_MISSING","message":"..."}}
+//	-> {"id":6,"op":"merkle","input":{"components":[{"name":"bin/sh","sha256":"<hex>"}],"depth":20}}
+//	<- {"id":6,"ok":true,"result":{"root":"<decimal>","rootHex":"<64 hex>","depth":20,"components":1,"treeMs":0,"treeCached":false}}
 //
-// Ops: info, setup, load, prove, verify, shutdown. Requests run one at a time;
+// The inclusion circuit's prove input is {"components":[{name, sha256}...],
+// "component":{name, sha256}} (capacity 2^depth); merkle builds the same tree
+// (package merkle) and returns its root; the last tree built is cached, so a
+// merkle op followed by prove requests over the same list hashes it once.
+//
+// Ops: info, setup, load, prove, verify, merkle, shutdown. Requests run one at a time;
 // the TypeScript prover pool runs several processes for parallelism and cancels
 // a running request by killing its process. Nothing but protocol lines is
 // written to stdout (gnark's logger is silenced); diagnostics go to stderr.
@@ -21,6 +28,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,8 +46,9 @@ import (
 	"github.com/veritee/veritee/prover/internal/keys"
 )
 
-// MaxLine bounds one request line (a 65536-record prove request is ~2 MB).
-const MaxLine = 64 << 20
+// MaxLine bounds one request line (a 65536-record prove request is ~2 MB; a
+// list of 2^20 components with 100-byte names is ~180 MB).
+const MaxLine = 256 << 20
 
 // Request is one protocol request.
 type Request struct {
@@ -98,10 +107,17 @@ func ptr[T any](v T) *T { return &v }
 
 // Serve reads requests until EOF or a shutdown op.
 func (s *Server) Serve(in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), MaxLine)
-	for sc.Scan() {
-		line := sc.Bytes()
+	// Not bufio.Scanner: it rescans its whole buffer for the newline after every
+	// read, quadratic for a line of hundreds of MB arriving in 64 KB pipe reads.
+	rd := bufio.NewReaderSize(in, 1<<20)
+	for {
+		line, err := readLine(rd)
+		if err == io.EOF && len(line) == 0 {
+			return nil
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading requests: %w", err)
+		}
 		if len(line) == 0 {
 			continue
 		}
@@ -119,10 +135,23 @@ func (s *Server) Serve(in io.Reader) error {
 		}
 		s.handle(&req)
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading requests: %w", err)
+}
+
+// readLine reads one line (without its "\n" or "\r\n") of at most MaxLine bytes.
+func readLine(rd *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := rd.ReadSlice('\n')
+		if len(line)+len(chunk) > MaxLine {
+			return nil, fmt.Errorf("request line longer than %d bytes", MaxLine)
+		}
+		line = append(line, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		return line, err
 	}
-	return nil
 }
 
 func (s *Server) handle(req *Request) {
@@ -180,8 +209,10 @@ func (s *Server) dispatch(req *Request) (any, error) {
 		return s.prove(req)
 	case "verify":
 		return s.verify(req)
+	case "merkle":
+		return circuits.InclusionRoot(req.Input)
 	default:
-		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("unknown op %q (info, setup, load, prove, verify, shutdown)", req.Op)}
+		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("unknown op %q (info, setup, load, prove, verify, merkle, shutdown)", req.Op)}
 	}
 }
 

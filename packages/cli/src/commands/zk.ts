@@ -21,6 +21,8 @@ import {
   toPeriodOffsets,
   verifyBundle,
   productionBundlePolicy,
+  claimDefinition,
+  claimKinds,
   attachAttestation,
   createSimulatedEnclave,
   type ProverPool,
@@ -147,18 +149,24 @@ export function registerZkCommands(program: Command): void {
   const zk = program.command('zk').description('zero-knowledge keys and prover');
   zk.command('setup')
     .description('run the DEV trusted setup for a circuit size class (cached under the veritee home)')
-    .option('--circuit <name>', 'circuit', LATENCY_CLAIM)
-    .option('--size <n>', `size class: ${LATENCY_CAPACITIES.join('|')} or all`, '1024')
+    .option('--circuit <name>', `circuit: ${claimKinds().join(', ')}`, LATENCY_CLAIM)
+    .option('--size <n>', 'size class, or all (see `veritee zk info`)', 'smallest')
     .option('--force', 'redo the setup even if keys exist')
     .addOption(homeOption())
     .action(async (o: { circuit: string; size: string; force?: boolean; home?: string }) => {
-      if (o.circuit !== LATENCY_CLAIM) throw new VeriteeError('CLAIM_UNKNOWN', `no circuit named "${o.circuit}" (have: ${LATENCY_CLAIM})`);
-      const sizes = o.size === 'all' ? [...LATENCY_CAPACITIES] : [parseSize(o.size)];
+      const def = claimDefinition(o.circuit);
+      if (!def) throw new VeriteeError('CLAIM_UNKNOWN', `no circuit named "${o.circuit}" (have: ${claimKinds().join(', ')})`);
+      const classes = [...def.capacities];
+      let sizes: number[];
+      if (o.size === 'all') sizes = classes;
+      else if (o.size === 'smallest') sizes = [Math.min(...classes)];
+      else if (classes.includes(Number(o.size))) sizes = [Number(o.size)];
+      else throw new VeriteeError('INPUT_INVALID', `--size must be smallest, all or one of ${classes.join(', ')} for ${def.kind} (got "${o.size}")`);
       warnLoudly(['DEV TRUSTED SETUP: one party makes these keys and could forge proofs.', 'Verifiers refuse them unless given --allow-dev-setup.']);
       await withPool(homeOf(o), async (pool) => {
         for (const capacity of sizes) {
-          const doc = await devSetup(pool, o.circuit, capacity, { force: o.force === true, onProgress: progressPrinter(`${o.circuit}/${capacity}`) });
-          process.stdout.write(`${o.circuit}/${capacity}: ${doc.constraints} constraints, setup ${doc.setup.kind} (${doc.setup.createdAt})\n`);
+          const doc = await devSetup(pool, def.kind, capacity, { force: o.force === true, onProgress: progressPrinter(`${def.kind}/${capacity}`) });
+          process.stdout.write(`${def.kind}/${capacity}: ${doc.constraints} constraints, setup ${doc.setup.kind} (${doc.setup.createdAt})\n`);
         }
       });
     });

@@ -5,6 +5,7 @@
 export * from './field.js';
 export * from './poseidon2.js';
 export * from './latency.js';
+export * from './inclusion.js';
 export * from './telemetry.js';
 export * from './memory.js';
 export * from './cpu.js';

@@ -5,6 +5,7 @@
 export * from './registry.js';
 export * from './latency.js';
 export * from './records.js';
+export * from './inclusion.js';
 export * from './memory.js';
 export * from './cpu.js';
 export * from './disk.js';

@@ -17,7 +17,7 @@ export interface ProgressEvent {
 }
 
 export interface ProverRequest {
-  op: 'info' | 'setup' | 'load' | 'prove' | 'verify';
+  op: 'info' | 'setup' | 'load' | 'prove' | 'verify' | 'merkle';
   [key: string]: unknown;
 }
 
