@@ -23,7 +23,8 @@ export interface RemoteProveInput {
 
 export interface RemoteProveOptions {
   /** Keys the caller trusts, for the local verification of the bundle. */
-  keys: KeyRing;
+  /** Trusted keys, or a function that reads them once the bundle has arrived (so keys made meanwhile count). */
+  keys: KeyRing | (() => KeyRing);
   /** Accept bundles made with DEV keys (that are in `keys`). */
   allowDevSetup?: boolean;
   /** Poll interval (default 500 ms). */
@@ -86,6 +87,7 @@ export async function proveLatencyRemote(client: AttestedClient, input: RemotePr
   } catch {
     throw new VeriteeError('ZK_BUNDLE_INVALID', `remote job ${job.id} returned a bundle that is not JSON`);
   }
-  const verification = verifyProofBundle(bundle, { keys: opts.keys, allowDevSetup: opts.allowDevSetup === true });
+  const keys = typeof opts.keys === 'function' ? opts.keys() : opts.keys;
+  const verification = verifyProofBundle(bundle, { keys, allowDevSetup: opts.allowDevSetup === true });
   return { bundle, verification, job, submitted: submitted.attestation, received: res.attestation };
 }

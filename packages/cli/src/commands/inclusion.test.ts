@@ -8,11 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { inclusionRoot, sha256, toHex, utf8 } from '@veritee/core';
 import { testHome } from '@veritee/zk/testing';
-import { hasStackTrace } from '../testing.js';
+import { hasStackTrace, runCli } from '../testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'veritee-inclusion-'));
 const home = testHome();
@@ -23,32 +21,7 @@ writeFileSync(sumsPath, components.map((c) => `${c.sha256}  ${c.name}`).join('\n
 const jsonPath = join(dir, 'components.json');
 writeFileSync(jsonPath, JSON.stringify(components));
 
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-// The real program (with the inclusion commands added if program.ts does not list them yet), in a child process.
-const launcher = `
-const { CommanderError } = await import('commander');
-const { buildProgram, reportError } = await import(${JSON.stringify(here('../program.ts'))});
-const { registerInclusionCommands } = await import(${JSON.stringify(here('./inclusion.ts'))});
-const program = buildProgram();
-if (!program.commands.some((c) => c.name() === 'inclusion')) registerInclusionCommands(program);
-try {
-  await program.parseAsync(process.argv.slice(1), { from: 'user' });
-  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-} catch (e) {
-  process.exit(e instanceof CommanderError ? (e.exitCode === 0 ? 0 : 2) : reportError(e));
-}`;
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', launcher, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 function expectError(r: { code: number; stderr: string }, code: string, exit = 2): void {
   assert.equal(r.code, exit, `exit status for ${code}: ${r.stderr}`);

@@ -274,7 +274,7 @@ export async function proveLatencyOnRemote(
   const policy = await loadClientPolicy(o, async () => productionPolicy());
   const client = await clientFromOptions(remote, { ...o, acceptLegacy: o.allowUnattested === true }, policy, (s) => process.stderr.write(describeSession(s) + '\n'));
   try {
-    const keys = loadKeyRingFromHome(homeOf(o));
+    const keys = () => loadKeyRingFromHome(homeOf(o));
     process.stderr.write(`sending ${input.records.length / 2} records to ${remote} (${input.capacity}-record size class)…\n`);
     const r = await proveLatencyRemote(client, input, {
       keys,
