@@ -13,14 +13,14 @@ import (
 // LatencyInput is the JSON input of a latency prove request. Numbers are JSON
 // numbers (all fit 2^53) except the salt, a decimal string (a field element).
 type LatencyInput struct {
-	Salt          string                   `json:"salt"`
-	PeriodStartUs uint64                   `json:"periodStartUs"`
-	PeriodEndUs   uint64                   `json:"periodEndUs"`
-	MinN          uint64                   `json:"minN"`
-	Percentiles   [latency.NbSlots]uint64  `json:"percentiles"`
-	Thresholds    [latency.NbSlots]uint64  `json:"thresholdsUs"`
-	Enforce       [latency.NbSlots]bool    `json:"enforce"`
-	Records       []uint64                 `json:"records"` // flat [start0, end0, start1, end1, ...] offsets
+	Salt          string                  `json:"salt"`
+	PeriodStartUs uint64                  `json:"periodStartUs"`
+	PeriodEndUs   uint64                  `json:"periodEndUs"`
+	MinN          uint64                  `json:"minN"`
+	Percentiles   [latency.NbSlots]uint64 `json:"percentiles"`
+	Thresholds    [latency.NbSlots]uint64 `json:"thresholdsUs"`
+	Enforce       [latency.NbSlots]bool   `json:"enforce"`
+	Records       []uint64                `json:"records"` // flat [start0, end0, start1, end1, ...] offsets
 }
 
 // LatencyOutputs are the public outputs of a latency proof.

@@ -143,7 +143,7 @@ func buildConstants() []byte {
 
 func TestVectors(t *testing.T) {
 	files := map[string][]byte{
-		filepath.Join(coreDir, "poseidon2-constants.ts"):     buildConstants(),
+		filepath.Join(coreDir, "poseidon2-constants.ts"):   buildConstants(),
 		filepath.Join(coreDir, "testdata", "vectors.json"): buildVectors(t),
 	}
 	for path, want := range files {

@@ -1,7 +1,8 @@
 // Package gadget holds the small in-circuit building blocks shared by veritee's
-// telemetry circuits (memory, cpu, disk, gateway): bounded comparisons, floor
-// division, nearest-rank order statistics by counting, prefix (active) flags,
-// packing and the variable-length Poseidon2 sponge digest.
+// telemetry circuits (memory, cpu, disk, gateway; latency uses a few):
+// bounded comparisons, floor division, nearest-rank order statistics by
+// counting, prefix (active) flags and zero padding, packing and the
+// variable-length Poseidon2 sponge digest, alone or over a table of rows.
 //
 // Every gadget states the bounds under which it is sound; callers range-check
 // their operands to those bounds. Comparisons and divisions draw their range
@@ -141,6 +142,23 @@ func AssertKthSmallest(api frontend.API, rc frontend.Rangechecker, values, activ
 	rc.Check(api.Sub(Sum(api, atMost), k), cntBits)   // #{<= V} >= k
 }
 
+// AssertPercentile constrains value to be the nearest-rank percentile
+// (percentileBp, basis points) of the values whose active flag is 1: the k-th
+// smallest, k = ceil(percentileBp * n / 10000). The caller range-checks
+// percentileBp to [1, 10000] and constrains the active flags to a prefix of n
+// ones (PrefixFlags); values must be < 2^bits, and value is range-checked here.
+func AssertPercentile(api frontend.API, rc frontend.Rangechecker, values, active []frontend.Variable, n, percentileBp, value frontend.Variable, bits int) {
+	k := NearestRank(api, rc, percentileBp, n, BitLen(len(values)))
+	rc.Check(value, bits)
+	AssertKthSmallest(api, rc, values, active, k, value, bits)
+}
+
+// AssertZeroUnlessActive constrains v to 0 where the (boolean) flag active is
+// 0: (1 - active) * v = 0.
+func AssertZeroUnlessActive(api frontend.API, active, v frontend.Variable) {
+	api.AssertIsEqual(api.Mul(api.Sub(1, active), v), 0)
+}
+
 // Sum adds any number of terms (0 for none).
 func Sum(api frontend.API, terms []frontend.Variable) frontend.Variable {
 	switch len(terms) {
@@ -234,4 +252,29 @@ func ItemsDigest(api frontend.API, items []frontend.Variable, bits int, itemActi
 		}
 		return itemActive(i)
 	})
+}
+
+// AssertRowsDigest constrains want to the digest of a table committed row by
+// row: header, then rowDigest(r) for each row r, masked to zero for inactive
+// rows (a padding row's digest is not zero, and the native sponge zero-fills
+// the message). active are the row flags (non-increasing, row 0 active); the
+// header must fit the first block, so block b >= 1 holds message elements iff
+// row b*Rate - len(header) is active.
+func AssertRowsDigest(api frontend.API, want frontend.Variable, header, active []frontend.Variable, rowDigest func(r int) (frontend.Variable, error)) error {
+	stream := append([]frontend.Variable(nil), header...)
+	for r := range active {
+		d, err := rowDigest(r)
+		if err != nil {
+			return err
+		}
+		stream = append(stream, api.Mul(d, active[r]))
+	}
+	digest, err := VarDigest(api, stream, func(b int) frontend.Variable {
+		return active[b*sponge.Rate-len(header)]
+	})
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(digest, want)
+	return nil
 }

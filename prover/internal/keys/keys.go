@@ -274,7 +274,9 @@ func writeTo(path string, w io.WriterTo) error {
 	return f.Close()
 }
 
-type rawWriter interface{ WriteRawTo(io.Writer) (int64, error) }
+type rawWriter interface {
+	WriteRawTo(io.Writer) (int64, error)
+}
 
 func writeRaw(path string, w rawWriter) error {
 	f, err := os.Create(path)
@@ -293,7 +295,9 @@ func writeRaw(path string, w rawWriter) error {
 	return f.Close()
 }
 
-type unsafeReader interface{ UnsafeReadFrom(io.Reader) (int64, error) }
+type unsafeReader interface {
+	UnsafeReadFrom(io.Reader) (int64, error)
+}
 
 func readFrom(path string, r io.ReaderFrom, unsafe bool) error {
 	f, err := os.Open(path)

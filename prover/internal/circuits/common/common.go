@@ -1,11 +1,14 @@
-// Package common holds what the telemetry circuits' native references share:
-// input errors with stable veritee codes, period and parameter validation, and
-// the nearest rank.
+// Package common holds what the telemetry circuits share: for their native
+// references, input errors with stable veritee codes, period and parameter
+// validation and the nearest rank; in circuit, the period check; and the
+// allocation of a circuit by size class.
 package common
 
 import (
 	"fmt"
 	"sort"
+
+	"github.com/consensys/gnark/frontend"
 )
 
 const (
@@ -40,6 +43,24 @@ func CheckPeriod(start, end uint64) error {
 		return Errorf("PERIOD_INVALID", "period of %d us is longer than 2^%d us", end-start, PeriodBits)
 	}
 	return nil
+}
+
+// AssertPeriod is the in-circuit CheckPeriod: 1 <= end - start <= 2^PeriodBits
+// and start < 2^PeriodStartBits.
+func AssertPeriod(api frontend.API, rc frontend.Rangechecker, start, end frontend.Variable) {
+	rc.Check(api.Sub(end, start, 1), PeriodBits)
+	rc.Check(start, PeriodStartBits)
+}
+
+// NewClass allocates, with newCircuit, the circuit of a size class of the named
+// circuit, or fails for a capacity that classes does not list.
+func NewClass[S any, C any](name string, classes map[int]S, newCircuit func(S) C, capacity int) (C, error) {
+	sh, ok := classes[capacity]
+	if !ok {
+		var none C
+		return none, fmt.Errorf("%s: no size class %d", name, capacity)
+	}
+	return newCircuit(sh), nil
 }
 
 // CheckBp validates a basis-point parameter in [lo, 10000].

@@ -30,14 +30,11 @@
 package cpu
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
-	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
 const (
@@ -108,11 +105,7 @@ func New(sh Shape) *Circuit {
 
 // NewClass allocates the circuit of a size class.
 func NewClass(capacity int) (*Circuit, error) {
-	sh, ok := Classes[capacity]
-	if !ok {
-		return nil, fmt.Errorf("cpu: no size class %d", capacity)
-	}
-	return New(sh), nil
+	return common.NewClass(Name, Classes, New, capacity)
 }
 
 // Define implements frontend.Circuit.
@@ -124,8 +117,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	nBits := gadget.BitLen(S)
 
 	// Period and parameters.
-	rc.Check(api.Sub(c.PeriodEnd, c.PeriodStart, 1), common.PeriodBits)
-	rc.Check(c.PeriodStart, common.PeriodStartBits)
+	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
 	rc.Check(api.Sub(c.CapacityMilli, 1), CapacityBits)
 	gadget.CheckBp(api, rc, c.PercentileBp, 1)
 	gadget.CheckBp(api, rc, c.ThresholdBp, 0)
@@ -136,7 +128,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	gadget.PrefixFlags(api, c.ActiveProcess, c.NProcesses)
 	for p := 0; p < P; p++ {
 		api.AssertIsBoolean(c.Customer[p])
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveProcess[p]), c.Customer[p]), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveProcess[p], c.Customer[p])
 	}
 
 	// Items in range, padding zero, per-sample totals.
@@ -152,18 +144,16 @@ func (c *Circuit) Define(api frontend.API) error {
 		}
 		rowSums[s] = gadget.Sum(api, c.Usage[s])
 		cust[s] = gadget.Sum(api, ct)
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveSample[s]), rowSums[s]), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveSample[s], rowSums[s])
 	}
 	for p := 0; p < P; p++ {
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveProcess[p]), gadget.Sum(api, cols[p])), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveProcess[p], gadget.Sum(api, cols[p]))
 	}
 	total := gadget.Sum(api, rowSums)
 	platform := api.Sub(total, gadget.Sum(api, cust))
 
 	// Customer percentile and the scale-out decision.
-	k := gadget.NearestRank(api, rc, c.PercentileBp, c.NSamples, nBits)
-	rc.Check(c.Value, sampleBits)
-	gadget.AssertKthSmallest(api, rc, cust, c.ActiveSample, k, c.Value, sampleBits)
+	gadget.AssertPercentile(api, rc, cust, c.ActiveSample, c.NSamples, c.PercentileBp, c.Value, sampleBits)
 	cmpBits := max(sampleBits, CapacityBits) + gadget.BpBits
 	gadget.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdBp, c.CapacityMilli), api.Mul(c.Value, gadget.BpScale), cmpBits)
 
@@ -179,20 +169,8 @@ func (c *Circuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	stream := []frontend.Variable{commitment.Tag(commitment.CPUDomain), c.NSamples, c.NProcesses, c.Salt, c.PeriodStart, c.PeriodEnd, c.CapacityMilli, owner}
-	for s := 0; s < S; s++ {
-		d, err := gadget.ItemsDigest(api, c.Usage[s], ItemBits, func(i int) frontend.Variable { return c.ActiveProcess[i] })
-		if err != nil {
-			return err
-		}
-		stream = append(stream, api.Mul(d, c.ActiveSample[s]))
-	}
-	digest, err := gadget.VarDigest(api, stream, func(b int) frontend.Variable {
-		return c.ActiveSample[b*sponge.Rate-commitment.CPUHeaderLen]
+	header := []frontend.Variable{commitment.Tag(commitment.CPUDomain), c.NSamples, c.NProcesses, c.Salt, c.PeriodStart, c.PeriodEnd, c.CapacityMilli, owner}
+	return gadget.AssertRowsDigest(api, c.Commitment, header, c.ActiveSample, func(s int) (frontend.Variable, error) {
+		return gadget.ItemsDigest(api, c.Usage[s], ItemBits, func(i int) frontend.Variable { return c.ActiveProcess[i] })
 	})
-	if err != nil {
-		return err
-	}
-	api.AssertIsEqual(digest, c.Commitment)
-	return nil
 }

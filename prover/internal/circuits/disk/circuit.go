@@ -33,8 +33,6 @@
 package disk
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/veritee/veritee/prover/internal/circuits/common"
@@ -109,11 +107,7 @@ func New(sh Shape) *Circuit {
 
 // NewClass allocates the circuit of a size class.
 func NewClass(capacity int) (*Circuit, error) {
-	sh, ok := Classes[capacity]
-	if !ok {
-		return nil, fmt.Errorf("disk: no size class %d", capacity)
-	}
-	return New(sh), nil
+	return common.NewClass(Name, Classes, New, capacity)
 }
 
 // ratio returns floor(10000 used / total) (0 for total = 0) and the bit
@@ -143,8 +137,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	rc := rangecheck.New(api)
 
 	// Period and parameters.
-	rc.Check(api.Sub(c.PeriodEnd, c.PeriodStart, 1), common.PeriodBits)
-	rc.Check(c.PeriodStart, common.PeriodStartBits)
+	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
 	gadget.CheckBp(api, rc, c.UsageThresholdBp, 0)
 	gadget.CheckBp(api, rc, c.InodeThresholdBp, 0)
 	rc.Check(c.QueueThreshold, QueueBits)
@@ -172,10 +165,10 @@ func (c *Circuit) Define(api frontend.API) error {
 			busyBits = append(busyBits, gadget.Less(api, rc, c.QueueThreshold, q, QueueBits))
 		}
 		rowSum := gadget.Sum(api, append([]frontend.Variable{c.UsedKiB[m], c.TotalKiB[m], c.InodesUsed[m], c.InodesTotal[m]}, c.Queue[m]...))
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveMount[m]), rowSum), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveMount[m], rowSum)
 	}
 	for s := 0; s < S; s++ {
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveSample[s]), gadget.Sum(api, cols[s])), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveSample[s], gadget.Sum(api, cols[s]))
 	}
 
 	assertMax(api, rc, c.MaxUsageBp, usageBp, gadget.BpBits)
@@ -186,28 +179,16 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Commitment.
 	statsPer := commitment.PerElement(StatBits)
 	queuePer := commitment.PerElement(QueueBits)
-	stream := []frontend.Variable{commitment.Tag(commitment.DiskDomain), c.NMounts, c.NSamples, c.Salt, c.PeriodStart, c.PeriodEnd}
-	for m := 0; m < M; m++ {
+	header := []frontend.Variable{commitment.Tag(commitment.DiskDomain), c.NMounts, c.NSamples, c.Salt, c.PeriodStart, c.PeriodEnd}
+	return gadget.AssertRowsDigest(api, c.Commitment, header, c.ActiveMount, func(m int) (frontend.Variable, error) {
 		elems := gadget.Pack(api, []frontend.Variable{c.UsedKiB[m], c.TotalKiB[m], c.InodesUsed[m], c.InodesTotal[m]}, StatBits, statsPer)
 		elems = append(elems, gadget.Pack(api, c.Queue[m], QueueBits, queuePer)...)
-		d, err := gadget.VarDigest(api, elems, func(b int) frontend.Variable {
+		return gadget.VarDigest(api, elems, func(b int) frontend.Variable {
 			s := (b*sponge.Rate - 1) * queuePer // first queue sample of the block
 			if s >= S {
 				return 0
 			}
 			return c.ActiveSample[s]
 		})
-		if err != nil {
-			return err
-		}
-		stream = append(stream, api.Mul(d, c.ActiveMount[m]))
-	}
-	digest, err := gadget.VarDigest(api, stream, func(b int) frontend.Variable {
-		return c.ActiveMount[b*sponge.Rate-commitment.DiskHeaderLen]
 	})
-	if err != nil {
-		return err
-	}
-	api.AssertIsEqual(digest, c.Commitment)
-	return nil
 }

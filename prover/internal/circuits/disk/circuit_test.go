@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/test"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
@@ -38,39 +38,11 @@ func sampleInput(nM, nS int, usageBp uint64, maxQueue int, seed int64) *Input {
 	return in
 }
 
-func mustAssign(t *testing.T, in *Input) (*Circuit, *Outputs) {
-	t.Helper()
-	w, out, err := Assign(testShape, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, out
-}
-
-func solved(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := test.IsSolved(New(testShape), w, ecc.BN254.ScalarField()); err != nil {
-		t.Fatalf("%s: valid witness rejected: %v", name, err)
-	}
-}
-
-func rejected(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := test.IsSolved(New(testShape), w, ecc.BN254.ScalarField()); err == nil {
-		t.Fatalf("%s: forged witness accepted", name)
-	}
-}
-
-func toU(v frontend.Variable) uint64 {
-	switch x := v.(type) {
-	case int:
-		return uint64(x)
-	case uint64:
-		return x
-	default:
-		panic("unexpected witness type")
-	}
-}
+var (
+	mustAssign       = circuittest.MustAssign(Assign, testShape)
+	solved, rejected = circuittest.Checks(New, testShape)
+	toU              = circuittest.ToU
+)
 
 func TestValidWitnesses(t *testing.T) {
 	cases := []struct {

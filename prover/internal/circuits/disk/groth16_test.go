@@ -1,68 +1,25 @@
 package disk
 
 import (
-	"os"
-	"strconv"
 	"testing"
-	"time"
 
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/backend/groth16"
-	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 )
 
 func TestGroth16RoundTrip(t *testing.T) {
 	sh := Shape{Mounts: 3, Samples: 4}
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, New(sh))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pk, vk, err := groth16.Setup(ccs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	w, _, err := Assign(sh, sampleInput(2, 3, 9000, 50, 77))
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, _ := frontend.NewWitness(w, ecc.BN254.ScalarField())
-	proof, err := groth16.Prove(ccs, pk, full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := full.Public()
-	if err := groth16.Verify(proof, vk, pub); err != nil {
-		t.Fatalf("valid proof rejected: %v", err)
-	}
-	for name, mutate := range map[string]func(*Circuit){
-		"decision":        func(c *Circuit) { c.ScaleOut = 1 - toU(c.ScaleOut) },
-		"performance":     func(c *Circuit) { c.PerformanceIssue = 1 - toU(c.PerformanceIssue) },
-		"usage threshold": func(c *Circuit) { c.UsageThresholdBp = toU(c.UsageThresholdBp) + 1 },
-		"max usage":       func(c *Circuit) { c.MaxUsageBp = toU(c.MaxUsageBp) - 1 },
-	} {
-		f := *w
-		mutate(&f)
-		forged, _ := frontend.NewWitness(&f, ecc.BN254.ScalarField(), frontend.PublicOnly())
-		if err := groth16.Verify(proof, vk, forged); err == nil {
-			t.Fatalf("proof verified for a changed %s", name)
-		}
-	}
+	circuittest.Groth16RoundTrip(t, New(sh), w, map[string]func(*Circuit){
+		"a changed decision":        func(c *Circuit) { c.ScaleOut = 1 - toU(c.ScaleOut) },
+		"a changed performance":     func(c *Circuit) { c.PerformanceIssue = 1 - toU(c.PerformanceIssue) },
+		"a changed usage threshold": func(c *Circuit) { c.UsageThresholdBp = toU(c.UsageThresholdBp) + 1 },
+		"a changed max usage":       func(c *Circuit) { c.MaxUsageBp = toU(c.MaxUsageBp) - 1 },
+	})
 }
 
 func TestConstraintCount(t *testing.T) {
-	c := 128
-	if v, err := strconv.Atoi(os.Getenv("VERITEE_COUNT_CAP")); err == nil {
-		c = v
-	}
-	circ, err := NewClass(c)
-	if err != nil {
-		t.Skip(err)
-	}
-	t0 := time.Now()
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, circ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("class %d %v: %d constraints (%.1f per cell), %d wires, compile %v", c, Classes[c], ccs.GetNbConstraints(), float64(ccs.GetNbConstraints())/float64(c), ccs.GetNbInternalVariables()+ccs.GetNbSecretVariables()+ccs.GetNbPublicVariables(), time.Since(t0))
+	circuittest.CountClass(t, circuittest.CountCap(128), Classes, NewClass, 1, "cell")
 }

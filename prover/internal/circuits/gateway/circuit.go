@@ -51,8 +51,6 @@
 package gateway
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/multicommit"
 	"github.com/consensys/gnark/std/rangecheck"
@@ -169,11 +167,7 @@ func New(sh Shape) *Circuit {
 
 // NewClass allocates the circuit of a size class.
 func NewClass(capacity int) (*Circuit, error) {
-	sh, ok := Classes[capacity]
-	if !ok {
-		return nil, fmt.Errorf("gateway: no size class %d", capacity)
-	}
-	return New(sh), nil
+	return common.NewClass(Name, Classes, New, capacity)
 }
 
 // Define implements frontend.Circuit.
@@ -185,8 +179,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	cmpBits := gadget.BpBits + nBits + 1
 
 	// Period, parameters, counts.
-	rc.Check(api.Sub(c.PeriodEnd, c.PeriodStart, 1), common.PeriodBits)
-	rc.Check(c.PeriodStart, common.PeriodStartBits)
+	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
 	gadget.CheckBp(api, rc, c.Max5xxBp, 0)
 	gadget.CheckBp(api, rc, c.MinAvailabilityBp, 0)
 	gadget.CheckBp(api, rc, c.MinConnectionBp, 0)

@@ -3,19 +3,13 @@ package gateway
 import (
 	"fmt"
 
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/backend/groth16"
-	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
 // Setup, prove and verify gateway health for a tiny shape.
 func Example() {
 	sh := Shape{Requests: 32, Checks: 4}
-	ccs, _ := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, New(sh))
-	pk, vk, _ := groth16.Setup(ccs)
-
 	in := &Input{Params: Params{PeriodStartUs: 1_763_596_800_000_000, PeriodEndUs: 1_763_596_800_000_000 + 3_600_000_000, Max5xxBp: 10, MinAvailabilityBp: 9900, MinConnectionBp: 9950}}
 	in.Salt.SetUint64(42)
 	for i := 0; i < 20; i++ {
@@ -24,11 +18,8 @@ func Example() {
 	in.Requests[7] = commitment.RequestCode(5, true, false) // one 503
 	in.Checks = []bool{true, true, true}
 	w, out, _ := Assign(sh, in)
-	full, _ := frontend.NewWitness(w, ecc.BN254.ScalarField())
-	proof, _ := groth16.Prove(ccs, pk, full)
-	public, _ := full.Public()
 	fmt.Printf("health %.2f %%, compliant: %v (5xx rate ok: %v)\n", float64(out.HealthBp)/100, out.Compliant, out.ErrorRateOk)
-	fmt.Println("proof verifies:", groth16.Verify(proof, vk, public) == nil)
+	fmt.Println("proof verifies:", circuittest.ProveAndVerify(New(sh), w) == nil)
 	// Output:
 	// health 95.00 %, compliant: false (5xx rate ok: false)
 	// proof verifies: true

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/test"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 	"github.com/veritee/veritee/prover/internal/merkle"
 )
 
@@ -31,19 +30,7 @@ func sampleTree(t *testing.T, m int) *merkle.Tree {
 	return tr
 }
 
-func solved(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := test.IsSolved(New(testCap), w, ecc.BN254.ScalarField()); err != nil {
-		t.Fatalf("%s: valid witness rejected: %v", name, err)
-	}
-}
-
-func rejected(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := test.IsSolved(New(testCap), w, ecc.BN254.ScalarField()); err == nil {
-		t.Fatalf("%s: forged witness accepted", name)
-	}
-}
+var solved, rejected = circuittest.Checks(New, testCap)
 
 func mustAssign(t *testing.T, tr *merkle.Tree, c merkle.Component) *Circuit {
 	t.Helper()

@@ -40,6 +40,7 @@ import (
 	"github.com/consensys/gnark/std/multicommit"
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/veritee/veritee/prover/internal/commitment"
+	"github.com/veritee/veritee/prover/internal/gadget"
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
@@ -100,27 +101,10 @@ func New(capacity int) *Circuit {
 	}
 }
 
-func bitLen(x int) int {
-	n := 0
-	for x > 0 {
-		n++
-		x >>= 1
-	}
-	return n
-}
-
-// assertLessBit constrains bit = (a < b) for a, b < 2^bits.
-func assertLessBit(api frontend.API, rc frontend.Rangechecker, bit, a, b frontend.Variable, bits int) {
-	api.AssertIsBoolean(bit)
-	// bit = 1: b - a - 1 >= 0;  bit = 0: a - b >= 0.
-	diff := api.Add(api.Mul(bit, api.Sub(api.Mul(2, api.Sub(b, a)), 1)), api.Sub(a, b))
-	rc.Check(diff, bits)
-}
-
 // Define implements frontend.Circuit.
 func (c *Circuit) Define(api frontend.API) error {
 	capacity := len(c.Start)
-	capBits := bitLen(capacity)
+	capBits := gadget.BitLen(capacity)
 	rc := rangecheck.New(api)
 
 	// 1. Period: 1 <= periodLen <= 2^42, start fits 64 bits.
@@ -129,15 +113,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	rc.Check(c.PeriodStart, PeriodStartBits)
 
 	// 2. Active flags.
-	api.AssertIsEqual(c.Active[0], 1)
-	for i := 1; i < capacity; i++ {
-		api.AssertIsEqual(api.Mul(c.Active[i], api.Sub(c.Active[i], c.Active[i-1])), 0)
-	}
-	if capacity == 1 {
-		api.AssertIsEqual(c.Active[0], c.N)
-	} else {
-		api.AssertIsEqual(api.Add(c.Active[0], c.Active[1], c.Active[2:]...), c.N)
-	}
+	gadget.PrefixFlags(api, c.Active, c.N)
 
 	// 3. Records: ranges, non-negative latency, start inside the period, zero padding.
 	lat := make([]frontend.Variable, capacity)
@@ -148,8 +124,8 @@ func (c *Circuit) Define(api frontend.API) error {
 		lat[i] = api.Sub(c.End[i], c.Start[i])
 		rc.Check(lat[i], offsetBits)
 		rc.Check(api.Sub(periodLen, 1, c.Start[i]), offsetBits)
-		packedRec[i] = api.Add(c.Start[i], api.Mul(c.End[i], new2Pow(offsetBits)))
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.Active[i]), packedRec[i]), 0)
+		packedRec[i] = api.Add(c.Start[i], api.Mul(c.End[i], gadget.Pow2(offsetBits)))
+		gadget.AssertZeroUnlessActive(api, c.Active[i], packedRec[i])
 	}
 
 	// 4. Order of the sorted copy.
@@ -166,8 +142,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	var notFirst, notLast [NbSlots]frontend.Variable
 	for j := 0; j < NbSlots; j++ {
 		p := c.Percentile[j]
-		rc.Check(api.Sub(p, 1), 14)
-		rc.Check(api.Sub(PercentileScale, p), 14)
+		gadget.CheckBp(api, rc, p, 1)
 		rc.Check(api.Sub(c.Rank[j], 1), capBits+1)
 		d := api.Sub(api.Mul(c.Rank[j], PercentileScale), api.Mul(p, c.N))
 		rc.Check(d, 14)
@@ -188,7 +163,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	vals := table.Lookup(idx...)
 
 	rc.Check(c.MinN, MinNBits)
-	assertLessBit(api, rc, api.Sub(1, c.EnoughRecords), c.N, c.MinN, MinNBits)
+	gadget.AssertLess(api, rc, api.Sub(1, c.EnoughRecords), c.N, c.MinN, MinNBits)
 	compliant := c.EnoughRecords
 	for j := 0; j < NbSlots; j++ {
 		value, lo, hi := vals[3*j], vals[3*j+1], vals[3*j+2]
@@ -198,7 +173,7 @@ func (c *Circuit) Define(api frontend.API) error {
 		rc.Check(api.Mul(notLast[j], api.Sub(hi, t)), offsetBits)     // Sorted[j] >= T
 		api.AssertIsEqual(c.Exceeding[j], api.Sub(capacity, c.Below[j]))
 
-		assertLessBit(api, rc, c.ValueBelow[j], c.Value[j], t, offsetBits)
+		gadget.AssertLess(api, rc, c.ValueBelow[j], c.Value[j], t, offsetBits)
 		api.AssertIsBoolean(c.Enforce[j])
 		ok := api.Sub(1, api.Mul(c.Enforce[j], api.Sub(1, c.ValueBelow[j])))
 		compliant = api.Mul(compliant, ok)
@@ -211,7 +186,7 @@ func (c *Circuit) Define(api frontend.API) error {
 		return err
 	}
 	stream := []frontend.Variable{commitment.Tag(commitment.LatencyDomain), c.N, c.Salt, c.PeriodStart, c.PeriodEnd}
-	shift := new2Pow(2 * offsetBits)
+	shift := gadget.Pow2(2 * offsetBits)
 	for j := 0; j*commitment.RecordsPerElement < capacity; j++ {
 		var terms []frontend.Variable
 		for k := commitment.RecordsPerElement - 1; k >= 0; k-- {

@@ -1,12 +1,11 @@
 package latency
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/test"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
@@ -39,37 +38,28 @@ func mustAssign(t *testing.T, in *Input) *Circuit {
 	return w
 }
 
-func solved(t *testing.T, w *Circuit) {
-	t.Helper()
-	if err := test.IsSolved(New(testCap), w, ecc.BN254.ScalarField()); err != nil {
-		t.Fatalf("valid witness rejected: %v", err)
-	}
-}
-
-func rejected(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := test.IsSolved(New(testCap), w, ecc.BN254.ScalarField()); err == nil {
-		t.Fatalf("%s: forged witness accepted", name)
-	}
-}
+var (
+	solved, rejected = circuittest.Checks(New, testCap)
+	toU              = circuittest.ToU
+)
 
 func TestValidWitnesses(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 31, 45, 46, 63, testCap} {
-		solved(t, mustAssign(t, sampleInput(n, int64(n))))
+		solved(t, fmt.Sprintf("%d records", n), mustAssign(t, sampleInput(n, int64(n))))
 	}
 	// all equal latencies, ties everywhere
 	in := sampleInput(40, 1)
 	for i := range in.Records {
 		in.Records[i].End = in.Records[i].Start + 7777
 	}
-	solved(t, mustAssign(t, in))
+	solved(t, "all equal latencies", mustAssign(t, in))
 	// maximum values: latency just under 2^42, start at the very end of the period
 	in = sampleInput(5, 2)
 	in.PeriodEndUs = in.PeriodStartUs + (1 << 42)
 	in.Records[0] = commitment.Record{Start: (1 << 42) - 1, End: (1 << 42) - 1}
 	in.Records[1] = commitment.Record{Start: 0, End: (1 << 42) - 1}
 	in.Threshold = [NbSlots]uint64{1 << 42, 1 << 42, 1}
-	solved(t, mustAssign(t, in))
+	solved(t, "maximum values", mustAssign(t, in))
 }
 
 func TestWrongOrderStatistic(t *testing.T) {
@@ -175,7 +165,7 @@ func TestCircuitMatchesReferenceOnRandomData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		solved(t, w)
+		solved(t, fmt.Sprintf("trial %d", trial), w)
 		// the plain reference: nearest rank
 		lat := make([]uint64, n)
 		for i, r := range in.Records {
@@ -193,16 +183,5 @@ func TestCircuitMatchesReferenceOnRandomData(t *testing.T) {
 				t.Fatalf("slot %d: %d values below the claimed percentile but rank %d", j, cnt, k)
 			}
 		}
-	}
-}
-
-func toU(v frontend.Variable) uint64 {
-	switch x := v.(type) {
-	case int:
-		return uint64(x)
-	case uint64:
-		return x
-	default:
-		panic("unexpected witness type")
 	}
 }

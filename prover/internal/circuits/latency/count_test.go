@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 )
 
 func TestConstraintCount(t *testing.T) {
@@ -17,7 +15,7 @@ func TestConstraintCount(t *testing.T) {
 		c, _ = strconv.Atoi(v)
 	}
 	t0 := time.Now()
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, New(c))
+	ccs, err := circuittest.Compile(New(c))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,14 +39,11 @@
 package memory
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
-	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
 const (
@@ -117,11 +114,7 @@ func New(sh Shape) *Circuit {
 
 // NewClass allocates the circuit of a size class.
 func NewClass(capacity int) (*Circuit, error) {
-	sh, ok := Classes[capacity]
-	if !ok {
-		return nil, fmt.Errorf("memory: no size class %d", capacity)
-	}
-	return New(sh), nil
+	return common.NewClass(Name, Classes, New, capacity)
 }
 
 // TotalBits bounds a per-sample total for a number of processes.
@@ -134,8 +127,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	totalBits := TotalBits(P)
 
 	// Period and parameters.
-	rc.Check(api.Sub(c.PeriodEnd, c.PeriodStart, 1), common.PeriodBits)
-	rc.Check(c.PeriodStart, common.PeriodStartBits)
+	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
 	rc.Check(api.Sub(c.AllocatedKiB, 1), AllocatedBits)
 	gadget.CheckBp(api, rc, c.PercentileBp, 1)
 	gadget.CheckBp(api, rc, c.ThresholdBp, 0)
@@ -155,16 +147,14 @@ func (c *Circuit) Define(api frontend.API) error {
 			cols[p] = append(cols[p], c.UsageKiB[s][p])
 		}
 		totals[s] = gadget.Sum(api, c.UsageKiB[s])
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveSample[s]), api.Add(c.SwapPages[s], c.PageFaults[s], totals[s])), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveSample[s], api.Add(c.SwapPages[s], c.PageFaults[s], totals[s]))
 	}
 	for p := 0; p < P; p++ {
-		api.AssertIsEqual(api.Mul(api.Sub(1, c.ActiveProcess[p]), gadget.Sum(api, cols[p])), 0)
+		gadget.AssertZeroUnlessActive(api, c.ActiveProcess[p], gadget.Sum(api, cols[p]))
 	}
 
 	// 3. The percentile of the totals.
-	k := gadget.NearestRank(api, rc, c.PercentileBp, c.NSamples, gadget.BitLen(S))
-	rc.Check(c.Value, totalBits)
-	gadget.AssertKthSmallest(api, rc, totals, c.ActiveSample, k, c.Value, totalBits)
+	gadget.AssertPercentile(api, rc, totals, c.ActiveSample, c.NSamples, c.PercentileBp, c.Value, totalBits)
 
 	// 4. Outputs, both ways.
 	scaled := api.Mul(c.Value, gadget.BpScale)
@@ -173,27 +163,14 @@ func (c *Circuit) Define(api frontend.API) error {
 	gadget.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdBp, c.AllocatedKiB), scaled, cmpBits)
 
 	// 5. Commitment.
-	stream := []frontend.Variable{commitment.Tag(commitment.MemoryDomain), c.NSamples, c.NProcesses, c.Salt, c.PeriodStart, c.PeriodEnd, c.AllocatedKiB}
-	for s := 0; s < S; s++ {
+	header := []frontend.Variable{commitment.Tag(commitment.MemoryDomain), c.NSamples, c.NProcesses, c.Salt, c.PeriodStart, c.PeriodEnd, c.AllocatedKiB}
+	return gadget.AssertRowsDigest(api, c.Commitment, header, c.ActiveSample, func(s int) (frontend.Variable, error) {
 		row := append([]frontend.Variable{c.SwapPages[s], c.PageFaults[s]}, c.UsageKiB[s]...)
-		d, err := gadget.ItemsDigest(api, row, ItemBits, func(i int) frontend.Variable {
+		return gadget.ItemsDigest(api, row, ItemBits, func(i int) frontend.Variable {
 			if i < 2 {
 				return 1
 			}
 			return c.ActiveProcess[i-2]
 		})
-		if err != nil {
-			return err
-		}
-		// a padding row's digest is not zero: mask it, the message is zero-filled
-		stream = append(stream, api.Mul(d, c.ActiveSample[s]))
-	}
-	digest, err := gadget.VarDigest(api, stream, func(b int) frontend.Variable {
-		return c.ActiveSample[b*sponge.Rate-commitment.MemoryHeaderLen]
 	})
-	if err != nil {
-		return err
-	}
-	api.AssertIsEqual(digest, c.Commitment)
-	return nil
 }

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/test"
 	"github.com/veritee/veritee/prover/internal/circuits/common"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
 	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
@@ -42,44 +42,11 @@ func sampleInput(nS, nP int, loadBp uint64, seed int64) *Input {
 	return in
 }
 
-func mustAssign(t *testing.T, in *Input) (*Circuit, *Outputs) {
-	t.Helper()
-	w, out, err := Assign(testShape, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, out
-}
-
-func check(t *testing.T, w *Circuit) error {
-	t.Helper()
-	return test.IsSolved(New(testShape), w, ecc.BN254.ScalarField())
-}
-
-func solved(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := check(t, w); err != nil {
-		t.Fatalf("%s: valid witness rejected: %v", name, err)
-	}
-}
-
-func rejected(t *testing.T, name string, w *Circuit) {
-	t.Helper()
-	if err := check(t, w); err == nil {
-		t.Fatalf("%s: forged witness accepted", name)
-	}
-}
-
-func toU(v frontend.Variable) uint64 {
-	switch x := v.(type) {
-	case int:
-		return uint64(x)
-	case uint64:
-		return x
-	default:
-		panic("unexpected witness type")
-	}
-}
+var (
+	mustAssign       = circuittest.MustAssign(Assign, testShape)
+	solved, rejected = circuittest.Checks(New, testShape)
+	toU              = circuittest.ToU
+)
 
 func TestValidWitnesses(t *testing.T) {
 	cases := []struct {

@@ -1,0 +1,166 @@
+// Package circuittest is the test harness the circuit packages share:
+// satisfiability checks against a fixed shape, witness assignment that fails the
+// test on error, Groth16 round trips with a dev setup, and constraint counts.
+// It is imported by tests (and examples) only.
+package circuittest
+
+import (
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/witness"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/consensys/gnark/test"
+)
+
+// Checks returns solved and rejected for the circuit newCircuit(shape): solved
+// fails the test if a witness does not satisfy it ("<name>: valid witness
+// rejected"), rejected fails the test if a (forged) witness does ("<name>:
+// forged witness accepted").
+func Checks[S any, C frontend.Circuit](newCircuit func(S) C, shape S) (solved, rejected func(t testing.TB, name string, w C)) {
+	solved = func(t testing.TB, name string, w C) {
+		t.Helper()
+		if err := test.IsSolved(newCircuit(shape), w, ecc.BN254.ScalarField()); err != nil {
+			t.Fatalf("%s: valid witness rejected: %v", name, err)
+		}
+	}
+	rejected = func(t testing.TB, name string, w C) {
+		t.Helper()
+		if err := test.IsSolved(newCircuit(shape), w, ecc.BN254.ScalarField()); err == nil {
+			t.Fatalf("%s: forged witness accepted", name)
+		}
+	}
+	return solved, rejected
+}
+
+// MustAssign returns a function that builds the witness and outputs of an input
+// for shape with assign, failing the test on error.
+func MustAssign[S, I, W, O any](assign func(S, I) (W, O, error), shape S) func(t testing.TB, in I) (W, O) {
+	return func(t testing.TB, in I) (W, O) {
+		t.Helper()
+		w, out, err := assign(shape, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w, out
+	}
+}
+
+// ToU reads back a witness value assigned as an int or a uint64.
+func ToU(v frontend.Variable) uint64 {
+	switch x := v.(type) {
+	case int:
+		return uint64(x)
+	case uint64:
+		return x
+	default:
+		panic("unexpected witness type")
+	}
+}
+
+// Compile compiles circuit to a BN254 R1CS.
+func Compile(circuit frontend.Circuit) (constraint.ConstraintSystem, error) {
+	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, circuit)
+}
+
+// devProof is a Groth16 proof of a full assignment, with the verifying key of
+// its dev setup and its public witness.
+type devProof struct {
+	proof groth16.Proof
+	vk    groth16.VerifyingKey
+	pub   witness.Witness
+}
+
+// prove compiles circuit, runs a dev Groth16 setup (not a ceremony) and proves
+// the full assignment w.
+func prove(circuit, w frontend.Circuit) (*devProof, error) {
+	ccs, err := Compile(circuit)
+	if err != nil {
+		return nil, err
+	}
+	pk, vk, err := groth16.Setup(ccs)
+	if err != nil {
+		return nil, err
+	}
+	full, err := frontend.NewWitness(w, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	proof, err := groth16.Prove(ccs, pk, full)
+	if err != nil {
+		return nil, err
+	}
+	pub, _ := full.Public()
+	return &devProof{proof: proof, vk: vk, pub: pub}, nil
+}
+
+// ProveAndVerify compiles circuit, runs a dev Groth16 setup, proves the full
+// assignment w and verifies the proof for w's public inputs. It returns the
+// first error: nil means the proof verifies.
+func ProveAndVerify(circuit, w frontend.Circuit) error {
+	p, err := prove(circuit, w)
+	if err != nil {
+		return err
+	}
+	return groth16.Verify(p.proof, p.vk, p.pub)
+}
+
+// Groth16RoundTrip proves w for circuit with a dev setup and checks that the
+// proof verifies for w's public inputs ("valid proof rejected") but not for
+// any forgery: a copy of w changed by the forgery's function, whose key names
+// it in the failure ("proof verified for <key>").
+func Groth16RoundTrip[C any, PC interface {
+	*C
+	frontend.Circuit
+}](t testing.TB, circuit frontend.Circuit, w PC, forgeries map[string]func(PC)) {
+	t.Helper()
+	p, err := prove(circuit, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := groth16.Verify(p.proof, p.vk, p.pub); err != nil {
+		t.Fatalf("valid proof rejected: %v", err)
+	}
+	for name, forge := range forgeries {
+		f := *w
+		forge(&f)
+		forged, _ := frontend.NewWitness(PC(&f), ecc.BN254.ScalarField(), frontend.PublicOnly())
+		if err := groth16.Verify(p.proof, p.vk, forged); err == nil {
+			t.Fatalf("proof verified for %s", name)
+		}
+	}
+}
+
+// CountCap returns the size class named by VERITEE_COUNT_CAP, or def when the
+// variable is unset or not a number.
+func CountCap(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("VERITEE_COUNT_CAP")); err == nil {
+		return v
+	}
+	return def
+}
+
+// CountClass compiles the circuit of a size class (capacity, allocated with
+// newClass; the test is skipped if there is none) and logs its constraints,
+// constraints per unit (prec decimals), wires and compile time.
+func CountClass[S any, C frontend.Circuit](t testing.TB, capacity int, classes map[int]S, newClass func(int) (C, error), prec int, unit string) {
+	t.Helper()
+	circuit, err := newClass(capacity)
+	if err != nil {
+		t.Skip(err)
+	}
+	t0 := time.Now()
+	ccs, err := Compile(circuit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := ccs.GetNbConstraints()
+	wires := ccs.GetNbInternalVariables() + ccs.GetNbSecretVariables() + ccs.GetNbPublicVariables()
+	t.Logf("class %d %v: %d constraints (%.*f per %s), %d wires, compile %v", capacity, classes[capacity], n, prec, float64(n)/float64(capacity), unit, wires, time.Since(t0))
+}
