@@ -333,10 +333,13 @@ func addDecMod(s string, d int64, mod *big.Int) string {
 //	VERITEE_WRITE_VECTORS=1 go test ./internal/export -run TestWriteVectors
 
 func TestWriteVectors(t *testing.T) {
-	if !*writeVectors && os.Getenv("VERITEE_WRITE_VECTORS") != "1" {
-		t.Skip("fixture generation: pass -args -write or set VERITEE_WRITE_VECTORS=1")
+	// Without -write the generator still runs, into a temporary directory, so that
+	// it is exercised on every test run; only -write replaces the shared fixtures.
+	dir := t.TempDir()
+	if *writeVectors || os.Getenv("VERITEE_WRITE_VECTORS") == "1" {
+		dir = testdataDir
 	}
-	if err := os.MkdirAll(testdataDir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	write := func(file string, v any) {
@@ -344,7 +347,7 @@ func TestWriteVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(testdataDir, file), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, file), append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -409,10 +412,10 @@ func TestWriteVectors(t *testing.T) {
 	}
 	buf.WriteString("]\n}")
 	b := []byte(buf.String())
-	if err := os.WriteFile(filepath.Join(testdataDir, "cases.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "cases.json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote fixtures and %d cases to %s", len(cases), testdataDir)
+	t.Logf("wrote fixtures and %d cases to %s", len(cases), dir)
 }
 
 // Case is one shared verification case: the named fixtures (vk_<name>.json,

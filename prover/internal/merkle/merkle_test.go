@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/big"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -225,12 +224,9 @@ func TestParallelBuildIsDeterministic(t *testing.T) {
 	}
 }
 
-// TestBuildFullTree20 builds a tree of 2^20 distinct components (set
-// VERITEE_FULL_TREE=1; it takes tens of seconds of CPU).
+// TestBuildFullTree20 builds a tree of 2^20 distinct components (tens of seconds
+// of CPU on two cores: the issue asks for trees of at least 2^20 leaves).
 func TestBuildFullTree20(t *testing.T) {
-	if testing.Short() || os.Getenv("VERITEE_FULL_TREE") != "1" {
-		t.Skip("set VERITEE_FULL_TREE=1")
-	}
 	comps := components(1 << 20)
 	t0 := time.Now()
 	tr, err := BuildComponents(comps, 20)
