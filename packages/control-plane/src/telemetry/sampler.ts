@@ -272,9 +272,12 @@ export async function collectTelemetry(opts: CollectOptions = {}): Promise<Telem
   for (let k = 1; k <= n; k++) {
     // On the grid (start + k × interval) unless a late sample pushed us off it; then at
     // least half an interval after the previous one, so no rate is taken over ~0 ms.
-    const wait = Math.max(t0 + k * intervalMs, prevAtMs + intervalMs / 2) - performance.now();
-    if (wait > 0) await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : undefined);
-    else opts.signal?.throwIfAborted();
+    // Timers round to whole milliseconds and may fire early: sleep until the target is reached.
+    const target = Math.max(t0 + k * intervalMs, prevAtMs + intervalMs / 2);
+    opts.signal?.throwIfAborted();
+    for (let wait = target - performance.now(); wait > 0; wait = target - performance.now()) {
+      await sleep(Math.ceil(wait), undefined, opts.signal ? { signal: opts.signal } : undefined);
+    }
     const atMs = performance.now();
     const atUs = nowUs();
     const elapsedMs = atMs - prevAtMs;
