@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"math/big"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/veritee/veritee/prover/internal/testvectors"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/veritee/veritee/prover/internal/sponge"
@@ -203,20 +204,7 @@ func buildTelemetryVectors(t *testing.T) []byte {
 
 func TestTelemetryVectors(t *testing.T) {
 	path := filepath.Join(coreDir, "testdata", "telemetry-vectors.json")
-	want := buildTelemetryVectors(t)
-	if os.Getenv("VERITEE_WRITE_VECTORS") == "1" {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%s: %v (regenerate with VERITEE_WRITE_VECTORS=1)", path, err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("%s is stale: regenerate with VERITEE_WRITE_VECTORS=1 go test ./internal/commitment -run TestTelemetryVectors", path)
-	}
+	testvectors.WriteOrCompare(t, path, buildTelemetryVectors(t), "go test ./internal/commitment -run TestTelemetryVectors")
 }
 
 func TestTelemetryPackingRejectsOversizedItems(t *testing.T) {

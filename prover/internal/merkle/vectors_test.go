@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/veritee/veritee/prover/internal/testvectors"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -173,18 +174,6 @@ func TestVectors(t *testing.T) {
 		filepath.Join(coreDir, "testdata", "inclusion-vectors.json"): buildVectors(t),
 	}
 	for path, want := range files {
-		if os.Getenv("VERITEE_WRITE_VECTORS") == "1" {
-			if err := os.WriteFile(path, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (regenerate with VERITEE_WRITE_VECTORS=1)", path, err)
-		}
-		if string(got) != string(want) {
-			t.Fatalf("%s is stale: regenerate with VERITEE_WRITE_VECTORS=1 go test ./internal/merkle -run TestVectors", path)
-		}
+		testvectors.WriteOrCompare(t, path, want, "go test ./internal/merkle -run TestVectors")
 	}
 }

@@ -55,9 +55,6 @@ func TestMerkleOp(t *testing.T) {
 }
 
 func TestInclusionProveOverProtocol(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a dev setup")
-	}
 	list := componentsJSON("bin/sh", "lib/libc.so.6", "etc/os-release")
 	d := sha256.Sum256([]byte("lib/libc.so.6"))
 	target := fmt.Sprintf(`{"name":"lib/libc.so.6","sha256":%q}`, hex.EncodeToString(d[:]))
