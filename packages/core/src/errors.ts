@@ -33,7 +33,10 @@ export const ERROR_CODES = {
   INPUT_FILE_EMPTY: input('a file holds no records'),
   INPUT_TOO_LARGE: { description: 'an input exceeds its size limit', http: 413, exit: 2 },
   INPUT_TIME_INVALID: input('a time or period could not be parsed'),
+  INPUT_FILE_UNWRITABLE: input('an output file could not be written (missing directory, no permission)'),
   ROUTE_NOT_FOUND: { description: 'no such HTTP route or method', http: 404, exit: 2 },
+  CLI_USAGE_INVALID: input('the command line is malformed (unknown option, missing or extra argument)'),
+  CLI_COMMAND_UNKNOWN: input('no such command'),
 
   // ---- records and claims --------------------------------------------------
   RECORD_FIELD_INVALID: input('a record field is missing or not a number'),
@@ -68,6 +71,7 @@ export const ERROR_CODES = {
   ZK_PROVER_CANCELLED: env('a prover request was cancelled', 499),
   ZK_WITNESS_INVALID: input('the witness does not satisfy the circuit'),
   ZK_BUNDLE_UNATTESTED: verify('the bundle carries no enclave signature or attestation evidence, and proof-only verification was not asked for'),
+  ZK_EXPECTATION_MISMATCH: verify("the claim's public parameters (thresholds, SLA bounds, kind) are not the ones the verifier expects"),
   ZK_STATEMENT_SIGNATURE_INVALID: verify('the enclave signature over the claim statement does not verify'),
 
   // ---- attestation ----------------------------------------------------------
@@ -88,11 +92,14 @@ export const ERROR_CODES = {
   ATTEST_DEBUG_REFUSED: verify('the TEE runs in debug mode and the policy does not allow it'),
   ATTEST_REPORT_DATA_MISMATCH: verify('report data does not bind the expected nonce or key'),
   ATTEST_NONCE_INVALID: verify('the nonce is unknown, expired or already used'),
+  ATTEST_NONCE_LIMIT: { description: 'too many outstanding nonces for this client or in total: retry later', http: 429, exit: 3 },
+  ATTEST_PCR_MISMATCH: verify('a TPM PCR value does not match the quoted digest or the policy'),
   ATTEST_POLICY_VIOLATION: verify('the evidence does not satisfy the policy'),
   ATTEST_POLICY_INVALID: input('the policy document is malformed'),
   ATTEST_POLICY_UNKNOWN: { description: 'no policy with this name is configured', http: 404, exit: 2 },
   ATTEST_SIMULATED_REFUSED: verify('the evidence is simulated and the policy does not allow simulated evidence'),
   ATTEST_TOKEN_INVALID: verify('an attestation result token is invalid', 401),
+  ATTEST_TOKEN_NOT_AFFIRMING: verify('an attestation result token is valid but its verdict (ear.status) is not affirming', 403),
 
   // ---- attesting proxy and remote prover --------------------------------------
   PROXY_REQUEST_MALFORMED: input('the HTTP request is malformed'),
@@ -106,6 +113,7 @@ export const ERROR_CODES = {
   PROXY_BINDING_INVALID: verify('the TLS session is not bound to the attested enclave key (man in the middle?)'),
   PROXY_RESPONSE_UNSIGNED: verify('a response on an attested session carries no enclave signature'),
   PROXY_RESPONSE_SIGNATURE_INVALID: verify('a response signature does not verify or does not cover what was received'),
+  TLS_CREDENTIALS_INVALID: input('a TLS certificate or private key is malformed, or the two do not belong together'),
   PROXY_JOB_NOT_FOUND: { description: 'no prover job with this id', http: 404, exit: 2 },
   PROXY_JOB_NOT_READY: { description: 'the prover job has not finished yet', http: 409, exit: 3 },
   PROXY_PROVER_BUSY: env('the remote prover queue is full', 503),
@@ -122,6 +130,7 @@ export const ERROR_CODES = {
   OHTTP_TARGET_FORBIDDEN: { description: 'the gateway does not forward to this target', http: 403, exit: 1 },
   OHTTP_TARGET_UNAVAILABLE: env('the target behind the gateway could not be reached or answered too much', 502),
   OHTTP_RELAY_ERROR: env('the relay or gateway answered with an unencapsulated error', 502),
+  OHTTP_REPLAY: { description: "the encapsulated request was already seen inside the gateway's replay window", http: 400, exit: 1 },
   OHTTP_KEY_BINDING_MISMATCH: verify('the gateway attestation does not bind the served key configuration'),
 
   // ---- telemetry collector (control plane) -----------------------------------
@@ -132,6 +141,7 @@ export const ERROR_CODES = {
   TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
 
   // ---- environment ----------------------------------------------------------
+  SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
