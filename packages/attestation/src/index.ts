@@ -1,6 +1,7 @@
 /**
  * @module @veritee/attestation
- * Verify SEV-SNP, TDX and NVIDIA evidence into one normalised claim set, appraise it
+ * Verify SEV-SNP, TDX and NVIDIA evidence (and attestation-rs's cloud variants az-snp,
+ * az-tdx, gcp-snp, gcp-tdx) into one normalised claim set, appraise it
  * against a policy, and issue an EAR result token.
  *
  * @example
@@ -89,3 +90,18 @@ export { SimulatedTee, anchorsToJson, anchorsFromJson, type SimulatedTeeOptions 
 export { snpVerifier, parseSnpReport } from './snp/index.js';
 export { tdxVerifier, parseTdxQuote, parseLegacyAttestationHeader } from './tdx/index.js';
 export { nvidiaVerifier, parseSpdmEvidence } from './nvidia/index.js';
+export {
+  azSnpVerifier,
+  azTdxVerifier,
+  gcpSnpVerifier,
+  gcpTdxVerifier,
+  cloudVerifier,
+  CLOUD_PLATFORMS,
+  hardwareOf,
+  isCloudPlatform,
+  parseHclReport,
+  parseRuntimeClaims,
+  parseTpmsAttestQuote,
+  type HclReport,
+  type TpmsAttestQuote,
+} from './cloud/index.js';

@@ -31,6 +31,10 @@
  *   allowedAdvisoryIds: [INTEL-SA-00837]         # default []: any advisory fails
  * nvidia:
  *   measurements: { "2": [8048dfd1...], "10": [059b32e7...] }   # or any
+ * # cloud variants (attestation-rs tags az-snp, az-tdx, gcp-snp, gcp-tdx; list them in
+ * # platforms; they use the snp/tdx sections): the variant is the attester's claim
+ * cloud: [azure]               # azure | gcp | none; default: any
+ * pcrs: { "7": 3b20e022416fdf61d72e4da32b4354781be3de0608116976d28ffdad8c341d2a }   # vTPM PCRs (az-*)
  * ```
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -121,7 +125,7 @@ const policySchema = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'name: letters, digits, . _ - (max 64)').optional(),
     description: z.string().max(1000).optional(),
     /** Platforms accepted. */
-    platforms: z.array(z.enum(['snp', 'tdx', 'nvidia'])).min(1),
+    platforms: z.array(z.enum(['snp', 'tdx', 'nvidia', 'az-snp', 'az-tdx', 'gcp-snp', 'gcp-tdx'])).min(1),
     allowDebug: z.boolean().default(false),
     /** Accept evidence that chains only to the simulated TEE's test anchors (development only). */
     allowSimulated: z.boolean().default(false),
@@ -131,11 +135,28 @@ const policySchema = z
     snp: snpSection.optional(),
     tdx: tdxSection.optional(),
     nvidia: nvidiaSection.optional(),
+    /**
+     * Cloud variants accepted (`azure`, `gcp`, `none` = bare hardware tags). Absent: any.
+     * The variant is the attester's claim (the envelope tag); see cloud/tags.ts.
+     */
+    cloud: z.array(z.enum(['azure', 'gcp', 'none'])).min(1).optional(),
+    /**
+     * Required TPM PCR values (SHA-256 bank) by index 0-23: `{ "7": "<hex>" }` or a list of
+     * allowed values. Evidence without a verified TPM quote (bare SNP/TDX) then fails.
+     */
+    pcrs: z
+      .record(
+        z.string().regex(/^(1?[0-9]|2[0-3])$/, 'PCR index must be 0-23'),
+        z.union([hexOf(32, 'a PCR value'), z.array(hexOf(32, 'a PCR value')).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])),
+      )
+      .optional(),
   })
   .superRefine((p, ctx) => {
     const need = (platform: Platform, present: boolean, key: string, hint: string) => {
-      if (p.platforms.includes(platform) && !present) {
-        ctx.addIssue({ code: 'custom', path: key.split('.'), message: `${key} is required when platforms includes ${platform} (${hint}, or write any)` });
+      // A cloud variant (az-snp, gcp-tdx, ...) is appraised with its hardware's section.
+      const which = p.platforms.find((x) => x === platform || x.endsWith(`-${platform}`));
+      if (which !== undefined && !present) {
+        ctx.addIssue({ code: 'custom', path: key.split('.'), message: `${key} is required when platforms includes ${which} (${hint}, or write any)` });
       }
     };
     need('snp', p.snp?.measurements !== undefined, 'snp.measurements', 'list the allowed launch measurements');

@@ -9,7 +9,18 @@
  * version) is a failed check, never a skipped one.
  */
 
-export type Platform = 'snp' | 'tdx' | 'nvidia';
+/** The hardware whose evidence a verifier checks. */
+export type HardwarePlatform = 'snp' | 'tdx' | 'nvidia';
+
+/**
+ * attestation-rs's cloud tags. `gcp-snp`/`gcp-tdx` carry the same evidence as `snp`/`tdx`;
+ * `az-snp`/`az-tdx` carry an Azure HCL report and a vTPM quote (see cloud/). The tag is the
+ * attester's claim: nothing proves GCP, and only the HCL layout (weakly) suggests Azure.
+ */
+export type CloudPlatform = 'az-snp' | 'az-tdx' | 'gcp-snp' | 'gcp-tdx';
+
+/** An envelope's platform tag. */
+export type Platform = HardwarePlatform | CloudPlatform;
 
 /** `{ platform, evidence }` as produced by attestation-rs, plus optional collateral. */
 export interface EvidenceEnvelope {
@@ -58,7 +69,8 @@ export interface TcbComponent {
 
 /** The normalised claim set, the same shape for every platform. Binary values are lowercase hex. */
 export interface Claims {
-  platform: Platform;
+  /** The hardware that produced the verified report (for `az-snp`/`gcp-snp`: `snp`). */
+  platform: HardwarePlatform;
   /** True when the evidence chained only to simulated-TEE test anchors. */
   simulated: boolean;
   /** Primary measurement: SNP launch measurement, TDX MRTD, NVIDIA: hash of all measurement blocks. */
@@ -88,6 +100,17 @@ export interface Claims {
   version: number;
   /** Platform-specific extras (raw parsed fields) for policy authors. */
   platformData: Record<string, unknown>;
+  /**
+   * The cloud variant the envelope named (`az-snp` → azure). The attester's claim: for
+   * gcp-* nothing in the evidence proves it (`basis: 'attester-tag'`); for az-* the Azure
+   * HCL report layout and vTPM quote suggest it, weakly (`basis: 'hcl-report'`).
+   */
+  cloud?: { provider: 'azure' | 'gcp'; tag: CloudPlatform; basis: 'attester-tag' | 'hcl-report' };
+  /**
+   * TPM PCR values (SHA-256 bank) covered by a verified TPM quote, by PCR index ("0".."23"),
+   * lowercase hex. Only PCRs the quote selected appear here (az-snp, az-tdx).
+   */
+  pcrs?: Record<string, string>;
 }
 
 export interface VerificationResult {

@@ -29,11 +29,13 @@ import {
 import type { Check, Claims, EvidenceEnvelope, Platform, PlatformVerifier, TrustAnchors, VerifyParams } from './types.js';
 import { parsePolicy, policyId, type Policy } from './policy.js';
 import { BINDING_PART_BYTES, computeReportData, REPORT_DATA_BYTES } from './report-data.js';
+import { hardwareOf, isCloudPlatform, providerOf } from './cloud/tags.js';
+import { checkCloudPolicy, checkPcrPolicy } from './cloud/policy-checks.js';
 
 /** Largest evidence accepted, in bytes (as JSON or header text), checked before parsing. */
 export const MAX_EVIDENCE_BYTES = 1024 * 1024;
 
-export const PLATFORMS: readonly Platform[] = ['snp', 'tdx', 'nvidia'];
+export const PLATFORMS: readonly Platform[] = ['snp', 'tdx', 'nvidia', 'az-snp', 'az-tdx', 'gcp-snp', 'gcp-tdx'];
 
 /** Evidence as it arrives: an envelope, its JSON, an `Attestation-Report` header value, or bytes of any of these. */
 export type EvidenceInput = EvidenceEnvelope | string | Uint8Array;
@@ -209,6 +211,11 @@ export async function platformVerifier(platform: Platform): Promise<PlatformVeri
       return (await import('./tdx/index.js')).tdxVerifier;
     case 'nvidia':
       return (await import('./nvidia/index.js')).nvidiaVerifier;
+    case 'az-snp':
+    case 'az-tdx':
+    case 'gcp-snp':
+    case 'gcp-tdx':
+      return (await import('./cloud/index.js')).cloudVerifier(platform);
     default:
       throw new VeriteeError('ATTEST_PLATFORM_UNSUPPORTED', `no verifier for platform ${String(platform)}`);
   }
@@ -349,7 +356,7 @@ function checkVmpl(policy: Policy, c: Claims): Check {
 
 function checkSigner(policy: Policy, c: Claims): Check {
   const name = 'policy.signer';
-  const expected: Record<Platform, readonly string[]> = {
+  const expected: Record<Claims['platform'], readonly string[]> = {
     snp: policy.snp?.signers ?? ['vcek', 'vlek'],
     tdx: ['pck'],
     nvidia: ['nvidia-device'],
@@ -438,6 +445,7 @@ function appraise(checks: Check[], claims: Claims | undefined, ok: boolean, fact
         set('instance-identity', 97);
         break;
       case 'ATTEST_MEASUREMENT_MISMATCH':
+      case 'ATTEST_PCR_MISMATCH':
         set('executables', 33);
         break;
       case 'ATTEST_SIMULATED_REFUSED':
@@ -500,7 +508,7 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
 
   // 1. decode
   const { envelope, source } = await decodeEvidence(input, opts.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES);
-  if (envelope.platform === 'tdx' && envelope.collateral === undefined && opts.collateral !== undefined) {
+  if (hardwareOf(envelope.platform) === 'tdx' && envelope.collateral === undefined && opts.collateral !== undefined) {
     envelope.collateral = opts.collateral;
   }
   const platform = envelope.platform;
@@ -540,8 +548,12 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
   }
 
   // 4. claims consistent with the envelope
-  if (claims !== undefined && claims.platform !== platform) {
+  if (claims !== undefined && claims.platform !== hardwareOf(platform)) {
     checks.push(fail('evidence.platform', 'ATTEST_EVIDENCE_INVALID', `the envelope says ${platform} but the evidence parsed as ${claims.platform}`));
+  }
+  if (claims !== undefined && (claims.cloud?.tag ?? claims.platform) !== platform) {
+    const named = isCloudPlatform(platform) ? `the ${providerOf(platform)} variant ${platform}` : `bare ${platform}`;
+    checks.push(fail('evidence.cloud', 'ATTEST_EVIDENCE_INVALID', `the envelope says ${named} but the verifier labelled the claims ${claims.cloud?.tag ?? 'bare'}`));
   }
 
   // 5. policy
@@ -559,6 +571,13 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
       checkReportData(policy, claims, binding, facts),
       checkSimulated(policy, claims),
     );
+    const cloudCheck = checkCloudPolicy(policy, claims);
+    if (cloudCheck) checks.push(cloudCheck);
+    const pcrCheck = checkPcrPolicy(policy, claims);
+    if (pcrCheck) {
+      checks.push(pcrCheck.check);
+      if (pcrCheck.pinned) facts.measurementPinned = true;
+    }
   }
 
   const failures = checks.filter((c) => !c.ok);

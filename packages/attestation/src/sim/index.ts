@@ -21,10 +21,14 @@ import { BINDING_PART_BYTES, computeReportData, REPORT_DATA_BYTES, type ReportDa
 import { createSimSnpAuthority, simSnpEvidence } from './snp.js';
 import { createSimTdxAuthority, simTdxEvidence } from './tdx.js';
 import { createSimNvidiaAuthority, simNvidiaEvidence } from './nvidia.js';
+import { createSimAzureAuthority, simAzureSnpEvidence, simAzureTdxEvidence, type SimTpmOptions } from './cloud.js';
+import { hardwareOf } from '../cloud/tags.js';
+import { PLATFORMS } from '../verify.js';
 
 type SnpAuthority = Awaited<ReturnType<typeof createSimSnpAuthority>>;
 type TdxAuthority = Awaited<ReturnType<typeof createSimTdxAuthority>>;
 type NvidiaAuthority = Awaited<ReturnType<typeof createSimNvidiaAuthority>>;
+type AzureAuthority = Awaited<ReturnType<typeof createSimAzureAuthority>>;
 
 type ReportDataInput = Uint8Array | string;
 /** SNP overrides (measurement, hostData, debug, vmpl, signer, version) plus report data. */
@@ -33,9 +37,15 @@ export type SimSnpRequest = Omit<Parameters<typeof simSnpEvidence>[1], 'reportDa
 export type SimTdxRequest = Omit<Parameters<typeof simTdxEvidence>[1], 'reportData'> & { reportData: ReportDataInput };
 /** NVIDIA overrides (measurements) plus report data: the SPDM nonce is its first 32 bytes. */
 export type SimNvidiaRequest = Omit<Parameters<typeof simNvidiaEvidence>[1], 'nonce'> & { reportData: ReportDataInput };
+/**
+ * az-snp / az-tdx: the SNP / TDX overrides, plus the vTPM's PCR overrides (index → 32 bytes or
+ * hex) and signature form. `reportData` becomes the TPM quote's extraData; the hardware report
+ * data is SHA-256 of the runtime claims, as on Azure.
+ */
+export type SimAzureRequest = (SimSnpRequest | SimTdxRequest) & Omit<SimTpmOptions, 'pcrs'> & { pcrs?: Record<number, Uint8Array | string> };
 
 export interface SimulatedTeeOptions {
-  /** Platforms to build authorities for (default all three). */
+  /** Platforms to build authorities for (default snp, tdx, nvidia; cloud tags use their hardware's). */
   platforms?: Platform[];
   /** Centre of the certificates' validity window (default now): valid from `at` − 1 day to `at` + `validityDays`. */
   at?: Date | string | number;
@@ -80,6 +90,7 @@ export class SimulatedTee {
     private readonly snp: SnpAuthority | undefined,
     private readonly tdx: TdxAuthority | undefined,
     private readonly nvidia: NvidiaAuthority | undefined,
+    private readonly azure: AzureAuthority | undefined,
     platforms: Platform[],
     notBefore: Date,
     notAfter: Date,
@@ -94,18 +105,20 @@ export class SimulatedTee {
   static async create(opts: SimulatedTeeOptions = {}): Promise<SimulatedTee> {
     const platforms = opts.platforms ?? ['snp', 'tdx', 'nvidia'];
     for (const p of platforms) {
-      if (!['snp', 'tdx', 'nvidia'].includes(p)) throw new VeriteeError('ATTEST_PLATFORM_UNSUPPORTED', `no simulator for platform ${String(p)}`);
+      if (!PLATFORMS.includes(p)) throw new VeriteeError('ATTEST_PLATFORM_UNSUPPORTED', `no simulator for platform ${String(p)}`);
     }
+    const hw = new Set(platforms.map(hardwareOf));
     const at = toEpochMs(opts.at ?? Date.now(), 'simulator time');
     const notBefore = new Date(at - DAY_MS);
     const notAfter = new Date(at + (opts.validityDays ?? 365) * DAY_MS);
     const validity = { notBefore, notAfter };
-    const [snp, tdx, nvidia] = await Promise.all([
-      platforms.includes('snp') ? createSimSnpAuthority({ ...validity, ...(opts.snpProduct ? { product: opts.snpProduct } : {}) }) : undefined,
-      platforms.includes('tdx') ? createSimTdxAuthority({ ...validity, ...(opts.tdxTcbStatus ? { tcbStatus: opts.tdxTcbStatus } : {}) }) : undefined,
-      platforms.includes('nvidia') ? createSimNvidiaAuthority(validity) : undefined,
+    const [snp, tdx, nvidia, azure] = await Promise.all([
+      hw.has('snp') ? createSimSnpAuthority({ ...validity, ...(opts.snpProduct ? { product: opts.snpProduct } : {}) }) : undefined,
+      hw.has('tdx') ? createSimTdxAuthority({ ...validity, ...(opts.tdxTcbStatus ? { tcbStatus: opts.tdxTcbStatus } : {}) }) : undefined,
+      hw.has('nvidia') ? createSimNvidiaAuthority(validity) : undefined,
+      platforms.some((p) => p.startsWith('az-')) ? createSimAzureAuthority() : undefined,
     ]);
-    return new SimulatedTee(snp, tdx, nvidia, platforms, notBefore, notAfter);
+    return new SimulatedTee(snp, tdx, nvidia, azure, platforms, notBefore, notAfter);
   }
 
   /**
@@ -115,10 +128,31 @@ export class SimulatedTee {
   evidence(platform: 'snp', req: SimSnpRequest): EvidenceEnvelope;
   evidence(platform: 'tdx', req: SimTdxRequest): EvidenceEnvelope;
   evidence(platform: 'nvidia', req: SimNvidiaRequest): EvidenceEnvelope;
-  evidence(platform: Platform, req: SimSnpRequest | SimTdxRequest | SimNvidiaRequest): EvidenceEnvelope;
-  evidence(platform: Platform, req: SimSnpRequest | SimTdxRequest | SimNvidiaRequest): EvidenceEnvelope {
+  evidence(platform: 'az-snp' | 'az-tdx', req: SimAzureRequest): EvidenceEnvelope;
+  evidence(platform: 'gcp-snp', req: SimSnpRequest): EvidenceEnvelope;
+  evidence(platform: 'gcp-tdx', req: SimTdxRequest): EvidenceEnvelope;
+  evidence(platform: Platform, req: SimSnpRequest | SimTdxRequest | SimNvidiaRequest | SimAzureRequest): EvidenceEnvelope;
+  evidence(platform: Platform, req: SimSnpRequest | SimTdxRequest | SimNvidiaRequest | SimAzureRequest): EvidenceEnvelope {
     const rd = reportDataBytes(req.reportData, 'reportData');
     switch (platform) {
+      case 'gcp-snp':
+      case 'gcp-tdx': {
+        // The same evidence as snp / tdx: only the tag differs (it is the attester's claim).
+        const inner = this.evidence(hardwareOf(platform), req as SimSnpRequest);
+        return { ...inner, platform };
+      }
+      case 'az-snp':
+      case 'az-tdx': {
+        if (rd.length > REPORT_DATA_BYTES) throw new VeriteeError('INPUT_INVALID', `reportData is ${rd.length} bytes; at most ${REPORT_DATA_BYTES}`);
+        const { pcrs: pcrIn, ...rest } = req as SimAzureRequest;
+        const pcrs: Record<number, Uint8Array> = {};
+        for (const [k, v] of Object.entries(pcrIn ?? {})) pcrs[Number(k)] = reportDataBytes(v, `pcrs[${k}]`);
+        const azure = this.need(this.azure, platform);
+        const full = { ...rest, reportData: rd, pcrs };
+        return platform === 'az-snp'
+          ? simAzureSnpEvidence(this.need(this.snp, platform), azure, full as Parameters<typeof simAzureSnpEvidence>[2])
+          : simAzureTdxEvidence(this.need(this.tdx, platform), azure, full as Parameters<typeof simAzureTdxEvidence>[2]);
+      }
       case 'snp':
       case 'tdx': {
         if (rd.length > REPORT_DATA_BYTES) throw new VeriteeError('INPUT_INVALID', `reportData is ${rd.length} bytes; at most ${REPORT_DATA_BYTES}`);
