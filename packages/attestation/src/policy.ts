@@ -146,9 +146,14 @@ const policySchema = z
      */
     pcrs: z
       .record(
-        z.string().regex(/^(1?[0-9]|2[0-3])$/, 'PCR index must be 0-23'),
-        z.union([hexOf(32, 'a PCR value'), z.array(hexOf(32, 'a PCR value')).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])),
+        z.string(),
+        z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(hexOf(32, 'a PCR value')).min(1, 'list at least one PCR value')),
       )
+      .superRefine((r, ctx) => {
+        for (const k of Object.keys(r)) {
+          if (!/^(1?[0-9]|2[0-3])$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `PCR index must be 0-23 (got "${k.slice(0, 8)}")` });
+        }
+      })
       .optional(),
   })
   .superRefine((p, ctx) => {

@@ -159,3 +159,26 @@ test('sim writes labelled simulated evidence that verifies only under allowSimul
   assert.equal(prod.code, 1, prod.stdout);
   assert.match(prod.stdout, /✗ snp\.cert_chain/);
 });
+
+test('sim --platform az-snp|az-tdx|gcp-snp|gcp-tdx writes labelled evidence in the cloud formats that verifies', async () => {
+  const nonce = '5b'.repeat(32);
+  writeFileSync(
+    join(tmp, 'cloud.yaml'),
+    'platforms: [az-snp, az-tdx, gcp-snp, gcp-tdx]\nallowSimulated: true\nsnp: { measurements: any }\ntdx: { mrtd: any }\n',
+  );
+  for (const platform of ['az-snp', 'az-tdx', 'gcp-snp', 'gcp-tdx']) {
+    const out = `sim-${platform}.json`;
+    const s = await cli('attest', 'sim', '--platform', platform, '--nonce', nonce, '--out', out);
+    assert.equal(s.code, 0, s.stderr);
+    const env = JSON.parse(readFileSync(join(tmp, out), 'utf8')) as { platform: string; note: string; evidence: Record<string, unknown> };
+    assert.equal(env.platform, platform);
+    assert.match(env.note, /SIMULATED/);
+    if (platform.startsWith('az-')) assert.ok(typeof env.evidence['hcl_report'] === 'string' && typeof env.evidence['tpm_quote'] === 'object');
+    const v = await cli('attest', 'verify', out, '--policy', 'cloud.yaml', '--nonce', nonce, '--sim-anchors', out.replace(/\.json$/, '.anchors.json'));
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    if (platform.startsWith('az-')) assert.match(v.stdout, /✓ tpm\.signature/);
+  }
+  const bad = await cli('attest', 'sim', '--platform', 'aws-snp', '--nonce', nonce, '--out', 'x.json');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--platform must be one of .*az-snp/);
+});

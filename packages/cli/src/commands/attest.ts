@@ -6,7 +6,7 @@
  *   prints every check (`✓`/`✗ name: detail`) and exits 0 only if all pass
  *   (1 = verification failed, 2 = bad input, through the program's uniform handler);
  * - `serve [--listen HOST:PORT] [--policies DIR]` runs the attestation service;
- * - `sim --platform snp|tdx|nvidia (--report-data HEX | --nonce HEX) --out FILE` writes
+ * - `sim --platform snp|tdx|nvidia|az-snp|az-tdx|gcp-snp|gcp-tdx (--report-data HEX | --nonce HEX) --out FILE` writes
  *   SIMULATED evidence (labelled) and its trust anchors (`FILE.anchors.json`).
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -156,9 +156,10 @@ interface SimOpts {
 }
 
 async function simCommand(o: SimOpts): Promise<void> {
-  const { anchorsToJson, computeReportData, SimulatedTee } = await attestation();
+  const { anchorsToJson, computeReportData, SimulatedTee, PLATFORMS, hardwareOf } = await attestation();
   const platform = o.platform as Platform;
-  if (!['snp', 'tdx', 'nvidia'].includes(platform)) throw new VeriteeError('INPUT_INVALID', `--platform must be snp, tdx or nvidia (got ${o.platform})`);
+  if (!PLATFORMS.includes(platform)) throw new VeriteeError('INPUT_INVALID', `--platform must be one of ${PLATFORMS.join(', ')} (got ${o.platform.slice(0, 40)})`);
+  const hw = hardwareOf(platform);
   if ((o.reportData === undefined) === (o.nonce === undefined && o.publicKeyHash === undefined)) {
     throw new VeriteeError('INPUT_INVALID', 'give either --report-data HEX, or --nonce HEX and/or --public-key-hash HEX');
   }
@@ -172,12 +173,12 @@ async function simCommand(o: SimOpts): Promise<void> {
   const overrides: Record<string, unknown> = {};
   if (o.measurement !== undefined) {
     const m = fromHex(o.measurement, '--measurement');
-    if (platform === 'snp') overrides['measurement'] = m;
-    else if (platform === 'tdx') overrides['mrtd'] = m;
+    if (hw === 'snp') overrides['measurement'] = m;
+    else if (hw === 'tdx') overrides['mrtd'] = m;
     else overrides['measurements'] = [m];
   }
   if (o.debug) {
-    if (platform === 'nvidia') throw new VeriteeError('INPUT_INVALID', '--debug applies to snp and tdx only');
+    if (hw === 'nvidia') throw new VeriteeError('INPUT_INVALID', '--debug applies to snp and tdx (and their cloud variants) only');
     overrides['debug'] = true;
   }
   const tee = await SimulatedTee.create({ platforms: [platform] });
@@ -221,7 +222,7 @@ export function registerAttestCommands(program: Command): void {
   attest
     .command('sim')
     .description('write SIMULATED evidence (development only) and its test trust anchors')
-    .requiredOption('--platform <platform>', 'snp, tdx or nvidia')
+    .requiredOption('--platform <platform>', 'snp, tdx, nvidia, or a cloud variant: az-snp, az-tdx (HCL report + vTPM quote), gcp-snp, gcp-tdx')
     .option('--report-data <hex>', 'report data to embed (SNP/TDX up to 64 bytes; NVIDIA 32 or 64)')
     .option('--nonce <hex>', 'bind this 32-byte nonce (veritee.report-data/v1) instead of --report-data')
     .option('--public-key-hash <hex>', 'bind this public-key hash (veritee.report-data/v1)')
