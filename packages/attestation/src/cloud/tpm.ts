@@ -157,7 +157,7 @@ export function parseTpmSignature(sig: Uint8Array, modulusBytes: number): TpmSig
   } catch {
     throw malformed(`signature is ${sig.length} bytes: neither a ${modulusBytes}-byte RSA signature nor a TPMT_SIGNATURE`);
   }
-  if (r.left !== 0) throw malformed(`${r.left} byte(s) after the TPMT_SIGNATURE`);
+  if (r.left !== 0) throw malformed(`signature is ${sig.length} bytes: neither a ${modulusBytes}-byte RSA signature nor a TPMT_SIGNATURE (${r.left} byte(s) after its end)`);
   if (alg !== TPM_ALG_RSASSA && alg !== TPM_ALG_RSAPSS) throw malformed(`TPMT_SIGNATURE sigAlg is 0x${alg.toString(16)}; only RSASSA (0x14) and RSAPSS (0x16) are supported`);
   if (hash !== TPM_ALG_SHA256) throw malformed(`TPMT_SIGNATURE hash is 0x${hash.toString(16)}; only SHA-256 (0xb) is supported`);
   if (body.length !== modulusBytes) throw malformed(`TPMT_SIGNATURE holds ${body.length} signature bytes; the AK modulus is ${modulusBytes} bytes`);

@@ -362,3 +362,13 @@ test('policy parsing: cloud tags need their hardware section; pcrs and cloud are
   assert.deepEqual(p.pcrs, { '7': ['3b20e022416fdf61d72e4da32b4354781be3de0608116976d28ffdad8c341d2a'] });
   assert.deepEqual(p.cloud, ['azure']);
 });
+
+test('a verifier that does not label the claims with the envelope tag is refused (evidence.cloud)', async () => {
+  const { snpVerifier } = await import('../snp/index.js');
+  const env = tee.boundEvidence('gcp-snp', { nonce: NONCE });
+  const r = await verifyEvidence(
+    { ...env, platform: 'gcp-snp' },
+    { policy: policy(), at: AT, nonce: NONCE, simulatedAnchors: tee.anchors, verifiers: { 'gcp-snp': { platform: 'gcp-snp', verify: (e, p) => snpVerifier.verify({ ...e, platform: 'snp' }, p) } } },
+  );
+  failed(r, 'evidence.cloud', 'ATTEST_EVIDENCE_INVALID');
+});
