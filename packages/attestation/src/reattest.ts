@@ -97,6 +97,7 @@ export interface ReattestationOptions {
 
 const REASON_BY_CODE: Partial<Record<ErrorCode, FailureReason>> = {
   ATTEST_MEASUREMENT_MISMATCH: 'measurement-changed',
+  ATTEST_PCR_MISMATCH: 'measurement-changed',
   ATTEST_TCB_OUTDATED: 'tcb-outdated',
   ATTEST_TCB_MISMATCH: 'tcb-outdated',
   ATTEST_CERT_EXPIRED: 'certificate-expired',

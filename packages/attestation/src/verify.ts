@@ -480,7 +480,9 @@ function appraise(checks: Check[], claims: Claims | undefined, ok: boolean, fact
  * 3. Platform verifier: signatures, certificate chain to the vendor root, collateral, TCB
  *    consistency, binding (the expected report data / SPDM nonce is passed to it).
  * 4. `evidence.platform`: the claims name the platform the envelope claimed.
- * 5. Policy checks on the claims: measurement, tcb, debug, vmpl, signer, report_data, simulated.
+ * 5. Policy checks on the claims: measurement, tcb, debug, vmpl, signer, report_data, simulated;
+ *    `policy.cloud` and `policy.pcrs` when the policy sets them or the claims carry them
+ *    (cloud variants, see cloud/verify.ts).
  *
  * Throws a VeriteeError only for bad input (oversize, malformed envelope, bad nonce hex);
  * every verification failure is a failed check in the result.

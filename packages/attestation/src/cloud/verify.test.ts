@@ -372,3 +372,10 @@ test('a verifier that does not label the claims with the envelope tag is refused
   );
   failed(r, 'evidence.cloud', 'ATTEST_EVIDENCE_INVALID');
 });
+
+test('re-attestation reports a PCR mismatch as measurement-changed', async () => {
+  const { reasonsFor } = await import('../reattest.js');
+  const env = copy(tee.boundEvidence('az-snp', { nonce: NONCE }));
+  const r = await verify(env, { pcrs: { '7': 'ab'.repeat(32) } });
+  assert.deepEqual(reasonsFor(r.failures), ['measurement-changed']);
+});
