@@ -58,7 +58,10 @@ function describe(err: z.ZodError): string {
 }
 
 function b64(s: string, what: string): Uint8Array {
-  const body = s.includes('-----BEGIN') ? s.replace(/-----(BEGIN|END)[^-]*-----/g, '') : s;
+  // PEM is accepted too; only the first block counts (the leaf; intermediates are never trusted from evidence).
+  const pem = /-----BEGIN [A-Z ]+-----([^-]*)-----END [A-Z ]+-----/.exec(s);
+  if (s.includes('-----BEGIN') && !pem) throw new VeriteeError('ATTEST_EVIDENCE_INVALID', `${what} is malformed PEM`);
+  const body = pem ? pem[1]! : s;
   try {
     return fromBase64(body, what);
   } catch {

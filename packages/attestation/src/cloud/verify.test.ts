@@ -379,3 +379,14 @@ test('re-attestation reports a PCR mismatch as measurement-changed', async () =>
   const r = await verify(env, { pcrs: { '7': 'ab'.repeat(32) } });
   assert.deepEqual(reasonsFor(r.failures), ['measurement-changed']);
 });
+
+test('az-snp: the VCEK may be given as PEM (first block = the leaf)', async () => {
+  const env = copy(tee.boundEvidence('az-snp', { nonce: NONCE }));
+  const der = fromBase64(env.evidence['vcek'] as string);
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  env.evidence['vcek'] = `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`;
+  const r = await verify(env);
+  assert.equal(r.ok, true, formatResult(r));
+  env.evidence['vcek'] = '-----BEGIN CERTIFICATE-----\nAAAA';
+  failed(await verify(env), 'azure.evidence', 'ATTEST_EVIDENCE_INVALID');
+});
