@@ -553,9 +553,9 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
   if (claims !== undefined && claims.platform !== hardwareOf(platform)) {
     checks.push(fail('evidence.platform', 'ATTEST_EVIDENCE_INVALID', `the envelope says ${platform} but the evidence parsed as ${claims.platform}`));
   }
-  if (claims !== undefined && (claims.cloud?.tag ?? claims.platform) !== platform) {
+  if (claims !== undefined && claims.platform === hardwareOf(platform) && (claims.cloud?.tag ?? claims.platform) !== platform) {
     const named = isCloudPlatform(platform) ? `the ${providerOf(platform)} variant ${platform}` : `bare ${platform}`;
-    checks.push(fail('evidence.cloud', 'ATTEST_EVIDENCE_INVALID', `the envelope says ${named} but the verifier labelled the claims ${claims.cloud?.tag ?? 'bare'}`));
+    checks.push(fail('evidence.cloud', 'ATTEST_EVIDENCE_INVALID', `the envelope says ${named} but the verifier's claims name ${claims.cloud ? claims.cloud.tag : 'no cloud variant'}`));
   }
 
   // 5. policy
