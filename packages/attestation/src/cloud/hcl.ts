@@ -157,8 +157,9 @@ export interface RuntimeClaims {
   userData?: string;
 }
 
-/** Smallest AK modulus accepted. */
+/** Smallest and largest AK modulus accepted (Azure's vTPM AK is RSA-2048). */
 export const MIN_AK_BITS = 2048;
+export const MAX_AK_BITS = 8192;
 
 /**
  * Parses the runtime-claims JSON strictly and takes the AK (`kid` "HCLAkPub", `kty` RSA).
@@ -197,7 +198,11 @@ export function parseRuntimeClaims(bytes: Uint8Array): RuntimeClaims {
   let i = 0;
   while (i < nBytes.length && nBytes[i] === 0) i++;
   const akBits = (nBytes.length - i) * 8 - (i < nBytes.length ? Math.clz32(nBytes[i]!) - 24 : 0);
-  if (akBits < MIN_AK_BITS) throw new VeriteeError('ATTEST_EVIDENCE_INVALID', `the ${HCL_AK_KID} RSA modulus is ${akBits} bits; at least ${MIN_AK_BITS} are required`);
+  if (akBits < MIN_AK_BITS || akBits > MAX_AK_BITS) {
+    throw new VeriteeError('ATTEST_EVIDENCE_INVALID', `the ${HCL_AK_KID} RSA modulus is ${akBits} bits; ${MIN_AK_BITS} to ${MAX_AK_BITS} are accepted`);
+  }
+  // A bounded public exponent keeps verification cheap (an attacker picks the key).
+  if (fromBase64(e, `${HCL_AK_KID}.e`).length > 4) throw new VeriteeError('ATTEST_EVIDENCE_INVALID', `the ${HCL_AK_KID} RSA public exponent is longer than 4 bytes`);
   let ak: KeyObject;
   try {
     ak = createPublicKey({ key: { kty: 'RSA', n, e }, format: 'jwk' });

@@ -390,3 +390,16 @@ test('az-snp: the VCEK may be given as PEM (first block = the leaf)', async () =
   env.evidence['vcek'] = '-----BEGIN CERTIFICATE-----\nAAAA';
   failed(await verify(env), 'azure.evidence', 'ATTEST_EVIDENCE_INVALID');
 });
+
+test('az-snp: an AK outside RSA-2048..8192 or with an oversized exponent is refused', async () => {
+  const env = tee.boundEvidence('az-snp', { nonce: NONCE });
+  const doc = JSON.parse(new TextDecoder().decode(runtimeClaimsOf(env))) as { keys: Array<Record<string, unknown>> };
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }) as { n: string };
+  for (const [patch, re] of [[{ n: small.n }, /1024 bits/], [{ e: 'AQAAAAAB' }, /exponent is longer than 4 bytes/]] as const) {
+    const d = structuredClone(doc);
+    d.keys[0] = { ...d.keys[0], ...patch };
+    const r = await verify(withRuntimeClaims(env, utf8(JSON.stringify(d))));
+    failed(r, 'azure.ak', 'ATTEST_EVIDENCE_INVALID');
+    assert.match(r.failures.find((f) => f.name === 'azure.ak')!.detail, re);
+  }
+});
