@@ -1,5 +1,5 @@
 /**
- * verifyEvidence on every real fixture (shared/fixtures/attestation) at the time its
+ * verifyEvidence on every real fixture (packages/attestation/test/fixtures) at the time its
  * README states, under policies that pin what the fixture is; then the negatives.
  */
 import { test } from 'node:test';

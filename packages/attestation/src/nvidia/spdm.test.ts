@@ -1,6 +1,6 @@
 /**
  * SPDM GET_MEASUREMENTS request/response parsing against the real Hopper report
- * (shared/fixtures/attestation/nvidia/hopper-report.hex, 4117 bytes = 37-byte request +
+ * (test/fixtures/nvidia/hopper-report.hex, 4117 bytes = 37-byte request +
  * 4080-byte response), with truncation at every field boundary.
  */
 import { test } from 'node:test';

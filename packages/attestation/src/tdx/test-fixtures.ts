@@ -1,6 +1,6 @@
 /**
  * @module tdx/test-fixtures
- * Test-only loaders for the real TDX fixtures (shared/fixtures/attestation/tdx) and the
+ * Test-only loaders for the real TDX fixtures (packages/attestation/test/fixtures/tdx) and the
  * golden claim files beside the tests.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -16,14 +16,9 @@ const fromSource = import.meta.url.endsWith('.ts');
 const pkgRoot = resolve(here, '..', '..'); // packages/cli
 const repoRoot = resolve(pkgRoot, '..', '..');
 
-function fixturesRoot(): string {
-  for (let dir = repoRoot; ; dir = dirname(dir)) {
-    const c = join(dir, 'shared', 'fixtures', 'attestation');
-    if (existsSync(c)) return c;
-    if (dirname(dir) === dir) throw new Error('shared/fixtures/attestation not found');
-  }
-}
-const FIX = fixturesRoot();
+// The real evidence kept in the repository (packages/attestation/test/fixtures).
+const FIX = join(repoRoot, 'packages', 'attestation', 'test', 'fixtures');
+if (!existsSync(FIX)) throw new Error(`attestation fixtures not found at ${FIX}`);
 const fx = (rel: string) => readFileSync(join(FIX, rel));
 
 let tmp: string;
