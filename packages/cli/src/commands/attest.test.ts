@@ -119,6 +119,35 @@ test('verify: the legacy header without collateral is reported unverified, exit 
   assert.match(r.stderr, /error\[ATTEST_COLLATERAL_MISSING\]/);
 });
 
+test('verify: a VCEK that does not chain to AMD: the simulated check does not claim genuine vendor roots', async () => {
+  const env = {
+    platform: 'snp',
+    evidence: { attestation_report: fx('snp/milan-v2-report.bin').toString('base64'), cert_chain: { vcek: fx('snp/invalid-vcek-new.der').toString('base64') } },
+  };
+  writeFileSync(join(tmp, 'bad-vcek.json'), JSON.stringify(env));
+  const r = await cli('attest', 'verify', 'bad-vcek.json', '--policy', 'fixtures.yaml', '--at', '2025-06-01T00:00:00Z');
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^✗ snp\.cert_chain: /m);
+  assert.doesNotMatch(r.stdout, /chains to genuine vendor roots/);
+  assert.match(r.stdout, /^✓ policy\.simulated: not simulated \(no test anchor was accepted\), but the evidence does not chain to a genuine vendor root either: snp\.cert_chain failed$/m);
+});
+
+test('verify: a real H100 report with one unsigned byte after its signature passes and prints a note', async () => {
+  const spdm = Buffer.from(fx('nvidia/hopper-coco-report.hex').toString('utf8').trim(), 'hex');
+  const env = { platform: 'nvidia', evidence: { spdm: spdm.toString('base64'), cert_chain: fx('nvidia/hopper-coco-cert-chain.txt').toString('utf8') } };
+  writeFileSync(join(tmp, 'coco-gpu.json'), JSON.stringify(env));
+  writeFileSync(join(tmp, 'gpu.yaml'), 'platforms: [nvidia]\nreportData: { require: [] }\nnvidia: { measurements: any }\n');
+  const r = await cli(
+    'attest', 'verify', 'coco-gpu.json', '--policy', 'gpu.yaml', '--at', '2026-01-07T00:00:00Z',
+    '--report-data', '87d8e24ab336adafe228d49e83d745f6dba4ae505372b6a5704820856b343fec',
+  );
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^✓ nvidia\.signature: ECDSA P-384\/SHA-384 over 4033 bytes/m);
+  assert.match(r.stdout, /^✓ nvidia\.device: NVIDIA GPU, chip GH100/m);
+  assert.match(r.stdout, /^note: nvidia\.parse: 1 unsigned trailing byte\(s\) after the 96-byte signature \(at evidence offset 4129: 00\) were ignored/m);
+  assert.match(r.stdout, /^PASS: nvidia evidence/m);
+});
+
 test('verify: bad input exits 2 with the code (unknown policy key, bad time, bad evidence, missing file)', async () => {
   const [typo, badAt, badEvidence, missing] = await Promise.all([
     cli('attest', 'verify', 'milan.json', '--policy', 'typo.yaml', '--at', '2025-06-01T00:00:00Z'),
