@@ -119,6 +119,8 @@ export interface VerificationResult {
   checks: Check[];
   /** Present when parsing succeeded, even if a check failed (so a caller can show what was claimed). */
   claims?: Claims;
+  /** Facts about the evidence that changed no verdict but a reader should see (e.g. unsigned trailing bytes that were ignored). */
+  notes?: string[];
 }
 
 /** What every platform verifier implements. */

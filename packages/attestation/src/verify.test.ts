@@ -1,5 +1,5 @@
 /**
- * verifyEvidence on every real fixture (shared/fixtures/attestation) at the time its
+ * verifyEvidence on every real fixture (packages/attestation/test/fixtures) at the time its
  * README states, under policies that pin what the fixture is; then the negatives.
  */
 import { test } from 'node:test';
@@ -131,6 +131,18 @@ test('SNP: VCEKs that do not chain to AMD fail the chain', async () => {
   }
 });
 
+test('policy.simulated says "chains to genuine vendor roots" only when the chain check passed', async () => {
+  const bad = await verifyEvidence(snpWithInvalidVcek('new'), { policy: policy(), at: T.snp });
+  const sim = bad.checks.find((c) => c.name === 'policy.simulated')!;
+  assert.doesNotMatch(sim.detail, /chains to genuine vendor roots/);
+  assert.equal(sim.detail, 'not simulated (no test anchor was accepted), but the evidence does not chain to a genuine vendor root either: snp.cert_chain failed');
+  assert.doesNotMatch(formatResult(bad), /✓ policy\.simulated: evidence chains to genuine vendor roots/);
+  const good = await verifyEvidence(snpFixture('milan-v2'), { policy: policy(), at: T.snp });
+  assert.equal(good.checks.find((c) => c.name === 'policy.simulated')!.detail, 'evidence chains to genuine vendor roots (snp.cert_chain)');
+  const tdx = await verifyEvidence(tdxFixture('phala-v4'), { policy: policy(), at: T.tdxV4 });
+  assert.equal(tdx.checks.find((c) => c.name === 'policy.simulated')!.detail, 'evidence chains to genuine vendor roots (tdx.pck_chain)');
+});
+
 test('SNP: a flipped bit in the signed body or the signature fails the signature', async () => {
   for (const offset of [0x90 /* measurement */, 0x2a0 /* signature R */]) {
     const r = await verifyEvidence(flipByte(snpFixture('milan-v2'), 'attestation_report', offset), { policy: policy({ snp: { measurements: 'any' } }), at: T.snp });
@@ -170,6 +182,66 @@ test('TDX v5 outdated at 2026-03-01: no matching TCB level, rejected', async () 
     at: T.tdxV5Outdated,
   });
   assert.equal(lax.ok, false);
+});
+
+test('TDX v5 outdated: policy.tcb says collateral was evaluated and no TCB level matched, naming FMSPC and components', async () => {
+  const r = await verifyEvidence(tdxFixture('phala-v5-outdated'), { policy: policy(), at: T.tdxV5Outdated });
+  const tcb = r.checks.find((c) => c.name === 'policy.tcb')!;
+  assert.equal(tcb.ok, false);
+  assert.equal(tcb.code, 'ATTEST_TCB_OUTDATED');
+  assert.doesNotMatch(tcb.detail, /no collateral/);
+  assert.equal(
+    tcb.detail,
+    'TCB status unknown: collateral was evaluated (TCB info for FMSPC 90c06f000000, evaluation data 18) but no TCB level matched: ' +
+      'platform FMSPC 90c06f000000, SGX TCB components [3,3,2,2,4,1,0,3,0,0,0,0,0,0,0,0], PCESVN 13, TDX TEE_TCB_SVN [7,1,3,0,0,0,0,0,0,0,0,0,0,0,0,0]',
+  );
+  assert.equal(r.status, 'failed');
+});
+
+test('TDX without collateral: policy.tcb says no collateral was evaluated (ATTEST_COLLATERAL_MISSING)', async () => {
+  const r = await verifyEvidence(tdxFixture('phala-v4', { collateral: false }), { policy: policy(), at: T.tdxV4 });
+  const tcb = r.checks.find((c) => c.name === 'policy.tcb')!;
+  assert.equal(tcb.code, 'ATTEST_COLLATERAL_MISSING');
+  assert.match(tcb.detail, /^TCB status unknown: no collateral was evaluated/);
+  assert.equal(r.status, 'unverified', formatResult(r));
+  assert.ok(r.failures.every((f) => f.code === 'ATTEST_COLLATERAL_MISSING'), formatResult(r));
+});
+
+/** The phala v4 quote with its PCK certification data type changed from 5 to `type` (that field is signed by nothing). */
+function withoutPck(type: number, collateral: boolean): EvidenceEnvelope {
+  const env = tdxFixture('phala-v4', { collateral });
+  const q = fromBase64((env.evidence as { quote: string }).quote);
+  const pem = Buffer.from(q).indexOf('-----BEGIN CERTIFICATE');
+  assert.equal(q[pem - 6]! | (q[pem - 5]! << 8), 5);
+  q[pem - 6] = type;
+  (env.evidence as { quote: string }).quote = toBase64(q);
+  return env;
+}
+
+test('TDX quote without a PCK certificate is "failed", saying the PCK certificate (type 5) is missing, with or without collateral', async () => {
+  for (const collateral of [false, true]) {
+    const r = await verifyEvidence(withoutPck(3, collateral), { policy: policy(), at: T.tdxV4 });
+    assert.equal(r.status, 'failed', `collateral ${collateral}: ${formatResult(r)}`);
+    const pck = r.checks.find((c) => c.name === 'tdx.pck_chain')!;
+    assert.equal(pck.ok, false);
+    assert.equal(pck.code, 'ATTEST_CERT_CHAIN_INVALID');
+    assert.equal(
+      pck.detail,
+      'the quote carries no PCK certificate: its certification data is type 3 (PPID encrypted with RSA-3072-OAEP, CPUSVN, PCESVN, PCE-ID), not type 5 (PCK certificate chain), so the QE report cannot be verified',
+    );
+    assert.match(formatResult(r), /^FAIL: /m);
+    assert.doesNotMatch(formatResult(r), /UNVERIFIED/);
+    if (collateral) {
+      assert.match(r.checks.find((c) => c.name === 'policy.tcb')!.detail, /^TCB status unknown: collateral was evaluated \(TCB info for FMSPC b0c06f000000, evaluation data 17\) but no PCK certificate extension/);
+    }
+  }
+});
+
+test('TDX without collateral and with a bad quote signature is "failed", not "unverified"', async () => {
+  const r = await verifyEvidence(flipByte(tdxFixture('phala-v4', { collateral: false }), 'quote', 48 + 136), { policy: policy(), at: T.tdxV4 });
+  assert.equal(r.status, 'failed', formatResult(r));
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_SIGNATURE_INVALID'));
+  assert.ok(r.failures.some((f) => f.code === 'ATTEST_COLLATERAL_MISSING'));
 });
 
 test('TDX debug TD (Intel PCS collateral) at 2026-03-20: signatures valid, rejected for debug', async () => {
@@ -229,6 +301,22 @@ test('NVIDIA: a wrong reference value or a wrong nonce fails', async () => {
   failedWith(wrongRef, 'policy.measurement', 'ATTEST_MEASUREMENT_MISMATCH');
   const wrongNonce = await verifyEvidence(nvidiaFixture(), { policy: policy(), at: T.nvidia, expectedReportData: 'ff'.repeat(32) });
   failedWith(wrongNonce, 'policy.report_data', 'ATTEST_REPORT_DATA_MISMATCH');
+});
+
+test('NVIDIA: unsigned trailing bytes are ignored, reported as a note in the result and in formatResult', async () => {
+  const env = nvidiaFixture();
+  const spdm = fromBase64((env.evidence as { spdm: string }).spdm);
+  const tailed = new Uint8Array(spdm.length + 1);
+  tailed.set(spdm);
+  (env.evidence as { spdm: string }).spdm = toBase64(tailed);
+  const r = await verifyEvidence(env, { policy: policy(), at: T.nvidia, expectedReportData: F.nvidiaNonce });
+  passes(r);
+  assert.equal(r.notes?.length, 1);
+  assert.match(r.notes![0]!, /1 unsigned trailing byte\(s\) after the 96-byte signature \(at evidence offset 4117: 00\) were ignored/);
+  assert.match(formatResult(r), /^note: nvidia\.parse: 1 unsigned trailing byte/m);
+  const plain = await verifyEvidence(nvidiaFixture(), { policy: policy(), at: T.nvidia, expectedReportData: F.nvidiaNonce });
+  assert.equal(plain.notes, undefined);
+  assert.deepEqual(r.checks.map((c) => [c.name, c.ok]), plain.checks.map((c) => [c.name, c.ok]));
 });
 
 // ---- cross-cutting ---------------------------------------------------------------------------

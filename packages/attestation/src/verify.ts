@@ -79,7 +79,7 @@ export interface TrustworthinessVector {
 export interface AttestationResult {
   /** True only if every check passed. */
   ok: boolean;
-  /** `unverified` when the evidence could not be checked for want of collateral; never a pass. */
+  /** `unverified` when missing collateral is the only reason the evidence failed; never a pass. */
   status: 'verified' | 'failed' | 'unverified';
   platform: Platform;
   /** Verification time, RFC 3339. */
@@ -97,6 +97,8 @@ export interface AttestationResult {
   nonce?: string;
   /** AR4SI view of the checks, for the EAR result token. */
   appraisal: { status: AppraisalStatus; trustworthinessVector: TrustworthinessVector };
+  /** The platform verifier's notes: facts that changed no verdict (e.g. unsigned trailing bytes ignored). */
+  notes?: string[];
 }
 
 // ---- evidence decoding ---------------------------------------------------------------
@@ -321,7 +323,7 @@ function checkTcb(policy: Policy, c: Claims, facts: PolicyFacts): Check {
     const t = policy.tdx;
     const statuses: readonly string[] = t?.tcbStatuses ?? ['UpToDate'];
     const status = c.tcb.status;
-    if (status === undefined) return fail(name, 'ATTEST_TCB_OUTDATED', 'TCB status unknown (no collateral evaluated)');
+    if (status === undefined) return tdxTcbUnknown(name, c);
     if (!statuses.includes(status)) {
       return fail(name, 'ATTEST_TCB_OUTDATED', `TCB status ${status} is not accepted (policy accepts ${statuses.join(', ')})`);
     }
@@ -333,6 +335,34 @@ function checkTcb(policy: Policy, c: Claims, facts: PolicyFacts): Check {
     return pass(name, `TCB status ${status}${advisories.length ? ` (advisories ${advisories.join(', ')} allowed)` : ''} accepted`);
   }
   return pass(name, `no TCB policy applies to ${c.platform}`);
+}
+
+/** policy.tcb for a TDX quote without a converged TCB status: says whether collateral was evaluated and what did not match. */
+function tdxTcbUnknown(name: string, c: Claims): Check {
+  const pd = c.platformData as { fmspc?: unknown; tcb?: Record<string, unknown> };
+  const t = pd.tcb ?? {};
+  if (t.collateralSource === undefined) {
+    return fail(name, 'ATTEST_COLLATERAL_MISSING', 'TCB status unknown: no collateral was evaluated (TCB info and QE identity are missing or unusable; see tdx.collateral)');
+  }
+  const comp = (prefix: string) => c.tcb.components.filter((x) => x.name.startsWith(prefix)).map((x) => x.value);
+  const sgx = comp('sgx.');
+  const pcesvn = c.tcb.components.find((x) => x.name === 'pcesvn')?.value;
+  const info = `TCB info${t.tcbInfoFmspc !== undefined ? ` for FMSPC ${String(t.tcbInfoFmspc)}` : ''}, evaluation data ${String(t.tcbEvaluationDataNumber ?? '?')}`;
+  const platform =
+    pd.fmspc === undefined
+      ? 'no PCK certificate extension, so the platform TCB (FMSPC, SGX components, PCESVN) is unknown'
+      : `platform FMSPC ${String(pd.fmspc)}, SGX TCB components [${sgx.join(',')}], PCESVN ${pcesvn ?? '?'}, TDX TEE_TCB_SVN [${comp('tdx.').join(',')}]`;
+  let why: string;
+  if (pd.fmspc === undefined) why = platform;
+  else if (t.tcbInfoFmspc !== undefined && String(t.tcbInfoFmspc).toLowerCase() !== String(pd.fmspc).toLowerCase()) why = `the TCB info is for another platform (${platform})`;
+  else if (t.platformStatus === undefined) why = `no TCB level matched: ${platform}`;
+  else {
+    const parts = [`platform TCB level ${String(t.platformStatus)}`];
+    if (t.tdxModuleStatus === undefined) parts.push('TDX module identity not matched (see tdx.tdx_module)');
+    if (t.qeStatus === undefined) parts.push('QE identity not matched (see tdx.qe_identity)');
+    why = `${parts.join('; ')}; ${platform}`;
+  }
+  return fail(name, 'ATTEST_TCB_OUTDATED', `TCB status unknown: collateral was evaluated (${info}) but ${why}`);
 }
 
 function checkDebug(policy: Policy, c: Claims): Check {
@@ -397,9 +427,22 @@ function checkReportData(policy: Policy, c: Claims, b: Binding, facts: PolicyFac
   return pass(name, 'no binding required by the policy and none supplied (evidence freshness not checked)');
 }
 
-function checkSimulated(policy: Policy, c: Claims): Check {
+/** The platform checks that establish the chain to the vendor root (SNP/NVIDIA cert_chain, TDX pck_chain). */
+const CHAIN_CHECK = /\.(cert_chain|pck_chain)$/;
+
+function checkSimulated(policy: Policy, c: Claims, platformChecks: Check[]): Check {
   const name = 'policy.simulated';
-  if (!c.simulated) return pass(name, 'evidence chains to genuine vendor roots');
+  if (!c.simulated) {
+    const chain = platformChecks.filter((k) => CHAIN_CHECK.test(k.name));
+    const failed = chain.filter((k) => !k.ok).map((k) => k.name);
+    if (chain.length > 0 && failed.length === 0) return pass(name, `evidence chains to genuine vendor roots (${chain.map((k) => k.name).join(', ')})`);
+    return pass(
+      name,
+      failed.length > 0
+        ? `not simulated (no test anchor was accepted), but the evidence does not chain to a genuine vendor root either: ${failed.join(', ')} failed`
+        : 'not simulated (no test anchor was accepted); no certificate chain to a vendor root was checked',
+    );
+  }
   return policy.allowSimulated
     ? pass(name, 'SIMULATED evidence accepted because the policy sets allowSimulated (development only)')
     : fail(name, 'ATTEST_SIMULATED_REFUSED', 'the evidence is simulated (test trust anchors) and the policy does not allow simulated evidence');
@@ -534,11 +577,13 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
   if (policy.allowSimulated && opts.simulatedAnchors) params.simulatedAnchors = opts.simulatedAnchors;
 
   let claims: Claims | undefined;
+  let notes: string[] | undefined;
   try {
     const verifier = opts.verifiers?.[platform] ?? (await platformVerifier(platform));
     const r = await verifier.verify(envelope, params);
     checks.push(...r.checks);
     claims = r.claims;
+    if (r.notes !== undefined && r.notes.length > 0) notes = r.notes.slice(0, 20);
     if (!r.ok && !r.checks.some((c) => !c.ok)) {
       checks.push(fail(`${platform}.verify`, 'ATTEST_EVIDENCE_INVALID', `the ${platform} verifier rejected the evidence without naming a check`));
     }
@@ -571,7 +616,7 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
       checkVmpl(policy, claims),
       checkSigner(policy, claims),
       checkReportData(policy, claims, binding, facts),
-      checkSimulated(policy, claims),
+      checkSimulated(policy, claims, checks),
     );
     const cloudCheck = checkCloudPolicy(policy, claims);
     if (cloudCheck) checks.push(cloudCheck);
@@ -586,7 +631,9 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
   const ok = failures.length === 0;
   const result: AttestationResult = {
     ok,
-    status: ok ? 'verified' : failures.some((f) => f.code === 'ATTEST_COLLATERAL_MISSING') ? 'unverified' : 'failed',
+    // unverified only when missing collateral is the sole reason: a missing PCK certificate,
+    // a bad signature or a policy mismatch is a failure whatever collateral would say.
+    status: ok ? 'verified' : failures.every((f) => f.code === 'ATTEST_COLLATERAL_MISSING') ? 'unverified' : 'failed',
     platform,
     at: at.toISOString(),
     policyId: policyId(policy),
@@ -597,12 +644,14 @@ export async function verifyEvidence(input: EvidenceInput, opts: VerifyEvidenceO
   };
   if (claims !== undefined) result.claims = claims;
   if (nonce !== undefined) result.nonce = toHex(nonce);
+  if (notes !== undefined) result.notes = notes;
   return result;
 }
 
 /** One line per check, `✓ name: detail` / `✗ name: detail`, then the verdict. */
 export function formatResult(r: AttestationResult): string {
   const lines = r.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`);
+  for (const n of r.notes ?? []) lines.push(`note: ${n}`);
   const verdict =
     r.status === 'verified'
       ? `PASS: ${r.platform} evidence satisfies ${r.policyId} at ${r.at}`

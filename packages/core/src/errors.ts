@@ -79,6 +79,7 @@ export const ERROR_CODES = {
   ATTEST_PLATFORM_UNSUPPORTED: input('the evidence platform is not supported'),
   ATTEST_REPORT_TRUNCATED: input('a report or quote is shorter than its format requires'),
   ATTEST_REPORT_VERSION: input('a report or quote version is not supported'),
+  ATTEST_TRAILING_BYTES: input('more unsigned bytes follow a signed report than its format tolerates'),
   ATTEST_SIGNATURE_INVALID: verify('a signature in the evidence does not verify'),
   ATTEST_CERT_CHAIN_INVALID: verify('a certificate chain does not lead to a trusted root'),
   ATTEST_CERT_EXPIRED: verify('a certificate is expired or not yet valid at the verification time'),

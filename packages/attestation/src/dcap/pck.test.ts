@@ -38,8 +38,14 @@ describe('dcap/pck', () => {
   it('refuses a certificate without the SGX extension and other certification data types', () => {
     const root = dcapAnchors()[0]!.cert;
     assert.throws(() => parsePckExtension(root), (e: unknown) => isVeriteeError(e, 'ATTEST_EVIDENCE_INVALID') && /missing/.test((e as Error).message));
-    assert.throws(() => parsePckChain(new Uint8Array(10), 3), (e: unknown) => isVeriteeError(e, 'ATTEST_EVIDENCE_INVALID') && /type 3/.test((e as Error).message));
-    assert.throws(() => parsePckChain(new TextEncoder().encode('no pem'), 5), (e: unknown) => isVeriteeError(e, 'ATTEST_EVIDENCE_INVALID'));
+    assert.throws(
+      () => parsePckChain(new Uint8Array(10), 3),
+      (e: unknown) => isVeriteeError(e, 'ATTEST_CERT_CHAIN_INVALID') && /carries no PCK certificate: .*type 3 \(PPID encrypted with RSA-3072.*not type 5 \(PCK certificate chain\)/.test((e as Error).message),
+    );
+    assert.throws(
+      () => parsePckChain(new TextEncoder().encode('no pem'), 5),
+      (e: unknown) => isVeriteeError(e, 'ATTEST_CERT_CHAIN_INVALID') && /carries no PCK certificate: .*type 5.* holds no PEM certificate in 6 byte/.test((e as Error).message),
+    );
   });
 
   it('simulated anchors are added only when given, and marked simulated', () => {

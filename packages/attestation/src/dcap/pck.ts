@@ -85,17 +85,36 @@ export function parsePckExtension(cert: ParsedCert): PckExtension {
   };
 }
 
-/** PCK chain certificates (leaf first) from certification data type 5. Throws ATTEST_EVIDENCE_INVALID. */
+/** Intel DCAP QE certification data types (Intel SGX ECDSA Quote Library API, "Certification Data"). */
+const CERT_DATA_TYPES: Readonly<Record<number, string>> = {
+  1: 'PPID in clear text, CPUSVN, PCESVN, PCE-ID',
+  2: 'PPID encrypted with RSA-2048-OAEP, CPUSVN, PCESVN, PCE-ID',
+  3: 'PPID encrypted with RSA-3072-OAEP, CPUSVN, PCESVN, PCE-ID',
+  4: 'PCK leaf certificate only',
+  5: 'PCK certificate chain',
+  6: 'QE report certification data',
+  7: 'platform manifest',
+};
+
+/**
+ * PCK chain certificates (leaf first) from certification data type 5. Throws
+ * ATTEST_CERT_CHAIN_INVALID naming the type when the quote carries no PCK certificate
+ * (a verification failure, not missing collateral), or a certificate parse error.
+ */
 export function parsePckChain(certData: Uint8Array, certDataType: number): ParsedCert[] {
   if (certDataType !== 5) {
+    const what = CERT_DATA_TYPES[certDataType] ?? 'unknown type';
     throw new VeriteeError(
-      'ATTEST_EVIDENCE_INVALID',
-      `PCK certification data type ${certDataType} is not supported (expected 5, PCK certificate chain); fetch the PCK certificate separately`,
+      'ATTEST_CERT_CHAIN_INVALID',
+      `the quote carries no PCK certificate: its certification data is type ${certDataType} (${what}), not type 5 (PCK certificate chain), so the QE report cannot be verified`,
+      { certDataType },
     );
   }
   const text = new TextDecoder('utf-8', { fatal: false }).decode(certData);
   const ders = pemBlocks(text);
-  if (ders.length === 0) throw new VeriteeError('ATTEST_EVIDENCE_INVALID', 'the PCK certification data holds no PEM certificate');
+  if (ders.length === 0) {
+    throw new VeriteeError('ATTEST_CERT_CHAIN_INVALID', `the quote carries no PCK certificate: its certification data (type 5, PCK certificate chain) holds no PEM certificate in ${certData.length} byte(s)`);
+  }
   return ders.map((d, i) => parseCert(d, `PCK chain certificate ${i}`));
 }
 

@@ -13,8 +13,9 @@
  * - `debug`: always false: no field of the Hopper SPDM report signals a debug mode.
  * - `platformData`: `arch`, `config` (NVIDIA opaque fields decoded as NVIDIA/Trustee do:
  *   driver_version, vbios_version, fwid, measurement_count...), the SPDM request and
- *   response parameters, each block's value type, the leaf identity, and `uuid` when the
- *   envelope carried one (not signed).
+ *   response parameters, each block's value type, the leaf identity, `trailingBytes` (the
+ *   count of unsigned bytes after the signature, ignored), and `uuid` when the envelope
+ *   carried one (not signed).
  */
 import { concatBytes, sha384, toHex } from '@veritee/core';
 import type { Claims } from '../types.js';
@@ -49,6 +50,8 @@ export function buildNvidiaClaims(
     },
     measurementValueTypes: Object.fromEntries(blocks.map((b) => [String(b.index), b.valueType])),
     device: identity,
+    /** Unsigned bytes after the signature, ignored (see the result's notes). */
+    trailingBytes: e.trailing.length,
   };
   if (opts.uuid !== undefined) {
     platformData.uuid = opts.uuid;

@@ -3,7 +3,7 @@
  * The NVIDIA device identity root ("NVIDIA Device Identity CA", P-384, self-signed,
  * valid 2021-11-05 .. 9999-12-31), compiled in. Every real Hopper certificate chain
  * ends at this certificate. Source: NVIDIA nvtrust / confidential-containers trustee
- * (`verifier_device_root.pem`), identical to shared/fixtures/attestation/roots/nvidia-device-root.pem.
+ * (`verifier_device_root.pem`), identical to test/fixtures/roots/nvidia-device-root.pem of this package.
  *
  * INVARIANT: only these bytes (compared exactly) or an explicit simulated anchor are trusted.
  */

@@ -22,6 +22,14 @@
  *   40+L1       2     OpaqueLength               L2
  *   42+L1       L2    OpaqueData                 NVIDIA: TLVs { type u16, size u16, data }
  *   42+L1+L2    96    Signature                  ECDSA P-384 raw r || s (48 + 48, big-endian)
+ *   138+L1+L2   T     (not SPDM) unsigned trailing bytes, 0 <= T <= MAX_SPDM_TRAILING_BYTES
+ *
+ * Trailing bytes: real reports have been seen with one 0x00 after the signature (a
+ * confidential-containers CI run of an H100). The response's length follows from its
+ * own signed fields (L1, L2), so bytes after the signature can neither move a field nor
+ * be read as one: they are returned apart (`trailing`), never part of `signedBytes`,
+ * and the verifier reports them as a note. More than MAX_SPDM_TRAILING_BYTES is refused
+ * (ATTEST_TRAILING_BYTES): that is not padding but a second message or garbage.
  *
  * What is signed (SPDM 1.1, one signed GET_MEASUREMENTS exchange): ECDSA-P384 over
  * SHA-384(L1 transcript), where the transcript is request || response without its last
@@ -46,6 +54,8 @@ export const SPDM_P384_SIGNATURE_SIZE = 96;
 export const SPDM_MEASUREMENT_SPEC_DMTF = 0x01;
 /** Largest `request || response` accepted (a Hopper report is about 4 KiB). */
 export const MAX_SPDM_EVIDENCE_BYTES = 256 * 1024;
+/** Most unsigned bytes tolerated after the signature (seen in the wild: 1). */
+export const MAX_SPDM_TRAILING_BYTES = 256;
 
 /** Offsets of the fixed response header (relative to the response start). */
 export const SPDM_RESPONSE_LAYOUT = {
@@ -94,8 +104,10 @@ export interface SpdmMeasurementsResponse {
   signature: Uint8Array;
   /** Bytes of the response before the signature. */
   unsignedLength: number;
-  /** Bytes the whole response occupies. */
+  /** Bytes the whole response occupies, up to the end of its signature (trailing bytes excluded). */
   length: number;
+  /** Unsigned bytes after the signature (at most MAX_SPDM_TRAILING_BYTES); covered by nothing, used for nothing. */
+  trailing: Uint8Array;
 }
 
 export interface SpdmEvidence {
@@ -105,6 +117,8 @@ export interface SpdmEvidence {
   signedBytes: Uint8Array;
   /** 96-byte raw r || s. */
   signature: Uint8Array;
+  /** Unsigned bytes after the response's signature (usually none); never part of `signedBytes`. */
+  trailing: Uint8Array;
 }
 
 /** NVIDIA opaque data types (as named by NVIDIA's verifiers). */
@@ -266,8 +280,9 @@ export function parseNvidiaOpaqueData(bytes: Uint8Array): NvidiaOpaqueField[] {
 }
 
 /**
- * Parses a MEASUREMENTS response starting at `offset` of `bytes`. The response must end
- * exactly after its 96-byte signature (trailing bytes are refused).
+ * Parses a MEASUREMENTS response starting at `offset` of `bytes`. The response ends after
+ * its 96-byte signature; up to MAX_SPDM_TRAILING_BYTES unsigned bytes may follow and are
+ * returned apart in `trailing`. More are refused with ATTEST_TRAILING_BYTES.
  */
 export function parseSpdmResponse(bytes: Uint8Array, offset = 0, expectedVersion?: number): SpdmMeasurementsResponse {
   const c = new Cursor(bytes, offset, bytes.length, offset, 'ATTEST_REPORT_TRUNCATED', 'evidence');
@@ -296,9 +311,15 @@ export function parseSpdmResponse(bytes: Uint8Array, offset = 0, expectedVersion
   const opaqueData = c.bytes(opaqueLength, 'OpaqueData');
   const unsignedLength = c.off - offset;
   const signature = c.bytes(SPDM_P384_SIGNATURE_SIZE, 'Signature (ECDSA P-384 r||s)');
-  if (c.off !== bytes.length) {
-    throw invalid(`${bytes.length - c.off} trailing byte(s) after the 96-byte signature`, { trailing: bytes.length - c.off });
+  const trailingCount = bytes.length - c.off;
+  if (trailingCount > MAX_SPDM_TRAILING_BYTES) {
+    throw new VeriteeError(
+      'ATTEST_TRAILING_BYTES',
+      `SPDM MEASUREMENTS response: ${trailingCount} unsigned byte(s) follow the 96-byte signature; at most ${MAX_SPDM_TRAILING_BYTES} are tolerated`,
+      { trailing: trailingCount, limit: MAX_SPDM_TRAILING_BYTES },
+    );
   }
+  const trailing = bytes.slice(c.off);
   const opaqueFields = parseNvidiaOpaqueData(opaqueData);
   return {
     version,
@@ -315,6 +336,7 @@ export function parseSpdmResponse(bytes: Uint8Array, offset = 0, expectedVersion
     signature,
     unsignedLength,
     length: c.off - offset,
+    trailing,
   };
 }
 
@@ -349,6 +371,7 @@ export function parseSpdmEvidence(spdm: Uint8Array): SpdmEvidence {
     response,
     signedBytes: spdm.slice(0, signedEnd),
     signature: response.signature,
+    trailing: response.trailing,
   };
 }
 
@@ -409,7 +432,11 @@ export function nvidiaOpaqueConfig(fields: NvidiaOpaqueField[]): Record<string, 
 
 /** One-line summary of the parsed evidence, for check details. */
 export function describeSpdm(e: SpdmEvidence): string {
-  return `SPDM ${spdmVersionString(e.request.version)} GET_MEASUREMENTS(param2=0x${e.request.param2.toString(16)}) -> ${e.response.numberOfBlocks} block(s), ${e.response.opaqueFields.length} opaque field(s), ${e.signedBytes.length} signed bytes`;
+  const t = e.trailing.length;
+  return (
+    `SPDM ${spdmVersionString(e.request.version)} GET_MEASUREMENTS(param2=0x${e.request.param2.toString(16)}) -> ${e.response.numberOfBlocks} block(s), ${e.response.opaqueFields.length} opaque field(s), ${e.signedBytes.length} signed bytes` +
+    (t > 0 ? `; ${t} unsigned trailing byte(s) after the signature ignored` : '')
+  );
 }
 
 // ---- encoding (simulated GPU) -------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * SPDM GET_MEASUREMENTS request/response parsing against the real Hopper report
- * (shared/fixtures/attestation/nvidia/hopper-report.hex, 4117 bytes = 37-byte request +
+ * (test/fixtures/nvidia/hopper-report.hex, 4117 bytes = 37-byte request +
  * 4080-byte response), with truncation at every field boundary.
  */
 import { test } from 'node:test';
@@ -12,6 +12,7 @@ import { parseSpdmRequest, SPDM_REQUEST_LAYOUT } from './spdm-request.js';
 import {
   formatVbiosVersion,
   MAX_SPDM_EVIDENCE_BYTES,
+  MAX_SPDM_TRAILING_BYTES,
   nvidiaOpaqueConfig,
   parseNvidiaOpaqueData,
   parseSpdmEvidence,
@@ -159,10 +160,26 @@ test('every truncation length 0..4116 throws a VeriteeError, never anything else
   }
 });
 
-test('oversized: trailing bytes and inputs beyond the size limit are refused', () => {
-  const plus1 = new Uint8Array(END + 1);
-  plus1.set(REPORT);
-  expectCode(() => parseSpdmEvidence(plus1), 'ATTEST_EVIDENCE_INVALID', 'one trailing byte');
+test('trailing bytes: up to the limit they are returned apart and never signed; beyond it refused', () => {
+  const plain = parseSpdmEvidence(REPORT);
+  assert.equal(plain.trailing.length, 0);
+  for (const n of [1, 7, MAX_SPDM_TRAILING_BYTES]) {
+    const b = new Uint8Array(END + n).fill(0xee);
+    b.set(REPORT);
+    const e = parseSpdmEvidence(b);
+    assert.equal(e.trailing.length, n);
+    assert.ok(e.trailing.every((x) => x === 0xee));
+    assert.deepEqual(e.signedBytes, plain.signedBytes, `${n}: signed bytes unchanged`);
+    assert.deepEqual(e.signature, plain.signature, `${n}: signature window unchanged`);
+    assert.equal(e.response.length, plain.response.length);
+    assert.deepEqual(e.response.opaqueFields, plain.response.opaqueFields);
+  }
+  const over = new Uint8Array(END + MAX_SPDM_TRAILING_BYTES + 1);
+  over.set(REPORT);
+  expectCode(() => parseSpdmEvidence(over), 'ATTEST_TRAILING_BYTES', 'one byte over the trailing limit');
+});
+
+test('oversized: inputs beyond the size limit are refused', () => {
   const huge = new Uint8Array(MAX_SPDM_EVIDENCE_BYTES + 1);
   huge.set(REPORT);
   expectCode(() => parseSpdmEvidence(huge), 'INPUT_TOO_LARGE', 'over the limit');
@@ -187,7 +204,8 @@ test('inconsistent lengths and values are refused', () => {
   expectCode(() => parseSpdmEvidence(mutate(RECORD + 55, 1)), 'ATTEST_EVIDENCE_INVALID', 'duplicate index 1');
   expectCode(() => parseSpdmEvidence(mutate(RECORD + 5, 47)), 'ATTEST_EVIDENCE_INVALID', 'DMTF size != MeasurementSize - 3');
   expectCode(() => parseSpdmEvidence(mutate(3, 0x05)), 'ATTEST_EVIDENCE_INVALID', 'request for one index, 64 returned');
-  // OpaqueLength one less: the signature window shifts by one and a trailing byte remains
+  // OpaqueLength one less: the signature window shifts by one and a trailing byte remains;
+  // the opaque items no longer fit, so it is refused (and the signed OpaqueLength changed anyway)
   expectCode(() => parseSpdmEvidence(mutate(OPAQUE_LEN, 421 & 0xff)), 'ATTEST_EVIDENCE_INVALID', 'opaque length - 1');
 });
 

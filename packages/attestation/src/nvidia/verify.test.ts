@@ -17,6 +17,8 @@ import type { EvidenceEnvelope, VerificationResult, VerifyParams } from '../type
 import { readFixture } from '../testing/fixtures.js';
 import { nvidiaVerifier, parseSpdmEvidence } from './index.js';
 import { MAX_SPDM_BASE64_CHARS } from './evidence.js';
+import { MAX_SPDM_TRAILING_BYTES } from './spdm-response.js';
+import { createSimNvidiaAuthority, simNvidiaEvidence } from '../sim/nvidia.js';
 import { parsePemChain, toPem } from './cert-chain.js';
 
 const text = (rel: string): string => new TextDecoder().decode(readFixture(rel));
@@ -40,10 +42,11 @@ function failed(r: VerificationResult): Record<string, string | undefined> {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The committed golden file under src/ (also when the test runs from dist/), so UPDATE_GOLDEN=1 rewrites the source copy. */
 function goldenPath(): string {
   const rel = join('testdata', 'hopper.claims.json');
-  const fromSrc = join(here.replace(/([\\/])dist([\\/]|$)/, '$1src$2'), rel);
-  return existsSync(join(here, rel)) ? join(here, rel) : fromSrc;
+  const fromSrc = join(here.replace(/([\\/])dist([\\/]|$)(?!.*[\\/]dist([\\/]|$))/, '$1src$2'), rel);
+  return existsSync(fromSrc) ? fromSrc : join(here, rel);
 }
 
 test('the real Hopper report verifies: every check passes', async () => {
@@ -58,10 +61,13 @@ test('the real Hopper report verifies: every check passes', async () => {
       'nvidia.cert_validity',
       'nvidia.signature',
       'nvidia.fwid',
+      'nvidia.device',
       'nvidia.nonce',
       'nvidia.measurements',
     ],
   );
+  assert.equal(r.notes, undefined);
+  assert.match(r.checks.find((c) => c.name === 'nvidia.device')!.detail, /^NVIDIA GPU, chip GH100 \(Hopper\), named by the leaf certificate \(NVIDIA:GH100:48B02D92494BADF4\)/);
   const c = r.claims!;
   assert.equal(c.platform, 'nvidia');
   assert.equal(c.simulated, false);
@@ -208,10 +214,10 @@ test('oversized evidence -> INPUT_TOO_LARGE / trailing bytes refused, no throw',
   decodedTooBig.set(REPORT);
   const r1 = await run(envelope(decodedTooBig));
   assert.equal(failed(r1)['nvidia.parse'], 'INPUT_TOO_LARGE');
-  const trailing = new Uint8Array(REPORT.length + 4);
+  const trailing = new Uint8Array(REPORT.length + MAX_SPDM_TRAILING_BYTES + 1);
   trailing.set(REPORT);
   const r2 = await run(envelope(trailing));
-  assert.equal(failed(r2)['nvidia.parse'], 'ATTEST_EVIDENCE_INVALID');
+  assert.equal(failed(r2)['nvidia.parse'], 'ATTEST_TRAILING_BYTES');
 });
 
 test('SNP-shaped envelopes are refused', async () => {
@@ -242,4 +248,123 @@ test('SNP-shaped envelopes are refused', async () => {
 test('parseSpdmEvidence is exported and agrees with the verifier', () => {
   const e = parseSpdmEvidence(REPORT);
   assert.equal(e.response.blocks.length, 64);
+});
+
+// ---- unsigned trailing bytes after the signature ---------------------------------------------
+
+const withTail = (b: Uint8Array, tail: number[]): Uint8Array => {
+  const out = new Uint8Array(b.length + tail.length);
+  out.set(b);
+  out.set(tail, b.length);
+  return out;
+};
+const verdict = (r: VerificationResult) => r.checks.map((c) => [c.name, c.ok, c.code ?? null]);
+
+test('trailing 0x00 after the signature: verifies exactly as without it, plus a note naming the byte', async () => {
+  const plain = await run(envelope());
+  const tailed = await run(envelope(withTail(REPORT, [0x00])));
+  assert.equal(tailed.ok, true, JSON.stringify(failed(tailed)));
+  assert.deepEqual(verdict(tailed), verdict(plain)); // every check ran, with the same outcome
+  for (const name of ['nvidia.signature', 'nvidia.cert_chain', 'nvidia.fwid', 'nvidia.device', 'nvidia.nonce', 'nvidia.measurements']) {
+    assert.equal(tailed.checks.find((c) => c.name === name)!.detail, plain.checks.find((c) => c.name === name)!.detail, name);
+  }
+  assert.match(tailed.checks.find((c) => c.name === 'nvidia.signature')!.detail, /over 4021 bytes/); // the tail is not signed
+  const { trailingBytes, ...restTailed } = tailed.claims!.platformData;
+  const { trailingBytes: none, ...restPlain } = plain.claims!.platformData;
+  assert.equal(trailingBytes, 1);
+  assert.equal(none, 0);
+  assert.deepEqual({ ...tailed.claims!, platformData: restTailed }, { ...plain.claims!, platformData: restPlain });
+  assert.equal(tailed.notes?.length, 1);
+  assert.match(tailed.notes![0]!, /^nvidia\.parse: 1 unsigned trailing byte\(s\) after the 96-byte signature \(at evidence offset 4117: 00\) were ignored/);
+  assert.equal(plain.notes, undefined);
+});
+
+test('trailing byte + a flipped signed byte: still fails on the signature (the tail changes nothing)', async () => {
+  const b = REPORT.slice();
+  b[SIG - 1]! ^= 0x01; // last byte of the opaque data: signed
+  const r = await run(envelope(withTail(b, [0x00])));
+  assert.equal(r.ok, false);
+  assert.deepEqual(failed(r), { 'nvidia.signature': 'ATTEST_SIGNATURE_INVALID' });
+  // a flip in the signature itself, with a tail
+  const s = REPORT.slice();
+  s[SIG + 10]! ^= 0x01;
+  assert.deepEqual(failed(await run(envelope(withTail(s, [0x00])))), { 'nvidia.signature': 'ATTEST_SIGNATURE_INVALID' });
+  // the tail's content is never read: any value, same verdict
+  assert.equal((await run(envelope(withTail(REPORT, [0xff, 0x60, 0x11])))).ok, true);
+});
+
+test(`trailing bytes: ${MAX_SPDM_TRAILING_BYTES} are tolerated, one more is refused (ATTEST_TRAILING_BYTES) and the other checks still run`, async () => {
+  const atLimit = await run(envelope(withTail(REPORT, new Array<number>(MAX_SPDM_TRAILING_BYTES).fill(0))));
+  assert.equal(atLimit.ok, true, JSON.stringify(failed(atLimit)));
+  assert.match(atLimit.notes![0]!, new RegExp(`^nvidia\\.parse: ${MAX_SPDM_TRAILING_BYTES} unsigned trailing byte\\(s\\).*: 0{32}…\\) were ignored`));
+  const over = await run(envelope(withTail(REPORT, new Array<number>(MAX_SPDM_TRAILING_BYTES + 1).fill(0))));
+  assert.equal(over.ok, false);
+  const parse = over.checks.find((c) => c.name === 'nvidia.parse')!;
+  assert.equal(parse.code, 'ATTEST_TRAILING_BYTES');
+  assert.match(parse.detail, new RegExp(`${MAX_SPDM_TRAILING_BYTES + 1} unsigned byte\\(s\\) follow the 96-byte signature; at most ${MAX_SPDM_TRAILING_BYTES} are tolerated`));
+  assert.equal(over.checks.find((c) => c.name === 'nvidia.cert_chain')!.ok, true); // the chain was still checked
+  assert.equal(over.claims, undefined);
+});
+
+test('real H100 report from a confidential-containers CI run (one 0x00 after the signature) verifies, with a note', async () => {
+  const spdm = fromHex(text('nvidia/hopper-coco-report.hex').trim());
+  assert.equal(spdm.length, 4130);
+  assert.equal(spdm[4129], 0x00);
+  const nonce = fromHex('87d8e24ab336adafe228d49e83d745f6dba4ae505372b6a5704820856b343fec');
+  const r = await run(envelope(spdm, text('nvidia/hopper-coco-cert-chain.txt')), { expectedNonce: nonce, at: new Date('2026-01-07T00:00:00Z') });
+  assert.equal(r.ok, true, JSON.stringify(failed(r)));
+  assert.equal(r.checks.length, 9); // every check ran
+  assert.match(r.checks.find((c) => c.name === 'nvidia.signature')!.detail, /over 4033 bytes/);
+  assert.deepEqual(r.notes?.map((n) => /1 unsigned trailing byte\(s\) after the 96-byte signature \(at evidence offset 4129: 00\)/.test(n)), [true]);
+  assert.equal(r.claims!.chipId, '48b02d51037534ee');
+  assert.equal((r.claims!.platformData.config as Record<string, unknown>).driver_version, '580.95.05');
+  // without the trailing byte it verifies the same
+  const bare = await run(envelope(spdm.subarray(0, 4129), text('nvidia/hopper-coco-cert-chain.txt')), { expectedNonce: nonce, at: new Date('2026-01-07T00:00:00Z') });
+  assert.deepEqual(verdict(bare), verdict(r));
+  assert.equal(bare.notes, undefined);
+});
+
+// ---- device class: NVSwitch and other chips are refused by name ----------------------------
+
+test('NVSwitch evidence (leaf names chip LS10) is refused: "NVSwitch evidence is not supported"', async () => {
+  const auth = await createSimNvidiaAuthority({ chip: 'LS10' });
+  const nonce = new Uint8Array(32).fill(7);
+  const env = simNvidiaEvidence(auth, { nonce });
+  const r = await nvidiaVerifier.verify(env, { at: AT, expectedNonce: nonce, simulatedAnchors: auth.anchors });
+  assert.equal(r.ok, false);
+  assert.deepEqual(failed(r), { 'nvidia.device': 'ATTEST_PLATFORM_UNSUPPORTED' }); // signature, chain, FWID all pass
+  assert.match(r.checks.find((c) => c.name === 'nvidia.device')!.detail, /^NVSwitch evidence is not supported: the leaf certificate names NVSwitch chip LS10 \(NVIDIA:LS10:[0-9A-F]{16}\)/);
+});
+
+test('NVSwitch evidence (NVSwitch-only opaque fields, signed) is refused by name, not by the FWID check', async () => {
+  const auth = await createSimNvidiaAuthority();
+  const nonce = new Uint8Array(32).fill(9);
+  const env = simNvidiaEvidence(auth, {
+    nonce,
+    extraOpaqueFields: [
+      { type: 22, data: new Uint8Array(8).fill(0xab) }, // switch_pdi
+      { type: 24, data: new Uint8Array([3, 0, 0, 0]) }, // position_id
+    ],
+  });
+  const r = await nvidiaVerifier.verify(env, { at: AT, expectedNonce: nonce, simulatedAnchors: auth.anchors });
+  assert.deepEqual(failed(r), { 'nvidia.device': 'ATTEST_PLATFORM_UNSUPPORTED' });
+  assert.equal(r.checks.find((c) => c.name === 'nvidia.fwid')!.ok, true);
+  assert.match(r.checks.find((c) => c.name === 'nvidia.device')!.detail, /^NVSwitch evidence is not supported: the report carries NVSwitch-only opaque field\(s\) 22 switch_pdi, 24 position_id/);
+  // the same simulated GPU without those fields passes
+  const ok = await nvidiaVerifier.verify(simNvidiaEvidence(auth, { nonce }), { at: AT, expectedNonce: nonce, simulatedAnchors: auth.anchors });
+  assert.equal(ok.ok, true, JSON.stringify(failed(ok)));
+});
+
+test('another chip (GB100) is refused by name; a leaf without a device name leaves the class unknown', async () => {
+  const auth = await createSimNvidiaAuthority({ chip: 'GB100' });
+  const nonce = new Uint8Array(32).fill(1);
+  const r = await nvidiaVerifier.verify(simNvidiaEvidence(auth, { nonce }), { at: AT, simulatedAnchors: auth.anchors });
+  assert.deepEqual(failed(r), { 'nvidia.device': 'ATTEST_PLATFORM_UNSUPPORTED' });
+  assert.match(r.checks.find((c) => c.name === 'nvidia.device')!.detail, /^NVIDIA device chip GB100 \(NVIDIA:GB100:[0-9A-F]{16}\) is not supported: veritee verifies Hopper GPU \(GH100\) reports only/);
+  // the real report with the second certificate (no device name) as the leaf
+  const certs = parsePemChain(PEM);
+  const r2 = await run(envelope(REPORT, certs.slice(1).map((c) => toPem(c.der)).join('')));
+  const device = r2.checks.find((c) => c.name === 'nvidia.device')!;
+  assert.equal(device.code, 'ATTEST_EVIDENCE_INVALID');
+  assert.match(device.detail, /names no NVIDIA device \(no NVIDIA:<chip>:<id> subjectAltName\): the device class cannot be established/);
 });

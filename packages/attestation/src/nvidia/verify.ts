@@ -14,11 +14,14 @@
  *
  * Steps (check names):
  *   1 nvidia.envelope      zod shape, platform, size limits, base64
- *   2 nvidia.parse         request (length from its fields) then response; trailing bytes refused
+ *   2 nvidia.parse         request (length from its fields) then response; up to
+ *                          MAX_SPDM_TRAILING_BYTES unsigned bytes after the signature are
+ *                          ignored and reported as a note, more are refused
  *   3 nvidia.cert_chain    leaf -> ... -> NVIDIA root (or simulated anchor): names, CA, ECDSA signatures
  *   4 nvidia.cert_validity every certificate of the path valid at `at`
  *   5 nvidia.signature     ECDSA P-384 / SHA-384 over request || response-without-signature, leaf key
  *     nvidia.fwid          the report's FWID opaque field equals the leaf certificate's DICE FWID
+ *     nvidia.device        the device is a Hopper GPU (GH100): NVSwitch or other chips refused by name
  *   6 nvidia.nonce         requester nonce equals `expectedNonce` (only when given)
  *   7 nvidia.measurements  at least one DMTF measurement block; exposed as gpu.<index>
  */
@@ -40,6 +43,10 @@ import {
 import { nvidiaDeviceRootDer } from './roots.js';
 import { buildNvidiaClaims } from './claims.js';
 import { SPDM_NONCE_SIZE } from './spdm-request.js';
+import { deviceClassCode, nvidiaDeviceClass } from './device.js';
+
+/** At most this many trailing bytes are shown (hex) in the note. */
+const TRAILING_SHOWN = 16;
 
 let realAnchor: TrustAnchor | undefined;
 function bundledAnchor(): TrustAnchor {
@@ -75,6 +82,7 @@ export async function verifyNvidia(envelope: EvidenceEnvelope, params: VerifyPar
     fail(name, v.code, v.message);
   };
   const notRun = (name: string, code: ErrorCode, why: string): void => fail(name, code, `not run: ${why}`);
+  const notes: string[] = [];
 
   // 1 envelope
   let input: DecodedNvidiaEvidence;
@@ -91,6 +99,13 @@ export async function verifyNvidia(envelope: EvidenceEnvelope, params: VerifyPar
   try {
     ev = parseSpdmEvidence(input.spdm);
     pass('nvidia.parse', describeSpdm(ev));
+    const t = ev.trailing;
+    if (t.length > 0) {
+      const shown = toHex(t.subarray(0, TRAILING_SHOWN)) + (t.length > TRAILING_SHOWN ? '…' : '');
+      notes.push(
+        `nvidia.parse: ${t.length} unsigned trailing byte(s) after the 96-byte signature (at evidence offset ${input.spdm.length - t.length}: ${shown}) were ignored; they are covered by no signature and used for nothing`,
+      );
+    }
   } catch (e) {
     failFrom('nvidia.parse', e);
   }
@@ -142,6 +157,15 @@ export async function verifyNvidia(envelope: EvidenceEnvelope, params: VerifyPar
     notRun('nvidia.fwid', 'ATTEST_CERT_CHAIN_INVALID', why);
   }
 
+  // device class: a Hopper GPU, not an NVSwitch or another chip (named, not left to FWID)
+  if (ev === undefined && leaf === undefined) notRun('nvidia.device', 'ATTEST_EVIDENCE_INVALID', 'neither the SPDM evidence nor the certificate chain parsed');
+  else {
+    const d = nvidiaDeviceClass(leaf, ev?.response.opaqueFields);
+    const code = deviceClassCode(d);
+    if (code === undefined) pass('nvidia.device', d.detail);
+    else fail('nvidia.device', code, d.detail);
+  }
+
   // 6 nonce
   if (params.expectedNonce !== undefined) {
     const want = params.expectedNonce;
@@ -172,6 +196,7 @@ export async function verifyNvidia(envelope: EvidenceEnvelope, params: VerifyPar
   }
   const result: VerificationResult = { ok: checks.every((c) => c.ok), platform: 'nvidia', checks };
   if (claims !== undefined) result.claims = claims;
+  if (notes.length > 0) result.notes = notes;
   return result;
 }
 

@@ -108,13 +108,19 @@ const CA_EXTENSIONS = (pub: Uint8Array): Uint8Array[] => [
   ext(OID.subjectKeyIdentifier, false, enc(TAG.OCTET_STRING, keyId(pub))),
 ];
 
-/** Generates a test root, an intermediate and a device leaf (all ECDSA P-384). */
-export async function createSimNvidiaAuthority(opts: { notBefore?: Date; notAfter?: Date } = {}): Promise<SimNvidiaAuthority> {
+/**
+ * Generates a test root, an intermediate and a device leaf (all ECDSA P-384). `chip` is
+ * the chip named in the leaf (`NVIDIA:<chip>:<id>`), GH100 unless a test needs another
+ * device (e.g. `LS10`, an NVSwitch, which the verifier must refuse by name).
+ */
+export async function createSimNvidiaAuthority(opts: { notBefore?: Date; notAfter?: Date; chip?: string } = {}): Promise<SimNvidiaAuthority> {
   const notBefore = opts.notBefore ?? new Date('2024-01-01T00:00:00Z');
   const notAfter = opts.notAfter ?? new Date('2049-12-31T23:59:59Z');
   if (!(notBefore.getTime() < notAfter.getTime())) {
     throw new VeriteeError('INPUT_INVALID', 'simulated NVIDIA authority: notBefore must be before notAfter');
   }
+  const chip = opts.chip ?? 'GH100';
+  if (!/^[A-Z0-9]{1,16}$/.test(chip)) throw new VeriteeError('INPUT_INVALID', 'simulated NVIDIA authority: chip must be 1-16 upper-case letters or digits');
   const rootSk = p384.utils.randomSecretKey();
   const icaSk = p384.utils.randomSecretKey();
   const devSk = p384.utils.randomSecretKey();
@@ -127,7 +133,7 @@ export async function createSimNvidiaAuthority(opts: { notBefore?: Date; notAfte
     ['2.5.4.10', 'veritee (simulated)'],
   ]);
   const icaName = name([
-    ['2.5.4.3', 'veritee simulated GH100 Provisioner ICA'],
+    ['2.5.4.3', `veritee simulated ${chip} Provisioner ICA`],
     ['2.5.4.10', 'veritee (simulated)'],
   ]);
   const deviceIdBytes = random(8);
@@ -135,7 +141,7 @@ export async function createSimNvidiaAuthority(opts: { notBefore?: Date; notAfte
   const leafName = name([
     ['2.5.4.5', Array.from(keyId(devPub), (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase(), true],
     ['2.5.4.10', 'veritee (simulated)'],
-    ['2.5.4.3', 'veritee simulated GH100 GSP FMC LF'],
+    ['2.5.4.3', `veritee simulated ${chip} GSP FMC LF`],
   ]);
   const fwid = sha384(concatBytes(utf8('veritee simulated GH100 FMC'), deviceIdBytes));
 
@@ -144,7 +150,7 @@ export async function createSimNvidiaAuthority(opts: { notBefore?: Date; notAfte
   const ica = issue({ ...common, subject: icaName, issuer: rootName, pub: icaPub, issuerPub: rootPub, signerKey: rootSk, extensions: CA_EXTENSIONS(icaPub) });
   const san = enc(
     TAG.SEQUENCE,
-    enc(0xa0, encOid(OID.nvidiaDeviceName), enc(0xa0, encUtf8(`NVIDIA:GH100:${deviceId.toUpperCase()}`))),
+    enc(0xa0, encOid(OID.nvidiaDeviceName), enc(0xa0, encUtf8(`NVIDIA:${chip}:${deviceId.toUpperCase()}`))),
   );
   const tcbInfo = enc(TAG.SEQUENCE, encUint(new Uint8Array([1])), enc(TAG.SEQUENCE, encOid(OID.sha384), enc(TAG.OCTET_STRING, fwid)));
   const leaf = issue({
@@ -187,9 +193,13 @@ export function defaultSimNvidiaMeasurements(): Uint8Array[] {
 
 /**
  * Evidence of the simulated GPU answering GET_MEASUREMENTS(all, signed) with `nonce`.
- * Block `i` (1-based) carries `measurements[i - 1]`.
+ * Block `i` (1-based) carries `measurements[i - 1]`. `extraOpaqueFields` are appended to
+ * the signed opaque data (tests: e.g. NVSwitch-only fields).
  */
-export function simNvidiaEvidence(auth: SimNvidiaAuthority, req: { nonce: Uint8Array; measurements?: Uint8Array[] }): EvidenceEnvelope {
+export function simNvidiaEvidence(
+  auth: SimNvidiaAuthority,
+  req: { nonce: Uint8Array; measurements?: Uint8Array[]; extraOpaqueFields?: { type: number; data: Uint8Array }[] },
+): EvidenceEnvelope {
   if (!(req.nonce instanceof Uint8Array) || req.nonce.length !== SPDM_NONCE_SIZE) {
     throw new VeriteeError('INPUT_INVALID', `simulated NVIDIA evidence: nonce must be ${SPDM_NONCE_SIZE} bytes`);
   }
@@ -212,6 +222,7 @@ export function simNvidiaEvidence(auth: SimNvidiaAuthority, req: { nonce: Uint8A
       { type: OPAQUE.nvdec0Status, data: new Uint8Array([0x55]) },
       { type: OPAQUE.fwid, data: auth.fwid },
       { type: OPAQUE.protectedPcieStatus, data: new Uint8Array([0x55]) },
+      ...(req.extraOpaqueFields ?? []),
     ],
   });
   const signed = concatBytes(request, response);

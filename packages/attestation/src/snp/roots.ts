@@ -3,7 +3,7 @@
  * The real AMD SEV-SNP roots, compiled in: per product the ARK (AMD Root Key,
  * self-signed), the ASK (AMD SEV Key, issues VCEKs) and the ASVK (AMD SEV VLEK Key,
  * issues VLEKs), DER as base64. Source: AMD KDS (https://kdsintf.amd.com/vcek/v1/<Product>/cert_chain
- * and .../vlek/v1/<Product>/cert_chain), copied from shared/fixtures/attestation/roots/amd/.
+ * and .../vlek/v1/<Product>/cert_chain), identical to test/fixtures/roots/amd/ of this package.
  *
  * INVARIANT: these constants are the only real AMD trust anchors. ASK/ARK certificates
  * carried in evidence are never trusted; a test checks each constant byte-for-byte

@@ -22,6 +22,8 @@ export interface TdxTcbOutcome {
   qeStatus?: string | undefined;
   collateralSource?: string;
   tcbEvaluationDataNumber?: number;
+  /** FMSPC the evaluated TCB info is for. */
+  tcbInfoFmspc?: string;
 }
 
 export function buildTdxClaims(

@@ -1,6 +1,6 @@
 /**
  * @module tdx/test-fixtures
- * Test-only loaders for the real TDX fixtures (shared/fixtures/attestation/tdx) and the
+ * Test-only loaders for the real TDX fixtures (packages/attestation/test/fixtures/tdx) and the
  * golden claim files beside the tests.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,11 +35,14 @@ export function debugPcsCollateral(): Record<string, unknown> {
   });
 }
 
-/** Path of a golden file in src/tdx/testdata, whether the test runs from src (tsx) or dist (tsc). */
+/**
+ * Path of a golden file in src/tdx/testdata, whether the test runs from src (tsx) or dist
+ * (tsc): the source copy, so UPDATE_GOLDEN=1 rewrites what is committed, not the build output.
+ */
 export function goldenPath(name: string): string {
   const here = fileURLToPath(new URL(`./testdata/${name}`, import.meta.url));
-  if (existsSync(here) || !here.includes('/dist/')) return here;
-  return here.replace(/\/dist\//, '/src/');
+  const src = here.replace(/([\\/])dist([\\/])(?!.*[\\/]dist[\\/])/, '$1src$2');
+  return existsSync(src) || process.env.UPDATE_GOLDEN === '1' ? src : here;
 }
 
 /**

@@ -274,6 +274,7 @@ export function verifyTdxQuote(raw: Uint8Array, opts: TdxVerifyOptions, params: 
     checks.pass('tdx.collateral', `${collateral.source} layout: TCB info (FMSPC ${collateral.tcbInfo.value.fmspc}, evaluation data ${collateral.tcbInfo.value.tcbEvaluationDataNumber}), QE identity ${collateral.qeIdentity.value.id}, PCK and root CRLs`);
     tcb.collateralSource = collateral.source;
     tcb.tcbEvaluationDataNumber = collateral.tcbInfo.value.tcbEvaluationDataNumber;
+    tcb.tcbInfoFmspc = collateral.tcbInfo.value.fmspc;
     const tcbChain = verifySignedJson('tdx.tcb_info_signature', collateral.tcbInfo, collateral, anchors, at, collateral.memo, checks);
     const qeChain = verifySignedJson('tdx.qe_identity_signature', collateral.qeIdentity, collateral, anchors, at, collateral.memo, checks);
     for (const c of [tcbChain, qeChain]) {

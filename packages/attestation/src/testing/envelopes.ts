@@ -1,6 +1,6 @@
 /**
  * @module testing/envelopes
- * Test-only: the real fixtures of `shared/fixtures/attestation` wrapped in evidence
+ * Test-only: the real fixtures of `packages/attestation/test/fixtures` wrapped in evidence
  * envelopes, with the verification times their README states.
  */
 import { readFileSync } from 'node:fs';

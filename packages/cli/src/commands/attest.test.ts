@@ -16,14 +16,9 @@ const fromSource = import.meta.url.endsWith('.ts');
 const pkgRoot = resolve(here, '..', '..'); // packages/cli
 const repoRoot = resolve(pkgRoot, '..', '..');
 
-function fixturesRoot(): string {
-  for (let dir = repoRoot; ; dir = dirname(dir)) {
-    const c = join(dir, 'shared', 'fixtures', 'attestation');
-    if (existsSync(c)) return c;
-    if (dirname(dir) === dir) throw new Error('shared/fixtures/attestation not found');
-  }
-}
-const FIX = fixturesRoot();
+// The real evidence kept in the repository (packages/attestation/test/fixtures).
+const FIX = join(repoRoot, 'packages', 'attestation', 'test', 'fixtures');
+if (!existsSync(FIX)) throw new Error(`attestation fixtures not found at ${FIX}`);
 const fx = (rel: string) => readFileSync(join(FIX, rel));
 
 let tmp: string;
@@ -122,6 +117,35 @@ test('verify: the legacy header without collateral is reported unverified, exit 
   assert.equal(r.code, 1);
   assert.match(r.stdout, /UNVERIFIED: collateral missing/);
   assert.match(r.stderr, /error\[ATTEST_COLLATERAL_MISSING\]/);
+});
+
+test('verify: a VCEK that does not chain to AMD: the simulated check does not claim genuine vendor roots', async () => {
+  const env = {
+    platform: 'snp',
+    evidence: { attestation_report: fx('snp/milan-v2-report.bin').toString('base64'), cert_chain: { vcek: fx('snp/invalid-vcek-new.der').toString('base64') } },
+  };
+  writeFileSync(join(tmp, 'bad-vcek.json'), JSON.stringify(env));
+  const r = await cli('attest', 'verify', 'bad-vcek.json', '--policy', 'fixtures.yaml', '--at', '2025-06-01T00:00:00Z');
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^✗ snp\.cert_chain: /m);
+  assert.doesNotMatch(r.stdout, /chains to genuine vendor roots/);
+  assert.match(r.stdout, /^✓ policy\.simulated: not simulated \(no test anchor was accepted\), but the evidence does not chain to a genuine vendor root either: snp\.cert_chain failed$/m);
+});
+
+test('verify: a real H100 report with one unsigned byte after its signature passes and prints a note', async () => {
+  const spdm = Buffer.from(fx('nvidia/hopper-coco-report.hex').toString('utf8').trim(), 'hex');
+  const env = { platform: 'nvidia', evidence: { spdm: spdm.toString('base64'), cert_chain: fx('nvidia/hopper-coco-cert-chain.txt').toString('utf8') } };
+  writeFileSync(join(tmp, 'coco-gpu.json'), JSON.stringify(env));
+  writeFileSync(join(tmp, 'gpu.yaml'), 'platforms: [nvidia]\nreportData: { require: [] }\nnvidia: { measurements: any }\n');
+  const r = await cli(
+    'attest', 'verify', 'coco-gpu.json', '--policy', 'gpu.yaml', '--at', '2026-01-07T00:00:00Z',
+    '--report-data', '87d8e24ab336adafe228d49e83d745f6dba4ae505372b6a5704820856b343fec',
+  );
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^✓ nvidia\.signature: ECDSA P-384\/SHA-384 over 4033 bytes/m);
+  assert.match(r.stdout, /^✓ nvidia\.device: NVIDIA GPU, chip GH100/m);
+  assert.match(r.stdout, /^note: nvidia\.parse: 1 unsigned trailing byte\(s\) after the 96-byte signature \(at evidence offset 4129: 00\) were ignored/m);
+  assert.match(r.stdout, /^PASS: nvidia evidence/m);
 });
 
 test('verify: bad input exits 2 with the code (unknown policy key, bad time, bad evidence, missing file)', async () => {
