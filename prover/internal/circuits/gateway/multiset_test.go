@@ -13,6 +13,10 @@ import (
 // (one packed element of 63 check pairs holds all of them).
 var classShape = Classes[1024]
 
+// v1CheckOffset is the offset version 1 of the circuit gave check pairs in its
+// one combined histogram identity.
+const v1CheckOffset = 1024
+
 // fe is v reduced into the field (negative values wrap around).
 func fe(v int64) fr.Element {
 	var e fr.Element
@@ -79,7 +83,7 @@ func availabilityForgery(t *testing.T) (forged, honest *Circuit) {
 	f.CheckPairs = append([]frontend.Variable(nil), honest.CheckPairs...)
 
 	const readA, readB = 5 + pairBase*4, 13 + pairBase*1 // request pairs (5,4) and (13,1)
-	newSlots := map[int]fr.Element{0: fe(readA - checkOffset), 1: fe(readB - checkOffset), 2: fe(6), 3: fe(9)}
+	newSlots := map[int]fr.Element{0: fe(readA - v1CheckOffset), 1: fe(readB - v1CheckOffset), 2: fe(6), 3: fe(9)}
 	for k, want := range map[int]uint64{0: 5, 1: 5, 2: 5, 3: 5} {
 		if toU(honest.CheckPairs[k]) != want {
 			t.Fatalf("honest check pair %d = %v, want %d", k, honest.CheckPairs[k], want)
@@ -104,8 +108,14 @@ func availabilityForgery(t *testing.T) (forged, honest *Circuit) {
 	for u := range f.CheckCount {
 		f.CheckCount[u] = toU(honest.CheckCount[u])
 	}
-	dec := func(k uint64) { u := tableIndex(t, CheckTable, checkKey, k); f.CheckCount[u] = toU(f.CheckCount[u]) - 1 }
-	inc := func(k uint64) { u := tableIndex(t, CheckTable, checkKey, k); f.CheckCount[u] = toU(f.CheckCount[u]) + 1 }
+	dec := func(k uint64) {
+		u := tableIndex(t, CheckTable, checkKey, k)
+		f.CheckCount[u] = toU(f.CheckCount[u]) - 1
+	}
+	inc := func(k uint64) {
+		u := tableIndex(t, CheckTable, checkKey, k)
+		f.CheckCount[u] = toU(f.CheckCount[u]) + 1
+	}
 	for range 4 {
 		dec(5)
 	}
@@ -133,8 +143,9 @@ func availabilityForgery(t *testing.T) (forged, honest *Circuit) {
 // TestCheckPairsCannotBeReadAsRequests is the availability forgery of issue 9:
 // check slots holding "negative" values (t - 1024) were read as request pairs
 // by the one combined log-derivative identity, and packed to the honest
-// commitment. Each multiset now has its own identity (and check slots are
-// range-checked to 4 bits), so the witness has no solution.
+// commitment. Each multiset now has its own identity, so every check slot must
+// be one of the 9 check pairs (< 16) and every request slot one of the 625
+// request pairs (< 1024): the witness has no solution.
 func TestCheckPairsCannotBeReadAsRequests(t *testing.T) {
 	forged, honest := availabilityForgery(t)
 	if err := test.IsSolved(New(classShape), honest, ecc.BN254.ScalarField()); err != nil {
