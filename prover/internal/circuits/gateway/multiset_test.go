@@ -7,6 +7,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/test"
+	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
+	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
 // The production shape of the smallest size class: 1024 requests, 64 checks
@@ -154,4 +156,64 @@ func TestCheckPairsCannotBeReadAsRequests(t *testing.T) {
 	if err := test.IsSolved(New(classShape), forged, ecc.BN254.ScalarField()); err == nil {
 		t.Fatal("availability forgery (check pairs read as request pairs) accepted")
 	}
+}
+
+// shiftCount moves one count of a histogram from key from to key to.
+func shiftCount(t *testing.T, counts []frontend.Variable, tab []Pair, key func(Pair) uint64, from, to uint64) {
+	t.Helper()
+	i, j := tableIndex(t, tab, key, from), tableIndex(t, tab, key, to)
+	counts[i] = toU(counts[i]) - 1
+	counts[j] = toU(counts[j]) + 1
+}
+
+// Every kind of bounded gateway slot one past its bound is refused although
+// the commitment is kept: circuittest.CarryPastBound adds 2^width to a slot and
+// takes one from the next slot of the same packed element, and the histogram
+// is kept consistent with every other slot, so only the per-multiset
+// log-derivative identity (the range check of the slots) can catch it.
+func TestSlotPastBoundRefused(t *testing.T) {
+	in := sampleInput(1000, mix{fourXX: 10}, 300, 0, 12)
+	perPairs := commitment.PerElement(commitment.CodeBits) / 2
+	success := func(c uint64) bool { return c == 12 || c == 13 } // 3xx / 4xx, connected: c - 1 is a success too
+
+	// a request pair (10 bits): pair k gets 2^10 more, pair k+1 (first code a
+	// success whose predecessor is one too, so no figure moves) one less
+	w, _ := mustAssign(t, in)
+	k := -1
+	for i := 0; i+1 < 500; i++ {
+		if i%perPairs != perPairs-1 && success(toU(w.Pairs[i+1])%pairBase) {
+			k = i
+			break
+		}
+	}
+	if k < 0 {
+		t.Fatal("no suitable request pair")
+	}
+	next := toU(w.Pairs[k+1])
+	circuittest.CarryPastBound(t, &w.Pairs[k], &w.Pairs[k+1], 2*commitment.CodeBits)
+	shiftCount(t, w.Count[:], Table, Pair.Key, next, next-1)
+	rejected(t, "request pair one past 2^10", w)
+
+	// a check pair (4 bits): pair 5 gets 16 more, pair 6 (passed, passed) becomes
+	// (failed, passed); 299 of 300 passed is still above 99 %
+	w, _ = mustAssign(t, in)
+	if toU(w.CheckPairs[6]) != 10 {
+		t.Fatal("setup: check pair 6")
+	}
+	circuittest.CarryPastBound(t, &w.CheckPairs[5], &w.CheckPairs[6], 2*commitment.CheckBits)
+	shiftCount(t, w.CheckCount[:], CheckTable, checkKey, 10, 9)
+	rejected(t, "check pair one past 2^4", w)
+
+	// a padding slot after the committed blocks, one past its bound, the
+	// histogram left as if it were still padding
+	w, _ = mustAssign(t, in)
+	w.Pairs[len(w.Pairs)-1] = 1 << (2 * commitment.CodeBits)
+	rejected(t, "request padding slot at 2^10", w)
+	w, _ = mustAssign(t, in)
+	w.CheckPairs[len(w.CheckPairs)-1] = 1 << (2 * commitment.CheckBits)
+	rejected(t, "check padding slot at 2^4", w)
+
+	// control: the unedited witness solves
+	w, _ = mustAssign(t, in)
+	solved(t, "control", w)
 }
