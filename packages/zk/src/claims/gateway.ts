@@ -23,7 +23,8 @@ import { checkBp, checkCount, checkParam, classFor, floorRatio, isoPeriod, pct, 
 import type { ProofBundle } from '../bundle.js';
 
 export const GATEWAY_CLAIM = 'gateway';
-export const GATEWAY_CIRCUIT_VERSION = 1;
+/** 2: one log-derivative identity per histogram (issue 9; v1 proofs are unsound and not accepted). */
+export const GATEWAY_CIRCUIT_VERSION = 2;
 export const GATEWAY_CLASSES: Readonly<Record<number, { requests: number; checks: number }>> = {
   1024: { requests: 1024, checks: 64 },
   16384: { requests: 16384, checks: 1024 },

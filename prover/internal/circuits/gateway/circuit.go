@@ -28,12 +28,19 @@
 //     the packing of the commitment, so pairs pack linearly into its elements)
 //     and pairs of checks q_j = h_{2j} + 4 h_{2j+1}; the prover supplies how often
 //     every valid pair occurs. With r drawn from a BSB22 commitment to the pairs
-//     and the counts,
-//     sum_i 1/(r - p_i) + sum_j 1/(r - 1024 - q_j) = sum_t count_t/(r - t) + sum_u checkCount_u/(r - 1024 - u).
-//     As rational functions this holds only if every pair is in the table (625
-//     pairs of request codes including 0, 9 pairs of check codes including 0)
-//     and every count is exact (multiplicities are far below the field size). So
-//     the codes are range-checked and counted for one inverse per two requests;
+//     and the counts, two identities, one per multiset:
+//     sum_i 1/(r - p_i) = sum_t count_t/(r - t)  and  sum_j 1/(r - q_j) = sum_u checkCount_u/(r - u).
+//     As rational functions each holds only if every pair is in its own table
+//     (625 pairs of request codes including 0; 9 pairs of check codes including
+//     0), and every count is exact (multiplicities are far below the field size).
+//     So every slot is bounded on its own (a request pair < 1024, a check pair
+//     < 16), which the packing of the commitment needs to be injective, and the
+//     codes are counted for one inverse per two requests. (Version 1 summed both
+//     multisets in ONE identity, offsetting the checks by 1024: a check slot
+//     holding t - 1024 mod r was then read as request pair t, and such
+//     "negative" slots let other contents pack to the committed element, which
+//     forged availability; see issue 9 and TestCheckPairsCannotBeReadAsRequests.)
+//     The two identities share r, drawn after every slot and count is committed;
 //     every figure below is a linear combination of the counts. Pairs halve the
 //     wires per request against single codes (the MSMs of the prover scale with
 //     wires); triples would need a 15625-entry table.
@@ -64,11 +71,9 @@ const (
 	// Name of the circuit in the prover protocol and key store.
 	Name = "gateway"
 	// Version changes whenever the constraint system changes.
-	Version = 1
+	Version = 2
 	// MaxRateLimitedBits bounds the rate-limit allowance.
 	MaxRateLimitedBits = 32
-	// checkOffset separates check pairs from request pairs in the histogram.
-	checkOffset = 1024
 	// pairBase and checkPairBase combine two codes into one histogram key.
 	pairBase      = 1 << commitment.CodeBits
 	checkPairBase = 1 << commitment.CheckBits
@@ -265,18 +270,22 @@ func (c *Circuit) Define(api frontend.API) error {
 	committed = append(committed, c.Count[:]...)
 	committed = append(committed, c.CheckCount[:]...)
 	multicommit.WithCommitment(api, func(api frontend.API, r frontend.Variable) error {
+		// One identity per multiset: a shared identity would let a slot of one
+		// multiset hold a value read as an entry of the other (issue 9).
 		var left, right []frontend.Variable
 		for _, v := range c.Pairs {
 			left = append(left, api.Inverse(api.Sub(r, v)))
 		}
-		for _, v := range c.CheckPairs {
-			left = append(left, api.Inverse(api.Sub(r, checkOffset, v)))
-		}
 		for t, pr := range Table {
 			right = append(right, api.Mul(c.Count[t], api.Inverse(api.Sub(r, pr.Key()))))
 		}
+		api.AssertIsEqual(gadget.Sum(api, left), gadget.Sum(api, right))
+		left, right = nil, nil
+		for _, v := range c.CheckPairs {
+			left = append(left, api.Inverse(api.Sub(r, v)))
+		}
 		for u, pr := range CheckTable {
-			right = append(right, api.Mul(c.CheckCount[u], api.Inverse(api.Sub(r, checkOffset+checkKey(pr)))))
+			right = append(right, api.Mul(c.CheckCount[u], api.Inverse(api.Sub(r, checkKey(pr)))))
 		}
 		api.AssertIsEqual(gadget.Sum(api, left), gadget.Sum(api, right))
 		return nil

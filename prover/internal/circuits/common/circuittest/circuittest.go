@@ -5,12 +5,14 @@
 package circuittest
 
 import (
+	"math/big"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/backend/witness"
 	"github.com/consensys/gnark/constraint"
@@ -62,6 +64,50 @@ func ToU(v frontend.Variable) uint64 {
 	default:
 		panic("unexpected witness type")
 	}
+}
+
+// Field reads back a witness value (int, uint64, *big.Int or fr.Element) as a
+// field element.
+func Field(v frontend.Variable) fr.Element {
+	var e fr.Element
+	switch x := v.(type) {
+	case int:
+		e.SetInt64(int64(x))
+	case uint64:
+		e.SetUint64(x)
+	case *big.Int:
+		e.SetBigInt(x)
+	case fr.Element:
+		e = x
+	default:
+		panic("unexpected witness type")
+	}
+	return e
+}
+
+// CarryPastBound moves one unit of the next slot of a packed element into the
+// slot below it: lo += 2^bits, hi -= 1 (in the field). lo is then at least one
+// past its bound (< 2^bits) while lo + 2^bits*hi, and so every packing and
+// commitment over the two slots, is unchanged (checked here: the test fails
+// otherwise). Such a witness can be refused only by the range check of lo (or
+// of hi, when hi was 0).
+func CarryPastBound(t testing.TB, lo, hi *frontend.Variable, bits int) {
+	t.Helper()
+	shift := new(big.Int).Lsh(big.NewInt(1), uint(bits))
+	var sh, one, before, after, l, h fr.Element
+	sh.SetBigInt(shift)
+	one.SetOne()
+	l, h = Field(*lo), Field(*hi)
+	before.Mul(&h, &sh)
+	before.Add(&before, &l)
+	l.Add(&l, &sh)
+	h.Sub(&h, &one)
+	after.Mul(&h, &sh)
+	after.Add(&after, &l)
+	if !before.Equal(&after) {
+		t.Fatal("CarryPastBound changed the packed value")
+	}
+	*lo, *hi = l, h
 }
 
 // Compile compiles circuit to a BN254 R1CS.
