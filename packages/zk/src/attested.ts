@@ -156,6 +156,12 @@ function spkiKey(der: Uint8Array): KeyObject {
  * Verifies the whole chain of a bundle: evidence (platform and policy checks,
  * with the report data bound to the enclave key), the enclave signature over the
  * statement, then the proof. Every failed link is reported.
+ *
+ * Pass the bundle as text (string or bytes) when it came from outside: text is
+ * parsed strictly (duplicate keys refused), while an object the caller parsed with
+ * `JSON.parse` has already lost a duplicated key's first value. Pass `expect` to
+ * pin the claim's parameters; without it, the verdict is relative to the
+ * parameters the prover chose (read them from `result.bundle.claim.params`).
  */
 export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOptions): Promise<BundleVerification & { attested: boolean }> {
   const proof = verifyProofBundle(input, opts);
