@@ -150,3 +150,10 @@ test('unquoted hex in YAML stays hex (not an integer, zero or Infinity)', () => 
   assert.deepEqual(p.tdx?.mrtd, [zeros, expo]);
   assert.deepEqual(p.tdx?.rtmr3, [M1]);
 });
+
+test('a policy given as JSON with a duplicate key is refused (also when one key is written with an escape)', () => {
+  const doc = (k: string) => `{"version":1,"platforms":["snp"],"allowSimulated":false,${k}:true,"reportData":{"require":[]},"snp":{"measurements":"any"}}`;
+  for (const k of ['"allowSimulated"', '"allow\\u0053imulated"']) {
+    assert.throws(() => parsePolicy(doc(k)), (e: unknown) => (e as { code?: string }).code === 'ATTEST_POLICY_INVALID' && /unique/.test((e as Error).message), k);
+  }
+});

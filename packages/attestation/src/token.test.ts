@@ -104,3 +104,28 @@ test('several results become several submodules; signing keys persist as JWK or 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a token whose payload holds a duplicate key is refused, even with a valid signature', async () => {
+  const { CompactSign } = await import('jose');
+  const signer = await createResultSigner();
+  const result = await verifyEvidence(snpFixture('milan-v2'), { policy, at: T.snp });
+  // a failed result: its submodule says contraindicated
+  const failed = { ...result, ok: false, appraisal: { ...result.appraisal, status: 'contraindicated' as const } };
+  const honest = await issueResultToken(failed, signer, { at: T.snp, ttlSeconds: 600 });
+  const jwks = resultJwks(signer);
+  const claims = await verifyResultToken(honest, jwks, { at: T.snp });
+  assert.equal(tokenAffirms(claims), false);
+  // The same claims, with `"ear.status": "affirming"` (and veritee.verified true) appended
+  // after the real values: JSON.parse (and so jose) would keep the affirming ones.
+  const text = Buffer.from(honest.split('.')[1]!, 'base64url').toString('utf8');
+  const dup = text.replace('"ear.status":"contraindicated"', '"ear.status":"contraindicated","ear.status":"affirming"').replace('"veritee.verified":false', '"veritee.verified":false,"veritee.verified":true');
+  assert.notEqual(dup, text);
+  assert.equal(tokenAffirms(JSON.parse(dup) as Parameters<typeof tokenAffirms>[0]), true, 'last-wins parsing would affirm');
+  const forged = await new CompactSign(new TextEncoder().encode(dup)).setProtectedHeader({ alg: 'ES256', kid: signer.kid, typ: 'JWT' }).sign(signer.privateKey);
+  await assert.rejects(verifyResultToken(forged, jwks, { at: T.snp }), (e) => isVeriteeError(e, 'ATTEST_TOKEN_INVALID') && /duplicate key "ear.status"/.test(e.message));
+  // a duplicate in the protected header too
+  const dupHeader = await new CompactSign(new TextEncoder().encode(text)).setProtectedHeader({ alg: 'ES256', kid: signer.kid, typ: 'JWT' }).sign(signer.privateKey);
+  const [h, p, s] = dupHeader.split('.');
+  const hText = Buffer.from(h!, 'base64url').toString('utf8').replace('"typ":"JWT"', '"typ":"JWT","typ":"JWT"');
+  await assert.rejects(verifyResultToken(`${Buffer.from(hText).toString('base64url')}.${p}.${s}`, jwks, { at: T.snp }), (e) => isVeriteeError(e, 'ATTEST_TOKEN_INVALID') && /duplicate key "typ"/.test(e.message));
+});

@@ -42,7 +42,7 @@ import {
   type JWTPayload,
   type CryptoKey,
 } from 'jose';
-import { toBase64Url, toEpochMs, VeriteeError } from '@veritee/core';
+import { checkJsonText, fromBase64, fromUtf8, toBase64Url, toEpochMs, VeriteeError } from '@veritee/core';
 import type { Claims } from './types.js';
 import type { AppraisalStatus, AttestationResult, TrustworthinessVector } from './verify.js';
 
@@ -211,6 +211,10 @@ export async function verifyResultToken(
   opts: { at: Date | number | string; issuer?: string; audience?: string; clockToleranceSeconds?: number },
 ): Promise<EarClaimsSet> {
   const at = new Date(toEpochMs(opts.at, 'token verification time'));
+  // jose reads the header and payload with JSON.parse, which keeps the last of two
+  // equal keys ("ear.status": "contraindicated", "ear.status": "affirming"): refuse
+  // duplicate keys before anything is decided on them.
+  strictTokenJson(token);
   let payload: JWTPayload;
   try {
     const r = await jwtVerify(token, createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]), {
@@ -240,6 +244,29 @@ export async function verifyResultToken(
     throw new VeriteeError('ATTEST_TOKEN_INVALID', `attestation result token rejected: not an EAR token (eat_profile ${String(payload.eat_profile)})`);
   }
   return payload as EarClaimsSet;
+}
+
+/** Refuses a compact JWS whose header or payload JSON has a duplicate key or deep nesting. */
+function strictTokenJson(token: string): void {
+  if (typeof token !== 'string') throw new VeriteeError('ATTEST_TOKEN_INVALID', 'attestation result token rejected: not a string');
+  const parts = token.split('.');
+  if (parts.length !== 3) return; // jose refuses it with its own message
+  for (const [seg, what] of [
+    [parts[0]!, 'header'],
+    [parts[1]!, 'payload'],
+  ] as const) {
+    let text: string;
+    try {
+      text = fromUtf8(fromBase64(seg, `token ${what}`));
+    } catch {
+      continue; // not base64url: jose refuses it
+    }
+    try {
+      checkJsonText(text, { what: `token ${what}`, code: 'ATTEST_TOKEN_INVALID', maxDepth: 32 });
+    } catch (e) {
+      throw new VeriteeError('ATTEST_TOKEN_INVALID', `attestation result token rejected: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** True when every submodule of a verified token is `affirming` (or, with `allowWarning`, `warning`). */

@@ -257,6 +257,17 @@ test('TDX debug TD (Intel PCS collateral) at 2026-03-20: signatures valid, rejec
   assert.equal(lax.appraisal.status, 'warning'); // accepted, but not UpToDate
 });
 
+test('TDX: Intel PCS collateral holding a member twice is refused (the signed and the read copy could differ)', async () => {
+  const env = tdxFixture('debug-td-v4');
+  const c = env.collateral as Record<string, string>;
+  const member = /^\{"tcbInfo":(\{.*\}),"signature"/.exec(c.tcbInfo!)![1]!;
+  const doubled = { ...env, collateral: { ...c, tcbInfo: c.tcbInfo!.replace(/\}$/, `,"tcbInfo":${member}}`) } };
+  const r = await verifyEvidence(doubled, { policy: policy({ allowDebug: true, tdx: { mrtd: 'any', tcbStatuses: ['UpToDate', 'OutOfDate'], allowedAdvisoryIds: 'any' } }), at: T.tdxDebug }).catch((e: unknown) => e);
+  const text = isVeriteeError(r) ? `${r.code} ${r.message}` : formatResult(r as AttestationResult);
+  assert.equal(isVeriteeError(r) || (r as AttestationResult).ok === false, true, 'never a pass');
+  assert.match(text, /collateral invalid: .*duplicate key "tcbInfo"/);
+});
+
 test('TDX: advisory IDs not listed by the policy fail policy.tcb', async () => {
   const r = await verifyEvidence(tdxFixture('debug-td-v4'), {
     policy: policy({ allowDebug: true, tdx: { mrtd: 'any', tcbStatuses: ['OutOfDate'], allowedAdvisoryIds: ['INTEL-SA-00837'] } }),
@@ -364,6 +375,17 @@ test('the envelope is accepted as JSON text, as base64url header value and as by
     passes(r);
     assert.equal(r.source, source);
   }
+});
+
+test('an envelope with a duplicate key is refused as text, header value and bytes (not read last-wins)', async () => {
+  const json = JSON.stringify(snpFixture('milan-v2'));
+  const dup = json.replace('"platform":"snp"', '"platform":"tdx","platform":"snp"');
+  assert.notEqual(dup, json);
+  assert.equal((JSON.parse(dup) as { platform: string }).platform, 'snp', 'JSON.parse would read it');
+  for (const input of [dup, toBase64Url(utf8(dup)), utf8(dup)]) {
+    await assert.rejects(verifyEvidence(input, { policy: policy(), at: T.snp }), (e) => isVeriteeError(e, 'INPUT_JSON_INVALID') && /duplicate key "platform"/.test(e.message));
+  }
+  await assert.rejects(verifyEvidence('{"a":'.repeat(5000), { policy: policy(), at: T.snp }), (e) => isVeriteeError(e, 'INPUT_JSON_INVALID'));
 });
 
 test('bad input throws clear input errors before any verification', async () => {

@@ -20,6 +20,7 @@ import {
   fromBase64,
   fromHex,
   fromUtf8,
+  parseJsonStrict,
   toEpochMs,
   toHex,
   utf8,
@@ -160,12 +161,8 @@ export async function decodeEvidence(
     const text = input.trim();
     if (text.length === 0) throw new VeriteeError('ATTEST_EVIDENCE_INVALID', 'evidence is empty');
     if (text.startsWith('{')) {
-      let doc: unknown;
-      try {
-        doc = JSON.parse(text);
-      } catch (e) {
-        throw new VeriteeError('INPUT_JSON_INVALID', `evidence is not valid JSON: ${(e as Error).message}`);
-      }
+      // Strict: a duplicate key ("platform" twice) or deep nesting is refused, not last-wins.
+      const doc = parseJsonStrict(text, { what: 'evidence' });
       return { envelope: validateEnvelope(doc), source: 'envelope' };
     }
     // A header value: base64url(envelope JSON), or the legacy base64(gzip(raw TDX quote)).
@@ -179,13 +176,13 @@ export async function decodeEvidence(
       return { envelope: await parseLegacy(text), source: 'legacy-header' };
     }
     if (bytes.length > 0 && bytes[0] === 0x7b /* { */) {
-      let doc: unknown;
+      let json: string;
       try {
-        doc = JSON.parse(fromUtf8(bytes));
+        json = fromUtf8(bytes);
       } catch (e) {
-        throw new VeriteeError('INPUT_JSON_INVALID', `Attestation-Report header does not hold valid JSON: ${(e as Error).message}`);
+        throw new VeriteeError('INPUT_JSON_INVALID', `Attestation-Report header does not hold UTF-8 JSON: ${(e as Error).message}`);
       }
-      return { envelope: validateEnvelope(doc), source: 'header' };
+      return { envelope: validateEnvelope(parseJsonStrict(json, { what: 'Attestation-Report header JSON' })), source: 'header' };
     }
     throw new VeriteeError('ATTEST_EVIDENCE_INVALID', 'Attestation-Report header holds neither an envelope (JSON) nor a gzip-compressed TDX quote');
   }

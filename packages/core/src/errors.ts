@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   ZK_BUNDLE_UNATTESTED: verify('the bundle carries no enclave signature or attestation evidence, and proof-only verification was not asked for'),
   ZK_EXPECTATION_MISMATCH: verify("the claim's public parameters (thresholds, SLA bounds, kind) are not the ones the verifier expects"),
   ZK_STATEMENT_SIGNATURE_INVALID: verify('the enclave signature over the claim statement does not verify'),
+  ZK_BUNDLE_TIME_INVALID: verify("the bundle's creation time is after the verification time or before the end of the period it reports on"),
 
   // ---- attestation ----------------------------------------------------------
   ATTEST_EVIDENCE_INVALID: input('the attestation evidence is malformed'),

@@ -53,7 +53,8 @@ before(async () => {
     if (u.pathname === '/ohttp-keys') {
       res.writeHead(200, { 'content-type': 'application/ohttp-keys' }).end(Buffer.from(serveKeys()));
     } else if (u.pathname === '/attestation') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(serveAttestation(u.searchParams.get('nonce') ?? '')));
+      const a: unknown = serveAttestation(u.searchParams.get('nonce') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(typeof a === 'string' ? a : JSON.stringify(a));
     } else res.writeHead(404).end();
   });
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
@@ -141,6 +142,18 @@ test('refused: simulated evidence under a policy without allowSimulated, and a m
   };
   await assert.rejects(connect(devPolicy({ allowSimulated: false })), (e) => isVeriteeError(e) && e.code.startsWith('ATTEST_'));
   assert.equal(relayHits, hits);
+});
+
+test('refused: an attestation document with a duplicate key (JSON.parse would read the last value)', async () => {
+  serveKeys = () => attested.encoded();
+  // The honest document with a second "platform" in front: last-wins parsing accepts it.
+  const dup = (n: string) => JSON.stringify(honest(n)).replace('"platform":', '"platform":"snp","platform":');
+  assert.equal((JSON.parse(dup('ab'.repeat(32))) as { platform: string }).platform, 'tdx');
+  serveAttestation = dup as unknown as typeof serveAttestation;
+  await refused('INPUT_JSON_INVALID');
+  await assert.rejects(connect(), (e) => isVeriteeError(e) && /duplicate key "platform"/.test(e.message));
+  serveAttestation = honest;
+  await connect(); // and the same document without the duplicate is accepted
 });
 
 test('refused: malformed documents and key configurations', async () => {

@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { bytesEqual, fromBase64, fromHex, systemClock, toHex, utf8, VeriteeError, ERROR_CODES, type Clock, type ErrorCode } from '@veritee/core';
+import { bytesEqual, fromBase64, fromHex, parseJsonStrict, systemClock, toHex, utf8, VeriteeError, ERROR_CODES, type Clock, type ErrorCode } from '@veritee/core';
 import {
   anchorsFromJson,
   computeReportData,
@@ -182,12 +182,8 @@ export async function verifyGateway(opts: GatewayCheckOptions): Promise<Verified
   u.searchParams.set('nonce', toHex(nonce));
   const a = await fetchBytes(dispatcher, u, { method: 'GET', headers: { accept: 'application/json' }, max: MAX_ATTESTATION_BYTES, timeoutMs });
   if (a.status !== 200) throw new VeriteeError('OHTTP_RELAY_ERROR', `GET ${attUrl} answered ${a.status}${problemDetail(a).detail ? `: ${problemDetail(a).detail}` : ''}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(a.body.toString('utf8'));
-  } catch (e) {
-    throw new VeriteeError('INPUT_JSON_INVALID', `gateway attestation from ${attUrl} is not JSON: ${(e as Error).message}`);
-  }
+  // Strict: a duplicate key (e.g. two "keyConfigSha256") is refused, not read last-wins.
+  const json = parseJsonStrict(a.body.toString('utf8'), { what: `gateway attestation from ${attUrl}` });
   const parsed = attestationSchema.safeParse(json);
   if (!parsed.success) {
     const why = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');

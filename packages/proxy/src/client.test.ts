@@ -74,6 +74,26 @@ describe('session binding', () => {
     }
   });
 
+  test('a binding document with a duplicate key is refused as malformed before anything else is read', async () => {
+    const p = await startProxy(upstream.url);
+    // Repeat the binding's first member in front of it: JSON.parse would read the same document.
+    const mitm = await startMitm(p.port, (path, body) => {
+      if (!path.startsWith(ATTEST_PATH) || body[0] !== 0x7b) return body;
+      const text = body.toString('utf8');
+      const [k, v] = Object.entries(JSON.parse(text) as Record<string, unknown>)[0]!;
+      return Buffer.from(`{${JSON.stringify(k)}:${JSON.stringify(v)},${text.slice(1)}`);
+    });
+    const client = createAttestedClient({ baseUrl: mitm.url, policy: devPolicy(), simulatedAnchors: tee.anchors });
+    try {
+      await assert.rejects(client.fetch('/echo', { method: 'POST', body: SECRET }), rejectsWith('PROXY_BINDING_INVALID', /binding response is malformed: .*duplicate key/));
+      assertNobodySawTheSecret(mitm.bodies);
+    } finally {
+      await client.close();
+      await mitm.close();
+      await p.close();
+    }
+  });
+
   test('replayed evidence bound to an old nonce is refused', async () => {
     const real = await simulatedEvidenceProvider({ tee });
     let armed = false;

@@ -29,7 +29,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls, { type TLSSocket } from 'node:tls';
 import { z } from 'zod';
-import { fromBase64, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
+import { fromBase64, parseJsonStrict, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
 import {
   anchorsFromJson,
   verifyEvidence,
@@ -267,7 +267,8 @@ export function createAttestedClient(opts: AttestedClientOptions): AttestedClien
     // 3. Parse the binding.
     let parsed: z.infer<typeof bindingSchema>;
     try {
-      const r = bindingSchema.safeParse(JSON.parse(text.toString('utf8')));
+      // Strict: a duplicate key in the binding document is refused, not read last-wins.
+      const r = bindingSchema.safeParse(parseJsonStrict(text.toString('utf8'), { what: 'binding document', maxDepth: 16 }));
       if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       parsed = r.data;
     } catch (e) {

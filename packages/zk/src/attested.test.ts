@@ -93,11 +93,67 @@ test('a commitment the enclave did not sign, or a changed count or period, is re
   const rn = await verifyBundle(n, { keys, policy: devPolicy, at: now, allowDevSetup: true });
   assert.ok(failed(rn).includes('statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'));
   assert.ok(failed(rn).includes('proof.groth16:ZK_PROOF_INVALID'));
-  // a threshold changed after signing: the proof no longer verifies
+  // a threshold changed after signing: neither the signature nor the proof cover it any more
   const t = clone(bundle);
   t.claim.params.slots[1]!.thresholdUs += 1;
   const rt = await verifyBundle(t, { keys, policy: devPolicy, at: now, allowDevSetup: true });
-  assert.deepEqual(failed(rt), ['proof.groth16:ZK_PROOF_INVALID']);
+  assert.deepEqual(failed(rt), ['statement.signature:ZK_STATEMENT_SIGNATURE_INVALID', 'proof.groth16:ZK_PROOF_INVALID']);
+});
+
+test('the signature covers the parameters: the same data re-proven under a looser SLA does not inherit it', async () => {
+  // Same records, same salt, so the same commitment, count and period as a signed
+  // bundle; only the SLA differs. The statement v1 covered none of that difference.
+  const salt = 0x5eed_5a17n;
+  const params = { periodStartUs: P0, periodEndUs: P0 + 3_600_000_000, ...parseSla('p95<20ms,min=100') };
+  const strict = attachAttestation((await proveLatency(pool, { params, records: recs(400, 3), salt })).bundle, enclave);
+  assert.equal(strict.claim.outputs.compliant, false, 'p95 < 20 ms is missed');
+  const loose = (await proveLatency(pool, { params: { ...params, ...parseSla('p95<10s,min=100') }, records: recs(400, 3), salt })).bundle;
+  assert.equal(loose.commitment, strict.commitment);
+  assert.equal(loose.claim.outputs.compliant, true);
+  const forged = { ...clone(loose), createdAt: strict.createdAt, signature: strict.signature, evidence: strict.evidence };
+  const r = await verifyBundle(forged, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(r), ['statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'], 'the proof verifies; only the signature refuses it');
+  assert.equal((await verifyBundle(strict, { keys, policy: devPolicy, at: now, allowDevSetup: true })).ok, true);
+  // outputs are signed too: the verdict of the honest bundle cannot be flipped under its signature
+  const flipped = clone(strict);
+  flipped.claim.outputs.compliant = true;
+  const rf = await verifyBundle(flipped, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.ok(failed(rf).includes('statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'), failed(rf).join(','));
+});
+
+test('createdAt is signed and checked against the verification time and the period', async () => {
+  const moved = clone(bundle);
+  moved.createdAt = new Date(Date.parse(bundle.createdAt) - 60_000).toISOString();
+  const rm = await verifyBundle(moved, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(rm), ['statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'], 'an unsigned change of createdAt');
+  // signed, but in the future of the verifier
+  const future = attachAttestation({ ...clone(other), createdAt: new Date(now.getTime() + 3_600_000).toISOString() }, enclave);
+  const rfu = await verifyBundle(future, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(rfu), ['bundle.created_at:ZK_BUNDLE_TIME_INVALID']);
+  assert.match(rfu.checks.find((c) => c.name === 'bundle.created_at')!.detail, /after the verification time/);
+  // signed, but made before the period it reports on had ended
+  const early = attachAttestation({ ...clone(other), createdAt: new Date(P0 / 1000 + 60_000).toISOString() }, enclave);
+  const re = await verifyBundle(early, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(re), ['bundle.created_at:ZK_BUNDLE_TIME_INVALID']);
+  assert.match(re.checks.find((c) => c.name === 'bundle.created_at')!.detail, /before the end of the period/);
+  // a malformed time is a malformed bundle
+  const badTime = await verifyBundle({ ...clone(bundle), createdAt: '2025-11-20 12:00' }, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(badTime), ['bundle.format:ZK_BUNDLE_INVALID']);
+});
+
+test('verifyBundle: expect pins the parameters; bundle text with a duplicate key is refused', async () => {
+  const opts = { keys, policy: devPolicy, at: now, allowDevSetup: true };
+  const ok = await verifyBundle(bundle, { ...opts, expect: { kind: 'latency', sla: 'p95<150ms,min=100' } });
+  assert.equal(ok.ok, true, failed(ok).join(','));
+  const miss = await verifyBundle(bundle, { ...opts, expect: 'sla=p95<100ms,min=100' });
+  assert.deepEqual(failed(miss), ['claim.expected:ZK_EXPECTATION_MISMATCH']);
+  assert.equal(miss.attested, false);
+  await assert.rejects(verifyBundle(bundle, { ...opts, expect: 'sla=p95<100ms,p95<200ms' }), (e: unknown) => (e as { code?: string }).code === 'INPUT_INVALID');
+  const text = JSON.stringify(bundle);
+  assert.equal((await verifyBundle(text, opts)).ok, true, 'bundle text verifies');
+  const dup = text.replace('"compliant":true', '"compliant":false,"compliant":true');
+  assert.notEqual(dup, text);
+  assert.deepEqual(failed(await verifyBundle(dup, opts)), ['bundle.format:ZK_BUNDLE_INVALID']);
 });
 
 test('evidence for another key, a debug TEE, or an expired certificate breaks the chain', async () => {

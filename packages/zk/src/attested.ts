@@ -9,10 +9,14 @@
  * THREAT MODEL: the bundle is produced outside the verifier's control. The enclave
  * key is trusted only because the evidence's report data equals
  * SHA-512("veritee.report-data/v1" || 0x00 || SHA-256(SPKI) || nonce) for that key;
- * the statement it signs names the claim kind and version, the commitment, the
- * record count and the period, so a signed commitment cannot be reused for another
- * claim, period or count. Simulated evidence carries its own anchors and proves
- * nothing about hardware: it is accepted only when the caller allows it.
+ * the statement it signs (`veritee.statement/v2`, see {@link statementOf}) holds the
+ * whole claim (kind, version, every public parameter and every output), the
+ * commitment and the creation time, so a signed commitment cannot be reused for
+ * another claim, parameter set, verdict, count, period or time, even if a circuit
+ * accepted a forged witness under the honest commitment. The proof itself is not
+ * signed: Groth16 proofs are malleable, and the proof is checked against the
+ * signed claim. Simulated evidence carries its own anchors and proves nothing
+ * about hardware: it is accepted only when the caller allows it.
  *
  * INVARIANT: `verifyBundle` returns ok only if every link verified, unless the
  * caller asked for `proofOnly`, in which case the result says the chain was skipped.
@@ -34,22 +38,34 @@ import type { ProofBundle } from './bundle.js';
 import { assertInclusionRootInHostData, claimDefinition, isInclusionBundle } from './claims/index.js';
 import { verifyProofBundle, type BundleCheck, type BundleVerification, type VerifyBundleOptions } from './verify.js';
 
-export const STATEMENT_TYPE = 'veritee.statement/v1';
+export const STATEMENT_TYPE = 'veritee.statement/v2';
 
-/** The bytes the enclave key signs for a bundle: canonical JSON of the statement. */
-export function statementBytes(bundle: Pick<ProofBundle, 'claim' | 'commitment'>): Uint8Array {
+/** What the enclave key signs for a bundle. */
+export interface Statement {
+  type: typeof STATEMENT_TYPE;
+  /** The claim as the bundle carries it: kind, version, params, outputs. */
+  claim: { kind: string; version: number; params: object; outputs: object };
+  /** The data commitment, decimal. */
+  commitment: string;
+  /** The bundle's creation time, RFC 3339 UTC. */
+  createdAt: string;
+}
+
+/** The statement of a bundle (the claim, commitment and creation time; never the proof bytes). */
+export function statementOf(bundle: Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'>): Statement {
   const def = claimDefinition(bundle.claim.kind);
-  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${bundle.claim.kind}"`);
-  const s = def.statement(bundle.claim.params, bundle.claim.outputs);
-  return canonicalJsonBytes({
-    type: STATEMENT_TYPE,
-    claim: bundle.claim.kind,
-    version: bundle.claim.version,
-    commitment: bundle.commitment,
-    n: s.n,
-    periodStartUs: s.periodStartUs,
-    periodEndUs: s.periodEndUs,
-  });
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${String(bundle.claim.kind).slice(0, 40)}"`);
+  const { kind, version, params, outputs } = bundle.claim;
+  return { type: STATEMENT_TYPE, claim: { kind, version, params, outputs }, commitment: bundle.commitment, createdAt: bundle.createdAt };
+}
+
+/**
+ * The bytes the enclave key signs for a bundle: canonical JSON (sorted keys, no
+ * whitespace) of {@link statementOf}. The claim's params and outputs are validated
+ * by strict schemas before verification, so no field outside them can be added.
+ */
+export function statementBytes(bundle: Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'>): Uint8Array {
+  return canonicalJsonBytes(statementOf(bundle));
 }
 
 /** A signing key that lives in a TEE, with the evidence that binds it. */
@@ -98,7 +114,7 @@ function signerFromKey(privateKey: KeyObject, spki: Uint8Array, evidence: Eviden
 }
 
 /** Signs the bundle's statement with the enclave key and attaches key, signature and evidence. */
-export function attachAttestation<B extends Pick<ProofBundle, 'claim' | 'commitment'>>(bundle: B, signer: EnclaveSigner): B & Required<Pick<ProofBundle, 'signature' | 'evidence'>> {
+export function attachAttestation<B extends Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'>>(bundle: B, signer: EnclaveSigner): B & Required<Pick<ProofBundle, 'signature' | 'evidence'>> {
   const signature = { alg: 'ES256' as const, publicKey: toBase64Url(signer.publicKey), value: toBase64Url(signer.sign(statementBytes(bundle))) };
   const evidence = {
     envelope: signer.evidence as unknown as Record<string, unknown>,
@@ -140,6 +156,12 @@ function spkiKey(der: Uint8Array): KeyObject {
  * Verifies the whole chain of a bundle: evidence (platform and policy checks,
  * with the report data bound to the enclave key), the enclave signature over the
  * statement, then the proof. Every failed link is reported.
+ *
+ * Pass the bundle as text (string or bytes) when it came from outside: text is
+ * parsed strictly (duplicate keys refused), while an object the caller parsed with
+ * `JSON.parse` has already lost a duplicated key's first value. Pass `expect` to
+ * pin the claim's parameters; without it, the verdict is relative to the
+ * parameters the prover chose (read them from `result.bundle.claim.params`).
  */
 export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOptions): Promise<BundleVerification & { attested: boolean }> {
   const proof = verifyProofBundle(input, opts);
@@ -204,8 +226,8 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
   if (keyBytes) {
     try {
       const ok = nodeVerify('sha256', statementBytes(bundle), { key: spkiKey(keyBytes), dsaEncoding: 'ieee-p1363' }, fromBase64(bundle.signature.value, 'signature.value'));
-      if (ok) pass('statement.signature', `the enclave key signed (${bundle.claim.kind} v${bundle.claim.version}, commitment, n, period)${evidenceOk ? '' : ' — but the key is not trusted'}`);
-      else fail('statement.signature', 'ZK_STATEMENT_SIGNATURE_INVALID', 'the enclave signature does not cover this claim, commitment, count and period');
+      if (ok) pass('statement.signature', `the enclave key signed this ${bundle.claim.kind} v${bundle.claim.version} claim (parameters, outputs), commitment and createdAt${evidenceOk ? '' : ' — but the key is not trusted'}`);
+      else fail('statement.signature', 'ZK_STATEMENT_SIGNATURE_INVALID', 'the enclave signature does not cover this claim (parameters and outputs), commitment and creation time: something was changed after signing, or another statement was signed');
     } catch (e) {
       fail('statement.signature', isVeriteeError(e) ? e.code : 'ZK_STATEMENT_SIGNATURE_INVALID', (e as Error).message);
     }

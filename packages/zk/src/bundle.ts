@@ -1,19 +1,58 @@
 /**
  * @module bundle
- * The proof bundle `veritee.proof/v1`: a JSON document carrying the claim (kind,
- * version, public parameters and outputs), the data commitment, the Groth16
- * proof with the hash of its verification key, and (once attestation binding
- * exists) the enclave signature and the attestation evidence.
+ * The proof bundle `veritee.proof/v2`: a JSON document carrying the claim (kind,
+ * version, public parameters and outputs), the data commitment, its creation
+ * time, the Groth16 proof with the hash of its verification key, and (for
+ * attested bundles) the enclave signature and the attestation evidence.
  *
  * The public inputs are not stored separately: verifiers rebuild them from the
  * claim, so the numbers a person reads are exactly the numbers that were proven.
+ *
+ * v2 (this version) differs from v1 in what the enclave signs: the v2 statement
+ * (attested.ts) covers the whole claim (parameters and outputs) and `createdAt`;
+ * v1 signed only kind, version, commitment, count and period. v1 bundles are
+ * refused with ZK_BUNDLE_VERSION: re-prove them.
+ *
+ * Text is parsed with `parseJsonStrict`: duplicate keys (`"compliant": false,
+ * "compliant": true`) and deep nesting are refused. An object the caller already
+ * parsed with `JSON.parse` cannot be checked for duplicate keys (the parser kept
+ * the last value): pass the text when it came from outside.
+ *
+ * Groth16 proofs are malleable: anyone can turn a valid proof into another valid
+ * proof of the same statement (e.g. by negating A and B). Nothing identifies a
+ * bundle or a claim by its proof bytes; use the commitment and the claim.
  */
 import { z } from 'zod';
-import { VeriteeError } from '@veritee/core';
+import { parseJsonStrict, quoteInput, VeriteeError } from '@veritee/core';
 import { Groth16ProofSchema } from './groth16/index.js';
 import { claimDefinition, claimKinds } from './claims/index.js';
 
-export const BUNDLE_FORMAT = 'veritee.proof/v1';
+export const BUNDLE_FORMAT = 'veritee.proof/v2';
+/** Formats this verifier knows but refuses, with the reason. */
+const RETIRED_FORMATS: Readonly<Record<string, string>> = {
+  'veritee.proof/v1':
+    "its enclave signature covers only the claim kind, version, commitment, count and period, not the claim's parameters, outputs or creation time; re-prove it with this version of veritee",
+};
+
+/** Deepest nesting of a bundle (the evidence envelope is the deepest part). */
+export const BUNDLE_MAX_DEPTH = 64;
+
+/**
+ * RFC 3339 UTC with `Z` and an optional fraction (1-9 digits), a real calendar date
+ * and time (no 24:00, no leap second, no February 30). Returns epoch microseconds
+ * (fraction truncated), or undefined.
+ */
+export function rfc3339UtcToUs(s: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return undefined;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, se);
+  if (new Date(ms).getUTCDate() !== d) return undefined;
+  return ms * 1000 + Number((m[7] ?? '').padEnd(6, '0').slice(0, 6));
+}
+
+const createdAt = z.string().max(40).refine((s) => rfc3339UtcToUs(s) !== undefined, 'expected an RFC 3339 UTC time such as 2025-06-01T00:00:00.000Z');
 
 const decimal = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a decimal field element');
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
@@ -46,11 +85,12 @@ export const ProofSectionSchema = z
 export const ProofBundleSchema = z
   .object({
     format: z.literal(BUNDLE_FORMAT),
-    createdAt: z.string(),
+    /** When the bundle was made (RFC 3339 UTC); signed, not after the verification time, not before the period's end. */
+    createdAt,
     claim: ClaimSchema,
     commitment: decimal,
     proof: ProofSectionSchema,
-    /** Enclave signature over the statement (claim kind, version, commitment, n, period). */
+    /** Enclave signature over the statement (`veritee.statement/v2`: the claim, the commitment and createdAt). */
     signature: z
       .object({
         alg: z.literal('ES256'),
@@ -79,23 +119,33 @@ export const ProofBundleSchema = z
 
 export type ProofBundle = z.infer<typeof ProofBundleSchema>;
 
-/** Validates a bundle (object or JSON text); errors name the offending field. */
+/**
+ * Validates a bundle given as JSON text (parsed strictly: duplicate keys and deep
+ * nesting are refused) or as an object (which cannot be checked for duplicate keys:
+ * prefer the text). Throws ZK_BUNDLE_INVALID naming the field, or ZK_BUNDLE_VERSION.
+ */
 export function parseProofBundle(input: unknown): ProofBundle {
   let value = input;
-  if (typeof input === 'string') {
+  if (typeof input === 'string') value = parseJsonStrict(input, { what: 'proof bundle', code: 'ZK_BUNDLE_INVALID', maxDepth: BUNDLE_MAX_DEPTH });
+  else if (input instanceof Uint8Array) {
+    let text: string;
     try {
-      value = JSON.parse(input);
-    } catch (e) {
-      throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle is not valid JSON: ${(e as Error).message}`);
+      text = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      throw new VeriteeError('ZK_BUNDLE_INVALID', 'proof bundle is not UTF-8 text');
     }
+    return parseProofBundle(text);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new VeriteeError('ZK_BUNDLE_INVALID', 'proof bundle must be a JSON object');
+    throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
   const fmt = (value as { format?: unknown }).format;
   if (fmt !== BUNDLE_FORMAT) {
+    if (typeof fmt === 'string' && RETIRED_FORMATS[fmt]) {
+      throw new VeriteeError('ZK_BUNDLE_VERSION', `proof bundle format ${fmt} is no longer accepted: ${RETIRED_FORMATS[fmt]}`);
+    }
     if (typeof fmt === 'string' && fmt.startsWith('veritee.proof/')) {
-      throw new VeriteeError('ZK_BUNDLE_VERSION', `proof bundle format "${fmt}" is not supported (this verifier reads ${BUNDLE_FORMAT})`);
+      throw new VeriteeError('ZK_BUNDLE_VERSION', `proof bundle format ${quoteInput(fmt, 40)} is not supported (this verifier reads ${BUNDLE_FORMAT})`);
     }
     throw new VeriteeError('ZK_BUNDLE_INVALID', `not a veritee proof bundle: "format" must be "${BUNDLE_FORMAT}"`);
   }
@@ -105,7 +155,7 @@ export function parseProofBundle(input: unknown): ProofBundle {
     throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const def = claimDefinition(r.data.claim.kind);
-  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field claim.kind: unknown claim "${r.data.claim.kind}" (known: ${claimKinds().join(', ')})`);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field claim.kind: unknown claim ${quoteInput(r.data.claim.kind, 40)} (known: ${claimKinds().join(', ')})`);
   if (def.version !== r.data.claim.version) throw new VeriteeError('ZK_BUNDLE_VERSION', `claim ${def.kind} version ${r.data.claim.version} is not supported (this verifier reads version ${def.version})`);
   const body = def.schema.safeParse({ params: r.data.claim.params, outputs: r.data.claim.outputs });
   if (!body.success) {

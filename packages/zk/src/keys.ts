@@ -13,7 +13,7 @@
  * Browser-safe: reading keys from disk lives in keystore.ts.
  */
 import { z } from 'zod';
-import { canonicalJsonBytes, sha256, toHex, VeriteeError } from '@veritee/core';
+import { canonicalJsonBytes, parseJsonStrict, sha256, toHex, VeriteeError } from '@veritee/core';
 import { Groth16VerifyingKeySchema } from './groth16/index.js';
 
 export const VK_FORMAT = 'veritee.vk/v1';
@@ -58,6 +58,16 @@ export function parseVerificationKeyDocument(value: unknown, what = 'verificatio
     throw new VeriteeError('ZK_VK_INVALID', `${what}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   return r.data;
+}
+
+/**
+ * Parses a verification key document from JSON text, strictly: duplicate keys and
+ * deep nesting are ZK_VK_INVALID (an object parsed by the caller cannot be checked
+ * for duplicate keys).
+ */
+export function parseVerificationKeyText(text: string, what = 'verification key'): VerificationKeyDocument {
+  const json = parseJsonStrict(text, { what, code: 'ZK_VK_INVALID', maxDepth: 16 });
+  return parseVerificationKeyDocument(json, what);
 }
 
 /** Keys a verifier trusts, indexed by hash. */

@@ -6,21 +6,26 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { VeriteeError } from '@veritee/core';
-import { KeyRing, parseVerificationKeyDocument, type VerificationKeyDocument } from './keys.js';
+import { KeyRing, parseVerificationKeyText, type VerificationKeyDocument } from './keys.js';
 
 /** The veritee home directory: $VERITEE_HOME or ~/.veritee. */
 export function veriteeHome(): string {
   return process.env.VERITEE_HOME || join(homedir(), '.veritee');
 }
 
+/**
+ * Reads a verification key document. An unreadable file is INPUT_FILE_UNREADABLE;
+ * text that is not strict JSON (duplicate keys, deep nesting) or not a key document
+ * is ZK_VK_INVALID.
+ */
 export function readVerificationKeyFile(path: string): VerificationKeyDocument {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new VeriteeError('ZK_VK_INVALID', `${path}: ${(e as Error).message}`);
+    throw new VeriteeError('INPUT_FILE_UNREADABLE', `verification key ${path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseVerificationKeyDocument(json, path);
+  return parseVerificationKeyText(text, path);
 }
 
 /** A key ring holding every `keys/<id>/vk.json` under a veritee home directory. */

@@ -22,7 +22,7 @@
  * INVARIANT: parse once, verify many. A {@link DcapCollateral} is immutable; signature
  * results are memoised in it per trust anchor.
  */
-import { fromBase64, fromHex, utf8, VeriteeError } from '@veritee/core';
+import { checkJsonText, fromBase64, fromHex, parseJsonStrict, utf8, VeriteeError } from '@veritee/core';
 import { z } from 'zod';
 import { parseCert, parseCrl, pemBlocks, sha256Hex, type ParsedCert, type ParsedCrl } from './x509.js';
 
@@ -189,10 +189,11 @@ function shape<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 }
 
 function parseJsonText(text: string, what: string): unknown {
+  // Strict: signed collateral with a duplicate key is refused rather than read last-wins.
   try {
-    return JSON.parse(text);
+    return parseJsonStrict(text, { what: `collateral ${what}`, code: 'ATTEST_COLLATERAL_INVALID' });
   } catch (e) {
-    invalid(what, `not valid JSON (${(e as Error).message})`);
+    return invalid(what, `not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -377,6 +378,8 @@ function signedPcsDocument(value: unknown, key: string, member: string): { body:
   } else if (value === undefined) {
     throw new VeriteeError('ATTEST_COLLATERAL_MISSING', `collateral field "${key}" is missing`);
   } else invalid(key, `expected a JSON document, got ${typeof value}`);
+  // A duplicated member ("tcbInfo" twice) would let the signed and the read copy differ.
+  checkJsonText(text, { what: `collateral ${key}`, code: 'ATTEST_COLLATERAL_INVALID' });
   const body = rawJsonMember(text, member, key);
   const sig = JSON.parse(rawJsonMember(text, 'signature', key)) as unknown;
   if (typeof sig !== 'string') invalid(key, 'signature is not a string');

@@ -18,7 +18,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { VeriteeError, type Clock } from '@veritee/core';
+import { parseJsonStrict, VeriteeError, type Clock } from '@veritee/core';
 import type { Platform, PlatformVerifier, TrustAnchors } from '../types.js';
 import type { Policy } from '../policy.js';
 import { verifyEvidence, type AttestationResult, type EvidenceInput } from '../verify.js';
@@ -60,6 +60,16 @@ function jsonSafe(v: unknown): unknown {
 }
 
 export const attestPlugin: FastifyPluginAsync<AttestPluginOptions> = async (app, opts) => {
+  // The body carries the evidence envelope: parse it strictly (a duplicate key such as
+  // "platform" twice is refused, not read last-wins; nesting is bounded). This context only.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonStrict(body as string, { what: 'request body' }));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
   app.post<{ Params: { policy: string } }>('/v1/attest/:policy', async (request, reply) => {
     const name = request.params.policy;
     const policy = POLICY_NAME.test(name) ? opts.policies(name) : undefined;

@@ -148,6 +148,17 @@ test('bad JSON -> 400 INPUT_JSON_INVALID; bad shape -> 400 INPUT_INVALID naming 
   assertError(wrongType, 400, 'INPUT_INVALID');
 });
 
+test('a duplicate key in the body or the envelope -> 400 INPUT_JSON_INVALID, not last-wins', async () => {
+  const post = (payload: string) => app.inject({ method: 'POST', url: '/v1/attest/dev', headers: { 'content-type': 'application/json' }, payload });
+  const top = await post('{"evidence": "x", "evidence": "y"}');
+  assertError(top, 400, 'INPUT_JSON_INVALID');
+  assert.match((top.json() as { error: { message: string } }).error.message, /duplicate key "evidence"/);
+  const nested = await post('{"evidence": {"platform": "sgx", "platform": "snp", "evidence": {}}}');
+  assertError(nested, 400, 'INPUT_JSON_INVALID');
+  assert.match((nested.json() as { error: { message: string } }).error.message, /duplicate key "platform"/);
+  assertError(await post('['.repeat(10_000)), 400, 'INPUT_JSON_INVALID');
+});
+
 test('malformed evidence with a valid nonce -> 400 with an evidence code', async () => {
   now = START;
   const nonce = await newNonce();

@@ -11,7 +11,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ERROR_CODES, fromHex, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
+import { ERROR_CODES, fromHex, parseJsonStrict, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
 import type { AttestationResult, Platform, SimulatedTee, TrustAnchors } from '@veritee/attestation';
 
 /** The attestation package is loaded when an attest command runs, not at CLI start-up. */
@@ -40,12 +40,8 @@ function readInput(path: string, what: string, maxBytes = MAX_EVIDENCE_BYTES): s
 }
 
 function readJson(path: string, what: string): unknown {
-  const text = readInput(path, what);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new VeriteeError('INPUT_JSON_INVALID', `${what} ${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  // Strict: duplicate keys and deep nesting are refused (collateral is verified).
+  return parseJsonStrict(readInput(path, what), { what: `${what} ${path}` });
 }
 
 function hex32(v: string | undefined, what: string): Uint8Array | undefined {

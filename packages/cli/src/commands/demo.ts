@@ -130,7 +130,8 @@ export function registerDemoCommand(program: Command): void {
       if (o.out) writeJsonFile(o.out, bundle);
       warnLoudly(['The demo runs in the SIMULATED TEE and uses keys from a DEV setup on this machine:', 'it verifies with allowSimulated and allowDevSetup. Neither is accepted by default.']);
       const keys = loadKeyRingFromHome(home);
-      const opts = { keys, policy: DEMO_POLICY, at: new Date(), allowDevSetup: true };
+      // The verifier pins the SLA it cares about: a bundle proving another SLA is refused.
+      const opts = { keys, policy: DEMO_POLICY, at: new Date(), allowDevSetup: true, expect: { kind: 'latency', sla: o.sla } };
       const t0 = performance.now();
       const v = await verifyBundle(bundle, opts);
       const cold = performance.now() - t0;
@@ -143,7 +144,7 @@ export function registerDemoCommand(program: Command): void {
       process.stdout.write('\nNo request was revealed: the bundle holds the commitment, the public outputs and a Groth16 proof of five curve points.\n');
       let memOk = true;
       if (memory) {
-        const m = await verifyBundle(memory, opts);
+        const m = await verifyBundle(memory, { ...opts, expect: { kind: 'memory', percentile: 90, threshold: 85 } });
         memOk = m.ok;
         process.stdout.write(`\nAutoscaling from this machine's real memory telemetry: ${m.ok ? 'VERIFIED' : 'NOT VERIFIED'} (evidence -> enclave key -> signature -> proof)\n`);
         printChecks(m.checks.filter((c) => !c.name.startsWith('evidence.') || !c.ok));

@@ -89,16 +89,98 @@ test('wrong key: a verifier without the key (or with another key) refuses', asyn
   expectError(await runCli(['verify', bundlePath, '--home', empty, '--vk', badVk]), 'ZK_VK_INVALID', 1);
 });
 
-test('malformed bundles give clear errors', async () => {
-  const notJson = join(dir, 'not.json');
-  writeFileSync(notJson, '{"format": "veritee.proof/v1",');
-  expectError(await runCli(['verify', notJson, '--home', home]), 'ZK_BUNDLE_INVALID');
-  const wrongShape = join(dir, 'shape.json');
-  writeFileSync(wrongShape, JSON.stringify({ format: 'veritee.proof/v1', claim: {} }));
-  const r = await runCli(['verify', wrongShape, '--home', home]);
-  assert.equal(r.code, 1);
-  assert.match(r.stdout, /✗ bundle\.format: .*\[ZK_BUNDLE_INVALID\]/);
+test('malformed bundles give clear errors: error[CODE], exit 2', async () => {
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  expectError(await runCli(['verify', write('not.json', '{"format": "veritee.proof/v2",'), '--home', home]), 'ZK_BUNDLE_INVALID');
+  const shape = await runCli(['verify', write('shape.json', JSON.stringify({ format: 'veritee.proof/v2', claim: {} })), '--home', home]);
+  expectError(shape, 'ZK_BUNDLE_INVALID');
+  assert.match(shape.stderr, /proof bundle field/);
+  expectError(await runCli(['verify', write('null.json', 'null'), '--home', home]), 'ZK_BUNDLE_INVALID');
+  expectError(await runCli(['verify', write('array.json', '[]'), '--home', home]), 'ZK_BUNDLE_INVALID');
+  const b = JSON.parse(readFileSync(bundlePath, 'utf8'));
+  const v1 = await runCli(['verify', write('v1.json', JSON.stringify({ ...b, format: 'veritee.proof/v1' })), '--home', home]);
+  expectError(v1, 'ZK_BUNDLE_VERSION');
+  assert.match(v1.stderr, /re-prove/);
+  expectError(await runCli(['verify', write('v3.json', JSON.stringify({ ...b, format: 'veritee.proof/v3' })), '--home', home]), 'ZK_BUNDLE_VERSION');
+  expectError(await runCli(['verify', write('claimv2.json', JSON.stringify({ ...b, claim: { ...b.claim, version: 2 } })), '--home', home]), 'ZK_BUNDLE_VERSION');
   expectError(await runCli(['verify', join(dir, 'missing.json'), '--home', home]), 'INPUT_FILE_UNREADABLE');
+  expectError(await runCli(['verify', bundlePath, '--home', home, '--vk', join(dir, 'no-such-vk.json')]), 'INPUT_FILE_UNREADABLE');
+});
+
+test('a bundle with a duplicate key is refused, although JSON.parse would read it', async () => {
+  const text = readFileSync(bundlePath, 'utf8');
+  const honest = JSON.parse(text).claim.outputs.compliant as boolean;
+  const dup = text.replace('"compliant": ', `"compliant": ${!honest}, "compliant": `);
+  assert.notEqual(dup, text);
+  assert.equal(JSON.parse(dup).claim.outputs.compliant, honest, 'JSON.parse keeps the last value');
+  const p = join(dir, 'dup.json');
+  writeFileSync(p, dup);
+  const r = await runCli(['verify', p, '--home', home, '--allow-dev-setup', '--proof-only']);
+  expectError(r, 'ZK_BUNDLE_INVALID');
+  assert.match(r.stderr, /duplicate key "compliant"/);
+  // and so is a verification key document with one
+  const vkDir = join(home, 'keys');
+  const { readdirSync } = await import('node:fs');
+  const vkText = readFileSync(join(vkDir, readdirSync(vkDir).find((d) => d.startsWith('latency'))!, 'vk.json'), 'utf8');
+  const vkDup = join(dir, 'vk-dup.json');
+  writeFileSync(vkDup, vkText.replace('"format":', '"format": "x", "format":'));
+  expectError(await runCli(['verify', bundlePath, '--home', mkdtempSync(join(tmpdir(), 'veritee-nokeys-')), '--vk', vkDup, '--allow-dev-setup', '--proof-only']), 'ZK_VK_INVALID', 1);
+});
+
+test('--expect pins the parameters; without it the verdict is flagged as relative to the prover\'s choice', async () => {
+  const run = (...extra: string[]) => runCli(['verify', bundlePath, '--home', home, '--allow-dev-setup', '--proof-only', ...extra]);
+  const none = await run();
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /^parameters: kind=latency,period=2025-06-01T00:00:00Z\/2025-06-01T01:00:00Z,sla=p95<100ms,p99<500ms,min=500$/m);
+  assert.match(none.stdout, /NOT pinned \(no --expect\)/);
+  assert.match(none.stderr, /no --expect: the verdict is relative to parameters the PROVER chose/);
+
+  const ok = await run('--expect', 'sla=p95<100ms,p99<500ms,min=500');
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /pinned by --expect \(sla\)/);
+  assert.match(ok.stdout, /✓ claim\.expected/);
+  assert.doesNotMatch(ok.stderr, /no --expect/);
+  const both = await run('--expect', 'kind=latency,period=2025-06-01T00:00:00Z/2025-06-01T01:00:00Z', '--expect', 'sla=p99<500ms,p95<100ms,min=500');
+  assert.equal(both.code, 0, both.stdout + both.stderr);
+
+  const miss = await run('--expect', 'sla=p95<100ms,p99<500ms');
+  assert.equal(miss.code, 1);
+  assert.match(miss.stdout, /^NOT VERIFIED/);
+  assert.match(miss.stdout, /✗ claim\.expected: sla: expected p95<100ms,p99<500ms, found p95<100ms,p99<500ms,min=500 \[ZK_EXPECTATION_MISMATCH\]/);
+  assert.match(miss.stderr, /error\[ZK_EXPECTATION_MISMATCH\]: claim\.expected: sla: expected p95<100ms,p99<500ms, found/);
+  const kind = await run('--expect', 'kind=memory,threshold=85');
+  assert.equal(kind.code, 1);
+  assert.match(kind.stderr, /error\[ZK_EXPECTATION_MISMATCH\]: claim\.expected: kind: expected memory, found latency/);
+  const json = await run('--expect', 'sla=p95<100ms', '--json');
+  assert.equal(json.code, 1);
+  const parsed = JSON.parse(json.stdout) as { ok: boolean; parameters: string; expected: string[]; checks: { name: string; code?: string }[] };
+  assert.equal(parsed.ok, false);
+  assert.deepEqual(parsed.expected, ['sla=p95<100ms']);
+  assert.match(parsed.parameters, /^kind=latency,/);
+  assert.equal(parsed.checks.find((c) => c.name === 'claim.expected')?.code, 'ZK_EXPECTATION_MISMATCH');
+
+  // malformed: INPUT_INVALID naming the term, before anything is verified
+  for (const [expect, re] of [
+    ['threshold=85', /latency claim has no parameter "threshold"/],
+    ['sla=p95 under 100ms', /"sla=p95 under 100ms"/],
+    ['period=2025-06-01T00:00:00Z/2025-06-01T01:00:00Z,period=0/1', /names period twice/],
+    ['kind=latency,kind=latency', /kind twice/],
+    ['sla', /"sla" is not KEY=VALUE/],
+    ['', /empty term/],
+    ['kind=nosuch', /no claim kind "nosuch"/],
+  ] as const) {
+    const r = await run('--expect', expect);
+    expectError(r, 'INPUT_INVALID');
+    assert.match(r.stderr, re, expect);
+    assert.equal(r.stdout, '', 'nothing verified');
+  }
+  const twice = await run('--expect', 'sla=p95<100ms,p99<500ms,min=500', '--expect', 'sla=p95<100ms,p99<500ms,min=500');
+  expectError(twice, 'INPUT_INVALID');
+  assert.match(twice.stderr, /names sla twice/);
 });
 
 test('bad prove inputs: each with its code, before any proving', async () => {
@@ -137,6 +219,19 @@ test('attested bundles: --sim-tee signs in the simulated TEE; simulated evidence
   assert.match(dev.stdout, /✓ evidence\.snp\.signature/);
   assert.match(dev.stdout, /✓ statement\.signature/);
   assert.match(dev.stderr, /allow-simulated/);
+  // a parameter changed after signing: the enclave signature no longer covers the claim
+  const b = JSON.parse(readFileSync(out, 'utf8'));
+  b.claim.params.slots[1].thresholdUs *= 100;
+  const changed = join(dir, 'attested-changed.json');
+  writeFileSync(changed, JSON.stringify(b));
+  const rc = await runCli(['verify', changed, '--home', home, '--allow-dev-setup', '--allow-simulated']);
+  assert.equal(rc.code, 1);
+  assert.match(rc.stdout, /✗ statement\.signature: .*\[ZK_STATEMENT_SIGNATURE_INVALID\]/);
+  assert.match(rc.stderr, /error\[ZK_STATEMENT_SIGNATURE_INVALID\]/);
+  // createdAt in the future of --at: refused
+  const early = await runCli(['verify', out, '--home', home, '--allow-dev-setup', '--allow-simulated', '--at', '2025-06-01T02:00:00Z']);
+  assert.equal(early.code, 1);
+  assert.match(early.stdout, /✗ bundle\.created_at: .*after the verification time.*\[ZK_BUNDLE_TIME_INVALID\]/);
   expectError(await runCli(['prove', 'latency', '--records', join(dir, 'records.csv'), '--period', PERIOD, '--sla', 'p95<100ms', '--out', out, '--home', home, '--sim-tee', 'sgx']), 'INPUT_INVALID');
 });
 

@@ -25,10 +25,15 @@ import {
   claimKinds,
   attachAttestation,
   createSimulatedEnclave,
+  formatExpectation,
+  parseExpectationText,
+  parseProofBundle,
+  resolveExpectation,
+  type ExpectationTerm,
   type ProverPool,
   type VerificationKeyDocument,
 } from '@veritee/zk';
-import { printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { printChecks, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
 import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions } from './proxy.js';
@@ -108,7 +113,12 @@ export function registerZkCommands(program: Command): void {
   program
     .command('verify')
     .description('verify a proof bundle end to end (evidence -> enclave key -> signature -> proof); exits 0 only if every check passes')
-    .argument('<bundle>', 'proof bundle (veritee.proof/v1 JSON)')
+    .argument('<bundle>', 'proof bundle (veritee.proof/v2 JSON)')
+    .option(
+      '--expect <terms>',
+      'the claim parameters you require, KEY=VALUE terms: "sla=p95<100ms,p99<500ms", "kind=memory,threshold=85" (keys: kind and the claim\'s parameters; sla/name run to the end, write them last; repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--policy <file>', 'attestation policy (YAML/JSON); default: the strict production policy, report data bound to the enclave key')
     .option('--at <time>', 'verification time for certificates and collateral (RFC 3339; default now)')
     .option('--proof-only', 'check the proof alone; the attestation chain is NOT checked')
@@ -117,8 +127,14 @@ export function registerZkCommands(program: Command): void {
     .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
     .option('--json', 'machine-readable result on stdout')
     .addOption(homeOption())
-    .action(async (file: string, o: { policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
-      const input = readJsonFile(file, 'proof bundle', 'ZK_BUNDLE_INVALID');
+    .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
+      // A bundle that cannot be read, is not strict JSON (duplicate keys), is not a
+      // bundle or has an unsupported version is bad input: error[CODE], exit 2.
+      const text = readTextFile(file, 'proof bundle');
+      const parsed = parseProofBundle(text);
+      // So is a malformed --expect, or a key the claim kind does not have.
+      const terms: ExpectationTerm[] = (o.expect ?? []).flatMap((t) => parseExpectationText(t, '--expect'));
+      if (terms.length) resolveExpectation(terms, parsed.claim.kind, '--expect');
       const keys: KeyRing = loadKeyRingFromHome(homeOf(o));
       for (const p of o.vk ?? []) keys.add(readVerificationKeyFile(p));
       const policy = o.policy ? loadPolicy(o.policy) : productionBundlePolicy();
@@ -127,21 +143,40 @@ export function registerZkCommands(program: Command): void {
       if (o.allowDevSetup) warnings.push('--allow-dev-setup: proofs made with DEV keys are accepted; whoever ran a dev setup can forge them.');
       if (o.allowSimulated) warnings.push('--allow-simulated: evidence from the SIMULATED TEE is accepted; it proves nothing about hardware.');
       if (o.proofOnly) warnings.push('--proof-only: the attestation chain (evidence, enclave signature) is NOT checked.');
+      const parameters = formatExpectation(parsed.claim);
+      if (!terms.length) {
+        warnings.push(
+          'no --expect: the verdict is relative to parameters the PROVER chose.',
+          'Check them (printed below) or pin them with',
+          `  --expect ${JSON.stringify(parameters.length > 160 ? parameters.slice(0, 157) + '...' : parameters)}`,
+        );
+      }
       if (warnings.length) warnLoudly(warnings);
-      const r = await verifyBundle(input, {
+      const r = await verifyBundle(text, {
         keys,
         policy,
         at,
         allowDevSetup: o.allowDevSetup === true,
         ...(o.allowSimulated ? { allowSimulated: true } : {}),
         proofOnly: o.proofOnly === true,
+        ...(terms.length ? { expect: terms } : {}),
       });
       if (o.json) {
-        process.stdout.write(JSON.stringify({ ok: r.ok, attested: r.attested, checks: r.checks, key: r.key, claim: r.bundle?.claim, commitment: r.bundle?.commitment }, null, 2) + '\n');
+        process.stdout.write(
+          JSON.stringify({ ok: r.ok, attested: r.attested, parameters, expected: terms.length ? terms.map((t) => t.text) : null, checks: r.checks, key: r.key, claim: r.bundle?.claim, commitment: r.bundle?.commitment, createdAt: r.bundle?.createdAt }, null, 2) + '\n',
+        );
       } else {
         process.stdout.write(`${r.ok ? (r.attested ? 'VERIFIED (attested)' : 'VERIFIED (proof only)') : 'NOT VERIFIED'}: ${file}\n`);
+        const pinned = r.checks.find((c) => c.name === 'claim.expected');
+        process.stdout.write(`parameters: ${parameters}\n`);
+        process.stdout.write(`  ${pinned ? (pinned.ok ? `pinned by --expect (${terms.map((t) => t.key).join(', ')})` : 'NOT the parameters --expect asked for') : 'chosen by the prover, NOT pinned (no --expect)'}\n`);
         printChecks(r.checks);
         if (r.bundle) for (const l of summarizeClaim(r.bundle)) process.stdout.write(`  ${l}\n`);
+      }
+      const failed = r.checks.filter((c) => !c.ok);
+      if (failed.length) {
+        const first = failed[0]!;
+        process.stderr.write(`error[${first.code ?? 'ZK_PROOF_INVALID'}]: ${first.name}: ${first.detail}${failed.length > 1 ? ` (and ${failed.length - 1} more failed check${failed.length > 2 ? 's' : ''})` : ''}\n`);
       }
       process.exitCode = r.ok ? 0 : 1;
     });

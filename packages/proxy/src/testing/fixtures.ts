@@ -169,7 +169,7 @@ export interface Mitm {
  * A man in the middle: terminates TLS with its own certificate, reads everything, and
  * re-encrypts to the real proxy over its own TLS session, relaying headers and trailers.
  */
-export async function startMitm(targetPort: number): Promise<Mitm> {
+export async function startMitm(targetPort: number, rewrite?: (path: string, body: Buffer) => Buffer): Promise<Mitm> {
   const { cert, key } = selfSignedCertificate('localhost');
   const bodies: string[] = [];
   const paths: string[] = [];
@@ -190,7 +190,7 @@ export async function startMitm(targetPort: number): Promise<Mitm> {
         const out: Buffer[] = [];
         upRes.on('data', (c: Buffer) => out.push(c));
         upRes.on('end', () => {
-          const b = Buffer.concat(out);
+          const b = rewrite ? rewrite(req.url ?? '', Buffer.concat(out)) : Buffer.concat(out);
           if (upRes.trailers['veritee-signature']) h['veritee-signature'] = upRes.trailers['veritee-signature'];
           delete h['trailer'];
           h['content-length'] = String(b.length);

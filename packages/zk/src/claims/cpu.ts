@@ -17,6 +17,8 @@
 import { z } from 'zod';
 import { VeriteeError } from '@veritee/core';
 import { registerClaim } from './registry.js';
+import { integerKey, percentKey, periodKey } from './expect.js';
+import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkMatrix, checkParam, classFor, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
 import type { ProofBundle } from '../bundle.js';
 
@@ -183,6 +185,13 @@ export const cpuClaim = registerClaim<CpuParams, CpuOutputs>({
   publicInputs: cpuPublicInputs,
   summarize: summarizeCpu,
   statement: (p, o) => ({ n: o.nSamples, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+  expectations: [
+    periodKey(parsePeriod),
+    integerKey('capacityMilli', (p) => p.capacityMilli, 'milli-cores, an integer'),
+    percentKey('percentile', 'percentileBp', (p) => p.percentileBp),
+    percentKey('threshold', 'thresholdBp', (p) => p.thresholdBp),
+    percentKey('platformLimit', 'platformLimitBp', (p) => p.platformLimitBp),
+  ],
 });
 
 export type CpuBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof CPU_CLAIM; version: number; params: CpuParams; outputs: CpuOutputs } };

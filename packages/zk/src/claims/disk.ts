@@ -16,6 +16,8 @@
 import { z } from 'zod';
 import { VeriteeError, type DiskMount } from '@veritee/core';
 import { registerClaim } from './registry.js';
+import { integerKey, percentKey, periodKey } from './expect.js';
+import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
 import type { ProofBundle } from '../bundle.js';
 
@@ -172,6 +174,12 @@ export const diskClaim = registerClaim<DiskParams, DiskOutputs>({
   publicInputs: diskPublicInputs,
   summarize: summarizeDisk,
   statement: (p, o) => ({ n: o.nMounts, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+  expectations: [
+    periodKey(parsePeriod),
+    percentKey('usageThreshold', 'usageThresholdBp', (p) => p.usageThresholdBp),
+    percentKey('inodeThreshold', 'inodeThresholdBp', (p) => p.inodeThresholdBp),
+    integerKey('queueThreshold', (p) => p.queueThreshold, 'I/Os in flight, an integer'),
+  ],
 });
 
 export type DiskBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof DISK_CLAIM; version: number; params: DiskParams; outputs: DiskOutputs } };

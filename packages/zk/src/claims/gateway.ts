@@ -19,6 +19,8 @@
 import { z } from 'zod';
 import { CODE_CLASS_MASK, CODE_CONNECTION_OK, CODE_RATE_LIMITED, isRequestCode, requestCode, VeriteeError, type GatewayRequest } from '@veritee/core';
 import { registerClaim } from './registry.js';
+import { integerKey, percentKey, periodKey } from './expect.js';
+import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
 import type { ProofBundle } from '../bundle.js';
 
@@ -221,6 +223,13 @@ export const gatewayClaim = registerClaim<GatewayParams, GatewayOutputs>({
   publicInputs: gatewayPublicInputs,
   summarize: summarizeGateway,
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+  expectations: [
+    periodKey(parsePeriod),
+    percentKey('max5xx', 'max5xxBp', (p) => p.max5xxBp),
+    percentKey('minAvailability', 'minAvailabilityBp', (p) => p.minAvailabilityBp),
+    percentKey('minConnection', 'minConnectionBp', (p) => p.minConnectionBp),
+    integerKey('maxRateLimited', (p) => p.maxRateLimited, 'a count, an integer'),
+  ],
 });
 
 export type GatewayBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof GATEWAY_CLAIM; version: number; params: GatewayParams; outputs: GatewayOutputs } };

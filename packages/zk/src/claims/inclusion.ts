@@ -27,6 +27,7 @@ import {
   type Component,
 } from '@veritee/core';
 import { registerClaim } from './registry.js';
+import { integerKey, type ExpectationKey } from './expect.js';
 import type { ProofBundle } from '../bundle.js';
 
 export const INCLUSION_CLAIM = 'inclusion';
@@ -106,7 +107,37 @@ export const inclusionClaim = registerClaim<InclusionParams, InclusionOutputs>({
   summarize: (params) => summarizeInclusion(params),
   // The root travels in the evidence itself, not in a signed statement.
   statement: () => ({ n: 0, periodStartUs: 0, periodEndUs: 0 }),
+  expectations: [
+    hexKey('root', (p) => p.root),
+    hexKey('sha256', (p) => p.component.sha256),
+    integerKey('depth', (p) => p.depth, 'the tree depth, an integer'),
+    {
+      key: 'name',
+      rest: true,
+      syntax: 'the component name (written last: it may hold commas)',
+      parse: (v) => v,
+      format: (p) => p.component.name,
+      matches: (p, e) => p.component.name === e,
+      show: (e) => String(e),
+    },
+  ],
 });
+
+/** 64 hex digits (a 0x prefix and upper case are accepted). */
+function hexKey(key: string, get: (p: InclusionParams) => string): ExpectationKey<InclusionParams> {
+  return {
+    key,
+    syntax: '64 hex digits',
+    parse: (v) => {
+      const h = v.replace(/^0x/i, '').toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(h)) throw new Error('expected 64 hex digits');
+      return h;
+    },
+    format: (p) => get(p),
+    matches: (p, e) => get(p) === e,
+    show: (e) => String(e),
+  };
+}
 
 /** A bundle whose claim is an inclusion claim. */
 export type InclusionBundle = Omit<ProofBundle, 'claim'> & {

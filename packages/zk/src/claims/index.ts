@@ -3,6 +3,7 @@
  * The claim kinds veritee can prove. Each module registers itself.
  */
 export * from './registry.js';
+export * from './expect.js';
 export * from './latency.js';
 export * from './records.js';
 export * from './inclusion.js';

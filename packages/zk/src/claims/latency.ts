@@ -11,6 +11,8 @@
 import { z } from 'zod';
 import { VeriteeError, OFFSET_LIMIT } from '@veritee/core';
 import { registerClaim } from './registry.js';
+import { periodKey, type ExpectationKey } from './expect.js';
+import { parsePeriod } from './records.js';
 import type { ProofBundle } from '../bundle.js';
 
 export const LATENCY_CLAIM = 'latency';
@@ -247,7 +249,34 @@ export const latencyClaim = registerClaim<LatencyParams, LatencyOutputs>({
   publicInputs: latencyPublicInputs,
   summarize: summarizeLatency,
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+  expectations: [periodKey(parsePeriod), slaExpectation()],
 });
+
+/**
+ * `sla=p95<100ms,p99<500ms,min=1000`: the SLA the verdict is about, in the syntax of
+ * {@link parseSla}. It matches when the bundle enforces exactly these percentiles
+ * with exactly these bounds and this minimum count (0 when `min` is not written);
+ * percentiles the bundle reports without enforcing them do not count. A stricter
+ * or looser SLA is a mismatch: the verifier says what it wants, not a range.
+ */
+function slaExpectation(): ExpectationKey<LatencyParams> {
+  type Sla = Pick<LatencyParams, 'minN' | 'slots'>;
+  const enforced = (s: Sla) => new Map(s.slots.filter((x) => x.enforce).map((x) => [x.percentileBp, x.thresholdUs] as const));
+  return {
+    key: 'sla',
+    rest: true,
+    syntax: 'an SLA such as p95<100ms,p99<500ms,min=1000 (written last: it holds commas)',
+    parse: (v) => parseSla(v),
+    format: (p) => formatSla(p),
+    matches: (p, e) => {
+      const want = e as Sla;
+      const a = enforced(p);
+      const b = enforced(want);
+      return p.minN === want.minN && a.size === b.size && [...b].every(([bp, us]) => a.get(bp) === us);
+    },
+    show: (e) => formatSla(e as Sla),
+  };
+}
 
 /** A bundle whose claim is a latency claim (typed access to params and outputs). */
 export type LatencyBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof LATENCY_CLAIM; version: number; params: LatencyParams; outputs: LatencyOutputs } };

@@ -16,6 +16,8 @@
 import { z } from 'zod';
 import { VeriteeError } from '@veritee/core';
 import { registerClaim } from './registry.js';
+import { integerKey, percentKey, periodKey } from './expect.js';
+import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
 import type { ProofBundle } from '../bundle.js';
 
@@ -156,6 +158,12 @@ export const memoryClaim = registerClaim<MemoryParams, MemoryOutputs>({
   publicInputs: memoryPublicInputs,
   summarize: summarizeMemory,
   statement: (p, o) => ({ n: o.nSamples, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
+  expectations: [
+    periodKey(parsePeriod),
+    integerKey('allocatedKiB', (p) => p.allocatedKiB, 'KiB, an integer'),
+    percentKey('percentile', 'percentileBp', (p) => p.percentileBp),
+    percentKey('threshold', 'thresholdBp', (p) => p.thresholdBp),
+  ],
 });
 
 export type MemoryBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof MEMORY_CLAIM; version: number; params: MemoryParams; outputs: MemoryOutputs } };

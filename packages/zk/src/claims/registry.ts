@@ -6,6 +6,7 @@
  * and the verifier do not change.
  */
 import type { z } from 'zod';
+import type { ExpectationKey } from './expect.js';
 
 export interface ClaimDefinition<P = unknown, O = unknown> {
   /** Claim kind, also the circuit name in the prover. */
@@ -21,10 +22,16 @@ export interface ClaimDefinition<P = unknown, O = unknown> {
   /** The circuit's public inputs, in witness order. */
   publicInputs(commitment: bigint, params: P, outputs: O): bigint[];
   /**
-   * What the enclave key signs besides the kind and the commitment: the record
-   * count and the period (0/0 for claims without a period).
+   * The record count and the reporting period (0/0 for claims without a period).
+   * The enclave signs the whole claim (see attested.ts); the period end also bounds
+   * the bundle's creation time (a claim about a period is made after it ends).
    */
   statement(params: P, outputs: O): { n: number; periodStartUs: number; periodEndUs: number };
+  /**
+   * The parameters a verifier can pin with `--expect` / `verifyBundle({ expect })`
+   * (see claims/expect.ts). Together they cover every parameter of the claim.
+   */
+  expectations: readonly ExpectationKey<P>[];
   /** One-line summaries for people. */
   summarize?(params: P, outputs: O): string[];
 }
