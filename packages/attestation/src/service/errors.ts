@@ -17,6 +17,9 @@ export interface ErrorBody {
 export function sendError(reply: FastifyReply, err: VeriteeError): FastifyReply {
   const status = ERROR_CODES[err.code]?.http ?? 500;
   const message = status >= 500 ? 'internal error' : err.message;
+  // 429 (ATTEST_NONCE_LIMIT) says when to come back (RFC 9110 §10.2.3: delay-seconds).
+  const retryAfter = err.details?.['retryAfterSeconds'];
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0) reply.header('retry-after', String(Math.ceil(retryAfter)));
   return reply.code(status).type('application/json').send({ error: { code: err.code, message } } satisfies ErrorBody);
 }
 
