@@ -68,6 +68,7 @@ before(() => {
   );
   mkdirSync(join(tmp, 'policies'));
   writeFileSync(join(tmp, 'policies', 'dev.yaml'), ['platforms: [snp]', 'allowSimulated: true', 'snp: { measurements: any }', ''].join('\n'));
+  writeFileSync(join(tmp, 'policies', 'strict.yaml'), ['platforms: [snp]', 'snp: { measurements: any }', ''].join('\n'));
 });
 
 after(() => {
@@ -98,4 +99,50 @@ test('serve: bad limits, proxies or audience are bad input (exit 2) before anyth
     assert.match(r.stderr, re);
     assert.doesNotMatch(r.stderr, /listening on/);
   }
+});
+
+test('check-token: the relying party path checks signature, audience and verdict (exit 0 only if accepted)', async () => {
+  const { SimulatedTee, createResultSigner, issueResultToken, parsePolicy, resultJwks, verifyEvidence } = await import('@veritee/attestation');
+  const at = new Date();
+  const tee = await SimulatedTee.create({ platforms: ['snp'], at });
+  const evidence = tee.evidence('snp', { reportData: new Uint8Array(64) });
+  const dev = parsePolicy({ platforms: ['snp'], allowSimulated: true, reportData: { require: [] }, snp: { measurements: 'any' } });
+  const strict = parsePolicy({ platforms: ['snp'], reportData: { require: [] }, snp: { measurements: 'any' } });
+  const warnedResult = await verifyEvidence(evidence, { policy: dev, at, simulatedAnchors: tee.anchors });
+  assert.equal(warnedResult.appraisal.status, 'warning');
+  const failedResult = await verifyEvidence(evidence, { policy: strict, at, simulatedAnchors: tee.anchors });
+  assert.equal(failedResult.appraisal.status, 'contraindicated');
+  const signer = await createResultSigner();
+  writeFileSync(join(tmp, 'jwks.json'), JSON.stringify(resultJwks(signer)));
+  const warned = await issueResultToken(warnedResult, signer, { at, audience: 'https://kms.example' });
+  const check = (token: string, ...extra: string[]) => cli('attest', 'check-token', token, '--jwks', 'jwks.json', ...extra);
+
+  // Simulated evidence under a policy that allows it: "warning", accepted only when asked.
+  const ok = await check(warned, '--audience', 'https://kms.example', '--accept', 'warning');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /✓ token accepted for audience "https:\/\/kms\.example"/);
+  assert.match(ok.stdout, /snp: warning/);
+  const strictVerdict = await check(warned, '--audience', 'https://kms.example');
+  assert.equal(strictVerdict.code, 1);
+  assert.match(strictVerdict.stderr, /^error\[ATTEST_TOKEN_NOT_AFFIRMING\]: .*warning/m);
+  // Another relying party refuses it; so does everyone for a token without aud.
+  const other = await check(warned, '--audience', 'https://other.example', '--accept', 'warning');
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /^error\[ATTEST_TOKEN_INVALID\]: .*not issued for this audience/m);
+  const noAud = await check(await issueResultToken(warnedResult, signer, { at }), '--audience', 'https://kms.example', '--accept', 'warning');
+  assert.equal(noAud.code, 1);
+  assert.match(noAud.stderr, /^error\[ATTEST_TOKEN_INVALID\]: .*no aud/m);
+  // A validly signed token saying contraindicated is refused whatever --accept says (token from a file).
+  writeFileSync(join(tmp, 'bad.jwt'), await issueResultToken(failedResult, signer, { at, audience: 'https://kms.example' }));
+  const bad = await check('@bad.jwt', '--audience', 'https://kms.example', '--accept', 'warning');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^error\[ATTEST_TOKEN_NOT_AFFIRMING\]: .*contraindicated/m);
+  // Another key: invalid. Bad input: exit 2.
+  const foreign = await issueResultToken(warnedResult, await createResultSigner(), { at, audience: 'https://kms.example' });
+  assert.equal((await check(foreign, '--audience', 'https://kms.example', '--accept', 'warning')).code, 1);
+  const garbage = await check('not-a-token', '--audience', 'x');
+  assert.equal(garbage.code, 2);
+  assert.match(garbage.stderr, /^error\[INPUT_INVALID\]: /m);
+  const badAccept = await check(warned, '--audience', 'x', '--accept', 'any');
+  assert.equal(badAccept.code, 2);
 });

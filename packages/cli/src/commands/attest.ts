@@ -14,6 +14,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { quoteInput } from '@veritee/core';
+import { registerCheckTokenCommand } from './attest-token.js';
 import { ERROR_CODES, fromHex, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
 import type { AttestationResult, Platform, SimulatedTee, TrustAnchors } from '@veritee/attestation';
 
@@ -261,6 +262,7 @@ export function registerAttestCommands(program: Command): void {
     .option('--audience <id>', "token audience (aud) when a request names none; relying parties check it against their own id")
     .option('--sim-anchors <file>', 'simulated trust anchors, for policies that allow simulated evidence')
     .action((o: ServeOpts) => serveCommand(o));
+  registerCheckTokenCommand(attest);
 
   attest
     .command('sim')
