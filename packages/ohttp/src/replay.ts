@@ -25,7 +25,7 @@ import { VeriteeError, type Clock } from '@veritee/core';
 export interface ReplayWindowOptions {
   /** How long a request is remembered, ms (> 0). */
   windowMs: number;
-  /** Most requests remembered at once (default 250 000, about 25 MB). */
+  /** Most requests remembered at once (default 250 000; about 110 bytes each, 27 MB full). */
   maxEntries?: number;
 }
 
