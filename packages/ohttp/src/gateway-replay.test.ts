@@ -162,3 +162,21 @@ test('relay: an egress address that is not an IP literal is refused before anyth
   await ok.close();
   await assert.rejects(buildRelay({ gateway: 'http://999.1.1.1:1' }), (e) => isVeriteeError(e, 'INPUT_INVALID'));
 });
+
+test('gateway and relay: a malformed or huge URL is refused in their own shape, without echoing it', async () => {
+  const gw = await buildGateway({ target: target.url, clock });
+  const relay = await buildRelay({ gateway: 'http://127.0.0.1:1' });
+  try {
+    for (const app of [gw, relay]) {
+      for (const url of ['/gateway%E0%A4%A', '/ohttp-keys/%zz', '/%1B' + 'a'.repeat(3000)]) {
+        const res = await app.inject({ method: 'GET', url });
+        assert.ok(res.statusCode === 400 || res.statusCode === 404, `${url.slice(0, 20)}: ${res.statusCode}`);
+        assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+        assert.ok(!res.body.includes('FST_ERR') && res.body.length < 300 && !res.body.includes('%zz'), res.body.slice(0, 120));
+      }
+    }
+  } finally {
+    await gw.close();
+    await relay.close();
+  }
+});

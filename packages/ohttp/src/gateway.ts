@@ -305,7 +305,15 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
           serializers: { req: (r: { method: string; url: string }) => ({ method: r.method, url: r.url.split('?')[0] }) },
           ...(typeof opts.logger === 'object' ? opts.logger : {}),
         };
-  const app = Fastify({ logger, bodyLimit: maxRequestBytes, return503OnClosing: true }) as unknown as GatewayServer;
+  const app = Fastify({
+    logger,
+    bodyLimit: maxRequestBytes,
+    return503OnClosing: true,
+    // The router's own refusals (malformed URL) would echo the URL in Fastify's shape.
+    frameworkErrors: (_e, _req, reply) => {
+      void (reply as unknown as FastifyReply).code(400).header('cache-control', 'no-store').type('application/problem+json').send({ type: 'about:blank', title: 'malformed request URL', status: 400, code: 'INPUT_INVALID' });
+    },
+  }) as unknown as GatewayServer;
   app.decorate('keys', keys);
   app.decorate('stats', stats);
   app.decorate('replay', replay);
@@ -343,7 +351,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
     if (request.routeOptions.url === '/gateway' || request.routeOptions.url === '/.well-known/ohttp-gateway') stats.outerErrors++;
     return sendOuter(reply, err);
   });
-  app.setNotFoundHandler((request, reply) => sendOuter(reply, new VeriteeError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendOuter(reply, new VeriteeError('ROUTE_NOT_FOUND', `no route ${request.method} ${quoteInput(request.url.split('?')[0]!, 80)}`)));
 
   // ---- keys ----
   const serveKeys = async (_req: unknown, reply: FastifyReply) =>

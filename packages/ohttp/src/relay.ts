@@ -105,7 +105,16 @@ export async function buildRelay(opts: RelayOptions): Promise<RelayServer> {
           },
           ...(typeof opts.logger === 'object' ? opts.logger : {}),
         };
-  const app = Fastify({ logger, bodyLimit: maxRequestBytes, return503OnClosing: true }) as unknown as RelayServer;
+  const app = Fastify({
+    logger,
+    bodyLimit: maxRequestBytes,
+    return503OnClosing: true,
+    // The router's own refusals (malformed URL) would echo the URL in Fastify's shape.
+    frameworkErrors: (_e, _req, reply) => {
+      stats.refused++;
+      void problem(reply, 400, 'malformed request URL');
+    },
+  }) as unknown as RelayServer;
   app.decorate('stats', stats);
   app.decorate('gatewayUrl', gw);
   app.removeAllContentTypeParsers();

@@ -22,7 +22,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { VeriteeError, type Clock } from '@veritee/core';
+import { quoteInput, VeriteeError, type Clock } from '@veritee/core';
 import type { Platform, PlatformVerifier, TrustAnchors } from '../types.js';
 import type { Policy } from '../policy.js';
 import { verifyEvidence, type AttestationResult, type EvidenceInput } from '../verify.js';
@@ -70,7 +70,7 @@ export const attestPlugin: FastifyPluginAsync<AttestPluginOptions> = async (app,
   app.post<{ Params: { policy: string } }>('/v1/attest/:policy', async (request, reply) => {
     const name = request.params.policy;
     const policy = POLICY_NAME.test(name) ? opts.policies(name) : undefined;
-    if (policy === undefined) throw new VeriteeError('ATTEST_POLICY_UNKNOWN', `no policy named "${name.slice(0, 64)}"`);
+    if (policy === undefined) throw new VeriteeError('ATTEST_POLICY_UNKNOWN', `no policy named ${quoteInput(name, 64)}`);
 
     const parsed = bodySchema.safeParse(request.body);
     if (!parsed.success) {

@@ -28,7 +28,7 @@ import type { Platform, PlatformVerifier, TrustAnchors } from '../types.js';
 import { loadPolicyDir, type Policy } from '../policy.js';
 import { createResultSigner, DEFAULT_TOKEN_TTL_SECONDS, resultJwks, type ResultSigner } from '../token.js';
 import { MAX_EVIDENCE_BYTES } from '../verify.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { NonceStore, noncePlugin } from './nonce.js';
 import { attestPlugin } from './attest.js';
 import { healthPlugin, jwksPlugin } from './well-known.js';
@@ -101,6 +101,7 @@ export async function buildAttestationServer(opts: AttestationServerOptions): Pr
     bodyLimit: opts.bodyLimit ?? MAX_EVIDENCE_BYTES + 16 * 1024,
     // Evidence can be sizeable but a request that trickles in is not welcome.
     requestTimeout: 30_000,
+    frameworkErrors: frameworkErrorHandler,
     ...(opts.trustProxy !== undefined && opts.trustProxy.length > 0 ? { trustProxy: opts.trustProxy } : {}),
   }) as unknown as AttestationServer;
   app.decorate('nonces', store);
