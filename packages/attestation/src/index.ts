@@ -66,6 +66,7 @@ export {
   type JsonWebKeySet,
   type EarClaimsSet,
   type EarSubmod,
+  type ResultTokenCheck,
 } from './token.js';
 
 // service and continuous re-attestation

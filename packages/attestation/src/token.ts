@@ -23,6 +23,11 @@
  * }
  * ```
  *
+ * A relying party accepts a token only through {@link verifyResultToken}, which checks the
+ * signature, issuer, time, its own id against `aud`, and the verdict (`ear.status`
+ * affirming unless it says otherwise): a valid signature alone says nothing about the
+ * verdict, since a failed verification is signed too.
+ *
  * INVARIANT: token time is explicit. `issueResultToken` stamps `iat`/`exp` from the `at`
  * it is given; `verifyResultToken` checks them against the `at` it is given, with no
  * clock tolerance unless asked. Only ES256 is accepted on verification.
@@ -42,7 +47,7 @@ import {
   type JWTPayload,
   type CryptoKey,
 } from 'jose';
-import { checkJsonText, fromBase64, fromUtf8, toBase64Url, toEpochMs, VeriteeError } from '@veritee/core';
+import { checkJsonText, fromBase64, fromUtf8, quoteInput, toBase64Url, toEpochMs, VeriteeError } from '@veritee/core';
 import type { Claims } from './types.js';
 import type { AppraisalStatus, AttestationResult, TrustworthinessVector } from './verify.js';
 
@@ -200,16 +205,54 @@ export async function issueResultToken(
   return jwt.sign(signer.privateKey);
 }
 
+/** What a relying party requires of a result token (see {@link verifyResultToken}). */
+export interface ResultTokenCheck {
+  /** Verification time: `iat`/`exp` are checked against it. */
+  at: Date | number | string;
+  /** Expected issuer (default `veritee-attestation`). */
+  issuer?: string;
+  /**
+   * Who you are: the token's `aud` must name this (or one of these). Required, so that a
+   * token issued for another relying party, or for nobody in particular, is refused;
+   * give `anyAudience: true` instead to accept any `aud` or none (say why in your code).
+   */
+  audience?: string | string[];
+  /** Accept a token whatever its `aud`, or without one. Off by default. */
+  anyAudience?: boolean;
+  /**
+   * Which verdicts pass (every submodule must pass): `affirming` (default) requires
+   * `ear.status` affirming and `veritee.verified`; `warning` also accepts `warning`
+   * (e.g. simulated evidence under a policy that allows it); `any` skips the verdict
+   * check (the caller inspects `submods` itself).
+   */
+  accept?: 'affirming' | 'warning' | 'any';
+  clockToleranceSeconds?: number;
+}
+
 /**
  * Verifies a result token against a JWKS at time `at`: ES256 signature by a listed key,
- * issuer, optional audience, `iat`/`exp` (no tolerance unless given), and the EAR shape.
- * Throws ATTEST_TOKEN_INVALID saying why.
+ * issuer, audience, `iat`/`exp` (no tolerance unless given), the EAR shape, and then the
+ * verdict: a validly signed token that says `contraindicated` is still a refusal.
+ *
+ * Throws ATTEST_TOKEN_INVALID when the token is not a valid token for this relying party
+ * (signature, issuer, audience, time, shape), ATTEST_TOKEN_NOT_AFFIRMING when it is valid
+ * but its verdict is not accepted, INPUT_INVALID when no audience is given.
+ *
+ * @example
+ * const claims = await verifyResultToken(token, jwks, { audience: 'https://kms.example', at: new Date() });
+ * // reaching here: signed by the service, for this relying party, fresh, and affirming
  */
-export async function verifyResultToken(
-  token: string,
-  jwks: JsonWebKeySet,
-  opts: { at: Date | number | string; issuer?: string; audience?: string; clockToleranceSeconds?: number },
-): Promise<EarClaimsSet> {
+export async function verifyResultToken(token: string, jwks: JsonWebKeySet, opts: ResultTokenCheck): Promise<EarClaimsSet> {
+  const audiences = opts.audience === undefined ? [] : Array.isArray(opts.audience) ? opts.audience : [opts.audience];
+  if (audiences.some((a) => typeof a !== 'string' || a.length === 0)) throw new VeriteeError('INPUT_INVALID', 'the expected token audience must be a non-empty string');
+  if (audiences.length === 0 && opts.anyAudience !== true) {
+    throw new VeriteeError(
+      'INPUT_INVALID',
+      'verifyResultToken needs the audience you expect (your relying-party id), or anyAudience: true to accept tokens issued for anyone',
+    );
+  }
+  const accept = opts.accept ?? 'affirming';
+  if (accept !== 'affirming' && accept !== 'warning' && accept !== 'any') throw new VeriteeError('INPUT_INVALID', `accept must be affirming, warning or any (got ${String(accept)})`);
   const at = new Date(toEpochMs(opts.at, 'token verification time'));
   // jose reads the header and payload with JSON.parse, which keeps the last of two
   // equal keys ("ear.status": "contraindicated", "ear.status": "affirming"): refuse
@@ -221,7 +264,7 @@ export async function verifyResultToken(
       algorithms: [TOKEN_ALG],
       currentDate: at,
       issuer: opts.issuer ?? DEFAULT_ISSUER,
-      ...(opts.audience !== undefined ? { audience: opts.audience } : {}),
+      ...(audiences.length > 0 ? { audience: audiences } : {}),
       clockTolerance: opts.clockToleranceSeconds ?? 0,
       requiredClaims: ['iat', 'exp'],
     });
@@ -230,20 +273,39 @@ export async function verifyResultToken(
     const why =
       e instanceof joseErrors.JWTExpired
         ? `expired at ${new Date(Number((e.payload as JWTPayload).exp) * 1000).toISOString()} (verification time ${at.toISOString()})`
-        : e instanceof joseErrors.JWSSignatureVerificationFailed
-          ? 'signature does not verify'
-          : e instanceof joseErrors.JWKSNoMatchingKey
-            ? 'no key in the JWKS matches the token'
-            : (e as Error).message;
+        : e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'aud'
+          ? `it was not issued for this audience (expected ${audiences.map((a) => quoteInput(a, 80)).join(' or ')}, token has ${
+              e.payload.aud === undefined ? 'no aud' : `aud ${quoteInput(JSON.stringify(e.payload.aud), 120)}`
+            })`
+          : e instanceof joseErrors.JWSSignatureVerificationFailed
+            ? 'signature does not verify'
+            : e instanceof joseErrors.JWKSNoMatchingKey
+              ? 'no key in the JWKS matches the token'
+              : quoteInput((e as Error).message, 200);
     throw new VeriteeError('ATTEST_TOKEN_INVALID', `attestation result token rejected: ${why}`);
   }
   if (typeof payload.iat === 'number' && payload.iat * 1000 > at.getTime() + (opts.clockToleranceSeconds ?? 0) * 1000) {
     throw new VeriteeError('ATTEST_TOKEN_INVALID', `attestation result token rejected: issued after the verification time ${at.toISOString()}`);
   }
-  if (payload.eat_profile !== EAR_PROFILE || payload.submods === null || typeof payload.submods !== 'object') {
-    throw new VeriteeError('ATTEST_TOKEN_INVALID', `attestation result token rejected: not an EAR token (eat_profile ${String(payload.eat_profile)})`);
+  if (payload.eat_profile !== EAR_PROFILE || payload.submods === null || typeof payload.submods !== 'object' || Array.isArray(payload.submods)) {
+    throw new VeriteeError('ATTEST_TOKEN_INVALID', `attestation result token rejected: not an EAR token (eat_profile ${quoteInput(String(payload.eat_profile), 80)})`);
   }
-  return payload as EarClaimsSet;
+  const claims = payload as EarClaimsSet;
+  if (accept !== 'any' && !tokenAffirms(claims, { allowWarning: accept === 'warning' })) {
+    const verdicts = Object.entries(claims.submods).map(([name, sub]) => {
+      const status = sub !== null && typeof sub === 'object' ? String(sub['ear.status']) : 'malformed';
+      const failed = sub !== null && typeof sub === 'object' && Array.isArray(sub['veritee.failed-checks']) ? sub['veritee.failed-checks'] : [];
+      return `${quoteInput(name, 40)}: ${quoteInput(status, 40)}${failed.length > 0 ? ` (failed: ${quoteInput(failed.join(', '), 200)})` : ''}`;
+    });
+    throw new VeriteeError(
+      'ATTEST_TOKEN_NOT_AFFIRMING',
+      `attestation result token is validly signed but its verdict is not ${accept === 'warning' ? 'affirming or warning' : 'affirming'}: ${
+        verdicts.length > 0 ? verdicts.join('; ') : 'no appraisal (empty submods)'
+      }`,
+      { statuses: Object.fromEntries(Object.entries(claims.submods).map(([k, v]) => [k, v !== null && typeof v === 'object' ? v['ear.status'] : null])) },
+    );
+  }
+  return claims;
 }
 
 /** Refuses a compact JWS whose header or payload JSON has a duplicate key or deep nesting. */
@@ -271,9 +333,13 @@ function strictTokenJson(token: string): void {
 
 /** True when every submodule of a verified token is `affirming` (or, with `allowWarning`, `warning`). */
 export function tokenAffirms(claims: EarClaimsSet, opts: { allowWarning?: boolean } = {}): boolean {
-  const subs = Object.values(claims.submods);
+  const subs: unknown[] = Object.values(claims.submods);
   return (
     subs.length > 0 &&
-    subs.every((s) => s['veritee.verified'] === true && (s['ear.status'] === 'affirming' || (opts.allowWarning === true && s['ear.status'] === 'warning')))
+    subs.every((x) => {
+      if (x === null || typeof x !== 'object') return false;
+      const s = x as EarSubmod;
+      return s['veritee.verified'] === true && (s['ear.status'] === 'affirming' || (opts.allowWarning === true && s['ear.status'] === 'warning'));
+    })
   );
 }

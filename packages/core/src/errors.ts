@@ -133,6 +133,7 @@ export const ERROR_CODES = {
   OHTTP_TARGET_UNAVAILABLE: env('the target behind the gateway could not be reached or answered too much', 502),
   OHTTP_RELAY_ERROR: env('the relay or gateway answered with an unencapsulated error', 502),
   OHTTP_REPLAY: { description: "the encapsulated request was already seen inside the gateway's replay window", http: 400, exit: 1 },
+  OHTTP_REPLAY_WINDOW_FULL: env("the gateway's replay window holds its maximum number of requests: retry later", 503),
   OHTTP_KEY_BINDING_MISMATCH: verify('the gateway attestation does not bind the served key configuration'),
 
   // ---- telemetry collector (control plane) -----------------------------------

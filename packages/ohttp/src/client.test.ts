@@ -164,3 +164,28 @@ test('refused: malformed documents and key configurations', async () => {
   serveAttestation = honest;
   await refused('OHTTP_KEY_CONFIG_INVALID');
 });
+
+test('an unencapsulated refusal from the relay is reported as its word, quoted and bounded (no raw control bytes)', async () => {
+  serveKeys = () => attested.encoded();
+  serveAttestation = honest;
+  const hostile = createServer((req, res) => {
+    req.resume();
+    res
+      .writeHead(400, { 'content-type': 'application/problem+json' })
+      .end(JSON.stringify({ type: 'about:blank', status: 400, code: 'OHTTP_REPLAY', detail: '\x1b[2J' + 'x'.repeat(100_000) }));
+  });
+  await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+  try {
+    const client = await OhttpClient.connect({ relayUrl: `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`, keysUrl: `${fakeUrl}/ohttp-keys`, policy: devPolicy() });
+    await assert.rejects(client.request({ url: 'http://target.example/' }), (e) => {
+      assert.ok(isVeriteeError(e, 'OHTTP_RELAY_ERROR'), String(e));
+      assert.ok(e.message.length < 500, `message is ${e.message.length} characters`);
+      assert.ok(!e.message.includes('\x1b'), 'control bytes are escaped');
+      assert.match(e.message, /\\x1b\[2J/);
+      return true;
+    });
+  } finally {
+    hostile.closeAllConnections();
+    await new Promise<void>((r) => hostile.close(() => r()));
+  }
+});

@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { bytesEqual, fromBase64, fromHex, parseJsonStrict, systemClock, toHex, utf8, VeriteeError, ERROR_CODES, type Clock, type ErrorCode } from '@veritee/core';
+import { bytesEqual, fromBase64, fromHex, parseJsonStrict, quoteInput, systemClock, toHex, utf8, VeriteeError, ERROR_CODES, type Clock, type ErrorCode } from '@veritee/core';
 import {
   anchorsFromJson,
   computeReportData,
@@ -354,7 +354,9 @@ export class OhttpClient {
     if (res.status !== 200 || res.contentType !== OHTTP_RESPONSE_MEDIA_TYPE) {
       const p = problemDetail(res);
       const code: ErrorCode = p.type === OHTTP_KEY_PROBLEM_TYPE ? 'OHTTP_KEY_UNKNOWN' : 'OHTTP_RELAY_ERROR';
-      throw new VeriteeError(code, `relay/gateway answered ${res.status} ${res.contentType || '(no content type)'}${p.detail ? `: ${p.detail}` : ''}`, { status: res.status });
+      // The outer answer is unauthenticated (the relay can forge it), so it is reported as
+      // the relay's word (OHTTP_RELAY_ERROR, e.g. an OHTTP_REPLAY refusal), quoted and bounded.
+      throw new VeriteeError(code, `relay/gateway answered ${res.status} ${res.contentType ? quoteInput(res.contentType, 80) : '(no content type)'}${p.detail ? `: ${quoteInput(p.detail, 200)}` : ''}`, { status: res.status });
     }
     const decoded = decodeResponse(responseContext.open(new Uint8Array(res.body)));
     return {

@@ -18,7 +18,12 @@
  *   unoffered suite (RFC 9458 §5.3).
  * - INNER, after it: a 200 `message/ohttp-res` whose encapsulated BHTTP response carries
  *   the status: 400 invalid BHTTP, 417 `Expect: 100-continue` (§5.1), 403 target not
- *   allowed, 502/504 target unreachable, too large or too slow.
+ *   allowed, 502/504 target unreachable, too large or too slow, 400 `…#date` for a Date
+ *   outside the replay window (§6.5.2).
+ * - REPLAY (§6.5, on by default, `replayWindowMs`): a request whose HPKE `enc` was already
+ *   decrypted inside the window is refused with an outer 400 OHTTP_REPLAY after
+ *   decryption and before anything is forwarded; a full window answers 503
+ *   OHTTP_REPLAY_WINDOW_FULL with Retry-After (src/replay.ts).
  *
  * THREAT MODEL: the gateway sees requests in the clear but not who sent them; the relay
  * is the only peer it talks to. It forwards only to the configured targets (nothing is
@@ -34,14 +39,17 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
-import { ERROR_CODES, fromHex, systemClock, toBase64, toHex, VeriteeError, type Clock, type ErrorCode } from '@veritee/core';
+import { ERROR_CODES, fromHex, isVeriteeError, quoteInput, systemClock, toBase64, toHex, VeriteeError, type Clock, type ErrorCode } from '@veritee/core';
 import { anchorsToJson, computeReportData, SimulatedTee, type EvidenceEnvelope, type Platform, type TrustAnchors } from '@veritee/attestation';
 import { KeyStore, OHTTP_KEYS_MEDIA_TYPE } from './keyconfig.js';
 import { decapsulate, OHTTP_REQUEST_MEDIA_TYPE, OHTTP_RESPONSE_MEDIA_TYPE, type ServerResponseContext } from './encapsulate.js';
 import { decodeRequest, encodeResponse, fieldValue, type BhttpRequest, type FieldLine } from './bhttp.js';
+import { DEFAULT_REPLAY_MAX_ENTRIES, DEFAULT_REPLAY_WINDOW_MS, ReplayWindow, replayKey } from './replay.js';
 
 /** RFC 9458 §5.3 problem type for key configuration problems. */
 export const OHTTP_KEY_PROBLEM_TYPE = 'https://iana.org/assignments/http-problem-types#ohttp-key';
+/** RFC 9458 §6.5.2 problem type for a request whose Date is outside the gateway's window. */
+export const DATE_PROBLEM_TYPE = 'https://iana.org/assignments/http-problem-types#date';
 export const ATTESTATION_FORMAT = 'veritee.ohttp-attestation/v1';
 
 // ---- evidence ----------------------------------------------------------------------------------------
@@ -114,10 +122,10 @@ export function parseTarget(url: string): AllowedTarget {
   try {
     u = new URL(url);
   } catch {
-    throw new VeriteeError('INPUT_INVALID', `target "${url}" is not an absolute URL`);
+    throw new VeriteeError('INPUT_INVALID', `target ${quoteInput(url)} is not an absolute URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new VeriteeError('INPUT_INVALID', `target "${url}" must be http or https`);
-  if (u.username || u.password || u.search || u.hash) throw new VeriteeError('INPUT_INVALID', `target "${url}" must not carry credentials, a query or a fragment`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new VeriteeError('INPUT_INVALID', `target ${quoteInput(url)} must be http or https`);
+  if (u.username || u.password || u.search || u.hash) throw new VeriteeError('INPUT_INVALID', `target ${quoteInput(url)} must not carry credentials, a query or a fragment`);
   const prefix = u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, '');
   return { origin: u.origin, prefix };
 }
@@ -172,6 +180,16 @@ export interface GatewayOptions {
   logger?: boolean | Record<string, unknown>;
   /** Most evidence requests served at once (TEE reports are costly); more get 503 (default 8). */
   maxConcurrentAttestations?: number;
+  /**
+   * Replay window, ms (RFC 9458 §6.5; default 60 000; 0 turns it off). The HPKE `enc` of
+   * every request that decrypts is remembered this long; the same `enc` again is refused
+   * (outer 400 OHTTP_REPLAY) and nothing is forwarded. A request carrying a `Date` field
+   * more than this far from the gateway's clock gets an encapsulated 400 (problem type
+   * `…#date`, with the gateway's `Date`, §6.5.2). See src/replay.ts.
+   */
+  replayWindowMs?: number;
+  /** Most requests the replay window remembers (default 250 000); a full window answers 503 OHTTP_REPLAY_WINDOW_FULL. */
+  replayMaxEntries?: number;
 }
 
 export interface GatewayStats {
@@ -183,10 +201,14 @@ export interface GatewayStats {
   innerErrors: number;
   /** Requests sent to a target. */
   forwarded: number;
+  /** Requests refused by the replay window (same enc, or a Date outside it). */
+  replays: number;
 }
 
 export interface GatewayServer extends FastifyInstance {
   keys: KeyStore;
+  /** The replay window, or undefined when it is off. */
+  replay: ReplayWindow | undefined;
   stats: GatewayStats;
   targets: readonly AllowedTarget[];
 }
@@ -204,6 +226,8 @@ const OUTER_STATUS: Partial<Record<ErrorCode, number>> = {
   OHTTP_KEY_UNKNOWN: 400,
   OHTTP_SUITE_UNSUPPORTED: 400,
   OHTTP_DECRYPT_FAILED: 400,
+  OHTTP_REPLAY: 400,
+  OHTTP_REPLAY_WINDOW_FULL: 503,
   OHTTP_MEDIA_TYPE: 415,
   INPUT_TOO_LARGE: 413,
   INPUT_INVALID: 400,
@@ -238,6 +262,24 @@ function dropHopByHop(fields: readonly FieldLine[]): Array<[string, string]> {
   return out;
 }
 
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/**
+ * RFC 9458 §6.5.1: a request's `Date` (when it has one) must lie within the replay window
+ * of the gateway's clock, either way. Requests without `Date` pass (the enc check covers
+ * them inside the window).
+ */
+function checkDate(req: BhttpRequest, now: number, windowMs: number): { ok: true; at?: number } | { ok: false; why: string } {
+  const dates = req.headers.filter(([k]) => k.toLowerCase() === 'date');
+  if (dates.length === 0) return { ok: true };
+  if (dates.length > 1) return { ok: false, why: 'the request carries more than one Date field' };
+  const v = dates[0]![1];
+  const at = IMF_FIXDATE.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(at)) return { ok: false, why: 'the Date field is not an HTTP date (IMF-fixdate)' };
+  if (Math.abs(now - at) > windowMs) return { ok: false, why: `the request's Date is more than ${Math.round(windowMs / 1000)} s away from the gateway's clock` };
+  return { ok: true, at };
+}
+
 /** Builds (does not start) the gateway. */
 export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer> {
   const keys = opts.keys ?? (await KeyStore.create());
@@ -249,7 +291,10 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
   const targets = [defaultTarget, ...(opts.allowTargets ?? []).map(parseTarget)];
   const ownDispatcher = opts.dispatcher === undefined;
   const dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1, maxResponseSize: maxResponseBytes });
-  const stats: GatewayStats = { requests: 0, outerErrors: 0, innerErrors: 0, forwarded: 0 };
+  const stats: GatewayStats = { requests: 0, outerErrors: 0, innerErrors: 0, forwarded: 0, replays: 0 };
+  const replayWindowMs = opts.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+  if (!(Number.isFinite(replayWindowMs) && replayWindowMs >= 0)) throw new VeriteeError('INPUT_INVALID', `the replay window must be >= 0 ms (got ${replayWindowMs})`);
+  const replay = replayWindowMs > 0 ? new ReplayWindow(clock, { windowMs: replayWindowMs, maxEntries: opts.replayMaxEntries ?? DEFAULT_REPLAY_MAX_ENTRIES }) : undefined;
 
   const logger: FastifyServerOptions['logger'] =
     opts.logger === undefined || opts.logger === false
@@ -260,9 +305,18 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
           serializers: { req: (r: { method: string; url: string }) => ({ method: r.method, url: r.url.split('?')[0] }) },
           ...(typeof opts.logger === 'object' ? opts.logger : {}),
         };
-  const app = Fastify({ logger, bodyLimit: maxRequestBytes, return503OnClosing: true }) as unknown as GatewayServer;
+  const app = Fastify({
+    logger,
+    bodyLimit: maxRequestBytes,
+    return503OnClosing: true,
+    // The router's own refusals (malformed URL) would echo the URL in Fastify's shape.
+    frameworkErrors: (_e, _req, reply) => {
+      void (reply as unknown as FastifyReply).code(400).header('cache-control', 'no-store').type('application/problem+json').send({ type: 'about:blank', title: 'malformed request URL', status: 400, code: 'INPUT_INVALID' });
+    },
+  }) as unknown as GatewayServer;
   app.decorate('keys', keys);
   app.decorate('stats', stats);
+  app.decorate('replay', replay);
   app.decorate('targets', Object.freeze(targets));
 
   // Only message/ohttp-req bodies are read; anything else is an outer 415.
@@ -275,6 +329,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
     const problem: Problem = keyProblem
       ? { type: OHTTP_KEY_PROBLEM_TYPE, title: 'key identifier unknown', status, detail: err.message, code: err.code }
       : { type: 'about:blank', title: err.info.description, status, detail: err.message, code: err.code };
+    const retryAfter = err.details?.['retryAfterSeconds'];
+    if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0) reply.header('retry-after', String(Math.ceil(retryAfter)));
     return reply.code(status).header('cache-control', 'no-store').type('application/problem+json').send(problem);
   };
 
@@ -295,7 +351,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
     if (request.routeOptions.url === '/gateway' || request.routeOptions.url === '/.well-known/ohttp-gateway') stats.outerErrors++;
     return sendOuter(reply, err);
   });
-  app.setNotFoundHandler((request, reply) => sendOuter(reply, new VeriteeError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendOuter(reply, new VeriteeError('ROUTE_NOT_FOUND', `no route ${request.method} ${quoteInput(request.url.split('?')[0]!, 80)}`)));
 
   // ---- keys ----
   const serveKeys = async (_req: unknown, reply: FastifyReply) =>
@@ -307,6 +363,24 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
     stats.innerErrors++;
     const body = Buffer.from(JSON.stringify({ type: 'about:blank', title: ERROR_CODES[code].description, status, detail, code }));
     return ctx.seal(encodeResponse({ informational: [], status, headers: [['content-type', 'application/problem+json']], content: body, trailers: [] }));
+  };
+
+  const dateError = (ctx: ServerResponseContext, now: number, detail: string): Uint8Array => {
+    stats.innerErrors++;
+    const body = Buffer.from(JSON.stringify({ type: DATE_PROBLEM_TYPE, title: 'date field value out of range', status: 400, detail, code: 'OHTTP_REPLAY' }));
+    return ctx.seal(
+      encodeResponse({
+        informational: [],
+        status: 400,
+        headers: [
+          ['date', new Date(now).toUTCString()],
+          ['cache-control', 'no-store'],
+          ['content-type', 'application/problem+json'],
+        ],
+        content: body,
+        trailers: [],
+      }),
+    );
   };
 
   const forward = async (req: BhttpRequest, ctx: ServerResponseContext): Promise<Uint8Array> => {
@@ -391,13 +465,33 @@ export async function buildGateway(opts: GatewayOptions): Promise<GatewayServer>
     if (!(body instanceof Uint8Array) || body.length === 0) throw new VeriteeError('OHTTP_REQUEST_INVALID', 'empty encapsulated request');
     // OUTER: every failure up to here and inside decapsulate() is answered unencapsulated.
     const d = await decapsulate(keys, body);
-    // INNER: from here on, every answer is encapsulated.
+    // INNER: from here on, every answer is encapsulated (except a replay, see below).
     let out: Uint8Array;
     let req: BhttpRequest | undefined;
     try {
       req = decodeRequest(d.request);
     } catch (e) {
       out = innerError(d.responseContext, 400, 'OHTTP_BHTTP_INVALID', e instanceof VeriteeError ? e.message : 'invalid binary HTTP request');
+    }
+    if (replay !== undefined) {
+      const now = clock.now();
+      const date = req !== undefined ? checkDate(req, now, replay.windowMs) : { ok: true as const };
+      // A replayed enc is refused OUTSIDE the encapsulation (400 OHTTP_REPLAY): whoever
+      // replays cannot open an encapsulated answer, the client that made the request is
+      // not waiting for a second one, and the sender already knows it sent the bytes twice.
+      try {
+        replay.admit(replayKey(d.keyId, d.responseContext.enc), date.ok && date.at !== undefined ? date.at + replay.windowMs : undefined);
+      } catch (e) {
+        if (isVeriteeError(e, 'OHTTP_REPLAY')) stats.replays++;
+        throw e;
+      }
+      if (!date.ok) {
+        // The Date check answers INSIDE (§6.5.2): an honest client with a wrong clock
+        // reads the gateway's Date and retries with a fresh encapsulation.
+        stats.replays++;
+        out = dateError(d.responseContext, now, date.why);
+        req = undefined;
+      }
     }
     if (req !== undefined) out = await forward(req, d.responseContext);
     return reply

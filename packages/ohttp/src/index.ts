@@ -30,6 +30,7 @@ export {
   parseTarget,
   ATTESTATION_FORMAT,
   OHTTP_KEY_PROBLEM_TYPE,
+  DATE_PROBLEM_TYPE,
   type GatewayOptions,
   type GatewayServer,
   type GatewayStats,
@@ -39,6 +40,7 @@ export {
   type AllowedTarget,
 } from './gateway.js';
 export { buildRelay, type RelayOptions, type RelayServer, type RelayStats } from './relay.js';
+export { ReplayWindow, replayKey, DEFAULT_REPLAY_WINDOW_MS, DEFAULT_REPLAY_MAX_ENTRIES, type ReplayWindowOptions } from './replay.js';
 
 // protocol layers
 export {

@@ -22,7 +22,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
-import { VeriteeError } from '@veritee/core';
+import { isIP } from 'node:net';
+import { quoteInput, VeriteeError } from '@veritee/core';
 import { OHTTP_REQUEST_MEDIA_TYPE } from './encapsulate.js';
 
 export interface RelayOptions {
@@ -69,9 +70,13 @@ export async function buildRelay(opts: RelayOptions): Promise<RelayServer> {
   try {
     gw = new URL(opts.gateway);
   } catch {
-    throw new VeriteeError('INPUT_INVALID', `gateway "${opts.gateway}" is not an absolute URL`);
+    throw new VeriteeError('INPUT_INVALID', `gateway ${quoteInput(opts.gateway)} is not an absolute URL`);
   }
-  if (gw.protocol !== 'http:' && gw.protocol !== 'https:') throw new VeriteeError('INPUT_INVALID', `gateway "${opts.gateway}" must be http or https`);
+  if (gw.protocol !== 'http:' && gw.protocol !== 'https:') throw new VeriteeError('INPUT_INVALID', `gateway ${quoteInput(opts.gateway)} must be http or https`);
+  if (gw.username || gw.password || gw.search || gw.hash) throw new VeriteeError('INPUT_INVALID', `gateway ${quoteInput(opts.gateway)} must not carry credentials, a query or a fragment`);
+  if (opts.localAddress !== undefined && isIP(opts.localAddress) === 0) {
+    throw new VeriteeError('INPUT_INVALID', `egress address ${quoteInput(opts.localAddress)} is not an IPv4 or IPv6 address literal`);
+  }
   const base = gw.pathname.replace(/\/+$/, '');
   const maxRequestBytes = opts.maxRequestBytes ?? 1024 * 1024;
   const maxResponseBytes = opts.maxResponseBytes ?? 9 * 1024 * 1024;
@@ -100,7 +105,16 @@ export async function buildRelay(opts: RelayOptions): Promise<RelayServer> {
           },
           ...(typeof opts.logger === 'object' ? opts.logger : {}),
         };
-  const app = Fastify({ logger, bodyLimit: maxRequestBytes, return503OnClosing: true }) as unknown as RelayServer;
+  const app = Fastify({
+    logger,
+    bodyLimit: maxRequestBytes,
+    return503OnClosing: true,
+    // The router's own refusals (malformed URL) would echo the URL in Fastify's shape.
+    frameworkErrors: (_e, _req, reply) => {
+      stats.refused++;
+      void problem(reply, 400, 'malformed request URL');
+    },
+  }) as unknown as RelayServer;
   app.decorate('stats', stats);
   app.decorate('gatewayUrl', gw);
   app.removeAllContentTypeParsers();

@@ -6,8 +6,12 @@
  * Body (JSON, zod-validated, unknown keys rejected):
  * ```json
  * { "evidence": { "platform": "snp", "evidence": { … } } | "<Attestation-Report header value>",
- *   "nonce": "<64 hex: from POST /v1/nonce>", "publicKeyHash": "<64 hex, optional>" }
+ *   "nonce": "<64 hex: from POST /v1/nonce>", "publicKeyHash": "<64 hex, optional>",
+ *   "audience": "<the relying party's id, optional: the token's aud>" }
  * ```
+ * The token's `aud` is the request's `audience`, else the service's default audience, else
+ * absent. A relying party verifies it with `verifyResultToken(token, jwks, { audience: <its
+ * own id>, at })`, which refuses a token made for another audience or for none.
  * Answer: `200 { "result": AttestationResult, "token": "<JWT>" }` whether or not the
  * evidence verified (the token's `ear.status` says `contraindicated` when it did not);
  * 4xx `{ error: { code, message } }` when the request itself is wrong.
@@ -18,7 +22,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { parseJsonStrict, VeriteeError, type Clock } from '@veritee/core';
+import { parseJsonStrict, quoteInput, VeriteeError, type Clock } from '@veritee/core';
 import type { Platform, PlatformVerifier, TrustAnchors } from '../types.js';
 import type { Policy } from '../policy.js';
 import { verifyEvidence, type AttestationResult, type EvidenceInput } from '../verify.js';
@@ -32,6 +36,8 @@ export interface AttestPluginOptions {
   clock: Clock;
   requireNonce: boolean;
   tokenTtlSeconds: number;
+  /** `aud` of tokens whose request names no audience. */
+  defaultAudience?: string;
   simulatedAnchors?: TrustAnchors;
   verifiers?: Partial<Record<Platform, PlatformVerifier>>;
 }
@@ -42,6 +48,7 @@ const bodySchema = z.strictObject({
   evidence: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
   nonce: hex32.optional(),
   publicKeyHash: hex32.optional(),
+  audience: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1 to 256 printable ASCII characters without spaces').optional(),
 });
 
 const POLICY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -73,7 +80,7 @@ export const attestPlugin: FastifyPluginAsync<AttestPluginOptions> = async (app,
   app.post<{ Params: { policy: string } }>('/v1/attest/:policy', async (request, reply) => {
     const name = request.params.policy;
     const policy = POLICY_NAME.test(name) ? opts.policies(name) : undefined;
-    if (policy === undefined) throw new VeriteeError('ATTEST_POLICY_UNKNOWN', `no policy named "${name.slice(0, 64)}"`);
+    if (policy === undefined) throw new VeriteeError('ATTEST_POLICY_UNKNOWN', `no policy named ${quoteInput(name, 64)}`);
 
     const parsed = bodySchema.safeParse(request.body);
     if (!parsed.success) {
@@ -96,7 +103,8 @@ export const attestPlugin: FastifyPluginAsync<AttestPluginOptions> = async (app,
       ...(opts.simulatedAnchors ? { simulatedAnchors: opts.simulatedAnchors } : {}),
       ...(opts.verifiers ? { verifiers: opts.verifiers } : {}),
     });
-    const token = await issueResultToken(result, opts.signer, { at, ttlSeconds: opts.tokenTtlSeconds });
+    const audience = body.audience ?? opts.defaultAudience;
+    const token = await issueResultToken(result, opts.signer, { at, ttlSeconds: opts.tokenTtlSeconds, ...(audience !== undefined ? { audience } : {}) });
     request.log.info(
       { policy: name, platform: result.platform, ok: result.ok, failed: result.failures.map((f) => f.name) },
       'attestation verified',

@@ -17,6 +17,9 @@ export interface ErrorBody {
 export function sendError(reply: FastifyReply, err: VeriteeError): FastifyReply {
   const status = ERROR_CODES[err.code]?.http ?? 500;
   const message = status >= 500 ? 'internal error' : err.message;
+  // 429 (ATTEST_NONCE_LIMIT) says when to come back (RFC 9110 §10.2.3: delay-seconds).
+  const retryAfter = err.details?.['retryAfterSeconds'];
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && retryAfter >= 0) reply.header('retry-after', String(Math.ceil(retryAfter)));
   return reply.code(status).type('application/json').send({ error: { code: err.code, message } } satisfies ErrorBody);
 }
 
@@ -32,6 +35,11 @@ export function toServiceError(e: unknown): VeriteeError {
       return new VeriteeError('INPUT_JSON_INVALID', 'request body is empty; a JSON document is expected');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new VeriteeError('INPUT_INVALID', 'unsupported content type; send application/json');
+    // Router errors (FST_ERR_BAD_URL, FST_ERR_MAX_PARAM_LENGTH) carry the whole URL: never echo it.
+    case 'FST_ERR_BAD_URL':
+      return new VeriteeError('INPUT_INVALID', 'the request URL is malformed');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new VeriteeError('INPUT_INVALID', 'a path parameter of the request URL is too long');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new VeriteeError('INPUT_INVALID', 'request content-length does not match the body');
     default:
@@ -43,6 +51,14 @@ export function toServiceError(e: unknown): VeriteeError {
   }
   if (status >= 400 && status < 500) return new VeriteeError('INPUT_INVALID', fe.message ?? 'bad request');
   return new VeriteeError('INTERNAL', fe.message ?? String(e), undefined, { cause: e });
+}
+
+/**
+ * For Fastify's `frameworkErrors` option: errors the router raises before any handler
+ * (a malformed or over-long URL) get the same shape, without echoing the URL.
+ */
+export function frameworkErrorHandler(e: FastifyError, _request: unknown, reply: FastifyReply): void {
+  void sendError(reply, toServiceError(e));
 }
 
 /** Installs the uniform error and not-found handlers on the root instance. */

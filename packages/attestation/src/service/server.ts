@@ -10,7 +10,11 @@
  * | `GET /.well-known/jwks.json`, `GET /healthz` | well-known.ts |
  *
  * THREAT MODEL: every request is untrusted. Bodies are capped (`bodyLimit`) before JSON
- * parsing; evidence is capped again by `verifyEvidence`. Logs (pino) carry method, URL,
+ * parsing; evidence is capped again by `verifyEvidence`. `POST /v1/nonce` is
+ * unauthenticated: issuing and consuming a nonce cost O(1) whatever the number
+ * outstanding, and outstanding nonces are capped per client (remote address; IPv6 by
+ * /64; behind a reverse proxy set `trustProxy`) and in total, beyond which it answers
+ * 429 ATTEST_NONCE_LIMIT with `Retry-After` rather than evicting anyone's nonce. Logs (pino) carry method, URL,
  * status, policy name and verdict, never bodies, nonces' evidence or keys; the
  * `authorization` and `cookie` headers are redacted.
  *
@@ -24,7 +28,7 @@ import type { Platform, PlatformVerifier, TrustAnchors } from '../types.js';
 import { loadPolicyDir, type Policy } from '../policy.js';
 import { createResultSigner, DEFAULT_TOKEN_TTL_SECONDS, resultJwks, type ResultSigner } from '../token.js';
 import { MAX_EVIDENCE_BYTES } from '../verify.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { NonceStore, noncePlugin } from './nonce.js';
 import { attestPlugin } from './attest.js';
 import { healthPlugin, jwksPlugin } from './well-known.js';
@@ -40,8 +44,19 @@ export interface AttestationServerOptions {
   clock?: Clock;
   /** Nonce lifetime (default 300 s). */
   nonceTtlSeconds?: number;
-  /** Most nonces outstanding at once (default 100 000). */
+  /** Most nonces outstanding at once, all clients together (default 100 000); beyond it 429 ATTEST_NONCE_LIMIT. */
   maxNonces?: number;
+  /** Most nonces outstanding at once for one client (remote address; IPv6 by /64) (default 1 000). */
+  maxNoncesPerClient?: number;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed when telling clients apart (Fastify
+   * `trustProxy`: addresses or CIDRs). Default none: the socket's peer address is the client.
+   */
+  trustProxy?: string[];
+  /** The client key of a request for the per-client nonce cap (default: remote address, IPv6 by /64). */
+  nonceClientOf?: (request: { ip: string }) => string;
+  /** Audience (`aud`) of result tokens whose request names none (default: no `aud`). */
+  defaultAudience?: string;
   /** Request on /v1/attest must carry a service-issued nonce (default true). */
   requireNonce?: boolean;
   /** Token lifetime (default 300 s). */
@@ -70,6 +85,7 @@ export async function buildAttestationServer(opts: AttestationServerOptions): Pr
   const store = new NonceStore(clock, {
     ttlMs: (opts.nonceTtlSeconds ?? 300) * 1000,
     ...(opts.maxNonces !== undefined ? { maxEntries: opts.maxNonces } : {}),
+    ...(opts.maxNoncesPerClient !== undefined ? { maxPerClient: opts.maxNoncesPerClient } : {}),
   });
 
   const logger: FastifyServerOptions['logger'] =
@@ -85,6 +101,8 @@ export async function buildAttestationServer(opts: AttestationServerOptions): Pr
     bodyLimit: opts.bodyLimit ?? MAX_EVIDENCE_BYTES + 16 * 1024,
     // Evidence can be sizeable but a request that trickles in is not welcome.
     requestTimeout: 30_000,
+    frameworkErrors: frameworkErrorHandler,
+    ...(opts.trustProxy !== undefined && opts.trustProxy.length > 0 ? { trustProxy: opts.trustProxy } : {}),
   }) as unknown as AttestationServer;
   app.decorate('nonces', store);
   app.decorate('signer', signer);
@@ -93,7 +111,7 @@ export async function buildAttestationServer(opts: AttestationServerOptions): Pr
   const names = () => Object.keys(policies).length;
   await app.register(healthPlugin, { policyCount: names });
   await app.register(jwksPlugin, { jwks: () => resultJwks([signer, ...(opts.extraSigners ?? [])]) });
-  await app.register(noncePlugin, { store });
+  await app.register(noncePlugin, { store, ...(opts.nonceClientOf ? { clientOf: opts.nonceClientOf } : {}) });
   await app.register(attestPlugin, {
     policies: (name) => (Object.prototype.hasOwnProperty.call(policies, name) ? policies[name] : undefined),
     store,
@@ -101,6 +119,7 @@ export async function buildAttestationServer(opts: AttestationServerOptions): Pr
     clock,
     requireNonce: opts.requireNonce ?? true,
     tokenTtlSeconds: opts.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+    ...(opts.defaultAudience !== undefined ? { defaultAudience: opts.defaultAudience } : {}),
     ...(opts.simulatedAnchors ? { simulatedAnchors: opts.simulatedAnchors } : {}),
     ...(opts.verifiers ? { verifiers: opts.verifiers } : {}),
   });

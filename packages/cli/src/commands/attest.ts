@@ -5,13 +5,16 @@
  * - `verify <evidence> --policy FILE [--nonce HEX] [--public-key-hash HEX] [--at RFC3339] [--json]`
  *   prints every check (`✓`/`✗ name: detail`) and exits 0 only if all pass
  *   (1 = verification failed, 2 = bad input, through the program's uniform handler);
- * - `serve [--listen HOST:PORT] [--policies DIR]` runs the attestation service;
+ * - `serve [--listen HOST:PORT] [--policies DIR] [--max-nonces N] [--max-nonces-per-client N]
+ *   [--trust-proxy IPS] [--audience ID]` runs the attestation service;
  * - `sim --platform snp|tdx|nvidia|az-snp|az-tdx|gcp-snp|gcp-tdx (--report-data HEX | --nonce HEX) --out FILE` writes
  *   SIMULATED evidence (labelled) and its trust anchors (`FILE.anchors.json`).
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ERROR_CODES, fromHex, parseJsonStrict, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
+import { isIP } from 'node:net';
+import { registerCheckTokenCommand } from './attest-token.js';
+import { ERROR_CODES, fromHex, parseJsonStrict, quoteInput, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
 import type { AttestationResult, Platform, SimulatedTee, TrustAnchors } from '@veritee/attestation';
 
 /** The attestation package is loaded when an attest command runs, not at CLI start-up. */
@@ -106,7 +109,34 @@ interface ServeOpts {
   policies: string;
   signingKey?: string;
   nonceTtl?: string;
+  maxNonces: string;
+  maxNoncesPerClient: string;
+  trustProxy?: string;
+  audience?: string;
   simAnchors?: string;
+}
+
+function positiveIntOption(v: string, flag: string): number {
+  const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!(Number.isSafeInteger(n) && n > 0)) throw new VeriteeError('INPUT_INVALID', `${flag} must be a positive integer (got ${quoteInput(v)})`);
+  return n;
+}
+
+/** `--trust-proxy`: comma-separated IP literals or CIDRs (IPv4 /0-32, IPv6 /0-128). */
+function trustProxyList(v: string): string[] {
+  const out: string[] = [];
+  for (const raw of v.split(',')) {
+    const item = raw.trim();
+    const [addr, bits, extra] = item.split('/');
+    const family = isIP(addr ?? '');
+    const max = family === 4 ? 32 : 128;
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+    if (family === 0 || !okBits || extra !== undefined) {
+      throw new VeriteeError('INPUT_INVALID', `--trust-proxy entry ${quoteInput(item)} is not an IP address or CIDR (e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`);
+    }
+    out.push(item);
+  }
+  return out;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -121,11 +151,21 @@ async function serveCommand(o: ServeOpts): Promise<void> {
   const { host, port } = parseListen(o.listen);
   const ttl = o.nonceTtl !== undefined ? Number(o.nonceTtl) : undefined;
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new VeriteeError('INPUT_INVALID', `--nonce-ttl must be a positive number of seconds (got ${o.nonceTtl})`);
+  const maxNonces = positiveIntOption(o.maxNonces, '--max-nonces');
+  const maxNoncesPerClient = positiveIntOption(o.maxNoncesPerClient, '--max-nonces-per-client');
+  const trustProxy = o.trustProxy !== undefined ? trustProxyList(o.trustProxy) : undefined;
+  if (o.audience !== undefined && !/^[\x21-\x7e]{1,256}$/.test(o.audience)) {
+    throw new VeriteeError('INPUT_INVALID', `--audience must be 1 to 256 printable ASCII characters without spaces (got ${quoteInput(o.audience)})`);
+  }
   const signer = o.signingKey !== undefined ? await loadResultSigner(o.signingKey) : undefined;
   const simulatedAnchors = o.simAnchors !== undefined ? anchorsFromJson(readJson(o.simAnchors, 'anchors file')) : undefined;
   const app = await buildAttestationServer({
     policies: o.policies,
     logger: true,
+    maxNonces,
+    maxNoncesPerClient,
+    ...(trustProxy ? { trustProxy } : {}),
+    ...(o.audience !== undefined ? { defaultAudience: o.audience } : {}),
     ...(signer ? { signer } : {}),
     ...(ttl !== undefined ? { nonceTtlSeconds: ttl } : {}),
     ...(simulatedAnchors ? { simulatedAnchors } : {}),
@@ -212,8 +252,13 @@ export function registerAttestCommands(program: Command): void {
     .option('--policies <dir>', 'directory of named policy files (*.yaml, *.yml, *.json)', 'policies')
     .option('--signing-key <file>', 'token signing key: private P-256 JWK (JSON) or PKCS#8 PEM')
     .option('--nonce-ttl <seconds>', 'nonce lifetime', '300')
+    .option('--max-nonces <n>', 'most unused nonces held at once, all clients (then 429 ATTEST_NONCE_LIMIT)', '100000')
+    .option('--max-nonces-per-client <n>', 'most unused nonces held at once for one client address (IPv6: per /64)', '1000')
+    .option('--trust-proxy <list>', 'reverse proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For names the client')
+    .option('--audience <id>', "token audience (aud) when a request names none; relying parties check it against their own id")
     .option('--sim-anchors <file>', 'simulated trust anchors, for policies that allow simulated evidence')
     .action((o: ServeOpts) => serveCommand(o));
+  registerCheckTokenCommand(attest);
 
   attest
     .command('sim')

@@ -142,3 +142,63 @@ test('gateway: refuses to start without a TEE evidence source; bad --listen is b
   assert.equal(b.code, 2);
   assert.match(b.stderr, /^error\[INPUT_INVALID\]: --listen/m);
 });
+
+test('request: a policy allowing simulated evidence without --sim-anchors prints the "proves nothing" banner', async () => {
+  const r = await request(`${targetUrl}/`, 'dev.yaml');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /SIMULATED evidence is accepted \(development only\)/);
+  assert.match(r.stderr, /No --sim-anchors: the anchors the GATEWAY offers are trusted, which proves nothing\./);
+  // The banner comes before the verdict.
+  assert.ok(r.stderr.indexOf('proves nothing') < r.stderr.indexOf('✓ gateway attestation verified'));
+  // A policy that refuses simulated evidence gets no banner.
+  const strict = await request(`${targetUrl}/`, 'strict.yaml');
+  assert.doesNotMatch(strict.stderr, /proves nothing/);
+});
+
+test('addresses and URLs are checked before anything listens or connects (INPUT_INVALID, exit 2)', async () => {
+  const runs: Array<[string[], RegExp]> = [
+    [['ohttp', 'relay', '--gateway', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--egress-address', '999.1.1.1'], /--egress-address "999\.1\.1\.1" is not an IPv4 or IPv6/],
+    [['ohttp', 'relay', '--gateway', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--egress-address', 'example.com'], /--egress-address/],
+    [['ohttp', 'relay', '--gateway', 'http://999.1.1.1:1', '--listen', '127.0.0.1:0'], /--gateway "http:\/\/999\.1\.1\.1:1" is not an absolute URL/],
+    [['ohttp', 'relay', '--gateway', 'ftp://127.0.0.1/', '--listen', '127.0.0.1:0'], /must be http or https/],
+    [['ohttp', 'relay', '--gateway', 'http://127.0.0.1:1', '--listen', '999.1.1.1:0'], /--listen "999\.1\.1\.1:0": "999\.1\.1\.1" is not an IP address/],
+    [['ohttp', 'relay', '--gateway', 'http://127.0.0.1:1', '--listen', '[::zz]:0'], /--listen/],
+    [['ohttp', 'gateway', '--simulated', '--target', 'http://999.1.1.1/', '--listen', '127.0.0.1:0'], /target "http:\/\/999\.1\.1\.1\/" is not an absolute URL/],
+    [['ohttp', 'gateway', '--simulated', '--target', targetUrl, '--allow-target', 'gopher://x/', '--listen', '127.0.0.1:0'], /must be http or https/],
+    [['ohttp', 'gateway', '--simulated', '--target', targetUrl, '--listen', '256.0.0.1:0'], /--listen/],
+    [['ohttp', 'gateway', '--simulated', '--target', targetUrl, '--listen', '127.0.0.1:0', '--replay-window', 'soon'], /--replay-window "soon" must be a duration/],
+    [['ohttp', 'gateway', '--simulated', '--target', targetUrl, '--listen', '127.0.0.1:0', '--replay-max', '0'], /--replay-max/],
+    [['ohttp', 'request', 'http://999.1.1.1/', '--relay', `${relayUrl}/`, '--gateway-keys', `${relayUrl}/ohttp-keys`, '--policy', 'dev.yaml'], /target URL/],
+    [['ohttp', 'request', `${targetUrl}/`, '--relay', 'relay.example', '--gateway-keys', `${relayUrl}/ohttp-keys`, '--policy', 'dev.yaml'], /--relay "relay\.example" is not an absolute URL/],
+    [['ohttp', 'request', `${targetUrl}/`, '--relay', `${relayUrl}/`, '--gateway-keys', 'http://1.2.3.999/k', '--policy', 'dev.yaml'], /--gateway-keys/],
+    [['ohttp', 'request', `${targetUrl}/`, '--relay', `${relayUrl}/`, '--gateway-keys', `${relayUrl}/ohttp-keys`, '--attestation', 'file:///etc/passwd', '--policy', 'dev.yaml'], /--attestation/],
+  ];
+  for (const [args, re] of runs) {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^error\[INPUT_INVALID\]: /m, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+    assert.doesNotMatch(r.stderr, /listening on/);
+  }
+});
+
+test('gateway: announces its replay window (on by default) and says so when it is off', async () => {
+  const [cmd, pre, env] = command();
+  for (const [extra, re] of [
+    [[], /replay window 60 s \(at most 250000 requests remembered\)/],
+    [['--replay-window', '0'], /replay window OFF/],
+  ] as Array<[string[], RegExp]>) {
+    const child = spawn(cmd, [...pre, 'ohttp', 'gateway', '--target', targetUrl, '--listen', '127.0.0.1:0', '--simulated', ...extra], { cwd: tmp, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    servers.push(child);
+    const err = await new Promise<string>((resolvePromise, reject) => {
+      let text = '';
+      child.stderr!.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (/replay window/.test(text)) resolvePromise(text);
+      });
+      child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${text}`)));
+    });
+    assert.match(err, re);
+    child.kill('SIGTERM');
+  }
+});
