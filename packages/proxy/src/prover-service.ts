@@ -253,7 +253,11 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
     }
   }
 
-  app.get('/healthz', async () => ({ status: 'ok', jobs: jobs.size, unfinished: unfinished(), poolQueued: opts.pool.queued }));
+  app.get('/healthz', async () => {
+    const byStatus: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    for (const j of jobs.values()) byStatus[j.status]++;
+    return { status: 'ok', jobs: jobs.size, unfinished: byStatus.queued + byStatus.running, byStatus, poolQueued: opts.pool.queued };
+  });
 
   app.post('/v1/prove', async (request, reply) => {
     const parsed = ProveRequestSchema.safeParse(request.body);

@@ -94,7 +94,11 @@ async function cancelRemote(client: AttestedClient, job: JobView, opts: RemotePr
   opts.onCancel?.(after, failure);
   throw new VeriteeError(
     'ZK_PROVER_CANCELLED',
-    after ? `remote job ${job.id.slice(0, 12)}… cancelled by the caller (the prover reports it ${after.status})` : `remote job ${job.id.slice(0, 12)}…: interrupted, but the prover did not confirm the cancellation (${failure?.message ?? 'no answer'})`,
+    after
+      ? after.status === 'cancelled'
+        ? `remote job ${job.id.slice(0, 12)}… cancelled by the caller (the prover reports it cancelled)`
+        : `remote job ${job.id.slice(0, 12)}…: interrupted by the caller; the job had already ended (${after.status}) and its result was not fetched`
+      : `remote job ${job.id.slice(0, 12)}…: interrupted, but the prover did not confirm the cancellation (${failure?.message ?? 'no answer'})`,
   );
 }
 
