@@ -418,6 +418,11 @@ describe('keep-alive race with the upstream', () => {
       assert.equal(j.error.code, 'PROXY_UPSTREAM_UNAVAILABLE');
       assert.match(j.error.message, /reused keep-alive connection before answering \(not retried/);
       assert.equal(up.answered, 5, 'the POST was not sent again');
+      // The cause of the 502 is in the log: a reset on a reused connection.
+      const warn = cap.lines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'upstream request failed');
+      assert.equal(warn?.['errno'], 'ECONNRESET');
+      assert.equal(warn?.['reusedSocket'], true);
+      assert.equal(warn?.['method'], 'POST');
     } finally {
       await c.close();
       await p.close();

@@ -508,6 +508,8 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
               : e.code === 'ECONNRESET'
                 ? 'closed the connection'
                 : (e.code ?? e.message);
+        // The cause, for the operator (an unexplained 502 was what hid this race).
+        log?.warn({ session: session.id, method: req.method, path: redactPath(target), errno: e.code, reusedSocket: r.reusedSocket, retry: fresh }, 'upstream request failed');
         fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} ${why} (${req.method} ${target.split('?')[0]})`);
       });
       r.on('response', (upRes) => onResponse(upRes));
@@ -537,7 +539,9 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       if (!upstreamDone) upReq.end();
     });
     res.on('close', () => {
-      if (!res.writableFinished) upReq.destroy();
+      if (res.writableFinished) return;
+      upstreamDone = true; // the client went away: the upstream's answer is not wanted
+      upReq.destroy();
     });
 
     const onResponse = (upRes: IncomingMessage) => {
