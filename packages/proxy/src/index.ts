@@ -12,7 +12,7 @@
 export * from './protocol.js';
 export { Enclave, simulatedEvidenceProvider, type EvidenceProvider, type SimulatedProviderOptions } from './enclave.js';
 export { selfSignedCertificate, type SelfSignedCertificate } from './tls-cert.js';
-export { checkTlsCredentials, createAttestingProxy, randomNonceHex, redactPath, type AttestingProxy, type AttestingProxyOptions, type ProxyLimits, type ProxyTimeouts } from './server.js';
+export { checkTlsCredentials, createAttestingProxy, listenError, randomNonceHex, redactPath, type AttestingProxy, type AttestingProxyOptions, type ProxyLimits, type ProxyTimeouts } from './server.js';
 export {
   createAttestedClient,
   type AttestedClient,

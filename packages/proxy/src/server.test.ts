@@ -461,3 +461,24 @@ test('redactPath: no query, job ids and other capability-like segments hidden', 
   assert.equal(redactPath('/v1/prove'), '/v1/prove');
   assert.equal(redactPath('/healthz'), '/healthz');
 });
+
+describe('start-up failures have codes', () => {
+  test('a port in use: SERVICE_LISTEN_FAILED naming the address', async () => {
+    const p = await startProxy(upstream.url);
+    const enclave = Enclave.create(await simulatedEvidenceProvider({ tee: await sharedTee() }));
+    const second = await createAttestingProxy({ host: 'localhost', upstream: upstream.url, enclave, logger: false });
+    try {
+      await assert.rejects(second.listen(p.port, '127.0.0.1'), (e: unknown) => isVeriteeError(e, 'SERVICE_LISTEN_FAILED') && new RegExp(`127\\.0\\.0\\.1:${p.port}: the address is already in use`).test((e as Error).message));
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('an unknown log level: INPUT_INVALID listing the levels', async () => {
+    const enclave = Enclave.create(await simulatedEvidenceProvider({ tee: await sharedTee() }));
+    await assert.rejects(
+      createAttestingProxy({ host: 'localhost', upstream: upstream.url, enclave, logLevel: 'bogus' }),
+      (e: unknown) => isVeriteeError(e, 'INPUT_INVALID') && /log level "bogus" is not one of trace, debug, info, warn, error, fatal, silent/.test((e as Error).message),
+    );
+  });
+});

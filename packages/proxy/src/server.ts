@@ -255,6 +255,19 @@ export function redactPath(url: string): string {
   return segs.join('/');
 }
 
+/** A listen failure as SERVICE_LISTEN_FAILED naming the address (anything else as is). */
+export function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the address is already in use',
+    EACCES: 'permission denied (ports below 1024 need privileges)',
+    EADDRNOTAVAIL: 'the address is not one of this machine',
+    ENOTFOUND: 'the host name does not resolve',
+  };
+  const reason = e.code ? why[e.code] : undefined;
+  if (!reason) return e;
+  return new VeriteeError('SERVICE_LISTEN_FAILED', `cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason} (${e.code})`);
+}
+
 /** Methods a proxy may resend (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -278,6 +291,9 @@ const FROM_UPSTREAM_DROP = new Set([ATTESTATION_HEADER, SIGNATURE_HEADER, 'conte
 export async function createAttestingProxy(opts: AttestingProxyOptions): Promise<AttestingProxy> {
   const lim = { ...DEFAULTS, ...opts.limits, ...opts.timeouts };
   const enclave = opts.enclave;
+  if (opts.logLevel !== undefined && !Object.prototype.hasOwnProperty.call(pino.levels.values, opts.logLevel) && opts.logLevel !== 'silent') {
+    throw new VeriteeError('INPUT_INVALID', `log level ${JSON.stringify(opts.logLevel.slice(0, 40))} is not one of ${[...Object.keys(pino.levels.values), 'silent'].join(', ')}`);
+  }
   const log: Logger | undefined = opts.logger === false ? undefined : (opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { svc: 'veritee-proxy' } }));
   const accessLog = opts.accessLog !== false;
   if (lim.headersMs > lim.requestMs) throw new VeriteeError('INPUT_INVALID', `headers timeout (${lim.headersMs} ms) must not exceed the request timeout (${lim.requestMs} ms)`);
@@ -702,7 +718,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     },
     listen(port = 8443, host = '0.0.0.0') {
       return new Promise<AddressInfo>((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, host, port)));
         // A deep accept queue: a burst of 1,000+ new TLS connections must not overflow it.
         server.listen({ port, host, backlog: 4096 }, () => {
           server.off('error', reject);

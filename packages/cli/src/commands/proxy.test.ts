@@ -189,6 +189,16 @@ test('veritee proxy: a certificate and key that do not match, or garbage PEM, ar
   assert.match(garbage.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --cert "garbage\.crt" is not a PEM/);
 });
 
+test('a port in use and an unknown log level: error[SERVICE_LISTEN_FAILED] exit 3, error[INPUT_INVALID] exit 2', async () => {
+  const busy = new URL(proverUrl);
+  const inUse = await cli('prover', 'serve', '--listen', `127.0.0.1:${busy.port}`, '--home', testHome, '--pool-size', '1');
+  assert.equal(inUse.code, 3, inUse.stderr);
+  assert.match(inUse.stderr, new RegExp(`error\\[SERVICE_LISTEN_FAILED\\]: cannot listen on 127\\.0\\.0\\.1:${busy.port}: the address is already in use`));
+  const level = await cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--log-level', 'bogus');
+  assert.equal(level.code, 2, level.stderr);
+  assert.match(level.stderr, /error\[INPUT_INVALID\]: log level "bogus" is not one of/);
+});
+
 test('prove latency --remote: SIGINT cancels the remote job on the prover (cancelled, its slot freed)', async () => {
   const health = async () => (await (await fetch(`${proverUrl}/healthz`)).json()) as { unfinished: number; byStatus: Record<string, number> };
   const before = await health();

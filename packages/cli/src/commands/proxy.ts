@@ -329,7 +329,7 @@ interface ProverServeOpts {
 }
 
 async function proverServeCommand(o: ProverServeOpts): Promise<void> {
-  const { buildProverService } = await proxyLib();
+  const { buildProverService, listenError } = await proxyLib();
   const { host, port } = parseListen(o.listen, '127.0.0.1');
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     warnLoudly([`The prover listens on ${host}, not loopback.`, 'Private inputs should reach it only through the attesting proxy (veritee proxy).']);
@@ -339,7 +339,13 @@ async function proverServeCommand(o: ProverServeOpts): Promise<void> {
   const maxJobs = positiveInt(o.maxJobs, '--max-jobs');
   const pool = new ProverPool({ home: homeOf(o), ...(poolSize ? { size: poolSize } : {}) });
   const app = await buildProverService({ pool, logger: true, ...(o.devSetup ? { devSetup: true } : {}), ...(maxJobs ? { maxJobs } : {}) });
-  const address = await app.listen({ host, port });
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (e) {
+    await pool.close();
+    throw listenError(e as NodeJS.ErrnoException, host, port);
+  }
   process.stderr.write(`veritee prover serve: listening on ${address} (put \`veritee proxy --upstream ${address}\` in front of it)\n`);
   onSignals(async () => {
     await app.close();
