@@ -503,9 +503,10 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
         timeout: lim.upstreamMs,
       });
       upReq = r;
-      r.on('timeout', () =>
-        fail('PROXY_UPSTREAM_TIMEOUT', `upstream ${upstreamLabel} did not answer ${req.method} ${target.split('?')[0]} within ${lim.upstreamMs} ms`),
-      );
+      r.on('timeout', () => {
+        if (upReq !== r) return; // an attempt given up already
+        fail('PROXY_UPSTREAM_TIMEOUT', `upstream ${upstreamLabel} did not answer ${req.method} ${target.split('?')[0]} within ${lim.upstreamMs} ms`);
+      });
       r.on('error', (e: NodeJS.ErrnoException) => {
         if (upReq !== r || upstreamDone) return;
         const raced = r.reusedSocket && !responded && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
