@@ -15,7 +15,15 @@
  * inflate the way it inflates wall-clock throughput. Bounded: about 2.5 minutes by default.
  *
  *   node --import tsx packages/proxy/bench/proxy.bench.ts [--duration 9] [--reps 3] [--connections 50]
- *        [--tool wrk|autocannon] [--json out.json]
+ *        [--tool wrk|autocannon] [--json out.json] [--upstream-keepalive 60000]
+ *
+ *   --only c1000: just the 1,000-connection run through the proxy (`--connections`
+ *   default 1000, `--duration` default 10), with the status codes seen; about 15 s.
+ *   --upstream-keepalive <ms>: the upstream's keep-alive timeout (default 60000; node's
+ *   own default, 5000, exercises the keep-alive race with the proxy's pool).
+ *   --upstream-no-hint: the upstream sends no Keep-Alive timeout hint (as Go or nginx).
+ *   --prime <ms> (with --only c1000): 2 s of load on 512 connections, then <ms> idle,
+ *   then the run: pooled upstream sockets reach the upstream's keep-alive timeout mid-run.
  *
  * BENCH_DEBUG=1 makes the proxy print, every second, new TLS connections, requests,
  * worst event-loop lag and CPU used: a starved process (CPU pressure from other work on
@@ -48,15 +56,18 @@ function answerCpuQueries(): void {
 async function childUpstream(): Promise<void> {
   answerCpuQueries();
   const body = Buffer.alloc(1024, 'x');
+  // --upstream-no-hint: answer like Go's net/http or nginx, without a Keep-Alive timeout
+  // hint (an explicit Connection header stops node from adding one).
+  const headers = { 'content-type': 'text/plain', 'content-length': body.length, ...(process.argv[4] === 'no-hint' ? { connection: 'keep-alive' } : {}) };
   const server = http.createServer((req, res) => {
     served++;
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+      res.writeHead(200, headers);
       res.end(body);
     });
   });
-  server.keepAliveTimeout = 60_000;
+  server.keepAliveTimeout = Number(process.argv[3] ?? 60_000);
   server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
 }
 
@@ -71,7 +82,15 @@ async function childProxy(upstreamPort: number): Promise<void> {
     enclave,
     logger: false,
     // Generous handshake/header time: 1,000 handshakes at once queue up on 2 cores.
-    timeouts: { idleMs: 60_000, headersMs: 30_000, requestMs: 60_000, handshakeMs: 60_000 },
+    timeouts: {
+      idleMs: 60_000,
+      headersMs: 30_000,
+      requestMs: 60_000,
+      handshakeMs: 60_000,
+      // BENCH_UPSTREAM_IDLE_MS: the proxy's idle time for pooled upstream sockets (to
+      // measure the retry alone, set it above the upstream's keep-alive timeout).
+      ...(process.env['BENCH_UPSTREAM_IDLE_MS'] ? { upstreamIdleMs: Number(process.env['BENCH_UPSTREAM_IDLE_MS']) } : {}),
+    },
   });
   proxy.server.on('request', () => served++);
   if (process.env['BENCH_DEBUG']) {
@@ -139,6 +158,8 @@ function start(r: string, ...args: string[]): Promise<{ child: ChildProcess; msg
 }
 
 interface LoadResult {
+  /** Responses by status code (autocannon only). */
+  statusCodes?: Record<string, number>;
   rps: number;
   p50: number;
   p99: number;
@@ -161,7 +182,9 @@ function hasWrk(): boolean {
 async function loadAutocannon(url: string, connections: number, duration: number): Promise<LoadResult> {
   const { default: autocannon } = await import('autocannon');
   const r = await autocannon({ url, connections, duration, pipelining: 1, timeout: 20 });
+  const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, (v as { count: number }).count]));
   return {
+    statusCodes,
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -312,14 +335,51 @@ async function sdkLatency(url: string, n: number): Promise<{ p50: number; p99: n
   return { p50: xs[Math.floor(xs.length / 2)]!, p99: xs[Math.floor(xs.length * 0.99)]! };
 }
 
+/** `--only c1000`: upstream and proxy, one run of many connections, the figures and status codes. */
+async function onlyC1000(): Promise<void> {
+  const duration = arg('--duration', 10);
+  const connections = arg('--connections', 1000);
+  const keepAlive = arg('--upstream-keepalive', 60_000);
+  const up = await start('upstream', String(keepAlive), process.argv.includes('--upstream-no-hint') ? 'no-hint' : 'hint');
+  const px = await start('proxy', String(up.msg['port']));
+  try {
+    const url = `https://127.0.0.1:${px.msg['port']}/hello`;
+    // --prime <ms>: a short load first fills the proxy's upstream pool, then a pause of
+    // <ms> leaves those sockets idle, so that the upstream's keep-alive timer fires during
+    // the main run (the race of a pooled socket closed by the upstream as it is reused).
+    const prime = arg('--prime', -1);
+    if (prime >= 0) {
+      await loadAutocannon(url, 512, 2);
+      await sleep(prime);
+    }
+    process.stderr.write(`${connections} connections through the proxy for ${duration} s (autocannon, upstream keep-alive ${keepAlive} ms${process.argv.includes('--upstream-no-hint') ? ', no hint' : ''}${prime >= 0 ? `, primed, ${prime} ms idle` : ''})…\n`);
+    const r = await loadAutocannon(url, connections, duration);
+    const row = `| ${connections} connections, ${duration} s | ${r.rps.toFixed(0)} req/s | p50 ${r.p50} ms | p99 ${r.p99} ms | ${r.total} requests | ${r.errors} errors | ${r.timeouts} timeouts | ${r.non2xx} non-2xx | status codes ${JSON.stringify(r.statusCodes)} | CPU pressure ${pressure()} |`;
+    process.stdout.write(row + '\n');
+    const jsonIdx = process.argv.indexOf('--json');
+    if (jsonIdx >= 0) {
+      const file = process.argv[jsonIdx + 1]!;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify({ connections, duration, keepAlive, ...r }, null, 2) + '\n');
+    }
+  } finally {
+    for (const c of [up.child, px.child]) c.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
+  const onlyIdx = process.argv.indexOf('--only');
+  if (onlyIdx >= 0) {
+    if (process.argv[onlyIdx + 1] !== 'c1000') throw new Error('--only accepts c1000');
+    return onlyC1000();
+  }
   const duration = arg('--duration', 9);
   const reps = arg('--reps', 3);
   const connections = arg('--connections', 50);
   const jsonIdx = process.argv.indexOf('--json');
   const toolIdx = process.argv.indexOf('--tool');
   tool = toolIdx >= 0 ? (process.argv[toolIdx + 1] as 'wrk' | 'autocannon') : hasWrk() ? 'wrk' : 'autocannon';
-  const up = await start('upstream');
+  const up = await start('upstream', String(arg('--upstream-keepalive', 60_000)));
   const upPort = up.msg['port']!;
   const px = await start('proxy', String(upPort));
   const nv = await start('naive', String(upPort));

@@ -12,7 +12,7 @@
 export * from './protocol.js';
 export { Enclave, simulatedEvidenceProvider, type EvidenceProvider, type SimulatedProviderOptions } from './enclave.js';
 export { selfSignedCertificate, type SelfSignedCertificate } from './tls-cert.js';
-export { createAttestingProxy, randomNonceHex, type AttestingProxy, type AttestingProxyOptions, type ProxyLimits, type ProxyTimeouts } from './server.js';
+export { checkTlsCredentials, createAttestingProxy, listenError, randomNonceHex, redactPath, type AttestingProxy, type AttestingProxyOptions, type ProxyLimits, type ProxyTimeouts } from './server.js';
 export {
   createAttestedClient,
   type AttestedClient,
@@ -22,5 +22,5 @@ export {
   type ResponseAttestation,
   type SessionInfo,
 } from './client.js';
-export { buildProverService, ProveRequestSchema, type ProverServiceOptions, type ProveRequest, type JobStatus, type JobView, type ProverJob } from './prover-service.js';
+export { buildProverService, clientSafeError, jobRef, ProveRequestSchema, type ProverServiceOptions, type ProveRequest, type JobStatus, type JobView, type ProverJob } from './prover-service.js';
 export { proveLatencyRemote, errorFromResponse, type RemoteProveInput, type RemoteProveOptions, type RemoteProveResult } from './remote-prove.js';

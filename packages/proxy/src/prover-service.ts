@@ -14,10 +14,16 @@
  *
  * THREAT MODEL: the request carries private inputs (the records). They are validated,
  * kept in memory only until the prover has them, never logged and never echoed in an
- * error. Job ids are 128-bit random: knowing one is the capability to read its bundle.
- * The job table is bounded (`maxJobs` unfinished, finished ones expire after `jobTtlMs`).
+ * error. Job ids are 128-bit random: knowing one is the capability to read its bundle,
+ * so logs never carry one (paths are logged as `/v1/jobs/[redacted]`, jobs by a `ref`:
+ * the first 12 hex digits of the id's SHA-256). Errors sent to clients carry no local
+ * paths (the full message is logged here). The job table is bounded (`maxJobs`
+ * unfinished, finished ones expire after `jobTtlMs`).
+ *
+ * Scheduling: at most `pool.size` jobs run at once (the pool is the service's own); the
+ * others stay `queued` until a prover process is free for them.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, isVeriteeError, systemClock, VeriteeError, type Clock, type ErrorCode } from '@veritee/core';
@@ -34,6 +40,7 @@ import {
   type ProofBundle,
   type ProverPool,
 } from '@veritee/zk';
+import { redactPath } from './server.js';
 
 export interface ProverServiceOptions {
   /** The prover pool (owned by the caller, who closes it). */
@@ -108,6 +115,29 @@ function sendError(reply: FastifyReply, err: VeriteeError): FastifyReply {
   return reply.code(status).type('application/json').send({ error: { code: err.code, message } });
 }
 
+/** A job as logs may name it: not the id (a capability), a hash prefix of it. */
+export function jobRef(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 12);
+}
+
+/** Absolute file paths in a message: POSIX (two segments or more), home-relative, Windows. */
+const PATH_RE = /(?<=^|[\s"'`(=\[])(?:[A-Za-z]:\\[^\s"'`)\]:,]*|~\/[^\s"'`)\]:,]*|\/[^\s"'`)\]/:,]+\/[^\s"'`)\]:,]*)/g;
+
+/**
+ * What a remote client may see of a job's failure: never the server's file paths. A
+ * missing key set becomes a generic message (the server log keeps the full one).
+ */
+export function clientSafeError(err: VeriteeError, job: { claim: string; capacity: number }): { code: ErrorCode; message: string } {
+  switch (err.code) {
+    case 'ZK_SETUP_MISSING':
+      return { code: err.code, message: `no keys for circuit ${job.claim} size ${job.capacity} on the prover (its operator must run a trusted setup for this size class)` };
+    case 'INTERNAL':
+      return { code: err.code, message: 'internal error in the prover (details are in its log)' };
+    default:
+      return { code: err.code, message: err.message.replace(PATH_RE, '[path]').slice(0, 500) };
+  }
+}
+
 function toServiceError(e: unknown): VeriteeError {
   if (e instanceof VeriteeError) return e;
   const fe = e as Partial<FastifyError>;
@@ -135,11 +165,15 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
   const maxJobs = opts.maxJobs ?? 16;
   const ttl = opts.jobTtlMs ?? 3_600_000;
   const jobs = new Map<string, ProverJob>();
+  // Request lines are logged with job ids redacted: an id is the capability to read a bundle.
+  const serializers = {
+    req: (r: { method?: string; url?: string; ip?: string; id?: string }) => ({ method: r.method, url: redactPath(r.url ?? '/'), remoteAddress: r.ip, reqId: r.id }),
+  };
   const app = Fastify({
     logger:
       opts.logger === undefined || opts.logger === false
         ? false
-        : { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'], ...(opts.logger === true ? {} : opts.logger) },
+        : { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'], ...(opts.logger === true ? {} : opts.logger), serializers },
     bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024,
     requestTimeout: 60_000,
   });
@@ -152,7 +186,7 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
     else request.log.info({ code: err.code, status }, 'request refused');
     return sendError(reply, err);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, new VeriteeError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new VeriteeError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`)));
 
   const view = (j: ProverJob): JobView => ({
     id: j.id,
@@ -174,6 +208,22 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
   };
   const unfinished = () => [...jobs.values()].filter((j) => j.status === 'queued' || j.status === 'running').length;
 
+  // Jobs wait here until one of the pool's processes is theirs; only then are they `running`.
+  const concurrency = Math.max(1, (opts.pool as { size?: number }).size ?? 1);
+  const waiting: ProverJob[] = [];
+  let active = 0;
+  const schedule = () => {
+    while (active < concurrency && waiting.length > 0) {
+      const job = waiting.shift()!;
+      if (job.status !== 'queued') continue; // cancelled while it waited
+      active++;
+      void run(job).finally(() => {
+        active--;
+        schedule();
+      });
+    }
+  };
+
   async function run(job: ProverJob): Promise<void> {
     const input = job.input!;
     try {
@@ -194,15 +244,20 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
     } catch (e) {
       const err = isVeriteeError(e) ? e : new VeriteeError('INTERNAL', e instanceof Error ? e.message : String(e));
       job.status = job.abort.signal.aborted ? 'cancelled' : 'failed';
-      job.error = { code: err.code, message: err.message };
-      app.log.warn({ job: job.id, code: err.code }, 'proof failed');
+      job.error = job.status === 'cancelled' ? { code: 'ZK_PROVER_CANCELLED', message: 'cancelled while running' } : clientSafeError(err, job);
+      // The full message (it may name server paths) stays in this log.
+      app.log.warn({ job: jobRef(job.id), code: err.code, message: err.message }, job.status === 'cancelled' ? 'proof cancelled' : 'proof failed');
     } finally {
       delete job.input; // private inputs leave memory as soon as the proof is done
       job.finishedAt = clock.now();
     }
   }
 
-  app.get('/healthz', async () => ({ status: 'ok', jobs: jobs.size, unfinished: unfinished(), poolQueued: opts.pool.queued }));
+  app.get('/healthz', async () => {
+    const byStatus: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    for (const j of jobs.values()) byStatus[j.status]++;
+    return { status: 'ok', jobs: jobs.size, unfinished: byStatus.queued + byStatus.running, byStatus, poolQueued: opts.pool.queued };
+  });
 
   app.post('/v1/prove', async (request, reply) => {
     const parsed = ProveRequestSchema.safeParse(request.body);
@@ -235,8 +290,9 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
       abort: new AbortController(),
     };
     jobs.set(job.id, job);
-    request.log.info({ job: job.id, n, capacity }, 'proof job queued');
-    void run(job);
+    request.log.info({ job: jobRef(job.id), n, capacity }, 'proof job queued');
+    waiting.push(job);
+    schedule();
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(view(job));
   });
 
@@ -257,12 +313,21 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
 
   app.delete<{ Params: { id: string } }>('/v1/jobs/:id', async (request) => {
     const j = find(request.params.id);
-    if (j.status === 'queued' || j.status === 'running') {
+    if (j.status === 'queued') {
       j.abort.abort();
-      if (j.status === 'queued') {
-        j.status = 'cancelled';
-        j.error = { code: 'ZK_PROVER_CANCELLED', message: 'cancelled before it started' };
-      }
+      j.status = 'cancelled';
+      j.error = { code: 'ZK_PROVER_CANCELLED', message: 'cancelled before it started' };
+      j.finishedAt = clock.now();
+      delete j.input;
+      const i = waiting.indexOf(j);
+      if (i >= 0) waiting.splice(i, 1);
+      request.log.info({ job: jobRef(j.id) }, 'proof job cancelled while queued');
+    } else if (j.status === 'running') {
+      // The pool kills the prover process; the job turns `cancelled` and frees its slot
+      // as soon as that is done: wait briefly so the answer can already say so.
+      j.abort.abort();
+      const until = Date.now() + 5_000;
+      while (j.status === 'running' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     }
     return view(j);
   });

@@ -32,6 +32,14 @@ export interface RemoteProveOptions {
   /** Give up after this long (default 15 minutes). */
   timeoutMs?: number;
   onStatus?: (job: JobView) => void;
+  /**
+   * Aborting (Ctrl-C in the CLI) cancels the remote job (`DELETE /v1/jobs/:id`), then
+   * rejects with ZK_PROVER_CANCELLED. A submission under way is let finish first, so
+   * that a job the prover accepted is never left running without its id.
+   */
+  signal?: AbortSignal;
+  /** Called with the server's answer to the cancellation. */
+  onCancel?: (job: JobView | undefined, error?: VeriteeError) => void;
 }
 
 export interface RemoteProveResult {
@@ -58,8 +66,45 @@ export async function errorFromResponse(res: Response, what: string): Promise<Ve
   return new VeriteeError(code, message);
 }
 
+/** Waits ms, or less when the signal aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Asks the prover to cancel a job (bounded: 10 s), then throws ZK_PROVER_CANCELLED. */
+async function cancelRemote(client: AttestedClient, job: JobView, opts: RemoteProveOptions): Promise<never> {
+  let after: JobView | undefined;
+  let failure: VeriteeError | undefined;
+  try {
+    const r = await client.fetch(`/v1/jobs/${job.id}`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+    if (r.status === 200) after = (await r.json()) as JobView;
+    else failure = await errorFromResponse(r, `cancelling remote job ${job.id.slice(0, 12)}…`);
+  } catch (e) {
+    failure = e instanceof VeriteeError ? e : new VeriteeError('PROXY_UPSTREAM_UNAVAILABLE', `cancelling remote job ${job.id.slice(0, 12)}…: ${(e as Error).message}`);
+  }
+  opts.onCancel?.(after, failure);
+  throw new VeriteeError(
+    'ZK_PROVER_CANCELLED',
+    after
+      ? after.status === 'cancelled'
+        ? `remote job ${job.id.slice(0, 12)}… cancelled by the caller (the prover reports it cancelled)`
+        : `remote job ${job.id.slice(0, 12)}…: interrupted by the caller; the job had already ended (${after.status}) and its result was not fetched`
+      : `remote job ${job.id.slice(0, 12)}…: interrupted, but the prover did not confirm the cancellation (${failure?.message ?? 'no answer'})`,
+  );
+}
+
 /** Sends the inputs, waits for the proof and verifies it locally. */
 export async function proveLatencyRemote(client: AttestedClient, input: RemoteProveInput, opts: RemoteProveOptions): Promise<RemoteProveResult> {
+  if (opts.signal?.aborted) throw new VeriteeError('ZK_PROVER_CANCELLED', 'remote proof cancelled before the records were sent');
   const body = JSON.stringify({ claim: 'latency', params: input.params, records: input.records, ...(input.capacity ? { capacity: input.capacity } : {}) });
   const submitted = (await client.fetch('/v1/prove', { method: 'POST', headers: { 'content-type': 'application/json' }, body })) as AttestedResponse;
   if (submitted.status !== 202) throw await errorFromResponse(submitted, 'remote prover');
@@ -67,8 +112,10 @@ export async function proveLatencyRemote(client: AttestedClient, input: RemotePr
   opts.onStatus?.(job);
   const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
   while (job.status === 'queued' || job.status === 'running') {
+    if (opts.signal?.aborted) return cancelRemote(client, job, opts);
     if (Date.now() > deadline) throw new VeriteeError('ZK_PROVER_TIMEOUT', `remote job ${job.id} did not finish within ${opts.timeoutMs ?? 900_000} ms`);
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    await pause(opts.pollMs ?? 500, opts.signal);
+    if (opts.signal?.aborted) return cancelRemote(client, job, opts);
     const r = await client.fetch(`/v1/jobs/${job.id}`);
     if (r.status !== 200) throw await errorFromResponse(r, `remote job ${job.id}`);
     const next = (await r.json()) as JobView;

@@ -12,7 +12,10 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { isVeriteeError } from '@veritee/core';
 import { createAttestedClient, type AttestedClient } from './client.js';
-import { devPolicy, logCapture, sharedTee, startProxy, startUpstream, type RunningProxy, type Upstream } from './testing/fixtures.js';
+import { devPolicy, logCapture, sharedTee, startProxy, startRacyUpstream, startUpstream, type RunningProxy, type Upstream } from './testing/fixtures.js';
+import { checkTlsCredentials, createAttestingProxy, redactPath } from './server.js';
+import { selfSignedCertificate } from './tls-cert.js';
+import { Enclave, simulatedEvidenceProvider } from './enclave.js';
 import { ATTEST_PATH } from './protocol.js';
 
 let upstream: Upstream;
@@ -280,5 +283,202 @@ describe('lifecycle and logs', () => {
     assert.equal(access['status'], 200);
     assert.equal(access['signed'], 'header');
     assert.ok(lines.some((l) => l['msg'] === 'session bound'));
+  });
+});
+
+describe('request heads are refused whole, never trimmed (431)', () => {
+  let p: RunningProxy;
+  before(async () => {
+    p = await startProxy(upstream.url); // defaults: 16 KiB head, 200 fields
+  });
+  after(async () => {
+    await p.close();
+  });
+
+  const head = (fields: string[]) => `GET /headers HTTP/1.1\r\n${fields.map((f) => f + '\r\n').join('')}\r\n`;
+
+  test('250 filler fields then Authorization: 431, and the upstream sees nothing', async () => {
+    const hits = upstream.hits;
+    const fields = ['host: x', 'connection: close'];
+    for (let i = 0; i < 250; i++) fields.push(`x-fill-${i}: v`);
+    fields.push('authorization: Bearer after-the-200th');
+    const { status, json } = bodyOf(await raw(p.port, head(fields)));
+    assert.equal(status, 431);
+    assert.equal(json.error?.code, 'PROXY_HEADERS_TOO_LARGE');
+    assert.match(json.error!.message, /253 header fields exceed the limit of 200/);
+    assert.equal(upstream.hits, hits, 'not forwarded');
+  });
+
+  test('a 2,000-field head of about 20 KB: 431 (separators count), not forwarded', async () => {
+    const hits = upstream.hits;
+    const fields = ['host: x', 'connection: close'];
+    for (let i = 0; fields.length < 2000; i++) fields.push(`x${i}: ab`);
+    const h = head(fields);
+    assert.ok(h.length > 19_000 && h.length < 22_000, `head is ${h.length} bytes`);
+    const { status, json } = bodyOf(await raw(p.port, h));
+    assert.equal(status, 431);
+    assert.equal(json.error?.code, 'PROXY_HEADERS_TOO_LARGE');
+    assert.equal(upstream.hits, hits, 'not forwarded');
+  });
+
+  test('few fields but a head over 16 KiB once separators count: 431', async () => {
+    // 196 fields whose names and values alone stay under 16 KiB (node's own count), but
+    // whose lines with ": " and CRLF do not.
+    const fields = ['host: x', 'connection: close'];
+    for (let i = 0; fields.length < 196; i++) fields.push(`x-${String(i).padStart(3, '0')}: ${'v'.repeat(78)}`);
+    const h = head(fields);
+    assert.ok(h.length > 16_384, `head is ${h.length} bytes`);
+    assert.ok(fields.reduce((n, f) => n + f.length - 2, 0) < 16_384, 'names and values alone fit');
+    const { status, json } = bodyOf(await raw(p.port, h));
+    assert.equal(status, 431);
+    assert.match(json.error!.message, /request head of \d+ bytes exceeds 16384 bytes/);
+  });
+
+  test('a head just under both limits is forwarded intact, every field in order', async () => {
+    const fields = ['host: x', 'connection: close'];
+    for (let i = 0; fields.length < 199; i++) fields.push(`x-fill-${String(i).padStart(3, '0')}: ${'v'.repeat(60)}`);
+    const base = head([...fields, 'authorization: Bearer ']).length;
+    const auth = `authorization: Bearer ${'t'.repeat(16_384 - base)}`;
+    fields.push(auth);
+    const h = head(fields);
+    assert.equal(fields.length, 200);
+    assert.equal(h.length, 16_384);
+    const out = await raw(p.port, h);
+    assert.match(out, /^HTTP\/1\.1 200/);
+    const seen = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as string[];
+    const pairs: string[] = [];
+    for (let i = 0; i < seen.length; i += 2) pairs.push(`${seen[i]!.toLowerCase()}: ${seen[i + 1]}`);
+    const expected = fields.filter((f) => !f.startsWith('connection:'));
+    assert.deepEqual(
+      pairs.filter((x) => !x.startsWith('x-forwarded-') && !x.startsWith('connection:')),
+      expected,
+      'every field reached the upstream unchanged',
+    );
+    // One field more, or one byte more: refused.
+    assert.equal(bodyOf(await raw(p.port, head([...fields, 'x-one-more: 1']))).status, 431);
+    assert.equal(bodyOf(await raw(p.port, head([...fields.slice(0, -1), auth + 't']))).status, 431);
+  });
+});
+
+describe('TLS credentials are checked at start-up', () => {
+  test('a certificate and a key that do not belong together: TLS_CREDENTIALS_INVALID, no server', async () => {
+    const a = selfSignedCertificate('localhost');
+    const b = selfSignedCertificate('localhost');
+    const enclave = Enclave.create(await simulatedEvidenceProvider({ tee: await sharedTee() }));
+    await assert.rejects(
+      createAttestingProxy({ host: 'localhost', upstream: upstream.url, enclave, logger: false, tls: { cert: a.cert, key: b.key } }),
+      (e: unknown) => isVeriteeError(e, 'TLS_CREDENTIALS_INVALID') && /is not the private key of/.test((e as Error).message),
+    );
+  });
+
+  test('garbage PEM: TLS_CREDENTIALS_INVALID naming the file; a matching pair passes and serves', async () => {
+    const good = selfSignedCertificate('localhost');
+    assert.throws(
+      () => checkTlsCredentials('-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n', good.key, { cert: 'certificate "/etc/x/cert.pem"' }),
+      (e: unknown) => isVeriteeError(e, 'TLS_CREDENTIALS_INVALID') && /certificate "\/etc\/x\/cert\.pem" is not a PEM/.test((e as Error).message),
+    );
+    assert.throws(
+      () => checkTlsCredentials(good.cert, 'garbage', { key: 'private key "k.pem"' }),
+      (e: unknown) => isVeriteeError(e, 'TLS_CREDENTIALS_INVALID') && /private key "k\.pem" is not a PEM/.test((e as Error).message),
+    );
+    checkTlsCredentials(good.cert, good.key);
+    const p = await startProxy(upstream.url, { tls: good });
+    try {
+      const c = await clientFor(p);
+      assert.equal((await c.fetch('/json')).status, 200);
+      await c.close();
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('keep-alive race with the upstream', () => {
+  test('the upstream resets a reused keep-alive connection: an idempotent request is sent again on a new one (200)', async () => {
+    const up = await startRacyUpstream(); // every second request on a connection is reset
+    const cap = logCapture();
+    const p = await startProxy(up.url, { logger: cap.logger });
+    const c = await clientFor(p, { maxConnections: 1 });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const res = await c.fetch(`/r${i}`);
+        const text = await res.text();
+        assert.equal(res.status, 200, `request ${i}: ${text}`);
+        assert.equal(text, 'ok');
+        assert.equal(res.attestation.verified, true);
+      }
+      assert.equal(up.answered, 4);
+      assert.ok(up.resets >= 1, 'the race happened');
+      assert.ok(cap.lines().some((l) => (JSON.parse(l) as { retried?: boolean }).retried === true), 'the retry is logged');
+      // A POST (not idempotent) on a reused connection is not resent: 502 that says why.
+      assert.equal((await (await c.fetch('/warm')).text()), 'ok'); // a pooled connection, used once
+      const post = await c.fetch('/p', { method: 'POST', body: 'x' });
+      assert.equal(post.status, 502);
+      const j = (await post.json()) as { error: { code: string; message: string } };
+      assert.equal(j.error.code, 'PROXY_UPSTREAM_UNAVAILABLE');
+      assert.match(j.error.message, /reused keep-alive connection before answering \(not retried/);
+      assert.equal(up.answered, 5, 'the POST was not sent again');
+      // The cause of the 502 is in the log: a reset on a reused connection.
+      const warn = cap.lines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'upstream request failed');
+      assert.equal(warn?.['errno'], 'ECONNRESET');
+      assert.equal(warn?.['reusedSocket'], true);
+      assert.equal(warn?.['method'], 'POST');
+    } finally {
+      await c.close();
+      await p.close();
+      await up.close();
+    }
+  });
+
+  test('an upstream with a tiny keep-alive timeout: the proxy closes idle connections first (even a POST gets through)', async () => {
+    const up = await startRacyUpstream({ idleResetMs: 300 }); // keep-alive timeout 300 ms
+    const p = await startProxy(up.url, { timeouts: { upstreamIdleMs: 100 } });
+    const c = await clientFor(p, { maxConnections: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await c.fetch('/p', { method: 'POST', body: `x${i}` });
+        const text = await res.text();
+        assert.equal(res.status, 200, `request ${i}: ${text}`);
+        await new Promise((r) => setTimeout(r, 400)); // past the upstream's timeout
+      }
+      assert.equal(up.resets, 0, 'no request was written on a connection the upstream had given up');
+      assert.equal(up.answered, 3);
+      assert.equal(up.connections, 3);
+    } finally {
+      await c.close();
+      await p.close();
+      await up.close();
+    }
+  });
+});
+
+test('redactPath: no query, job ids and other capability-like segments hidden', () => {
+  const id = 'a3'.repeat(16);
+  assert.equal(redactPath(`/v1/jobs/${id}?x=1`), '/v1/jobs/[redacted]');
+  assert.equal(redactPath(`/v1/jobs/${id}/bundle`), '/v1/jobs/[redacted]/bundle');
+  assert.equal(redactPath(`/jobs/short`), '/jobs/[redacted]');
+  assert.equal(redactPath(`/files/${'f'.repeat(64)}`), '/files/[redacted]');
+  assert.equal(redactPath('/v1/prove'), '/v1/prove');
+  assert.equal(redactPath('/healthz'), '/healthz');
+});
+
+describe('start-up failures have codes', () => {
+  test('a port in use: SERVICE_LISTEN_FAILED naming the address', async () => {
+    const p = await startProxy(upstream.url);
+    const enclave = Enclave.create(await simulatedEvidenceProvider({ tee: await sharedTee() }));
+    const second = await createAttestingProxy({ host: 'localhost', upstream: upstream.url, enclave, logger: false });
+    try {
+      await assert.rejects(second.listen(p.port, '127.0.0.1'), (e: unknown) => isVeriteeError(e, 'SERVICE_LISTEN_FAILED') && new RegExp(`127\\.0\\.0\\.1:${p.port}: the address is already in use`).test((e as Error).message));
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('an unknown log level: INPUT_INVALID listing the levels', async () => {
+    const enclave = Enclave.create(await simulatedEvidenceProvider({ tee: await sharedTee() }));
+    await assert.rejects(
+      createAttestingProxy({ host: 'localhost', upstream: upstream.url, enclave, logLevel: 'bogus' }),
+      (e: unknown) => isVeriteeError(e, 'INPUT_INVALID') && /log level "bogus" is not one of trace, debug, info, warn, error, fatal, silent/.test((e as Error).message),
+    );
   });
 });

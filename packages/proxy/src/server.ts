@@ -22,7 +22,7 @@
  * const proxy = await createAttestingProxy({ host: 'prover.example.com', upstream: 'http://127.0.0.1:8082', enclave });
  * await proxy.listen(8443);
  */
-import { createHash, hash as oneShotHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, createPrivateKey, hash as oneShotHash, randomBytes, X509Certificate, type Hash, type KeyObject } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -49,8 +49,13 @@ import { selfSignedCertificate } from './tls-cert.js';
 export interface ProxyLimits {
   /** Largest request body forwarded, bytes (default 16 MiB). Larger: 413. */
   maxRequestBodyBytes?: number;
-  /** Largest request head (request line + headers), bytes (default 16 KiB). Larger: 431. */
+  /**
+   * Largest request head (request line + header lines with their separators, as
+   * received), bytes (default 16 KiB). Larger: 431, never forwarded.
+   */
   maxHeaderBytes?: number;
+  /** Most header fields in a request (default 200). More: 431, never forwarded (none is dropped). */
+  maxHeaderCount?: number;
   /**
    * Responses whose body fits are buffered and signed in a header (default 1 MiB);
    * larger or unbounded ones are streamed (chunked) and signed in a trailer.
@@ -71,6 +76,12 @@ export interface ProxyTimeouts {
   handshakeMs?: number;
   /** Upstream inactivity (no response headers or no body bytes) before 504 (default 30 s). */
   upstreamMs?: number;
+  /**
+   * An idle keep-alive connection to the upstream is closed by the proxy after this long
+   * (default 4 s). Keep it below the upstream's own keep-alive timeout (node's default
+   * is 5 s), so that the proxy, not the upstream, ends idle connections.
+   */
+  upstreamIdleMs?: number;
   /** Graceful shutdown: how long in-flight requests may take to finish (default 30 s). */
   shutdownMs?: number;
 }
@@ -114,6 +125,15 @@ export interface AttestingProxy {
   close(): Promise<void>;
 }
 
+interface RequestMeta {
+  upstreamMs?: number;
+  mode?: string;
+  reqBytes: number;
+  resBytes: number;
+  /** Sent a second time on a new connection after the keep-alive race. */
+  retried?: boolean;
+}
+
 interface Session {
   exporter: Buffer;
   /** The exporter as hex, for the signed messages. */
@@ -141,6 +161,7 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex');
 const DEFAULTS = {
   maxRequestBodyBytes: 16 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
+  maxHeaderCount: 200,
   maxBufferedResponseBytes: 1024 * 1024,
   maxBindingsPerConnection: 16,
   headersMs: 10_000,
@@ -148,6 +169,7 @@ const DEFAULTS = {
   idleMs: 5_000,
   handshakeMs: 10_000,
   upstreamMs: 30_000,
+  upstreamIdleMs: 4_000,
   shutdownMs: 30_000,
 };
 
@@ -185,6 +207,82 @@ function forwardable(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): O
   return out;
 }
 
+/**
+ * Checks a PEM certificate (chain) and private key before a server starts with them:
+ * both parse, and the key is the private key of the first (leaf) certificate. Without
+ * this, a mismatched pair starts fine and then fails every handshake.
+ * `names` label the two inputs in messages (file names from the CLI).
+ */
+export function checkTlsCredentials(cert: string | Buffer, key: string | Buffer, names: { cert?: string; key?: string } = {}): void {
+  const certName = names.cert ?? 'the TLS certificate';
+  const keyName = names.key ?? 'the TLS private key';
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch {
+    throw new VeriteeError('TLS_CREDENTIALS_INVALID', `${certName} is not a PEM (or DER) X.509 certificate`);
+  }
+  let priv: KeyObject;
+  try {
+    priv = createPrivateKey(key);
+  } catch {
+    throw new VeriteeError('TLS_CREDENTIALS_INVALID', `${keyName} is not a PEM (or DER) private key (an encrypted key is not supported)`);
+  }
+  let match = false;
+  try {
+    match = leaf.checkPrivateKey(priv);
+  } catch {
+    match = false;
+  }
+  if (!match) {
+    throw new VeriteeError('TLS_CREDENTIALS_INVALID', `${keyName} is not the private key of ${certName} (subject ${JSON.stringify(leaf.subject.replace(/\n/g, ', ').slice(0, 120))}): every TLS handshake would fail`);
+  }
+}
+
+/**
+ * The request path as logged: no query, and capability-like segments redacted. A job id
+ * is the capability to read its bundle, so `/jobs/<id>` becomes `/jobs/[redacted]`; any
+ * other segment of 32 or more hex digits (or 43+ base64url characters) is redacted too.
+ */
+export function redactPath(url: string): string {
+  const path = url.split('?')[0]!.slice(0, 256);
+  const segs = path.split('/');
+  for (let i = 1; i < segs.length; i++) {
+    const seg = segs[i]!;
+    if (seg === '') continue;
+    if (segs[i - 1] === 'jobs' || /^[0-9a-fA-F]{32,}$/.test(seg) || /^[A-Za-z0-9_-]{43,}$/.test(seg)) segs[i] = '[redacted]';
+  }
+  return segs.join('/');
+}
+
+/** A listen failure as SERVICE_LISTEN_FAILED naming the address (anything else as is). */
+export function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the address is already in use',
+    EACCES: 'permission denied (ports below 1024 need privileges)',
+    EADDRNOTAVAIL: 'the address is not one of this machine',
+    ENOTFOUND: 'the host name does not resolve',
+  };
+  const reason = e.code ? why[e.code] : undefined;
+  if (!reason) return e;
+  return new VeriteeError('SERVICE_LISTEN_FAILED', `cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason} (${e.code})`);
+}
+
+/** Methods a proxy may resend (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Bytes of the request head as received: request line, each header line with its
+ * ": " and CRLF, and the final CRLF (optional whitespace around values not counted).
+ * rawHeaders holds the bytes as latin1 characters, so length is bytes.
+ */
+function headBytes(req: IncomingMessage): number {
+  let n = (req.method ?? '').length + 1 + (req.url ?? '').length + 1 + 8 + 2 + 2;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) n += raw[i]!.length + 2 + raw[i + 1]!.length + 2;
+  return n;
+}
+
 // `expect`: node already answered 100-continue to the client.
 const FROM_CLIENT_DROP = new Set(['expect']);
 const FROM_UPSTREAM_DROP = new Set([ATTESTATION_HEADER, SIGNATURE_HEADER, 'content-length']);
@@ -193,6 +291,9 @@ const FROM_UPSTREAM_DROP = new Set([ATTESTATION_HEADER, SIGNATURE_HEADER, 'conte
 export async function createAttestingProxy(opts: AttestingProxyOptions): Promise<AttestingProxy> {
   const lim = { ...DEFAULTS, ...opts.limits, ...opts.timeouts };
   const enclave = opts.enclave;
+  if (opts.logLevel !== undefined && !Object.prototype.hasOwnProperty.call(pino.levels.values, opts.logLevel) && opts.logLevel !== 'silent') {
+    throw new VeriteeError('INPUT_INVALID', `log level ${JSON.stringify(opts.logLevel.slice(0, 40))} is not one of ${[...Object.keys(pino.levels.values), 'silent'].join(', ')}`);
+  }
   const log: Logger | undefined = opts.logger === false ? undefined : (opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { svc: 'veritee-proxy' } }));
   const accessLog = opts.accessLog !== false;
   if (lim.headersMs > lim.requestMs) throw new VeriteeError('INPUT_INVALID', `headers timeout (${lim.headersMs} ms) must not exceed the request timeout (${lim.requestMs} ms)`);
@@ -209,8 +310,11 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
   const upstreamPort = Number(upstream.port || 80);
   const basePath = upstream.pathname.replace(/\/$/, '');
   const upstreamLabel = `${upstream.protocol}//${upstream.host}`;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxUpstreamSockets ?? 512, maxFreeSockets: 256, scheduling: 'lifo' });
+  // `timeout` is the idle time of a pooled (free) socket: the proxy closes it before the
+  // upstream's keep-alive timer does (node's agent also honours a shorter Keep-Alive hint).
+  const agent = new http.Agent({ keepAlive: true, timeout: lim.upstreamIdleMs, maxSockets: opts.maxUpstreamSockets ?? 512, maxFreeSockets: 256, scheduling: 'lifo' });
 
+  if (opts.tls) checkTlsCredentials(opts.tls.cert, opts.tls.key);
   const tlsMaterial = opts.tls ?? selfSignedCertificate(opts.host);
   const defaultEvidence = await enclave.evidenceHeader();
   const anchors = enclave.simulatedAnchorsJson();
@@ -231,7 +335,10 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(lim.headersMs / 4))),
     noDelay: true,
   });
-  server.maxHeadersCount = 200;
+  // Node drops header fields past maxHeadersCount silently (and does not count their
+  // bytes): keep every field here and refuse too many (or too large a head) in the
+  // request handler instead. Node's own maxHeaderSize still bounds the memory.
+  server.maxHeadersCount = 0;
   // Responses leave as several TLS records; with Nagle on, the last one waits for the
   // client's delayed ACK (milliseconds on loopback). Latency matters more than packets.
   server.on('secureConnection', (s: TLSSocket) => s.setNoDelay(true));
@@ -341,7 +448,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     sendSigned(req, res, session, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, json, reqHash);
   }
 
-  function handleProxy(req: IncomingMessage, res: ServerResponse, session: Session, meta: { upstreamMs?: number; mode?: string; reqBytes: number; resBytes: number }): void {
+  function handleProxy(req: IncomingMessage, res: ServerResponse, session: Session, meta: RequestMeta): void {
     const target = req.url ?? '/';
     // Request body: hashed and counted as it streams to the upstream.
     let hash: Hash | undefined; // made on the first body byte: most requests have none
@@ -363,22 +470,66 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
 
     const started = performance.now();
-    const upReq = http.request({
-      agent,
-      host: upstreamHost,
-      port: upstreamPort,
-      method: req.method,
-      path: basePath + target,
-      headers,
-      timeout: lim.upstreamMs,
-    });
+    // Only a request without a body can be sent again (the body is streamed, not kept).
+    const noRequestBody = req.headers['transfer-encoding'] === undefined && (declared === undefined || Number(declared) === 0);
+    const retriable = IDEMPOTENT.has(req.method ?? '') && noRequestBody;
+    let upReq!: http.ClientRequest;
     let upstreamDone = false;
+    let responded = false;
+    let reqEnded = false;
 
     const fail = (code: ErrorCode, message: string) => {
       if (upstreamDone) return;
       upstreamDone = true;
       upReq.destroy();
       sendError(req, res, session, code, message, reqHash);
+    };
+
+    /**
+     * One attempt. The keep-alive race: the upstream closes an idle pooled connection just
+     * as the proxy writes the next request on it, which fails with ECONNRESET (or EPIPE)
+     * before any response byte. The request never reached the upstream's application, so
+     * an idempotent request without a body is sent once more on a new connection; any other
+     * one gets the 502, since whether the upstream acted on it is unknown.
+     */
+    const attempt = (fresh: boolean) => {
+      const r = http.request({
+        agent: fresh ? false : agent,
+        host: upstreamHost,
+        port: upstreamPort,
+        method: req.method,
+        path: basePath + target,
+        headers,
+        timeout: lim.upstreamMs,
+      });
+      upReq = r;
+      r.on('timeout', () => {
+        if (upReq !== r) return; // an attempt given up already
+        fail('PROXY_UPSTREAM_TIMEOUT', `upstream ${upstreamLabel} did not answer ${req.method} ${target.split('?')[0]} within ${lim.upstreamMs} ms`);
+      });
+      r.on('error', (e: NodeJS.ErrnoException) => {
+        if (upReq !== r || upstreamDone) return;
+        const raced = r.reusedSocket && !responded && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+        if (raced && !fresh && retriable && !overflow) {
+          meta.retried = true;
+          r.destroy();
+          attempt(true);
+          if (reqEnded) upReq.end();
+          return;
+        }
+        const why =
+          e.code === 'ECONNREFUSED'
+            ? 'refused the connection'
+            : raced
+              ? 'closed a reused keep-alive connection before answering (not retried: the request has a body or is not idempotent)'
+              : e.code === 'ECONNRESET'
+                ? 'closed the connection'
+                : (e.code ?? e.message);
+        // The cause, for the operator (an unexplained 502 was what hid this race).
+        log?.warn({ session: session.id, method: req.method, path: redactPath(target), errno: e.code, reusedSocket: r.reusedSocket, retry: fresh }, 'upstream request failed');
+        fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} ${why} (${req.method} ${target.split('?')[0]})`);
+      });
+      r.on('response', (upRes) => onResponse(upRes));
     };
 
     req.on('data', (chunk: Buffer) => {
@@ -400,22 +551,18 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     });
     req.on('end', () => {
       if (overflow) return;
+      reqEnded = true;
       settle(hash ? hash.digest('hex') : EMPTY_SHA256);
       if (!upstreamDone) upReq.end();
     });
-
-    upReq.on('timeout', () =>
-      fail('PROXY_UPSTREAM_TIMEOUT', `upstream ${upstreamLabel} did not answer ${req.method} ${target.split('?')[0]} within ${lim.upstreamMs} ms`),
-    );
-    upReq.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ECONNREFUSED' ? 'refused the connection' : e.code === 'ECONNRESET' ? 'closed the connection' : (e.code ?? e.message);
-      fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} ${why} (${req.method} ${target.split('?')[0]})`);
-    });
     res.on('close', () => {
-      if (!res.writableFinished) upReq.destroy();
+      if (res.writableFinished) return;
+      upstreamDone = true; // the client went away: the upstream's answer is not wanted
+      upReq.destroy();
     });
 
-    upReq.on('response', (upRes) => {
+    const onResponse = (upRes: IncomingMessage) => {
+      responded = true;
       meta.upstreamMs = Math.round((performance.now() - started) * 1000) / 1000;
       const status = upRes.statusCode ?? 502;
       const outHeaders = forwardable(upRes.headers, FROM_UPSTREAM_DROP);
@@ -473,18 +620,19 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       upRes.on('aborted', () => {
         if (res.headersSent) res.destroy();
       });
-    });
+    };
+    attempt(false);
   }
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
     inFlight++;
-    const meta: { upstreamMs?: number; mode?: string; reqBytes: number; resBytes: number } = { reqBytes: 0, resBytes: 0 };
+    const meta: RequestMeta = { reqBytes: 0, resBytes: 0 };
     const session = sessionOf(req.socket);
     res.on('close', () => {
       inFlight--;
       if (accessLog && log?.isLevelEnabled('info')) {
-        const path = (req.url ?? '/').split('?')[0]!.slice(0, 256);
+        const path = redactPath(req.url ?? '/');
         const entry: Record<string, unknown> = {
           session: session.id,
           method: req.method,
@@ -496,6 +644,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
         };
         if (meta.upstreamMs !== undefined) entry['upstreamMs'] = meta.upstreamMs;
         if (meta.mode) entry['signed'] = meta.mode;
+        if (meta.retried) entry['retried'] = true;
         const code = (res as ServerResponse & { veriteeCode?: string }).veriteeCode;
         if (code) entry['code'] = code;
         if (!res.writableFinished) entry['aborted'] = true;
@@ -503,6 +652,15 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       }
       if (closing && inFlight === 0) drained?.();
     });
+    const fields = req.rawHeaders.length / 2;
+    const bytes = fields > lim.maxHeaderCount ? 0 : headBytes(req);
+    if (fields > lim.maxHeaderCount || bytes > lim.maxHeaderBytes) {
+      // Refused whole: forwarding it without some fields (an Authorization after the
+      // 200th, say) would hand the upstream a different request than the client sent.
+      res.shouldKeepAlive = false;
+      const why = fields > lim.maxHeaderCount ? `${fields} header fields exceed the limit of ${lim.maxHeaderCount}` : `request head of ${bytes} bytes exceeds ${lim.maxHeaderBytes} bytes`;
+      return sendError(req, res, session, 'PROXY_HEADERS_TOO_LARGE', why, req.headers['content-length'] || req.headers['transfer-encoding'] ? INCOMPLETE_BODY : EMPTY_SHA256);
+    }
     if (closing) {
       res.shouldKeepAlive = false;
       return sendError(req, res, session, 'PROXY_SHUTTING_DOWN', 'the proxy is shutting down; retry on a new connection', req.headers['content-length'] ? INCOMPLETE_BODY : EMPTY_SHA256);
@@ -561,7 +719,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     },
     listen(port = 8443, host = '0.0.0.0') {
       return new Promise<AddressInfo>((resolve, reject) => {
-        server.once('error', reject);
+        server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, host, port)));
         // A deep accept queue: a burst of 1,000+ new TLS connections must not overflow it.
         server.listen({ port, host, backlog: 4096 }, () => {
           server.off('error', reject);

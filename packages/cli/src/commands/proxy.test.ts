@@ -12,6 +12,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { selfSignedCertificate } from '@veritee/proxy';
+import { parseSla } from '@veritee/zk';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith('.ts');
@@ -169,6 +171,68 @@ test('veritee request: attested GET prints the body; bad input and policy failur
   const noPolicy = await cli('request', `${proxyUrl}/healthz`);
   assert.equal(noPolicy.code, 2);
   assert.match(noPolicy.stderr, /--policy <file> is required/);
+});
+
+test('veritee proxy: a certificate and key that do not match, or garbage PEM, are refused at start-up (exit 2)', async () => {
+  const a = selfSignedCertificate('localhost');
+  const b = selfSignedCertificate('localhost');
+  writeFileSync(join(tmp, 'a.crt'), a.cert);
+  writeFileSync(join(tmp, 'b.key'), b.key);
+  writeFileSync(join(tmp, 'a.key'), a.key);
+  writeFileSync(join(tmp, 'garbage.crt'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
+  const start = (cert: string, key: string) => cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--cert', cert, '--key', key);
+  const mismatch = await start('a.crt', 'b.key');
+  assert.equal(mismatch.code, 2, mismatch.stderr);
+  assert.match(mismatch.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --key "b\.key" is not the private key of --cert "a\.crt"/);
+  const garbage = await start('garbage.crt', 'a.key');
+  assert.equal(garbage.code, 2, garbage.stderr);
+  assert.match(garbage.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --cert "garbage\.crt" is not a PEM/);
+});
+
+test('a port in use and an unknown log level: error[SERVICE_LISTEN_FAILED] exit 3, error[INPUT_INVALID] exit 2', async () => {
+  const busy = new URL(proverUrl);
+  const inUse = await cli('prover', 'serve', '--listen', `127.0.0.1:${busy.port}`, '--home', testHome, '--pool-size', '1');
+  assert.equal(inUse.code, 3, inUse.stderr);
+  assert.match(inUse.stderr, new RegExp(`error\\[SERVICE_LISTEN_FAILED\\]: cannot listen on 127\\.0\\.0\\.1:${busy.port}: the address is already in use`));
+  const level = await cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--log-level', 'bogus');
+  assert.equal(level.code, 2, level.stderr);
+  assert.match(level.stderr, /error\[INPUT_INVALID\]: log level "bogus" is not one of/);
+});
+
+test('prove latency --remote: SIGINT cancels the remote job on the prover (cancelled, its slot freed)', async () => {
+  const health = async () => (await (await fetch(`${proverUrl}/healthz`)).json()) as { unfinished: number; byStatus: Record<string, number> };
+  const before = await health();
+  const [cmd, argv, env] = command(['prove', 'latency', '--records', 'records.csv', '--period', PERIOD, '--sla', SLA, '--home', testHome, '--out', 'interrupted.json', '--remote', proxyUrl, '--policy', 'dev.yaml', '--sim-anchors', 'anchors.json']);
+  const proc = spawn(cmd, argv, { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let err = '';
+  proc.stdout!.resume();
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  await new Promise<void>((resolveRunning, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the remote job never ran:\n${err}`)), 120_000);
+    proc.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (/remote job [0-9a-f]{12}…: running/.test(err) && !proc.killed) {
+        clearTimeout(timer);
+        proc.kill('SIGINT'); // the proof of the 1024 class takes seconds: it is still running
+        resolveRunning();
+      }
+    });
+  });
+  const code = await exited;
+  assert.equal(code, 3, err);
+  assert.match(err, /SIGINT: cancelling the remote job/);
+  assert.match(err, /error\[ZK_PROVER_CANCELLED\]: remote job [0-9a-f]{12}… cancelled by the caller \(the prover reports it cancelled\)/);
+  assert.equal(existsSync(join(tmp, 'interrupted.json')), false);
+  const after = await health();
+  assert.equal(after.byStatus['cancelled'], (before.byStatus['cancelled'] ?? 0) + 1, 'the job is cancelled on the server');
+  assert.equal(after.unfinished, 0, 'nothing left running');
+  // The slot is free: a new job starts at once (then it is cancelled too).
+  const r = await fetch(`${proverUrl}/v1/prove`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ claim: 'latency', params: { periodStartUs: 0, periodEndUs: 3_600_000_000, ...parseSla('p95<150ms,p99<250ms') }, records: [0, 1000] }) });
+  const job = (await r.json()) as { id: string; status: string };
+  assert.equal(r.status, 202, JSON.stringify(job));
+  assert.equal(job.status, 'running');
+  await fetch(`${proverUrl}/v1/jobs/${job.id}`, { method: 'DELETE' });
 });
 
 test('veritee proxy shuts down gracefully on SIGTERM (exit 0)', async () => {

@@ -82,10 +82,12 @@ interface ProxyOpts {
 }
 
 async function proxyCommand(o: ProxyOpts): Promise<void> {
-  const { createAttestingProxy, Enclave, simulatedEvidenceProvider } = await proxyLib();
+  const { checkTlsCredentials, createAttestingProxy, Enclave, simulatedEvidenceProvider } = await proxyLib();
   const { anchorsToJson } = await attestation();
   if ((o.cert === undefined) !== (o.key === undefined)) throw new VeriteeError('INPUT_INVALID', 'give both --cert and --key, or neither (a self-signed certificate is made)');
   const tlsMaterial = o.cert !== undefined && o.key !== undefined ? { cert: readFileOrFail(o.cert, 'certificate'), key: readFileOrFail(o.key, 'private key') } : undefined;
+  // A pair that does not match would start, then fail every handshake: refuse it now.
+  if (tlsMaterial) checkTlsCredentials(tlsMaterial.cert, tlsMaterial.key, { cert: `--cert "${o.cert}"`, key: `--key "${o.key}"` });
   const kind = o.tee === 'sim' ? 'sim-snp' : o.tee;
   if (kind !== 'sim-snp' && kind !== 'sim-tdx') {
     throw new VeriteeError('ATTEST_PLATFORM_UNSUPPORTED', `--tee ${o.tee}: this build has the simulated TEE only (sim-snp, sim-tdx); see packages/proxy/README.md for hardware evidence providers`);
@@ -273,13 +275,26 @@ export async function proveLatencyOnRemote(
   }
   const policy = await loadClientPolicy(o, async () => productionPolicy());
   const client = await clientFromOptions(remote, { ...o, acceptLegacy: o.allowUnattested === true }, policy, (s) => process.stderr.write(describeSession(s) + '\n'));
+  // Ctrl-C / SIGTERM: cancel the remote job rather than leave it running; again: stop now.
+  const interrupt = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write(`${sig}: cancelling the remote job (signal again to stop now)…\n`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const keys = () => loadKeyRingFromHome(homeOf(o));
     process.stderr.write(`sending ${input.records.length / 2} records to ${remote} (${input.capacity}-record size class)…\n`);
     const r = await proveLatencyRemote(client, input, {
       keys,
       allowDevSetup: true,
+      signal: interrupt.signal,
       onStatus: (j) => process.stderr.write(`remote job ${j.id.slice(0, 12)}…: ${j.status}${j.timings ? ` (prove ${j.timings.proveMs} ms)` : ''}\n`),
+      onCancel: (j) => {
+        if (j) process.stderr.write(`remote job ${j.id.slice(0, 12)}…: ${j.status}\n`);
+      },
     });
     if (!r.submitted.verified) {
       warnLoudly([
@@ -297,6 +312,8 @@ export async function proveLatencyOnRemote(
     }
     return r.verification.bundle!;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await client.close();
   }
 }
@@ -312,7 +329,7 @@ interface ProverServeOpts {
 }
 
 async function proverServeCommand(o: ProverServeOpts): Promise<void> {
-  const { buildProverService } = await proxyLib();
+  const { buildProverService, listenError } = await proxyLib();
   const { host, port } = parseListen(o.listen, '127.0.0.1');
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     warnLoudly([`The prover listens on ${host}, not loopback.`, 'Private inputs should reach it only through the attesting proxy (veritee proxy).']);
@@ -322,7 +339,13 @@ async function proverServeCommand(o: ProverServeOpts): Promise<void> {
   const maxJobs = positiveInt(o.maxJobs, '--max-jobs');
   const pool = new ProverPool({ home: homeOf(o), ...(poolSize ? { size: poolSize } : {}) });
   const app = await buildProverService({ pool, logger: true, ...(o.devSetup ? { devSetup: true } : {}), ...(maxJobs ? { maxJobs } : {}) });
-  const address = await app.listen({ host, port });
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (e) {
+    await pool.close();
+    throw listenError(e as NodeJS.ErrnoException, host, port);
+  }
   process.stderr.write(`veritee prover serve: listening on ${address} (put \`veritee proxy --upstream ${address}\` in front of it)\n`);
   onSignals(async () => {
     await app.close();

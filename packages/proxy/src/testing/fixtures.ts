@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { parsePolicy, SimulatedTee, type Policy } from '@veritee/attestation';
@@ -75,6 +75,9 @@ export async function startUpstream(): Promise<Upstream> {
       } else if (p === '/echo') {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-seen-forwarded-proto': String(req.headers['x-forwarded-proto']) });
         res.end(body);
+      } else if (p === '/headers') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.rawHeaders));
       } else if (p === '/json') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ok: true, query: u.search }));
@@ -119,6 +122,79 @@ export async function startUpstream(): Promise<Upstream> {
     },
     async close() {
       server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export interface RacyUpstream {
+  url: string;
+  /** Requests answered 200. */
+  answered: number;
+  /** Requests met with a TCP reset instead of an answer. */
+  resets: number;
+  /** TCP connections accepted. */
+  connections: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal HTTP/1.1 upstream that plays the keep-alive race deterministically. It
+ * answers with keep-alive and no Keep-Alive hint (as Go's net/http or nginx do), then,
+ * on a connection that was already used: with `idleResetMs`, a request arriving after the
+ * connection was idle that long is met with a TCP reset (an upstream whose keep-alive
+ * timeout fired just as the request came in); without it, every second request on a
+ * connection is. Either way the request never reaches an application.
+ */
+export async function startRacyUpstream(opts: { idleResetMs?: number } = {}): Promise<RacyUpstream> {
+  const state = { answered: 0, resets: 0, connections: 0 };
+  const sockets = new Set<Socket>();
+  const server = net.createServer((socket) => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let served = 0;
+    let idleSince = 0;
+    socket.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString('latin1');
+        const len = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        buf = buf.subarray(end + 4 + len);
+        const stale = served > 0 && (opts.idleResetMs === undefined || performance.now() - idleSince >= opts.idleResetMs);
+        if (stale) {
+          state.resets++;
+          socket.resetAndDestroy();
+          return;
+        }
+        served++;
+        state.answered++;
+        const body = 'ok';
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        idleSince = performance.now();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get answered() {
+      return state.answered;
+    },
+    get resets() {
+      return state.resets;
+    },
+    get connections() {
+      return state.connections;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
