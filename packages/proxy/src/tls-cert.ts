@@ -53,7 +53,19 @@ function pem(label: string, der: Uint8Array): string {
  * A self-signed certificate for `host` (also valid for localhost, 127.0.0.1 and ::1),
  * valid from one hour ago for `days` days (default 30).
  */
-export function selfSignedCertificate(host: string, opts: { days?: number; now?: Date } = {}): SelfSignedCertificate {
+/**
+ * A certificate serial from 16 random bytes, as the minimal DER encoding of a positive
+ * INTEGER needs it: the top bit clear (else it would read as negative) and the first byte
+ * not zero (a leading 0x00 before a byte below 0x80 is non-minimal, and OpenSSL refuses
+ * the whole certificate with "illegal padding" — once in 256 certificates before this).
+ */
+export function certificateSerial(random: Uint8Array = randomBytes(16)): Uint8Array {
+  const serial = Uint8Array.from(random);
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  return serial;
+}
+
+export function selfSignedCertificate(host: string, opts: { days?: number; now?: Date; serial?: Uint8Array } = {}): SelfSignedCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
   const name = new Name([
@@ -63,14 +75,13 @@ export function selfSignedCertificate(host: string, opts: { days?: number; now?:
   const names = new Set([host, 'localhost', '127.0.0.1', '::1']);
   const san = new SubjectAlternativeName([...names].map((n) => (isIP(n) ? new GeneralName({ iPAddress: n }) : new GeneralName({ dNSName: n }))));
   const now = opts.now ?? new Date();
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive INTEGER
+  const serial = certificateSerial(opts.serial);
   const alg = new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
   const ext = (id: string, critical: boolean, value: unknown) =>
     new Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
   const tbs = new TBSCertificate({
     version: Version.v3,
-    serialNumber: serial.buffer.slice(serial.byteOffset, serial.byteOffset + serial.byteLength),
+    serialNumber: serial.buffer.slice(serial.byteOffset, serial.byteOffset + serial.byteLength) as ArrayBuffer,
     signature: alg,
     issuer: name,
     subject: name,
