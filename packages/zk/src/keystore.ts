@@ -2,10 +2,11 @@
  * @module keystore
  * Reads verification key documents from the veritee home directory (Node only).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { VeriteeError } from '@veritee/core';
+import { parseJsonStrict, quoteInput } from '@veritee/core';
+import { readTextFileBounded } from '@veritee/core/node-fs';
 import { KeyRing, parseVerificationKeyDocument, type VerificationKeyDocument } from './keys.js';
 
 /** The veritee home directory: $VERITEE_HOME or ~/.veritee. */
@@ -13,13 +14,17 @@ export function veriteeHome(): string {
   return process.env.VERITEE_HOME || join(homedir(), '.veritee');
 }
 
+/** Largest verification key document read (they are a few KiB). */
+export const MAX_VK_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a verification key document. A file that cannot be read is bad input
+ * (`INPUT_FILE_UNREADABLE`, `INPUT_TOO_LARGE`); a readable one that is not a key
+ * document is `ZK_VK_INVALID`.
+ */
 export function readVerificationKeyFile(path: string): VerificationKeyDocument {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new VeriteeError('ZK_VK_INVALID', `${path}: ${(e as Error).message}`);
-  }
+  const text = readTextFileBounded(path, { what: 'verification key file', maxBytes: MAX_VK_FILE_BYTES });
+  const json = parseJsonStrict(text, { what: `verification key file ${quoteInput(path, 200)}`, code: 'ZK_VK_INVALID' });
   return parseVerificationKeyDocument(json, path);
 }
 
