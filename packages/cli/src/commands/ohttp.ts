@@ -12,10 +12,11 @@
  *   through the relay; the response body goes to stdout, the verdict to stderr
  *   (`-i` adds status and headers, `-f` exits 1 when the target answers >= 400).
  */
-import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { VeriteeError } from '@veritee/core';
+import { parseJsonStrict, quoteInput, VeriteeError } from '@veritee/core';
 import type { TrustAnchors } from '@veritee/attestation';
+import { readBytesFile } from '../io.js';
+import { listenOrFail, parseHeaderOption, parseIntegerOption, parseSecondsOption } from './common.js';
 
 /** Loaded when an ohttp command runs, not at CLI start-up. */
 const ohttp = () => import('@veritee/ohttp');
@@ -26,35 +27,18 @@ const MAX_DATA_BYTES = 1024 * 1024;
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new VeriteeError('INPUT_INVALID', `--listen "${v}" must be HOST:PORT or PORT`);
+  if (!m || !(port >= 0 && port <= 65535)) throw new VeriteeError('INPUT_INVALID', `--listen ${quoteInput(v, 80)} must be HOST:PORT or PORT`);
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
 function positiveSeconds(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n >= 0)) throw new VeriteeError('INPUT_INVALID', `${what} must be a number of seconds >= 0 (got ${v})`);
-  return n;
+  return parseSecondsOption(what, v);
 }
 
 function readFileLimited(path: string, what: string): Buffer {
-  if (path === '-') {
-    const b = readFileSync(0);
-    if (b.length > MAX_DATA_BYTES) throw new VeriteeError('INPUT_TOO_LARGE', `${what} from stdin is over ${MAX_DATA_BYTES} bytes`);
-    return b;
-  }
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-  if (size > MAX_DATA_BYTES) throw new VeriteeError('INPUT_TOO_LARGE', `${what} ${path} is ${size} bytes, over the ${MAX_DATA_BYTES}-byte limit`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
+  // Bounded by bytes actually read: stdin ("-"), pipes and devices report size 0.
+  return readBytesFile(path, what, { maxBytes: MAX_DATA_BYTES, stdin: true });
 }
 
 function waitForSignal(close: () => Promise<void>): void {
@@ -87,11 +71,10 @@ async function gatewayCommand(o: GatewayOpts): Promise<void> {
       'no TEE evidence source is available to this gateway (hardware evidence collection is not implemented yet); run with --simulated for development',
     );
   }
-  if (o.platform !== 'snp' && o.platform !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--platform must be snp or tdx (got ${o.platform})`);
+  if (o.platform !== 'snp' && o.platform !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--platform must be snp or tdx (got ${quoteInput(o.platform, 40)})`);
   const rotate = positiveSeconds(o.rotateEvery, '--rotate-every');
   const grace = positiveSeconds(o.grace, '--grace')!;
-  const maxRequestBytes = Number(o.maxRequestBytes);
-  if (!(Number.isInteger(maxRequestBytes) && maxRequestBytes > 0)) throw new VeriteeError('INPUT_INVALID', `--max-request-bytes must be a positive integer (got ${o.maxRequestBytes})`);
+  const maxRequestBytes = parseIntegerOption('--max-request-bytes', o.maxRequestBytes, 1, 1024 * 1024 * 1024);
   const evidence = await simulatedEvidenceProvider({ platform: o.platform });
   const keys = await KeyStore.create({ graceMs: grace * 1000 });
   const app = await buildGateway({
@@ -103,7 +86,7 @@ async function gatewayCommand(o: GatewayOpts): Promise<void> {
     maxRequestBytes,
     ...(rotate !== undefined ? { rotateEveryMs: rotate * 1000 } : {}),
   });
-  const address = await app.listen({ host, port });
+  const address = await listenOrFail('veritee ohttp gateway', host, port, () => app.listen({ host, port }));
   process.stderr.write(
     [
       `veritee ohttp gateway: listening on ${address}`,
@@ -128,7 +111,7 @@ async function relayCommand(o: RelayOpts): Promise<void> {
   const { buildRelay } = await ohttp();
   const { host, port } = parseListen(o.listen);
   const app = await buildRelay({ gateway: o.gateway, logger: true, ...(o.egressAddress ? { localAddress: o.egressAddress } : {}) });
-  const address = await app.listen({ host, port });
+  const address = await listenOrFail('veritee ohttp relay', host, port, () => app.listen({ host, port }));
   process.stderr.write(
     `veritee ohttp relay: listening on ${address}, forwarding to ${app.gatewayUrl.toString()}\n` +
       `  clients: POST ${address}/ (message/ohttp-req); keys ${address}/ohttp-keys; attestation ${address}/attestation\n`,
@@ -159,19 +142,11 @@ async function requestCommand(url: string, o: RequestOpts): Promise<void> {
   if (o.data !== undefined) body = o.data.startsWith('@') ? readFileLimited(o.data.slice(1), '--data file') : Buffer.from(o.data, 'utf8');
   const headers: Array<[string, string]> = [];
   for (const h of o.header) {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new VeriteeError('INPUT_INVALID', `--header "${h}" must look like "Name: value"`);
-    headers.push([h.slice(0, i).trim().toLowerCase(), h.slice(i + 1).trim()]);
+    headers.push(parseHeaderOption(h));
   }
   let simulatedAnchors: TrustAnchors | undefined;
   if (o.simAnchors !== undefined) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readFileLimited(o.simAnchors, 'anchors file').toString('utf8'));
-    } catch (e) {
-      if (e instanceof VeriteeError) throw e;
-      throw new VeriteeError('INPUT_JSON_INVALID', `anchors file ${o.simAnchors} is not valid JSON: ${(e as Error).message}`);
-    }
+    const doc = parseJsonStrict(readFileLimited(o.simAnchors, 'anchors file').toString('utf8'), { what: `anchors file ${quoteInput(o.simAnchors, 200)}` });
     simulatedAnchors = anchorsFromJson(doc);
   }
   try {
