@@ -135,8 +135,8 @@ export function usageError(e: CommanderError, cmd: Command): VeriteeError | unde
   return new VeriteeError(code, `${path}: ${what} (see \`${path} --help\`)`, { command: path, commander: e.code });
 }
 
-export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/** Runs the CLI on `argv` (node, script, args…) and returns the exit status. */
+export async function runCli(argv: string[], program: Command = buildProgram()): Promise<number> {
   let cmd: Command = program;
   try {
     cmd = resolveCommandPath(program, argv.slice(2));
