@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { ERROR_CODES, VeriteeError, type ErrorCode } from '@veritee/core';
+import { selfSignedCertificate } from '@veritee/proxy';
 import { exitStatusOf, runCli as runInProcess } from './program.js';
 import { hasStackTrace, runCliWith, type CliRun } from './testing.js';
 
@@ -60,6 +61,11 @@ before(async () => {
   writeFileSync(join(dir, 'deep.jsonl'), '{"start_us":1,"end_us":2,"x":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}\n');
   writeFileSync(join(dir, 'empty-bundle.json'), '{}');
   writeFileSync(join(dir, 'garbage.pem'), 'this is not a certificate\n');
+  const a = selfSignedCertificate('a.test');
+  const b = selfSignedCertificate('b.test');
+  writeFileSync(join(dir, 'a.crt'), a.cert);
+  writeFileSync(join(dir, 'a.key'), a.key);
+  writeFileSync(join(dir, 'b.key'), b.key);
   writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nplatforms: [snp]\nsnp: { measurements: any }\n');
   mkdirSync(join(dir, 'policies'));
   busy = createServer();
@@ -93,6 +99,8 @@ const prove = (over: Record<string, string>, extra: string[] = []): string[] => 
   return ['prove', 'latency', ...Object.entries(o).flat(), ...extra];
 };
 
+const proxyArgs = (extra: string[]): string[] => ['proxy', '--host', 'x.test', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', ...extra];
+
 const cases: { name: string; args: () => string[]; code: ErrorCode; stdinFile?: string }[] = [
   // the failures the review found
   { name: 'records from /dev/zero (size 0 by stat)', args: () => prove({ '--records': '/dev/zero' }), code: 'INPUT_TOO_LARGE' },
@@ -104,6 +112,10 @@ const cases: { name: string; args: () => string[]; code: ErrorCode; stdinFile?: 
   { name: 'an unwritable --out (prove, checked before proving)', args: () => prove({ '--out': join(dir, 'no', 'such', 'dir', 'b.json') }), code: 'INPUT_FILE_UNWRITABLE' },
   { name: 'an unwritable --out (attest sim)', args: () => ['attest', 'sim', '--platform', 'snp', '--nonce', '00'.repeat(32), '--out', join(dir, 'no', 'such', 'e.json')], code: 'INPUT_FILE_UNWRITABLE' },
   { name: 'a garbage --cert', args: () => ['proxy', '--host', 'x.test', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--cert', join(dir, 'garbage.pem'), '--key', join(dir, 'garbage.pem')], code: 'TLS_CREDENTIALS_INVALID' },
+  { name: 'a valid --cert with a garbage --key', args: () => proxyArgs(['--cert', join(dir, 'a.crt'), '--key', join(dir, 'garbage.pem')]), code: 'TLS_CREDENTIALS_INVALID' },
+  { name: 'a --key that does not belong to --cert', args: () => proxyArgs(['--cert', join(dir, 'a.crt'), '--key', join(dir, 'b.key')]), code: 'TLS_CREDENTIALS_INVALID' },
+  { name: 'EADDRINUSE (proxy)', args: () => ['proxy', '--host', 'x.test', '--upstream', 'http://127.0.0.1:9', '--listen', `127.0.0.1:${busyPort}`], code: 'SERVICE_LISTEN_FAILED' },
+  { name: 'EADDRINUSE (prover serve)', args: () => ['prover', 'serve', '--home', home, '--listen', `127.0.0.1:${busyPort}`], code: 'SERVICE_LISTEN_FAILED' },
   { name: '--log-level bogus', args: () => ['proxy', '--host', 'x.test', '--upstream', 'http://127.0.0.1:9', '--listen', '127.0.0.1:0', '--log-level', 'bogus'], code: 'INPUT_INVALID' },
   { name: 'CR/LF in request -H', args: () => ['request', 'https://127.0.0.1:9/', '-H', 'X-A: a\r\nX-Injected: b'], code: 'INPUT_INVALID' },
   { name: 'an unknown option', args: () => prove({}, ['--recrods', 'x']), code: 'CLI_USAGE_INVALID' },
