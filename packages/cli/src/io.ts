@@ -75,6 +75,23 @@ export function writeOutputFile(path: string, data: string | Uint8Array, what = 
   writeFileChecked(path, data, what);
 }
 
+/** Longest message the final printer writes. */
+export const MAX_ERROR_MESSAGE = 2000;
+
+/**
+ * The last line of defence before a message reaches a terminal: control
+ * characters (including CR and LF, so no fake line can be started), DEL, C1
+ * controls, bidi overrides and lone surrogates are escaped, and the message is cut
+ * to `max` characters.
+ */
+export function sanitizeForTerminal(s: string, max = MAX_ERROR_MESSAGE): string {
+  const escaped = quoteInput(s, max);
+  // quoteInput wraps in quotes and escapes quotes and backslashes; undo only those for a message.
+  const m = /^"([\s\S]*)"(… \(\d+ more characters\))?$/.exec(escaped);
+  if (!m) return escaped;
+  return m[1]!.replace(/\\(["\\])/g, '$1') + (m[2] ?? '');
+}
+
 export interface PrintableCheck {
   name: string;
   ok: boolean;
@@ -83,7 +100,8 @@ export interface PrintableCheck {
 }
 
 export function printChecks(checks: PrintableCheck[], out: (s: string) => void = (s) => process.stdout.write(s)): void {
-  for (const c of checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.code ? ` [${c.code}]` : ''}\n`);
+  // Check details can quote what a verifier found in the input: escaped and bounded here.
+  for (const c of checks) out(`  ${c.ok ? '✓' : '✗'} ${sanitizeForTerminal(c.name, 200)}: ${sanitizeForTerminal(c.detail, 1000)}${!c.ok && c.code ? ` [${c.code}]` : ''}\n`);
 }
 
 /** A loud banner on stderr (dev setups, simulated TEEs, unattested requests). */

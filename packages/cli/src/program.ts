@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ERROR_CODES, isVeriteeError, quoteInput, toVeriteeError, VeriteeError, type ErrorCode } from '@veritee/core';
+import { sanitizeForTerminal } from './io.js';
 import { registerAttestCommands } from './commands/attest.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerZkCommands } from './commands/zk.js';
@@ -14,6 +15,8 @@ import { registerInclusionCommands } from './commands/inclusion.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
 import { registerCollectCommands } from './commands/collect.js';
+
+export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -38,23 +41,6 @@ export function buildProgram(): Command {
 /** The CLI's exit status for an error code: the `exit` column of docs/ERRORS.md. */
 export function exitStatusOf(code: ErrorCode): number {
   return ERROR_CODES[code].exit;
-}
-
-/** Longest message the final printer writes. */
-export const MAX_ERROR_MESSAGE = 2000;
-
-/**
- * The last line of defence before a message reaches a terminal: control
- * characters (including CR and LF, so no fake line can be started), DEL, C1
- * controls, bidi overrides and lone surrogates are escaped, and the message is cut
- * to `max` characters.
- */
-export function sanitizeForTerminal(s: string, max = MAX_ERROR_MESSAGE): string {
-  const escaped = quoteInput(s, max);
-  // quoteInput wraps in quotes and escapes quotes and backslashes; undo only those for a message.
-  const m = /^"([\s\S]*)"(… \(\d+ more characters\))?$/.exec(escaped);
-  if (!m) return escaped;
-  return m[1]!.replace(/\\(["\\])/g, '$1') + (m[2] ?? '');
 }
 
 /** Prints an error the way every command does (`error[CODE]: message`) and returns the exit status. */

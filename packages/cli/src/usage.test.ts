@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isVeriteeError } from '@veritee/core';
 import { editDistance } from './program.js';
+import { printChecks } from './io.js';
 import { parseHeaderOption, parseIntegerOption, parseLogLevel, parseSecondsOption } from './commands/common.js';
 import { hasStackTrace, runCliWith, type CliRun } from './testing.js';
 
@@ -138,4 +139,12 @@ test('edit distance counts insertions, deletions, substitutions and transpositio
   assert.equal(editDistance('kms', ''), 3);
   assert.equal(editDistance('console', 'collect'), 5);
   assert.equal(editDistance('ab', 'ba'), 1, 'a transposition is one edit');
+});
+
+test('printChecks escapes and bounds what a check quotes from the input', () => {
+  let out = '';
+  printChecks([{ name: 'evidence.x', ok: false, detail: 'found "\u001b[2J' + 'a'.repeat(5000) + '"\r\n  ✓ forged: yes', code: 'ATTEST_EVIDENCE_INVALID' }], (s) => (out += s));
+  assert.equal(out.split('\n').length, 2, 'one line');
+  assert.ok(!out.includes('\u001b') && !out.includes('\r'));
+  assert.match(out, /^ {2}✗ evidence\.x: found "\\x1b\[2Ja+… \(\d+ more characters\) \[ATTEST_EVIDENCE_INVALID\]\n$/);
 });
