@@ -37,7 +37,8 @@
  * pcrs: { "7": 3b20e022416fdf61d72e4da32b4354781be3de0608116976d28ffdad8c341d2a }   # vTPM PCRs (az-*)
  * ```
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { readTextFileBounded } from '@veritee/core/node-fs';
 import { basename, extname, join } from 'node:path';
 import { parseDocument, visit, YAMLParseError } from 'yaml';
 import { z } from 'zod';
@@ -241,14 +242,13 @@ export function parsePolicy(input: string | unknown, opts: { source?: string } =
   return r.data;
 }
 
+/** Largest policy file read. */
+export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
+
 /** Reads and validates a policy file (YAML or JSON). A missing `name` becomes the file's base name. */
 export function loadPolicy(path: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read policy file ${path}: ${(e as Error).message}`);
-  }
+  // Bounded by bytes read: a FIFO or a device reports size 0.
+  const text = readTextFileBounded(path, { what: 'policy file', maxBytes: MAX_POLICY_FILE_BYTES });
   const policy = parsePolicy(text, { source: path });
   if (policy.name === undefined) {
     const stem = basename(path, extname(path));

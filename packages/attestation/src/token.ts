@@ -32,7 +32,7 @@
  * it is given; `verifyResultToken` checks them against the `at` it is given, with no
  * clock tolerance unless asked. Only ES256 is accepted on verification.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFileBounded } from '@veritee/core/node-fs';
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -125,12 +125,7 @@ export async function createResultSigner(opts: { privateJwk?: JWK; pkcs8Pem?: st
 
 /** Loads a signer from a file holding a private JWK (JSON) or a PKCS#8 PEM. */
 export async function loadResultSigner(path: string, opts: { issuer?: string } = {}): Promise<ResultSigner> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read token signing key ${path}: ${(e as Error).message}`);
-  }
+  const text = readTextFileBounded(path, { what: 'token signing key', maxBytes: 64 * 1024 });
   if (text.trim().startsWith('{')) {
     let jwk: JWK;
     try {

@@ -2,10 +2,10 @@
  * @module keystore
  * Reads verification key documents from the veritee home directory (Node only).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { VeriteeError } from '@veritee/core';
+import { readTextFileBounded } from '@veritee/core/node-fs';
 import { KeyRing, parseVerificationKeyText, type VerificationKeyDocument } from './keys.js';
 
 /** The veritee home directory: $VERITEE_HOME or ~/.veritee. */
@@ -13,18 +13,16 @@ export function veriteeHome(): string {
   return process.env.VERITEE_HOME || join(homedir(), '.veritee');
 }
 
+/** Largest verification key document read (they are a few KiB). */
+export const MAX_VK_FILE_BYTES = 4 * 1024 * 1024;
+
 /**
- * Reads a verification key document. An unreadable file is INPUT_FILE_UNREADABLE;
- * text that is not strict JSON (duplicate keys, deep nesting) or not a key document
- * is ZK_VK_INVALID.
+ * Reads a verification key document. A file that cannot be read is bad input
+ * (`INPUT_FILE_UNREADABLE`, `INPUT_TOO_LARGE`); text that is not strict JSON (duplicate
+ * keys, deep nesting) or not a key document is `ZK_VK_INVALID`.
  */
 export function readVerificationKeyFile(path: string): VerificationKeyDocument {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `verification key ${path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readTextFileBounded(path, { what: 'verification key file', maxBytes: MAX_VK_FILE_BYTES });
   return parseVerificationKeyText(text, path);
 }
 

@@ -10,12 +10,13 @@
  * - `sim --platform snp|tdx|nvidia|az-snp|az-tdx|gcp-snp|gcp-tdx (--report-data HEX | --nonce HEX) --out FILE` writes
  *   SIMULATED evidence (labelled) and its trust anchors (`FILE.anchors.json`).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isIP } from 'node:net';
 import { registerCheckTokenCommand } from './attest-token.js';
-import { ERROR_CODES, fromHex, parseJsonStrict, quoteInput, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
+import { ERROR_CODES, fromHex, quoteInput, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
 import type { AttestationResult, Platform, SimulatedTee, TrustAnchors } from '@veritee/attestation';
+import { assertWritable, readJsonFile, readTextFile, writeOutputFile } from '../io.js';
+import { listenOrFail, parseIntegerOption } from './common.js';
 
 /** The attestation package is loaded when an attest command runs, not at CLI start-up. */
 const attestation = () => import('@veritee/attestation');
@@ -23,28 +24,12 @@ const attestation = () => import('@veritee/attestation');
 const MAX_EVIDENCE_BYTES = 1024 * 1024;
 
 function readInput(path: string, what: string, maxBytes = MAX_EVIDENCE_BYTES): string {
-  if (path === '-') {
-    const buf = readFileSync(0);
-    if (buf.length > maxBytes) throw new VeriteeError('INPUT_TOO_LARGE', `${what} from stdin is ${buf.length} bytes, over the ${maxBytes}-byte limit`);
-    return buf.toString('utf8');
-  }
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-  if (size > maxBytes) throw new VeriteeError('INPUT_TOO_LARGE', `${what} ${path} is ${size} bytes, over the ${maxBytes}-byte limit`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
+  // Bounded by bytes actually read: stdin, pipes and devices report size 0.
+  return readTextFile(path, what, { maxBytes, stdin: true });
 }
 
 function readJson(path: string, what: string): unknown {
-  // Strict: duplicate keys and deep nesting are refused (collateral is verified).
-  return parseJsonStrict(readInput(path, what), { what: `${what} ${path}` });
+  return readJsonFile(path, what, 'INPUT_JSON_INVALID', { stdin: true });
 }
 
 function hex32(v: string | undefined, what: string): Uint8Array | undefined {
@@ -63,9 +48,10 @@ function jsonReplacer(_k: string, v: unknown): unknown {
 /** The error a failed verification ends with: the first failure's code if it is a verification code. */
 function failureError(r: AttestationResult): VeriteeError {
   const first = r.failures.find((f) => f.code !== undefined)?.code;
-  // Exit 1 (verification failed) whatever the check: input-class codes are for unreadable input.
-  const code: ErrorCode = first !== undefined && ERROR_CODES[first]?.exit === 1 ? first : 'ATTEST_POLICY_VIOLATION';
-  const what = r.status === 'unverified' ? 'evidence is unverified (collateral missing)' : 'verification failed';
+  // The first failure's own code, so the exit status is the one docs/ERRORS.md gives it:
+  // malformed evidence (bad base64, truncated report) is bad input (2), not a policy verdict (1).
+  const code: ErrorCode = first !== undefined && first in ERROR_CODES ? first : 'ATTEST_POLICY_VIOLATION';
+  const what = r.status === 'unverified' ? 'evidence is unverified (collateral missing)' : ERROR_CODES[code].exit === 2 ? 'evidence is malformed' : 'verification failed';
   return new VeriteeError(code, `${what}: ${r.failures.length} check(s) failed (${r.failures.map((f) => f.name).join(', ')})`);
 }
 
@@ -142,15 +128,14 @@ function trustProxyList(v: string): string[] {
 function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new VeriteeError('INPUT_INVALID', `--listen "${v}" must be HOST:PORT or PORT`);
+  if (!m || !(port >= 0 && port <= 65535)) throw new VeriteeError('INPUT_INVALID', `--listen ${quoteInput(v, 80)} must be HOST:PORT or PORT`);
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
 async function serveCommand(o: ServeOpts): Promise<void> {
   const { anchorsFromJson, buildAttestationServer, loadResultSigner } = await attestation();
   const { host, port } = parseListen(o.listen);
-  const ttl = o.nonceTtl !== undefined ? Number(o.nonceTtl) : undefined;
-  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new VeriteeError('INPUT_INVALID', `--nonce-ttl must be a positive number of seconds (got ${o.nonceTtl})`);
+  const ttl = o.nonceTtl !== undefined ? parseIntegerOption('--nonce-ttl', o.nonceTtl, 1, 604_800) : undefined;
   const maxNonces = positiveIntOption(o.maxNonces, '--max-nonces');
   const maxNoncesPerClient = positiveIntOption(o.maxNoncesPerClient, '--max-nonces-per-client');
   const trustProxy = o.trustProxy !== undefined ? trustProxyList(o.trustProxy) : undefined;
@@ -171,7 +156,7 @@ async function serveCommand(o: ServeOpts): Promise<void> {
     ...(simulatedAnchors ? { simulatedAnchors } : {}),
   });
   if (!signer) app.log.warn('no --signing-key: result tokens are signed by a key generated for this process');
-  const address = await app.listen({ host, port });
+  const address = await listenOrFail('veritee attest serve', host, port, () => app.listen({ host, port }));
   process.stderr.write(`veritee attest serve: listening on ${address}\n`);
   const close = () => {
     void app.close().then(() => process.exit(0));
@@ -194,7 +179,7 @@ interface SimOpts {
 async function simCommand(o: SimOpts): Promise<void> {
   const { anchorsToJson, computeReportData, SimulatedTee, PLATFORMS, hardwareOf } = await attestation();
   const platform = o.platform as Platform;
-  if (!PLATFORMS.includes(platform)) throw new VeriteeError('INPUT_INVALID', `--platform must be one of ${PLATFORMS.join(', ')} (got ${o.platform.slice(0, 40)})`);
+  if (!PLATFORMS.includes(platform)) throw new VeriteeError('INPUT_INVALID', `--platform must be one of ${PLATFORMS.join(', ')} (got ${quoteInput(o.platform, 40)})`);
   const hw = hardwareOf(platform);
   if ((o.reportData === undefined) === (o.nonce === undefined && o.publicKeyHash === undefined)) {
     throw new VeriteeError('INPUT_INVALID', 'give either --report-data HEX, or --nonce HEX and/or --public-key-hash HEX');
@@ -217,11 +202,13 @@ async function simCommand(o: SimOpts): Promise<void> {
     if (hw === 'nvidia') throw new VeriteeError('INPUT_INVALID', '--debug applies to snp and tdx (and their cloud variants) only');
     overrides['debug'] = true;
   }
+  assertWritable(o.out);
+  assertWritable(o.anchorsOut ?? o.out.replace(/(\.json)?$/, '.anchors.json'), '--anchors-out');
   const tee = await SimulatedTee.create({ platforms: [platform] });
   const envelope = { ...tee.evidence(platform, { ...overrides, reportData } as Parameters<SimulatedTee['evidence']>[1]), note: SimulatedTee.LABEL };
   const anchorsOut = o.anchorsOut ?? o.out.replace(/(\.json)?$/, '.anchors.json');
-  writeFileSync(o.out, JSON.stringify(envelope, null, 2) + '\n');
-  writeFileSync(anchorsOut, JSON.stringify(anchorsToJson(tee.anchors), null, 2) + '\n');
+  writeOutputFile(o.out, JSON.stringify(envelope, null, 2) + '\n', '--out');
+  writeOutputFile(anchorsOut, JSON.stringify(anchorsToJson(tee.anchors), null, 2) + '\n', 'anchors file');
   process.stdout.write(
     `wrote SIMULATED ${platform} evidence to ${o.out} and its test trust anchors to ${anchorsOut}\n` +
       `(development only: it verifies only under a policy with allowSimulated: true and --sim-anchors ${anchorsOut})\n`,

@@ -9,9 +9,12 @@
  * stdout; without it, the window JSON goes to stdout and the summary to stderr.
  */
 import type { Command } from 'commander';
-import { VeriteeError } from '@veritee/core';
+import { quoteInput, VeriteeError } from '@veritee/core';
 import { COLLECT_LIMITS, collectTelemetry, parseClassificationRules, summarizeTelemetry, type CompiledRules } from '@veritee/control-plane';
-import { readTextFile, writeJsonFile } from '../io.js';
+import { assertWritable, readTextFile, writeJsonFile } from '../io.js';
+
+/** Largest --rules file read (rules are a few KiB). */
+const MAX_RULES_BYTES = 1024 * 1024;
 
 interface CollectOpts {
   samples: string;
@@ -33,7 +36,7 @@ const defaultIo: CollectIo = {
 };
 
 function bad(flag: string, value: string, why: string): VeriteeError {
-  return new VeriteeError('TELEMETRY_OPTIONS_INVALID', `${flag} "${value}": ${why}`, { flag, value });
+  return new VeriteeError('TELEMETRY_OPTIONS_INVALID', `${flag} ${quoteInput(value, 40)}: ${why}`, { flag });
 }
 
 /** A whole number within [min, max], naming the flag otherwise. */
@@ -48,7 +51,10 @@ export function parseCountFlag(flag: string, value: string, min: number, max: nu
 export function parseIntervalFlag(flag: string, value: string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(value.trim());
   if (!m) throw bad(flag, value, 'must be a duration with a unit, such as 500ms, 1s or 1m');
-  const ms = Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000));
+  const exact = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+  const ms = Math.round(exact);
+  // Refuse rather than round: "1.0005s" is not a whole number of milliseconds.
+  if (Math.abs(exact - ms) > 1e-6) throw bad(flag, value, 'must be a whole number of milliseconds');
   const { min, max } = COLLECT_LIMITS.intervalMs;
   if (ms < min || ms > max) throw bad(flag, value, `must be from ${min}ms to ${max / 60_000}m`);
   return ms;
@@ -69,8 +75,9 @@ export function registerCollectCommands(program: Command, io: CollectIo = defaul
       const intervalMs = parseIntervalFlag('--interval', o.interval);
       const maxProcesses = parseCountFlag('--processes', o.processes, COLLECT_LIMITS.maxProcesses.min, COLLECT_LIMITS.maxProcesses.max);
       let rules: CompiledRules | undefined;
-      if (o.rules !== undefined) rules = parseClassificationRules(readTextFile(o.rules, '--rules file'), `--rules ${o.rules}`);
+      if (o.rules !== undefined) rules = parseClassificationRules(readTextFile(o.rules, '--rules file', { maxBytes: MAX_RULES_BYTES }), `--rules ${quoteInput(o.rules, 200)}`);
       if (o.out !== undefined && o.out.trim() === '') throw bad('--out', o.out, 'must be a file path');
+      if (o.out !== undefined) assertWritable(o.out);
 
       const summaryTo = o.out !== undefined ? io.stdout : io.stderr;
       io.stderr(`collecting ${samples} samples every ${intervalMs} ms (about ${((samples * intervalMs) / 1000).toFixed(1)} s)…\n`);

@@ -23,7 +23,7 @@ import {
 } from '@veritee/zk';
 import { printChecks, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
-import { homeOf, withPool } from './common.js';
+import { homeOf, parseIntegerOption, withPool } from './common.js';
 import { ensureDevKeys } from './zk.js';
 
 /** mulberry32: a small seeded PRNG, so the demo is reproducible. */
@@ -105,13 +105,13 @@ export function registerDemoCommand(program: Command): void {
     .option('--home <dir>', 'veritee home directory')
     .option('--no-telemetry', 'skip the memory-autoscaling proof from this machine\'s telemetry')
     .action(async (o: { requests: string; sla: string; seed: string; out?: string; home?: string; telemetry: boolean }) => {
-      const n = Number(o.requests);
-      if (!Number.isSafeInteger(n) || n < 1) throw new VeriteeError('INPUT_INVALID', `--requests must be a positive integer (got "${o.requests}")`);
+      const n = parseIntegerOption('--requests', o.requests, 1, LATENCY_CAPACITIES[LATENCY_CAPACITIES.length - 1]!);
+      const seed = parseIntegerOption('--seed', o.seed, 0, 2 ** 32 - 1);
       const capacity = latencyCapacityFor(n);
       const dayStartUs = Date.UTC(2026, 10, 20) * 1000;
       const periodEndUs = dayStartUs + 86_400_000_000;
       const { minN, slots } = parseSla(o.sla);
-      const absolute = synthesizeDay(n, dayStartUs, Number(o.seed));
+      const absolute = synthesizeDay(n, dayStartUs, seed);
       const records = absolute.map((v) => v - dayStartUs);
       process.stdout.write(`veritee demo: ${n} synthetic requests on 2026-11-20 (diurnal load, log-normal latency with a slow tail)\n`);
       const home = homeOf(o);

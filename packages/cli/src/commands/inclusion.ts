@@ -6,9 +6,9 @@
  * Bundles are verified by the generic `veritee verify`.
  */
 import { Command, Option } from 'commander';
-import { inclusionRootToHostData, parseInclusionRoot, toHex, VeriteeError, type Component } from '@veritee/core';
+import { inclusionRootToHostData, parseInclusionRoot, quoteInput, toHex, VeriteeError, type Component } from '@veritee/core';
 import { devSetup, INCLUSION_CLAIM, INCLUSION_DEPTHS, inclusionTree, parseComponentsText, proveInclusion, type ProverPool } from '@veritee/zk';
-import { readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { assertWritable, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
 
@@ -16,13 +16,13 @@ const homeOption = () => new Option('--home <dir>', 'veritee home directory (def
 const depthOption = () => new Option('--depth <d>', `tree depth: ${INCLUSION_DEPTHS.join(' or ')} (2^depth leaves)`).default('20');
 
 function parseDepth(v: string): number {
-  const d = Number(v);
-  if (!(INCLUSION_DEPTHS as readonly number[]).includes(d)) throw new VeriteeError('INPUT_INVALID', `--depth must be one of ${INCLUSION_DEPTHS.join(', ')} (got "${v}")`);
+  const d = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!(INCLUSION_DEPTHS as readonly number[]).includes(d)) throw new VeriteeError('INPUT_INVALID', `--depth must be one of ${INCLUSION_DEPTHS.join(', ')} (got ${quoteInput(v, 40)})`);
   return d;
 }
 
 function readComponents(path: string): Component[] {
-  return parseComponentsText(readTextFile(path, 'component list'), `component list "${path}"`);
+  return parseComponentsText(readTextFile(path, 'component list'), `component list ${quoteInput(path, 200)}`);
 }
 
 async function ensureInclusionKeys(pool: ProverPool, depth: number): Promise<void> {
@@ -54,11 +54,12 @@ export function registerInclusionCommands(program: Command): void {
     .option('--no-setup', 'fail instead of running a dev setup when keys are missing')
     .addOption(homeOption())
     .action(async (o: { components: string; component: string; out: string; sha256?: string; root?: string; depth: string; setup: boolean; home?: string }) => {
+      assertWritable(o.out);
       const depth = parseDepth(o.depth);
       const components = readComponents(o.components);
       const listed = components.find((c) => c.name === o.component);
       if (!listed && o.sha256 === undefined) {
-        throw new VeriteeError('INCLUSION_COMPONENT_NOT_FOUND', `component ${JSON.stringify(o.component)} is not in ${o.components} (${components.length} components)`);
+        throw new VeriteeError('INCLUSION_COMPONENT_NOT_FOUND', `component ${quoteInput(o.component)} is not in ${quoteInput(o.components, 200)} (${components.length} components)`);
       }
       const component: Component = { name: o.component, sha256: o.sha256 ?? listed!.sha256 };
       const expectedRoot = o.root === undefined ? undefined : parseInclusionRoot(o.root, '--root');

@@ -18,12 +18,12 @@
  * Every address and URL option is checked (IP literals with net.isIP) before anything listens
  * or connects: a bad one is INPUT_INVALID, exit 2.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { quoteInput, VeriteeError } from '@veritee/core';
+import { parseJsonStrict, quoteInput, VeriteeError } from '@veritee/core';
 import type { TrustAnchors } from '@veritee/attestation';
-import { warnLoudly } from '../io.js';
+import { readBytesFile, warnLoudly } from '../io.js';
+import { listenOrFail, parseHeaderOption, parseIntegerOption, parseSecondsOption } from './common.js';
 
 /** Loaded when an ohttp command runs, not at CLI start-up. */
 const ohttp = () => import('@veritee/ohttp');
@@ -70,29 +70,12 @@ function parseDuration(v: string, flag: string): number {
 
 function positiveSeconds(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n >= 0)) throw new VeriteeError('INPUT_INVALID', `${what} must be a number of seconds >= 0 (got ${v})`);
-  return n;
+  return parseSecondsOption(what, v);
 }
 
 function readFileLimited(path: string, what: string): Buffer {
-  if (path === '-') {
-    const b = readFileSync(0);
-    if (b.length > MAX_DATA_BYTES) throw new VeriteeError('INPUT_TOO_LARGE', `${what} from stdin is over ${MAX_DATA_BYTES} bytes`);
-    return b;
-  }
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-  if (size > MAX_DATA_BYTES) throw new VeriteeError('INPUT_TOO_LARGE', `${what} ${path} is ${size} bytes, over the ${MAX_DATA_BYTES}-byte limit`);
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
+  // Bounded by bytes actually read: stdin ("-"), pipes and devices report size 0.
+  return readBytesFile(path, what, { maxBytes: MAX_DATA_BYTES, stdin: true });
 }
 
 function waitForSignal(close: () => Promise<void>): void {
@@ -131,11 +114,10 @@ async function gatewayCommand(o: GatewayOpts): Promise<void> {
       'no TEE evidence source is available to this gateway (hardware evidence collection is not implemented yet); run with --simulated for development',
     );
   }
-  if (o.platform !== 'snp' && o.platform !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--platform must be snp or tdx (got ${o.platform})`);
+  if (o.platform !== 'snp' && o.platform !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--platform must be snp or tdx (got ${quoteInput(o.platform, 40)})`);
   const rotate = positiveSeconds(o.rotateEvery, '--rotate-every');
   const grace = positiveSeconds(o.grace, '--grace')!;
-  const maxRequestBytes = Number(o.maxRequestBytes);
-  if (!(Number.isInteger(maxRequestBytes) && maxRequestBytes > 0)) throw new VeriteeError('INPUT_INVALID', `--max-request-bytes must be a positive integer (got ${o.maxRequestBytes})`);
+  const maxRequestBytes = parseIntegerOption('--max-request-bytes', o.maxRequestBytes, 1, 1024 * 1024 * 1024);
   const evidence = await simulatedEvidenceProvider({ platform: o.platform });
   const keys = await KeyStore.create({ graceMs: grace * 1000 });
   const app = await buildGateway({
@@ -149,7 +131,7 @@ async function gatewayCommand(o: GatewayOpts): Promise<void> {
     replayMaxEntries: replayMax,
     ...(rotate !== undefined ? { rotateEveryMs: rotate * 1000 } : {}),
   });
-  const address = await app.listen({ host, port });
+  const address = await listenOrFail('veritee ohttp gateway', host, port, () => app.listen({ host, port }));
   process.stderr.write(
     [
       `veritee ohttp gateway: listening on ${address}`,
@@ -181,7 +163,7 @@ async function relayCommand(o: RelayOpts): Promise<void> {
     throw new VeriteeError('INPUT_INVALID', `--egress-address ${quoteInput(o.egressAddress)} is not an IPv4 or IPv6 address literal`);
   }
   const app = await buildRelay({ gateway: o.gateway, logger: true, ...(o.egressAddress ? { localAddress: o.egressAddress } : {}) });
-  const address = await app.listen({ host, port });
+  const address = await listenOrFail('veritee ohttp relay', host, port, () => app.listen({ host, port }));
   process.stderr.write(
     `veritee ohttp relay: listening on ${address}, forwarding to ${app.gatewayUrl.toString()}\n` +
       `  clients: POST ${address}/ (message/ohttp-req); keys ${address}/ohttp-keys; attestation ${address}/attestation\n`,
@@ -216,20 +198,12 @@ async function requestCommand(url: string, o: RequestOpts): Promise<void> {
   if (o.data !== undefined) body = o.data.startsWith('@') ? readFileLimited(o.data.slice(1), '--data file') : Buffer.from(o.data, 'utf8');
   const headers: Array<[string, string]> = [];
   for (const h of o.header) {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new VeriteeError('INPUT_INVALID', `--header "${h}" must look like "Name: value"`);
-    headers.push([h.slice(0, i).trim().toLowerCase(), h.slice(i + 1).trim()]);
+    headers.push(parseHeaderOption(h));
   }
   let simulatedAnchors: TrustAnchors | undefined;
   const anchorsFile = o.simAnchors ?? process.env['VERITEE_SIM_ANCHORS'];
   if (anchorsFile !== undefined && anchorsFile !== '') {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readFileLimited(anchorsFile, 'anchors file').toString('utf8'));
-    } catch (e) {
-      if (e instanceof VeriteeError) throw e;
-      throw new VeriteeError('INPUT_JSON_INVALID', `anchors file ${anchorsFile} is not valid JSON: ${(e as Error).message}`);
-    }
+    const doc = parseJsonStrict(readFileLimited(anchorsFile, 'anchors file').toString('utf8'), { what: `anchors file ${quoteInput(anchorsFile, 200)}` });
     simulatedAnchors = anchorsFromJson(doc);
   }
   // As `veritee request` does: a policy that admits the simulator, without pinned anchors,

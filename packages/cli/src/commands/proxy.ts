@@ -8,14 +8,18 @@
  * Output discipline: response bodies and proof summaries on stdout; attestation
  * summaries, warnings and progress on stderr.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { VeriteeError } from '@veritee/core';
+import { quoteInput, VeriteeError } from '@veritee/core';
 import type { Policy, TrustAnchors } from '@veritee/attestation';
 import type { AttestedClient, ResponseAttestation, SessionInfo } from '@veritee/proxy';
 import { loadKeyRingFromHome, ProverPool, type LatencyParams, type ProofBundle } from '@veritee/zk';
-import { printChecks, readJsonFile, warnLoudly } from '../io.js';
-import { homeOf } from './common.js';
+import { assertWritable, printChecks, readBytesFile, readJsonFile, warnLoudly, writeOutputFile } from '../io.js';
+import { homeOf, listenOrFail, parseHeaderOption, parseIntegerOption, parseLogLevel } from './common.js';
+
+/** Certificates, keys and CA files are small; request bodies from a file up to 64 MiB. */
+const MAX_PEM_BYTES = 1024 * 1024;
+const MAX_BODY_FILE_BYTES = 64 * 1024 * 1024;
 
 const proxyLib = () => import('@veritee/proxy');
 const attestation = () => import('@veritee/attestation');
@@ -23,22 +27,43 @@ const attestation = () => import('@veritee/attestation');
 function parseListen(v: string, defaultHost: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new VeriteeError('INPUT_INVALID', `--listen "${v}" must be HOST:PORT, :PORT or PORT`);
+  if (!m || !(port >= 0 && port <= 65535)) throw new VeriteeError('INPUT_INVALID', `--listen ${quoteInput(v, 80)} must be HOST:PORT, :PORT or PORT`);
   return { host: m[1] || m[2] || defaultHost, port };
 }
 
 function positiveInt(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new VeriteeError('INPUT_INVALID', `${flag} must be a positive integer (got "${v}")`);
-  return n;
+  return parseIntegerOption(flag, v, 1, Number.MAX_SAFE_INTEGER);
 }
 
-function readFileOrFail(path: string, what: string): Buffer {
+function readFileOrFail(path: string, what: string, maxBytes = MAX_PEM_BYTES): Buffer {
+  return readBytesFile(path, what, { maxBytes });
+}
+
+/**
+ * Checks a PEM certificate chain and private key before the proxy starts: garbage,
+ * a key of another kind or a key that does not belong to the leaf certificate is
+ * `TLS_CREDENTIALS_INVALID` naming the file, not an internal error at the first
+ * handshake.
+ */
+function checkTlsCredentials(cert: Buffer, certPath: string, key: Buffer, keyPath: string): void {
+  const pems = cert.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new VeriteeError('TLS_CREDENTIALS_INVALID', `--cert ${quoteInput(certPath, 200)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  let leaf: X509Certificate;
   try {
-    return readFileSync(path);
+    const certs = pems.map((p) => new X509Certificate(p));
+    leaf = certs[0]!;
   } catch (e) {
-    throw new VeriteeError('INPUT_FILE_UNREADABLE', `${what} "${path}" cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new VeriteeError('TLS_CREDENTIALS_INVALID', `--cert ${quoteInput(certPath, 200)} is not a valid PEM certificate chain: ${quoteInput((e as Error).message, 120)}`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (e) {
+    throw new VeriteeError('TLS_CREDENTIALS_INVALID', `--key ${quoteInput(keyPath, 200)} is not a valid PEM private key: ${quoteInput((e as Error).message, 120)}`);
+  }
+  if (!leaf.checkPrivateKey(privateKey)) {
+    throw new VeriteeError('TLS_CREDENTIALS_INVALID', `--key ${quoteInput(keyPath, 200)} does not belong to the certificate in --cert ${quoteInput(certPath, 200)} (${quoteInput(leaf.subject.replace(/\n/g, ', '), 80)})`);
   }
 }
 
@@ -82,12 +107,12 @@ interface ProxyOpts {
 }
 
 async function proxyCommand(o: ProxyOpts): Promise<void> {
-  const { checkTlsCredentials, createAttestingProxy, Enclave, simulatedEvidenceProvider } = await proxyLib();
+  const { createAttestingProxy, Enclave, simulatedEvidenceProvider } = await proxyLib();
   const { anchorsToJson } = await attestation();
   if ((o.cert === undefined) !== (o.key === undefined)) throw new VeriteeError('INPUT_INVALID', 'give both --cert and --key, or neither (a self-signed certificate is made)');
   const tlsMaterial = o.cert !== undefined && o.key !== undefined ? { cert: readFileOrFail(o.cert, 'certificate'), key: readFileOrFail(o.key, 'private key') } : undefined;
-  // A pair that does not match would start, then fail every handshake: refuse it now.
-  if (tlsMaterial) checkTlsCredentials(tlsMaterial.cert, tlsMaterial.key, { cert: `--cert "${o.cert}"`, key: `--key "${o.key}"` });
+  if (tlsMaterial) checkTlsCredentials(tlsMaterial.cert, o.cert!, tlsMaterial.key, o.key!);
+  const logLevel = parseLogLevel(o.logLevel);
   const kind = o.tee === 'sim' ? 'sim-snp' : o.tee;
   if (kind !== 'sim-snp' && kind !== 'sim-tdx') {
     throw new VeriteeError('ATTEST_PLATFORM_UNSUPPORTED', `--tee ${o.tee}: this build has the simulated TEE only (sim-snp, sim-tdx); see packages/proxy/README.md for hardware evidence providers`);
@@ -102,7 +127,7 @@ async function proxyCommand(o: ProxyOpts): Promise<void> {
     'Attested clients refuse it unless their policy sets allowSimulated (development only).',
   ]);
   if (o.simAnchorsOut && provider.simulatedAnchors) {
-    writeFileSync(o.simAnchorsOut, JSON.stringify(anchorsToJson(provider.simulatedAnchors), null, 2) + '\n');
+    writeOutputFile(o.simAnchorsOut, JSON.stringify(anchorsToJson(provider.simulatedAnchors), null, 2) + '\n', '--sim-anchors-out');
     process.stderr.write(`simulated trust anchors written to ${o.simAnchorsOut} (clients: --sim-anchors ${o.simAnchorsOut})\n`);
   }
   const enclave = Enclave.create(provider);
@@ -123,13 +148,13 @@ async function proxyCommand(o: ProxyOpts): Promise<void> {
     host: o.host,
     upstream: o.upstream,
     enclave,
-    logLevel: o.logLevel,
+    logLevel,
     accessLog: o.accessLog,
     limits,
     timeouts,
     ...(tlsMaterial ? { tls: tlsMaterial } : {}),
   });
-  const a = await proxy.listen(port, host);
+  const a = await listenOrFail('veritee proxy', host, port, () => proxy.listen(port, host));
   process.stderr.write(
     `veritee proxy: https://${o.host}:${a.port} (listening on ${a.address}:${a.port}) -> ${o.upstream}\n` +
       `enclave key sha256:${Buffer.from(enclave.publicKeyHash).toString('hex')}${tlsMaterial ? '' : ' (self-signed TLS certificate)'}\n`,
@@ -209,17 +234,18 @@ async function requestCommand(target: string, o: RequestOpts): Promise<void> {
   try {
     url = new URL(target);
   } catch {
-    throw new VeriteeError('INPUT_INVALID', `"${target}" is not a URL (expected https://host[:port]/path)`);
+    throw new VeriteeError('INPUT_INVALID', `${quoteInput(target)} is not a URL (expected https://host[:port]/path)`);
   }
-  const policy = await loadClientPolicy(o);
-  let body: Buffer | undefined;
-  if (o.data !== undefined) body = o.data.startsWith('@') ? readFileOrFail(o.data.slice(1), 'request body file') : Buffer.from(o.data, 'utf8');
+  // Every option is checked before the policy is read or anything is sent.
   const headers: Record<string, string> = {};
   for (const h of o.header ?? []) {
-    const i = h.indexOf(':');
-    if (i <= 0) throw new VeriteeError('INPUT_INVALID', `--header "${h}" must look like "Name: value"`);
-    headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+    const [name, value] = parseHeaderOption(h);
+    headers[name] = value;
   }
+  if (o.out) assertWritable(o.out);
+  const policy = await loadClientPolicy(o);
+  let body: Buffer | undefined;
+  if (o.data !== undefined) body = o.data.startsWith('@') ? readFileOrFail(o.data.slice(1), 'request body file', MAX_BODY_FILE_BYTES) : Buffer.from(o.data, 'utf8');
   if (body && !headers['content-type']) headers['content-type'] = 'application/octet-stream';
   const client = await clientFromOptions(url.origin, o, policy, (s) => process.stderr.write(describeSession(s) + '\n'));
   try {
@@ -233,7 +259,7 @@ async function requestCommand(target: string, o: RequestOpts): Promise<void> {
       res.headers.forEach((v, k) => (head += `${k}: ${k === 'attestation-report' ? `${v.slice(0, 32)}… (${v.length} chars)` : v}\n`));
       process.stdout.write(head + '\n');
     }
-    if (o.out) writeFileSync(o.out, bytes);
+    if (o.out) writeOutputFile(o.out, bytes, '--out');
     else process.stdout.write(bytes);
     if (o.fail && res.status >= 400) process.exitCode = 1;
   } finally {
@@ -329,7 +355,7 @@ interface ProverServeOpts {
 }
 
 async function proverServeCommand(o: ProverServeOpts): Promise<void> {
-  const { buildProverService, listenError } = await proxyLib();
+  const { buildProverService } = await proxyLib();
   const { host, port } = parseListen(o.listen, '127.0.0.1');
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     warnLoudly([`The prover listens on ${host}, not loopback.`, 'Private inputs should reach it only through the attesting proxy (veritee proxy).']);
@@ -341,10 +367,10 @@ async function proverServeCommand(o: ProverServeOpts): Promise<void> {
   const app = await buildProverService({ pool, logger: true, ...(o.devSetup ? { devSetup: true } : {}), ...(maxJobs ? { maxJobs } : {}) });
   let address: string;
   try {
-    address = await app.listen({ host, port });
+    address = await listenOrFail('veritee prover serve', host, port, () => app.listen({ host, port }));
   } catch (e) {
     await pool.close();
-    throw listenError(e as NodeJS.ErrnoException, host, port);
+    throw e;
   }
   process.stderr.write(`veritee prover serve: listening on ${address} (put \`veritee proxy --upstream ${address}\` in front of it)\n`);
   onSignals(async () => {

@@ -3,7 +3,7 @@
  * `veritee prove latency`, `veritee verify`, `veritee zk setup|info`.
  */
 import { Command, Option } from 'commander';
-import { toEpochMs, VeriteeError } from '@veritee/core';
+import { quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
 import { loadPolicy } from '@veritee/attestation';
 import {
   devSetup,
@@ -33,7 +33,7 @@ import {
   type ProverPool,
   type VerificationKeyDocument,
 } from '@veritee/zk';
-import { printChecks, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { assertWritable, MAX_RECORDS_BYTES, printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
 import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions } from './proxy.js';
@@ -57,9 +57,10 @@ export async function ensureDevKeys(pool: ProverPool, capacity: number): Promise
 
 function parseSize(v: string | undefined, n?: number): number {
   if (v === undefined || v === 'auto') return latencyCapacityFor(n ?? 1);
-  const c = Number(v);
+  // Digits only: Number() would read "0x400" or "1.024e3" as 1024.
+  const c = /^[0-9]+$/.test(v) ? Number(v) : NaN;
   if (!(LATENCY_CAPACITIES as readonly number[]).includes(c)) {
-    throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${LATENCY_CAPACITIES.join(', ')} (got "${v}")`);
+    throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${LATENCY_CAPACITIES.join(', ')} (got ${quoteInput(v, 40)})`);
   }
   return c;
 }
@@ -78,10 +79,11 @@ export function registerZkCommands(program: Command): void {
     .addOption(homeOption())
     .action(async (o: { records: string; period: string; sla: string; out: string; size: string; setup: boolean; simTee?: string; home?: string } & RemoteProveCliOptions) => {
       const simTee = o.simTee;
-      if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got "${simTee}")`);
+      if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got ${quoteInput(simTee, 40)})`);
+      assertWritable(o.out);
       const { periodStartUs, periodEndUs } = parsePeriod(o.period);
       const { minN, slots } = parseSla(o.sla);
-      const text = readTextFile(o.records, 'records file');
+      const text = readTextFile(o.records, 'records file', { maxBytes: MAX_RECORDS_BYTES });
       const absolute = parseRecordsText(text, detectRecordsFormat(o.records, text));
       const records = toPeriodOffsets(absolute, periodStartUs, periodEndUs);
       const n = records.length / 2;
@@ -190,13 +192,13 @@ export function registerZkCommands(program: Command): void {
     .addOption(homeOption())
     .action(async (o: { circuit: string; size: string; force?: boolean; home?: string }) => {
       const def = claimDefinition(o.circuit);
-      if (!def) throw new VeriteeError('CLAIM_UNKNOWN', `no circuit named "${o.circuit}" (have: ${claimKinds().join(', ')})`);
+      if (!def) throw new VeriteeError('CLAIM_UNKNOWN', `no circuit named ${quoteInput(o.circuit, 40)} (have: ${claimKinds().join(', ')})`);
       const classes = [...def.capacities];
       let sizes: number[];
       if (o.size === 'all') sizes = classes;
       else if (o.size === 'smallest') sizes = [Math.min(...classes)];
-      else if (classes.includes(Number(o.size))) sizes = [Number(o.size)];
-      else throw new VeriteeError('INPUT_INVALID', `--size must be smallest, all or one of ${classes.join(', ')} for ${def.kind} (got "${o.size}")`);
+      else if (/^[0-9]+$/.test(o.size) && classes.includes(Number(o.size))) sizes = [Number(o.size)];
+      else throw new VeriteeError('INPUT_INVALID', `--size must be smallest, all or one of ${classes.join(', ')} for ${def.kind} (got ${quoteInput(o.size, 40)})`);
       warnLoudly(['DEV TRUSTED SETUP: one party makes these keys and could forge proofs.', 'Verifiers refuse them unless given --allow-dev-setup.']);
       await withPool(homeOf(o), async (pool) => {
         for (const capacity of sizes) {

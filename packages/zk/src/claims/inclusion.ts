@@ -22,6 +22,7 @@ import {
   inclusionRootFromHostData,
   inclusionRootToHex,
   parseInclusionRoot,
+  parseJsonStrict,
   validateComponent,
   VeriteeError,
   type Component,
@@ -172,12 +173,8 @@ export function parseComponentsText(text: string, what = 'component list'): Comp
   const trimmed = text.trimStart();
   let out: Component[];
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw new VeriteeError('INPUT_JSON_INVALID', `${what} is not valid JSON: ${(e as Error).message}`);
-    }
+    // Strict: duplicate keys and deep nesting are refused (and checked without recursion).
+    const v = parseJsonStrict(text, { what, maxDepth: 16 });
     const list = Array.isArray(v) ? v : (v as { components?: unknown }).components;
     if (!Array.isArray(list)) throw new VeriteeError('INPUT_INVALID', `${what}: expected a JSON list of {name, sha256} or {"components": [...]}`);
     out = list.map((c, i) => validateComponent(c as Component, `${what} entry ${i + 1}`));

@@ -9,7 +9,7 @@
  * (9500 = p95) so that p99.9 is expressible.
  */
 import { z } from 'zod';
-import { VeriteeError, OFFSET_LIMIT } from '@veritee/core';
+import { VeriteeError, OFFSET_LIMIT, quoteInput } from '@veritee/core';
 import { registerClaim } from './registry.js';
 import { periodKey, type ExpectationKey } from './expect.js';
 import { parsePeriod } from './records.js';
@@ -53,10 +53,14 @@ const UNIT_US: Record<string, number> = { us: 1, µs: 1, ms: 1000, s: 1_000_000 
  * Parses an SLA such as `p95<100ms,p99<500ms,min=10000`. Terms: `pNN[.N]<VALUE UNIT`
  * (units us, ms, s; strict bound) and `min=N`. The three slots are p50, p95, p99
  * unless the SLA names other percentiles, which take the slots of unnamed ones.
+ * Every term may appear once: a repeated `min` or percentile is refused, never
+ * resolved by keeping one of them.
  */
 export function parseSla(sla: string): { minN: number; slots: LatencySlot[] } {
   let minN = 0;
+  let minTerm: string | undefined;
   const bounds = new Map<number, number>();
+  const boundTerms = new Map<number, string>();
   const terms = sla
     .split(',')
     .map((t) => t.trim())
@@ -65,20 +69,26 @@ export function parseSla(sla: string): { minN: number; slots: LatencySlot[] } {
   for (const term of terms) {
     const min = /^min\s*=\s*(\d+)$/i.exec(term);
     if (min) {
+      if (minTerm !== undefined) throw new VeriteeError('SLA_INVALID', `SLA names min twice (${quoteInput(minTerm, 40)} and ${quoteInput(term, 40)})`);
+      minTerm = term;
       minN = Number(min[1]);
-      if (!Number.isSafeInteger(minN) || minN >= 2 ** 32) throw new VeriteeError('SLA_INVALID', `SLA term "${term}": minimum count is too large`);
+      if (!Number.isSafeInteger(minN) || minN >= 2 ** 32) throw new VeriteeError('SLA_INVALID', `SLA term ${quoteInput(term, 40)}: minimum count is too large`);
       continue;
     }
     const m = /^p(\d{1,3}(?:\.\d{1,2})?)\s*<\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s)$/i.exec(term);
     if (!m) {
-      throw new VeriteeError('SLA_INVALID', `SLA term "${term}" is not understood: expected "pNN<VALUE(us|ms|s)" or "min=N" (only strict "<" bounds)`);
+      throw new VeriteeError('SLA_INVALID', `SLA term ${quoteInput(term, 40)} is not understood: expected "pNN<VALUE(us|ms|s)" or "min=N" (only strict "<" bounds)`);
     }
     const bp = Math.round(Number(m[1]) * 100);
-    if (bp < 1 || bp > 10000) throw new VeriteeError('SLA_INVALID', `SLA term "${term}": percentile must be in (0, 100]`);
-    const us = Math.round(Number(m[2]) * UNIT_US[m[3]!.toLowerCase()]!);
-    if (us < 1 || us > NO_THRESHOLD_US) throw new VeriteeError('SLA_INVALID', `SLA term "${term}": bound must be between 1 us and 2^42 us`);
-    if (bounds.has(bp)) throw new VeriteeError('SLA_INVALID', `SLA names p${bp / 100} twice`);
+    if (bp < 1 || bp > 10000) throw new VeriteeError('SLA_INVALID', `SLA term ${quoteInput(term, 40)}: percentile must be in (0, 100]`);
+    const unit = UNIT_US[m[3]!.toLowerCase()]!;
+    const fraction = (m[2]!.split('.')[1] ?? '').replace(/0+$/, '');
+    if (fraction.length > Math.log10(unit)) throw new VeriteeError('SLA_INVALID', `SLA term ${quoteInput(term, 40)}: bound is not a whole number of microseconds`);
+    const us = Math.round(Number(m[2]) * unit);
+    if (us < 1 || us > NO_THRESHOLD_US) throw new VeriteeError('SLA_INVALID', `SLA term ${quoteInput(term, 40)}: bound must be between 1 us and 2^42 us`);
+    if (bounds.has(bp)) throw new VeriteeError('SLA_INVALID', `SLA names p${bp / 100} twice (${quoteInput(boundTerms.get(bp)!, 40)} and ${quoteInput(term, 40)})`);
     bounds.set(bp, us);
+    boundTerms.set(bp, term);
   }
   if (bounds.size > LATENCY_SLOTS) throw new VeriteeError('SLA_INVALID', `SLA names ${bounds.size} percentiles; at most ${LATENCY_SLOTS} are supported`);
   const percentiles: number[] = [...DEFAULT_PERCENTILES_BP];

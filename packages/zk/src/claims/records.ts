@@ -3,11 +3,12 @@
  * Parses request records from CSV or JSON Lines text into offsets from the
  * period start. Browser-safe (works on strings). Errors name the line.
  *
- * CSV: two columns start_us,end_us (absolute microseconds since the Unix epoch),
- * an optional header line, `#` comments. JSONL: one object per line with
- * `start_us` and `end_us` (or `start` and `end`).
+ * CSV: exactly two columns start_us,end_us (absolute microseconds since the Unix
+ * epoch), an optional header line, `#` comments. JSONL: one object per line with
+ * `start_us` and `end_us` (or `start` and `end`, not both spellings), no duplicate
+ * keys, nesting bounded (checked without recursion).
  */
-import { VeriteeError } from '@veritee/core';
+import { parseJsonStrict, parseRfc3339Us, quoteInput, VeriteeError } from '@veritee/core';
 
 export type RecordsFormat = 'csv' | 'jsonl';
 
@@ -20,7 +21,8 @@ export function detectRecordsFormat(name: string, text: string): RecordsFormat {
 function toUs(raw: unknown, line: number, field: string): number {
   const v = typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: ${field} ${JSON.stringify(raw)} is not a non-negative integer number of microseconds`);
+    const shown = typeof raw === 'string' ? quoteInput(raw, 40) : typeof raw === 'number' ? String(raw) : quoteInput(JSON.stringify(raw) ?? String(raw), 40);
+    throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: ${field} ${shown} is not a non-negative integer number of microseconds`);
   }
   return v;
 }
@@ -35,14 +37,13 @@ export function parseRecordsText(text: string, format: RecordsFormat): number[] 
     const line = i + 1;
     if (raw === '' || raw.startsWith('#')) continue;
     if (format === 'jsonl') {
-      let obj: unknown;
-      try {
-        obj = JSON.parse(raw);
-      } catch {
-        throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: not a JSON object`);
-      }
+      // Strict: a duplicate key ("start_us":1,"start_us":2) or deep nesting is refused, not resolved.
+      const obj = parseJsonStrict(raw, { what: `line ${line}`, code: 'RECORD_FIELD_INVALID', maxDepth: 8 });
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: not a JSON object`);
       const o = obj as Record<string, unknown>;
+      if (('start_us' in o && 'start' in o) || ('end_us' in o && 'end' in o)) {
+        throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: gives both start_us/end_us and start/end; use one spelling`);
+      }
       const s = 'start_us' in o ? o.start_us : o.start;
       const e = 'end_us' in o ? o.end_us : o.end;
       if (s === undefined || e === undefined) throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: needs start_us and end_us`);
@@ -53,11 +54,12 @@ export function parseRecordsText(text: string, format: RecordsFormat): number[] 
     if (!headerSeen && out.length === 0 && cols.some((c) => /[a-z_]/i.test(c))) {
       headerSeen = true;
       if (!/start/i.test(cols[0] ?? '') || !/end/i.test(cols[1] ?? '')) {
-        throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: header must name start_us,end_us (got "${raw}")`);
+        throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: header must name start_us,end_us (got ${quoteInput(raw)})`);
       }
+      if (cols.length !== 2) throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: header has ${cols.length} columns; expected exactly two, start_us,end_us`);
       continue;
     }
-    if (cols.length < 2) throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: expected two columns start_us,end_us`);
+    if (cols.length !== 2) throw new VeriteeError('RECORD_FIELD_INVALID', `line ${line}: has ${cols.length} column${cols.length === 1 ? '' : 's'}; expected exactly two, start_us,end_us`);
     out.push(toUs(cols[0], line, 'start_us'), toUs(cols[1], line, 'end_us'));
   }
   if (out.length === 0) throw new VeriteeError('INPUT_FILE_EMPTY', 'the records file holds no records');
@@ -83,19 +85,26 @@ export function toPeriodOffsets(absolute: readonly number[], periodStartUs: numb
   return out;
 }
 
-/** Parses "START/END" where each side is RFC 3339 or integer microseconds. */
+/**
+ * Parses "START/END" where each side is a strict RFC 3339 time (an impossible date
+ * such as 2025-02-30 or T24:00:00 is refused, never rolled over) or an integer of
+ * microseconds.
+ */
 export function parsePeriod(spec: string): { periodStartUs: number; periodEndUs: number } {
   const parts = spec.split('/');
-  if (parts.length !== 2) throw new VeriteeError('PERIOD_INVALID', `period "${spec}" must be START/END (RFC 3339 times or microseconds)`);
+  if (parts.length !== 2) throw new VeriteeError('PERIOD_INVALID', `period ${quoteInput(spec)} must be START/END (RFC 3339 times or microseconds)`);
   const conv = (s: string, which: string): number => {
     const t = s.trim();
-    if (/^\d+$/.test(t)) return Number(t);
-    const ms = Date.parse(t);
-    if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}/.test(t)) throw new VeriteeError('PERIOD_INVALID', `period ${which} "${t}" is not an RFC 3339 time or an integer of microseconds`);
-    return ms * 1000;
+    if (/^\d+$/.test(t)) {
+      const us = Number(t);
+      if (!Number.isSafeInteger(us)) throw new VeriteeError('PERIOD_INVALID', `period ${which} ${quoteInput(t)} is too large for an integer of microseconds`);
+      return us;
+    }
+    if (!/^\d{4}-\d{2}-\d{2}/.test(t)) throw new VeriteeError('PERIOD_INVALID', `period ${which} ${quoteInput(t)} is not an RFC 3339 time or an integer of microseconds`);
+    return parseRfc3339Us(t, `period ${which}`, 'PERIOD_INVALID');
   };
   const periodStartUs = conv(parts[0]!, 'start');
   const periodEndUs = conv(parts[1]!, 'end');
-  if (periodEndUs <= periodStartUs) throw new VeriteeError('PERIOD_INVALID', `period end ${parts[1]} is not after period start ${parts[0]}`);
+  if (periodEndUs <= periodStartUs) throw new VeriteeError('PERIOD_INVALID', `period end ${quoteInput(parts[1]!.trim())} is not after period start ${quoteInput(parts[0]!.trim())}`);
   return { periodStartUs, periodEndUs };
 }
