@@ -43,7 +43,7 @@ test('an unknown command is CLI_COMMAND_UNKNOWN (exit 2) naming it and the neare
   expectError(await cli(['console', '--help']), 'CLI_COMMAND_UNKNOWN', /veritee has no command "console"; did you mean "collect"\?/);
   expectError(await cli(['kms']), 'CLI_COMMAND_UNKNOWN', /no command "kms"; did you mean/);
   expectError(await cli(['verfy', 'b.json']), 'CLI_COMMAND_UNKNOWN', /did you mean "verify"\?/);
-  expectError(await cli(['attest', 'frobnicate']), 'CLI_COMMAND_UNKNOWN', /veritee attest has no command "frobnicate".*\(commands: verify, serve, sim;/);
+  expectError(await cli(['attest', 'frobnicate']), 'CLI_COMMAND_UNKNOWN', /veritee attest has no command "frobnicate".*\(commands: verify, serve, check-token, sim;/);
   expectError(await cli(['attest', 'verfiy', 'x']), 'CLI_COMMAND_UNKNOWN', /did you mean "verify"\?/);
   expectError(await cli(['zk', 'stup']), 'CLI_COMMAND_UNKNOWN', /veritee zk has no command "stup"; did you mean "setup"\?/);
   expectError(await cli(['prove', 'latncy', '--help']), 'CLI_COMMAND_UNKNOWN', /veritee prove has no command "latncy"; did you mean "latency"\?/);
@@ -60,7 +60,7 @@ test('help and version still exit 0; a command group without its subcommand is a
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.includes('error['), false);
   }
-  expectError(await cli(['attest']), 'CLI_USAGE_INVALID', /veritee attest needs a command: verify, serve, sim/);
+  expectError(await cli(['attest']), 'CLI_USAGE_INVALID', /veritee attest needs a command: verify, serve, check-token, sim/);
   expectError(await cli([]), 'CLI_USAGE_INVALID', /veritee needs a command/);
 });
 

@@ -183,20 +183,20 @@ test('veritee proxy: a certificate and key that do not match, or garbage PEM, ar
   const start = (cert: string, key: string) => cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--cert', cert, '--key', key);
   const mismatch = await start('a.crt', 'b.key');
   assert.equal(mismatch.code, 2, mismatch.stderr);
-  assert.match(mismatch.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --key "b\.key" is not the private key of --cert "a\.crt"/);
+  assert.match(mismatch.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --key "b\.key" does not belong to the certificate in --cert "a\.crt"/);
   const garbage = await start('garbage.crt', 'a.key');
   assert.equal(garbage.code, 2, garbage.stderr);
-  assert.match(garbage.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --cert "garbage\.crt" is not a PEM/);
+  assert.match(garbage.stderr, /error\[TLS_CREDENTIALS_INVALID\]: --cert "garbage\.crt" is not a valid PEM certificate/);
 });
 
 test('a port in use and an unknown log level: error[SERVICE_LISTEN_FAILED] exit 3, error[INPUT_INVALID] exit 2', async () => {
   const busy = new URL(proverUrl);
   const inUse = await cli('prover', 'serve', '--listen', `127.0.0.1:${busy.port}`, '--home', testHome, '--pool-size', '1');
   assert.equal(inUse.code, 3, inUse.stderr);
-  assert.match(inUse.stderr, new RegExp(`error\\[SERVICE_LISTEN_FAILED\\]: cannot listen on 127\\.0\\.0\\.1:${busy.port}: the address is already in use`));
+  assert.match(inUse.stderr, new RegExp(`error\\[SERVICE_LISTEN_FAILED\\]: veritee prover serve cannot listen on "127\\.0\\.0\\.1:${busy.port}": the address is already in use`));
   const level = await cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--log-level', 'bogus');
   assert.equal(level.code, 2, level.stderr);
-  assert.match(level.stderr, /error\[INPUT_INVALID\]: log level "bogus" is not one of/);
+  assert.match(level.stderr, /error\[INPUT_INVALID\]: --log-level "bogus" must be one of/);
 });
 
 test('prove latency --remote: SIGINT cancels the remote job on the prover (cancelled, its slot freed)', async () => {

@@ -33,7 +33,7 @@ import {
   type ProverPool,
   type VerificationKeyDocument,
 } from '@veritee/zk';
-import { assertWritable, MAX_RECORDS_BYTES, printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { assertWritable, MAX_JSON_BYTES, MAX_RECORDS_BYTES, printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
 import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions } from './proxy.js';
@@ -132,14 +132,15 @@ export function registerZkCommands(program: Command): void {
     .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
       // A bundle that cannot be read, is not strict JSON (duplicate keys), is not a
       // bundle or has an unsupported version is bad input: error[CODE], exit 2.
-      const text = readTextFile(file, 'proof bundle');
+      // Every named input is read first, so a missing or oversized file is reported as such.
+      const text = readTextFile(file, 'proof bundle', { maxBytes: MAX_JSON_BYTES });
+      const keys: KeyRing = loadKeyRingFromHome(homeOf(o));
+      for (const p of o.vk ?? []) keys.add(readVerificationKeyFile(p));
+      const policy = o.policy ? loadPolicy(o.policy) : productionBundlePolicy();
       const parsed = parseProofBundle(text);
       // So is a malformed --expect, or a key the claim kind does not have.
       const terms: ExpectationTerm[] = (o.expect ?? []).flatMap((t) => parseExpectationText(t, '--expect'));
       if (terms.length) resolveExpectation(terms, parsed.claim.kind, '--expect');
-      const keys: KeyRing = loadKeyRingFromHome(homeOf(o));
-      for (const p of o.vk ?? []) keys.add(readVerificationKeyFile(p));
-      const policy = o.policy ? loadPolicy(o.policy) : productionBundlePolicy();
       const at = o.at ? new Date(toEpochMs(o.at, '--at')) : new Date();
       const warnings: string[] = [];
       if (o.allowDevSetup) warnings.push('--allow-dev-setup: proofs made with DEV keys are accepted; whoever ran a dev setup can forge them.');
