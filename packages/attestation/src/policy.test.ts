@@ -157,3 +157,12 @@ test('a policy given as JSON with a duplicate key is refused (also when one key 
     assert.throws(() => parsePolicy(doc(k)), (e: unknown) => (e as { code?: string }).code === 'ATTEST_POLICY_INVALID' && /unique/.test((e as Error).message), k);
   }
 });
+
+test('a deeply nested policy is refused by name before the YAML parser recurses (it overflowed at 5,000 and ran out of memory at 60,000)', () => {
+  for (const n of [5000, 60000]) {
+    assert.throws(
+      () => parsePolicy('platforms: ' + '['.repeat(n) + ']'.repeat(n)),
+      (e: unknown) => isVeriteeError(e, 'ATTEST_POLICY_INVALID') && /nested too deeply/.test((e as Error).message) && !/call stack/.test((e as Error).message),
+    );
+  }
+});

@@ -42,7 +42,7 @@ import { readTextFileBounded } from '@veritee/core/node-fs';
 import { basename, extname, join } from 'node:path';
 import { parseDocument, visit, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { canonicalJson, sha256, toHex, utf8, VeriteeError } from '@veritee/core';
+import { canonicalJson, checkYamlNesting, quoteInput, sha256, toHex, utf8, VeriteeError } from '@veritee/core';
 import type { Platform } from './types.js';
 
 export { computeReportData, computeSpdmNonce, publicKeyHash, REPORT_DATA_DOMAIN } from './report-data.js';
@@ -197,6 +197,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], source: string): stri
  * therefore kept as the string it was written as; policy numbers are all small.
  */
 function parseYamlKeepingHex(text: string, source: string): unknown {
+  checkYamlNesting(text, { what: `policy ${source}`, code: 'ATTEST_POLICY_INVALID' });
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const err = doc.errors[0];
   if (err) {
@@ -213,7 +214,8 @@ function parseYamlKeepingHex(text: string, source: string): unknown {
   try {
     return doc.toJS({ maxAliasCount: 50 });
   } catch (e) {
-    throw new VeriteeError('ATTEST_POLICY_INVALID', `policy ${source} is not valid YAML/JSON: ${(e as Error).message}`);
+    if (e instanceof RangeError) throw new VeriteeError('ATTEST_POLICY_INVALID', `policy ${source} is nested too deeply to be a policy`);
+    throw new VeriteeError('ATTEST_POLICY_INVALID', `policy ${source} is not valid YAML/JSON: ${quoteInput((e as Error).message, 200)}`);
   }
 }
 

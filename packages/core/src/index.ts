@@ -8,6 +8,7 @@ export * from './bytes.js';
 export * from './canonical-json.js';
 export * from './strict-json.js';
 export * from './quote.js';
+export * from './yaml-depth.js';
 export * from './clock.js';
 export * from './hash.js';
 export * from './commitment/index.js';

@@ -43,3 +43,14 @@ test('quoteInput truncates and escapes control characters', () => {
   assert.equal(quoteInput('x'.repeat(100), 10), '"xxxxxxxxxx"… (90 more characters)');
   assert.equal(quoteInput('\u202eevil'), '"\\u202eevil"');
 });
+
+test('checkYamlNesting bounds flow nesting and block indentation, ignoring quotes and comments', async () => {
+  const { checkYamlNesting } = await import('./yaml-depth.js');
+  const nested = (e: unknown) => isVeriteeError(e, 'INPUT_INVALID') && /nested too deeply/.test((e as Error).message);
+  assert.throws(() => checkYamlNesting('a: ' + '['.repeat(60000) + ']'.repeat(60000)), nested);
+  assert.throws(() => checkYamlNesting('a: ' + '{b: '.repeat(33) + '1' + '}'.repeat(33)), nested);
+  checkYamlNesting('a: ' + '['.repeat(32) + ']'.repeat(32));
+  assert.throws(() => checkYamlNesting('a:\n' + Array.from({ length: 200 }, (_, i) => ' '.repeat(i + 1) + 'b:').join('\n')), nested);
+  assert.throws(() => checkYamlNesting('- '.repeat(100)), nested);
+  checkYamlNesting('a: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\nb: \'{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\' # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n');
+});

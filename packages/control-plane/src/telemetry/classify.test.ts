@@ -109,3 +109,10 @@ test('bad rules are refused with TELEMETRY_RULES_INVALID naming the file and the
   bad('', /empty/);
   bad('rules: [{ owner: platform, match: { uid: 0 } }]\nrules: []', /not valid YAML or JSON/); // duplicate key
 });
+
+test('deeply nested rules are refused by name, not with a stack overflow', () => {
+  assert.throws(
+    () => parseClassificationRules('rules: ' + '['.repeat(5000) + ']'.repeat(5000)),
+    (e: unknown) => isVeriteeError(e, 'TELEMETRY_RULES_INVALID') && /nested too deeply/.test((e as Error).message) && !/call stack/.test((e as Error).message),
+  );
+});

@@ -33,7 +33,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { VeriteeError } from '@veritee/core';
+import { checkYamlNesting, VeriteeError } from '@veritee/core';
 
 export type Owner = 'platform' | 'customer';
 export const OwnerSchema = z.enum(['platform', 'customer']);
@@ -210,8 +210,10 @@ function isCompiled(x: unknown): x is CompiledRules {
 export function parseClassificationRules(text: string, what = 'classification rules'): CompiledRules {
   let doc: unknown;
   try {
+    checkYamlNesting(text, { what });
     doc = parseYaml(text, { prettyErrors: false, uniqueKeys: true });
   } catch (e) {
+    if (e instanceof RangeError) throw invalid('', 'nested too deeply to be a rules document', what);
     throw invalid('', `not valid YAML or JSON (${(e as Error).message.split('\n')[0]})`, what);
   }
   if (doc === null || doc === undefined) throw invalid('', 'the document is empty', what);
