@@ -47,7 +47,7 @@ import {
   type JWTPayload,
   type CryptoKey,
 } from 'jose';
-import { checkJsonText, fromBase64, fromUtf8, quoteInput, toBase64Url, toEpochMs, VeriteeError } from '@veritee/core';
+import { checkJsonText, fromBase64, fromUtf8, parseJsonStrict, quoteInput, toBase64Url, toEpochMs, VeriteeError } from '@veritee/core';
 import type { Claims } from './types.js';
 import type { AppraisalStatus, AttestationResult, TrustworthinessVector } from './verify.js';
 
@@ -127,12 +127,7 @@ export async function createResultSigner(opts: { privateJwk?: JWK; pkcs8Pem?: st
 export async function loadResultSigner(path: string, opts: { issuer?: string } = {}): Promise<ResultSigner> {
   const text = readTextFileBounded(path, { what: 'token signing key', maxBytes: 64 * 1024 });
   if (text.trim().startsWith('{')) {
-    let jwk: JWK;
-    try {
-      jwk = JSON.parse(text) as JWK;
-    } catch (e) {
-      throw new VeriteeError('INPUT_JSON_INVALID', `token signing key ${path} is not valid JSON: ${(e as Error).message}`);
-    }
+    const jwk = parseJsonStrict(text, { what: `token signing key ${quoteInput(path, 200)}` }) as JWK;
     return createResultSigner({ privateJwk: jwk, ...(opts.issuer ? { issuer: opts.issuer } : {}) });
   }
   return createResultSigner({ pkcs8Pem: text, ...(opts.issuer ? { issuer: opts.issuer } : {}) });

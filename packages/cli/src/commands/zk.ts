@@ -169,7 +169,7 @@ export function registerZkCommands(program: Command): void {
           JSON.stringify({ ok: r.ok, attested: r.attested, parameters, expected: terms.length ? terms.map((t) => t.text) : null, checks: r.checks, key: r.key, claim: r.bundle?.claim, commitment: r.bundle?.commitment, createdAt: r.bundle?.createdAt }, null, 2) + '\n',
         );
       } else {
-        process.stdout.write(`${r.ok ? (r.attested ? 'VERIFIED (attested)' : 'VERIFIED (proof only)') : 'NOT VERIFIED'}: ${file}\n`);
+        process.stdout.write(`${r.ok ? (r.attested ? 'VERIFIED (attested)' : 'VERIFIED (proof only)') : 'NOT VERIFIED'}: ${quoteInput(file, 200)}\n`);
         const pinned = r.checks.find((c) => c.name === 'claim.expected');
         process.stdout.write(`parameters: ${parameters}\n`);
         process.stdout.write(`  ${pinned ? (pinned.ok ? `pinned by --expect (${terms.map((t) => t.key).join(', ')})` : 'NOT the parameters --expect asked for') : 'chosen by the prover, NOT pinned (no --expect)'}\n`);
