@@ -155,6 +155,8 @@ export const ERROR_CODES = {
   KMS_ROOT_KEY_INVALID: env('the KMS root key cannot be unsealed or does not match the database'),
   KMS_STORAGE_FAILED: env('the KMS database could not be opened or answered with an error', 503),
   KMS_AUDIT_CHAIN_BROKEN: verify('the KMS audit log was edited, reordered or truncated (the hash chain or its MACs do not verify)'),
+  KMS_TRANSIT_KEY_REVOKED: { description: 'the transit key was revoked (incident); it refuses every operation', http: 403, exit: 1 },
+  KMS_TRANSIT_CIPHERTEXT_INVALID: input('a transit ciphertext is malformed, below min_decryption_version, or does not decrypt'),
   KMS_RESPONSE_INVALID: verify('the KMS answer is malformed or its JWE does not decrypt with the workload key', 502),
 
   // ---- environment ----------------------------------------------------------

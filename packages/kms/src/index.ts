@@ -14,3 +14,5 @@ export { Kms, runtimeDataHash, checkTeePubkey, resourceBytes, generateTeeKeyPair
 export { buildKmsServer, SESSION_COOKIE, ADMIN_AUDIENCE, type KmsServerOptions, type AdminIdentity } from './server.js';
 export { KmsClient, simulatedEvidenceProvider, parseResourcePath, type EvidenceProvider, type KmsClientOptions } from './client.js';
 export { startPgCluster, type PgCluster } from './pg-cluster.js';
+export { TransitStore, type TransitKeyInfo } from './transit.js';
+export { revokeOnReattestationFailure, type RevocationLink } from './revocation.js';

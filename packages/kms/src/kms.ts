@@ -39,6 +39,7 @@ import { Keyring, type RootKeySource } from './rootkey.js';
 import { SecretStore, checkPath, checkTenant } from './secrets.js';
 import { PolicyStore, type Decision } from './policy.js';
 import { AuditLog } from './audit.js';
+import { TransitStore } from './transit.js';
 
 export const KBS_PROTOCOL_VERSION = '0.1.0';
 export const DEFAULT_AUDIENCE = 'veritee-kms';
@@ -109,6 +110,7 @@ export class Kms {
   readonly secrets: SecretStore;
   readonly policies: PolicyStore;
   readonly audit: AuditLog;
+  readonly transit: TransitStore;
   readonly audience: string;
   private readonly clock: Clock;
 
@@ -124,6 +126,7 @@ export class Kms {
     this.secrets = new SecretStore(db, keys, now);
     this.policies = new PolicyStore(db, now);
     this.audit = new AuditLog(db, keys, now);
+    this.transit = new TransitStore(db, keys, now);
     this.audience = opts.audience ?? DEFAULT_AUDIENCE;
   }
 
@@ -342,6 +345,68 @@ export class Kms {
     const jwe = await new FlattenedEncrypt(value).setProtectedHeader({ alg: jweAlg(session.teePubkey), enc: 'A256GCM' }).encrypt(key);
     await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'allow', resource, claimsDigest, policyVersions: decision.policyVersions });
     return { jwe: jwe as unknown as Record<string, unknown>, decision };
+  }
+
+  // ---- transit for attested workloads --------------------------------------------
+
+  /**
+   * encrypt / decrypt / rewrap / datakey with the tenant's named key, gated by the policies
+   * applying to `transit/<name>`. Plaintext going back to the workload travels as a JWE to
+   * its tee-pubkey.
+   */
+  async transitOp(
+    session: AttestedSession,
+    tenant: string,
+    name: string,
+    op: 'encrypt' | 'decrypt' | 'rewrap' | 'datakey',
+    body: { plaintext?: unknown; ciphertext?: unknown; context?: unknown },
+  ): Promise<Record<string, unknown>> {
+    checkTenant(tenant);
+    const path = checkPath(`transit/${name}`);
+    const actor = `session:${digest(session.id).slice(0, 16)}`;
+    const decision = await this.policies.decide(tenant, path, session.claims);
+    if (!decision.allow) {
+      const d = decision.decidedBy;
+      const why = d.prefix === null ? d.rule : `policy "${d.prefix || '(tenant)'}" v${d.version}: ${d.rule}`;
+      await this.audit.append({ tenant, actor, action: `transit.${op}`, decision: 'deny', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions, reason: why });
+      throw new VeriteeError('KMS_POLICY_DENIED', `transit ${op} with ${tenant}/${name} denied by ${why}`);
+    }
+    const b64 = (v: unknown, what: string): Uint8Array | undefined => {
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v.length > 128 * 1024 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new VeriteeError('INPUT_INVALID', `${what} must be base64`);
+      return new Uint8Array(Buffer.from(v, 'base64'));
+    };
+    const context = b64(body.context, 'context');
+    const ct = (): string => {
+      if (typeof body.ciphertext !== 'string' || body.ciphertext.length > 200_000) throw new VeriteeError('INPUT_INVALID', 'ciphertext must be a vault:v<n>:<base64> string');
+      return body.ciphertext;
+    };
+    const sealTo = async (plain: Uint8Array): Promise<Record<string, unknown>> => {
+      const key = await importJWK(session.teePubkey, jweAlg(session.teePubkey));
+      return (await new FlattenedEncrypt(plain).setProtectedHeader({ alg: jweAlg(session.teePubkey), enc: 'A256GCM' }).encrypt(key)) as unknown as Record<string, unknown>;
+    };
+    let out: Record<string, unknown>;
+    switch (op) {
+      case 'encrypt': {
+        const plain = b64(body.plaintext, 'plaintext');
+        if (!plain) throw new VeriteeError('INPUT_INVALID', 'encrypt needs plaintext (base64)');
+        out = { ciphertext: await this.transit.encrypt(tenant, name, plain, context) };
+        break;
+      }
+      case 'decrypt':
+        out = { plaintext: await sealTo(await this.transit.decrypt(tenant, name, ct(), context)) };
+        break;
+      case 'rewrap':
+        out = { ciphertext: await this.transit.rewrap(tenant, name, ct(), context) };
+        break;
+      case 'datakey': {
+        const dk = await this.transit.datakey(tenant, name, context);
+        out = { ciphertext: dk.ciphertext, plaintext: await sealTo(dk.plaintext) };
+        break;
+      }
+    }
+    await this.audit.append({ tenant, actor, action: `transit.${op}`, decision: 'allow', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions });
+    return out;
   }
 }
 

@@ -150,6 +150,11 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
   };
 
   // ---- KBS protocol ---------------------------------------------------------
+  const workload = (req: FastifyRequest) => {
+    const tok = bearer(req);
+    const c = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    return kms.authenticate(tok !== undefined ? { bearer: tok } : c !== undefined ? { cookie: c } : {});
+  };
   app.post('/kbs/v0/auth', async (req, reply) => {
     limited(req);
     const body = obj(req.body);
@@ -170,10 +175,16 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
   });
 
   app.get<{ Params: { repo: string; type: string; tag: string } }>('/kbs/v0/resource/:repo/:type/:tag', async (req) => {
-    const tok = bearer(req);
-    const session = await kms.authenticate(tok !== undefined ? { bearer: tok } : { ...(cookieValue(req.headers.cookie, SESSION_COOKIE) !== undefined ? { cookie: cookieValue(req.headers.cookie, SESSION_COOKIE)! } : {}) });
+    const session = await workload(req);
     const { jwe } = await kms.release(session, req.params.repo, req.params.type, req.params.tag);
     return jwe;
+  });
+
+  app.post<{ Params: { tenant: string; op: string; name: string } }>('/kms/v0/transit/:tenant/:op/:name', async (req) => {
+    const op = req.params.op;
+    if (op !== 'encrypt' && op !== 'decrypt' && op !== 'rewrap' && op !== 'datakey') throw new VeriteeError('ROUTE_NOT_FOUND', 'transit operations: encrypt, decrypt, rewrap, datakey');
+    const session = await workload(req);
+    return kms.transitOp(session, req.params.tenant, req.params.name, op, obj(req.body ?? {}));
   });
 
   app.get('/kms/v0/jwks', async () => kms.jwks());
@@ -308,6 +319,42 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     await admin(req, req.params.tenant);
     const after = Number(req.query['after'] ?? 0);
     return { entries: await kms.audit.list({ tenant: req.params.tenant, afterSeq: Number.isFinite(after) ? after : 0 }) };
+  });
+
+  type KP = { Params: { tenant: string; name: string; action?: string } };
+  app.post<KP>(`${T}/transit/keys/:name`, async (req) => {
+    const id = await admin(req, req.params.tenant);
+    const b = req.body === undefined || req.body === null ? {} : obj(req.body);
+    const period = b['auto_rotate_period'];
+    if (period !== undefined && typeof period !== 'number') throw new VeriteeError('INPUT_INVALID', 'auto_rotate_period must be a number of seconds');
+    return audited(id, req.params.tenant, 'transit.create', `${req.params.tenant}/transit/${req.params.name}`, () =>
+      kms.transit.create(req.params.tenant, req.params.name, period !== undefined ? { autoRotatePeriodSeconds: period as number } : {}),
+    );
+  });
+  app.get<KP>(`${T}/transit/keys/:name`, async (req) => {
+    await admin(req, req.params.tenant);
+    return kms.transit.info(req.params.tenant, req.params.name);
+  });
+  app.post<KP>(`${T}/transit/keys/:name/:action`, async (req) => {
+    const id = await admin(req, req.params.tenant);
+    const { tenant, name } = req.params;
+    const b = req.body === undefined || req.body === null ? {} : obj(req.body);
+    const res = `${tenant}/transit/${name}`;
+    switch (req.params.action) {
+      case 'rotate':
+        return { latest_version: await audited(id, tenant, 'transit.rotate', res, () => kms.transit.rotate(tenant, name)) };
+      case 'revoke':
+        await audited(id, tenant, 'transit.revoke', res, () => kms.transit.revoke(tenant, name));
+        return { revoked: true };
+      case 'config': {
+        const c: { minDecryptionVersion?: number; autoRotatePeriodSeconds?: number } = {};
+        if (b['min_decryption_version'] !== undefined) c.minDecryptionVersion = b['min_decryption_version'] as number;
+        if (b['auto_rotate_period'] !== undefined) c.autoRotatePeriodSeconds = b['auto_rotate_period'] as number;
+        return audited(id, tenant, 'transit.config', res, () => kms.transit.configure(tenant, name, c));
+      }
+      default:
+        throw new VeriteeError('ROUTE_NOT_FOUND', 'transit key actions: rotate, revoke, config');
+    }
   });
 
   app.post('/kms/v0/sessions/revoke', async (req) => {
