@@ -157,6 +157,7 @@ export const ERROR_CODES = {
   KMS_AUDIT_CHAIN_BROKEN: verify('the KMS audit log was edited, reordered or truncated (the hash chain or its MACs do not verify)'),
   KMS_TRANSIT_KEY_REVOKED: { description: 'the transit key was revoked (incident); it refuses every operation', http: 403, exit: 1 },
   KMS_TRANSIT_CIPHERTEXT_INVALID: input('a transit ciphertext is malformed, below min_decryption_version, or does not decrypt'),
+  KMS_CERTIFICATE_INVALID: verify('a workload certificate does not chain to the KMS CA, is outside its validity, or its SPIFFE ID or attestation extension is not the expected one'),
   KMS_RESPONSE_INVALID: verify('the KMS answer is malformed or its JWE does not decrypt with the workload key', 502),
 
   // ---- environment ----------------------------------------------------------

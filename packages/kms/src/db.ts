@@ -153,6 +153,7 @@ const SCHEMA = [
      claims text,
      measurement text,
      chip_id text,
+     evidence_digest text,
      revoked_reason text)`,
   `CREATE INDEX IF NOT EXISTS kms_sessions_expiry ON kms_sessions (expires_ms)`,
   `CREATE INDEX IF NOT EXISTS kms_sessions_measurement ON kms_sessions (measurement)`,

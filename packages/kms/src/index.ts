@@ -16,3 +16,4 @@ export { KmsClient, simulatedEvidenceProvider, parseResourcePath, type EvidenceP
 export { startPgCluster, type PgCluster } from './pg-cluster.js';
 export { TransitStore, type TransitKeyInfo } from './transit.js';
 export { revokeOnReattestationFailure, type RevocationLink } from './revocation.js';
+export { WorkloadCa, verifyWorkloadCertificate, privateKeyPem, ATTESTATION_EXT_OID, DEFAULT_CERT_TTL_SECONDS, type AttestationExtension, type VerifiedWorkloadCert } from './ca.js';

@@ -40,6 +40,7 @@ import { SecretStore, checkPath, checkTenant } from './secrets.js';
 import { PolicyStore, type Decision } from './policy.js';
 import { AuditLog } from './audit.js';
 import { TransitStore } from './transit.js';
+import { WorkloadCa, type AttestationExtension } from './ca.js';
 
 export const KBS_PROTOCOL_VERSION = '0.1.0';
 export const DEFAULT_AUDIENCE = 'veritee-kms';
@@ -62,6 +63,8 @@ export interface KmsOptions {
   maxPendingSessions?: number;
   /** Token audience (default veritee-kms). */
   audience?: string;
+  /** SPIFFE trust domain of workload certificates (default veritee.local). */
+  trustDomain?: string;
 }
 
 export interface AttestedSession {
@@ -71,6 +74,7 @@ export interface AttestedSession {
   claims: Omit<Claims, 'platformData'>;
   expiresMs: number;
   tokenJti: string;
+  evidenceDigest: string;
 }
 
 const digest = (s: string | Uint8Array): string => toHex(sha256(typeof s === 'string' ? utf8(s) : s));
@@ -244,8 +248,8 @@ export class Kms {
     const { platformData: _pd, ...claims } = result.claims;
     const expiresMs = now + ttl * 1000;
     await this.db.query(
-      "UPDATE kms_sessions SET state = 'attested', expires_ms = $2, tee_pubkey = $3, token_jti = $4, claims = $5, measurement = $6, chip_id = $7 WHERE id = $1",
-      [sessionId, expiresMs, JSON.stringify(teePubkey), jti, JSON.stringify(claims), claims.measurement, claims.chipId ?? null],
+      "UPDATE kms_sessions SET state = 'attested', expires_ms = $2, tee_pubkey = $3, token_jti = $4, claims = $5, measurement = $6, chip_id = $7, evidence_digest = $8 WHERE id = $1",
+      [sessionId, expiresMs, JSON.stringify(teePubkey), jti, JSON.stringify(claims), claims.measurement, claims.chipId ?? null, evidenceDigest],
     );
     await this.audit.append({
       tenant: '',
@@ -255,7 +259,7 @@ export class Kms {
       evidenceDigest,
       claimsDigest: digest(canonicalJson(claims)),
     });
-    return { token, session: { id: sessionId, tee: row['tee'] as KbsTee, teePubkey, claims, expiresMs, tokenJti: jti } };
+    return { token, session: { id: sessionId, tee: row['tee'] as KbsTee, teePubkey, claims, expiresMs, tokenJti: jti, evidenceDigest } };
   }
 
   // ---- sessions ---------------------------------------------------------------
@@ -268,6 +272,7 @@ export class Kms {
       claims: JSON.parse(String(row['claims'])) as Omit<Claims, 'platformData'>,
       expiresMs: num(row['expires_ms']),
       tokenJti: String(row['token_jti']),
+      evidenceDigest: String(row['evidence_digest'] ?? ''),
     };
   }
 
@@ -407,6 +412,52 @@ export class Kms {
     }
     await this.audit.append({ tenant, actor, action: `transit.${op}`, decision: 'allow', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions });
     return out;
+  }
+
+  // ---- workload certificates ------------------------------------------------------
+
+  private caPromise?: Promise<WorkloadCa>;
+
+  /** The workload CA of this database (created on first use, shared by every instance). */
+  workloadCa(): Promise<WorkloadCa> {
+    this.caPromise ??= WorkloadCa.load(this.db, this.keys, () => this.now, this.opts.trustDomain);
+    return this.caPromise;
+  }
+
+  /**
+   * A short-lived certificate for the session's tee-pubkey, naming `tenant`/`workload` and
+   * carrying the session's attestation; gated by the policies applying to `ca/<workload>`.
+   */
+  async issueCertificate(session: AttestedSession, tenant: string, workload: string, opts: { dns?: string[]; ttlSeconds?: number } = {}) {
+    checkTenant(tenant);
+    const path = checkPath(`ca/${workload}`);
+    const actor = `session:${digest(session.id).slice(0, 16)}`;
+    const decision = await this.policies.decide(tenant, path, session.claims);
+    if (!decision.allow) {
+      const d = decision.decidedBy;
+      const why = d.prefix === null ? d.rule : `policy "${d.prefix || '(tenant)'}" v${d.version}: ${d.rule}`;
+      await this.audit.append({ tenant, actor, action: 'ca.issue', decision: 'deny', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions, reason: why });
+      throw new VeriteeError('KMS_POLICY_DENIED', `certificate for ${tenant}/${workload} denied by ${why}`);
+    }
+    const ca = await this.workloadCa();
+    const attestation: AttestationExtension = {
+      v: 1,
+      platform: session.claims.platform,
+      measurement: session.claims.measurement,
+      tcb: session.claims.tcb,
+      reportDataHash: digest(session.claims.reportData),
+      evidenceDigest: session.evidenceDigest,
+      simulated: session.claims.simulated,
+      ...(session.claims.chipId ? { chipId: session.claims.chipId } : {}),
+      tenant,
+      workload,
+    };
+    // never outlive the attested session
+    const left = Math.floor((session.expiresMs - this.now) / 1000);
+    const ttl = Math.max(60, Math.min(opts.ttlSeconds ?? 900, left));
+    const out = ca.issue({ publicJwk: session.teePubkey, attestation, ttlSeconds: ttl, ...(opts.dns ? { dns: opts.dns } : {}) });
+    await this.audit.append({ tenant, actor, action: 'ca.issue', decision: 'allow', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions, claimsDigest: digest(canonicalJson(session.claims)) });
+    return { ...out, chainPem: [ca.certPem] };
   }
 }
 

@@ -187,6 +187,21 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     return kms.transitOp(session, req.params.tenant, req.params.name, op, obj(req.body ?? {}));
   });
 
+  app.post('/kms/v0/ca/issue', async (req) => {
+    const session = await workload(req);
+    const b = obj(req.body);
+    if (typeof b['tenant'] !== 'string' || typeof b['workload'] !== 'string') throw new VeriteeError('INPUT_INVALID', 'certificate request needs tenant and workload');
+    const dns = b['dns'];
+    if (dns !== undefined && (!Array.isArray(dns) || !dns.every((d) => typeof d === 'string'))) throw new VeriteeError('INPUT_INVALID', 'dns must be an array of host names');
+    const ttl = b['ttl'];
+    if (ttl !== undefined && typeof ttl !== 'number') throw new VeriteeError('INPUT_INVALID', 'ttl must be a number of seconds');
+    const c = await kms.issueCertificate(session, b['tenant'], b['workload'], { ...(dns ? { dns: dns as string[] } : {}), ...(ttl !== undefined ? { ttlSeconds: ttl as number } : {}) });
+    return { certificate: c.certPem, chain: c.chainPem, spiffe_id: c.spiffeId, not_after: c.notAfter };
+  });
+  app.get('/kms/v0/ca/bundle', async () => {
+    const ca = await kms.workloadCa();
+    return { trust_domain: ca.trustDomain, bundle: ca.certPem };
+  });
   app.get('/kms/v0/jwks', async () => kms.jwks());
   app.get('/kms/v0/healthz', async () => {
     await kms.db.query('SELECT 1');
