@@ -191,6 +191,16 @@ const SCHEMA = [
      prev_hash text NOT NULL,
      hash text NOT NULL,
      mac text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS kms_tees (
+     tenant text NOT NULL,
+     tee_id text NOT NULL,
+     kind text NOT NULL,
+     platform text NOT NULL,
+     measurement text NOT NULL,
+     status text NOT NULL,
+     requested_ms bigint NOT NULL,
+     decided_by text,
+     PRIMARY KEY (tenant, tee_id))`,
   `CREATE TABLE IF NOT EXISTS kms_transit_keys (
      tenant text NOT NULL,
      name text NOT NULL,

@@ -17,3 +17,4 @@ export { startPgCluster, type PgCluster } from './pg-cluster.js';
 export { TransitStore, type TransitKeyInfo } from './transit.js';
 export { revokeOnReattestationFailure, type RevocationLink } from './revocation.js';
 export { WorkloadCa, verifyWorkloadCertificate, privateKeyPem, ATTESTATION_EXT_OID, DEFAULT_CERT_TTL_SECONDS, type AttestationExtension, type VerifiedWorkloadCert } from './ca.js';
+export { TeeRegistry, teeIdentity, type RegisteredTee } from './registry.js';

@@ -375,6 +375,34 @@ for (const backend of backends()) {
       assert.ok(truncated.problems.some((p) => /truncated/.test(p)));
     });
 
+    test('TEE registry: a rule with registered:true passes only after a tenant admin approves the TEE', async () => {
+      await t.kms.policies.put('tenant-g', '', ALLOW_SIM);
+      await t.kms.policies.put('tenant-g', 'reg', { rules: [{ name: 'registered-only', allowSimulated: true, registered: true }] });
+      await t.kms.secrets.put('tenant-g', 'reg/key', { value: 'for registered TEEs' });
+      const { cookie } = await attestOver();
+      const get = () => app.inject({ method: 'GET', url: '/kbs/v0/resource/tenant-g/reg/key', headers: { cookie } });
+      const before = await get();
+      assert.equal(before.statusCode, 403);
+      assert.match(before.body, /not registered/);
+      const reg = await app.inject({ method: 'POST', url: '/kms/v0/registry/register', headers: { cookie }, payload: { tenant: 'tenant-g' } });
+      assert.equal(reg.statusCode, 200, reg.body);
+      const entry = reg.json() as { teeId: string; kind: string; status: string };
+      assert.equal(entry.status, 'pending');
+      assert.equal(entry.kind, 'chip-id');
+      assert.equal((await get()).statusCode, 403, 'pending is not approved');
+      const other = await admin.token({ sub: 'mallory', roles: ['tenant-admin'], tenant: 'tenant-b' });
+      const own = await admin.token({ sub: 'gina', roles: ['tenant-admin'], tenant: 'tenant-g' });
+      const approve = (tok: string, tenant: string) => app.inject({ method: 'POST', url: `/kms/v0/tenants/${tenant}/registry/${encodeURIComponent(entry.teeId)}/approve`, headers: { authorization: `Bearer ${tok}` } });
+      assert.equal((await approve(other, 'tenant-g')).statusCode, 403);
+      assert.equal((await approve(other, 'tenant-b')).statusCode, 404, 'the TEE is not registered to tenant-b');
+      assert.equal((await approve(own, 'tenant-g')).statusCode, 200);
+      assert.equal((await get()).statusCode, 200);
+      const list = await app.inject({ method: 'GET', url: '/kms/v0/tenants/tenant-g/registry', headers: { authorization: `Bearer ${own}` } });
+      assert.equal((list.json() as { tees: Array<{ status: string; decidedBy: string }> }).tees[0]!.decidedBy, 'gina');
+      await app.inject({ method: 'POST', url: `/kms/v0/tenants/tenant-g/registry/${encodeURIComponent(entry.teeId)}/revoke`, headers: { authorization: `Bearer ${own}` } });
+      assert.equal((await get()).statusCode, 403);
+    });
+
     test('logs carry no secret value, token, nonce, cookie or key', async () => {
       const { r, cookie, nonce } = await attestOver();
       const token = (r.json() as { token: string }).token;

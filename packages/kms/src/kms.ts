@@ -41,6 +41,7 @@ import { PolicyStore, type Decision } from './policy.js';
 import { AuditLog } from './audit.js';
 import { TransitStore } from './transit.js';
 import { WorkloadCa, type AttestationExtension } from './ca.js';
+import { TeeRegistry } from './registry.js';
 
 export const KBS_PROTOCOL_VERSION = '0.1.0';
 export const DEFAULT_AUDIENCE = 'veritee-kms';
@@ -115,6 +116,7 @@ export class Kms {
   readonly policies: PolicyStore;
   readonly audit: AuditLog;
   readonly transit: TransitStore;
+  readonly registry: TeeRegistry;
   readonly audience: string;
   private readonly clock: Clock;
 
@@ -131,6 +133,7 @@ export class Kms {
     this.policies = new PolicyStore(db, now);
     this.audit = new AuditLog(db, keys, now);
     this.transit = new TransitStore(db, keys, now);
+    this.registry = new TeeRegistry(db, now);
     this.audience = opts.audience ?? DEFAULT_AUDIENCE;
   }
 
@@ -332,7 +335,7 @@ export class Kms {
     const actor = `session:${digest(session.id).slice(0, 16)}`;
     const resource = `${repo}/${path}`;
     const claimsDigest = digest(canonicalJson(session.claims));
-    const decision = await this.policies.decide(repo, path, session.claims);
+    const decision = await this.policies.decide(repo, path, session.claims, { registered: await this.registry.isApproved(repo, session) });
     if (!decision.allow) {
       const d = decision.decidedBy;
       const why = d.prefix === null ? d.rule : `policy "${d.prefix || '(tenant)'}" v${d.version}: ${d.rule}`;
@@ -369,7 +372,7 @@ export class Kms {
     checkTenant(tenant);
     const path = checkPath(`transit/${name}`);
     const actor = `session:${digest(session.id).slice(0, 16)}`;
-    const decision = await this.policies.decide(tenant, path, session.claims);
+    const decision = await this.policies.decide(tenant, path, session.claims, { registered: await this.registry.isApproved(tenant, session) });
     if (!decision.allow) {
       const d = decision.decidedBy;
       const why = d.prefix === null ? d.rule : `policy "${d.prefix || '(tenant)'}" v${d.version}: ${d.rule}`;
@@ -432,7 +435,7 @@ export class Kms {
     checkTenant(tenant);
     const path = checkPath(`ca/${workload}`);
     const actor = `session:${digest(session.id).slice(0, 16)}`;
-    const decision = await this.policies.decide(tenant, path, session.claims);
+    const decision = await this.policies.decide(tenant, path, session.claims, { registered: await this.registry.isApproved(tenant, session) });
     if (!decision.allow) {
       const d = decision.decidedBy;
       const why = d.prefix === null ? d.rule : `policy "${d.prefix || '(tenant)'}" v${d.version}: ${d.rule}`;

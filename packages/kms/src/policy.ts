@@ -13,7 +13,7 @@
  * ```json
  * { "rules": [ { "name": "prod-snp", "platforms": ["snp"], "measurements": ["<hex>"],
  *                "allowSimulated": false, "allowDebug": false, "hostData": ["<hex>"],
- *                "minTcb": { "snp": 22 } } ] }
+ *                "minTcb": { "snp": 22 }, "registered": true } ] }
  * ```
  */
 import { z } from 'zod';
@@ -31,6 +31,8 @@ const ruleSchema = z.strictObject({
   allowDebug: z.boolean().optional(),
   allowSimulated: z.boolean().optional(),
   minTcb: z.record(z.string().max(32), z.number().int().min(0)).optional(),
+  /** The TEE must be registered to (and approved in) this tenant. */
+  registered: z.boolean().optional(),
 });
 const policySchema = z.strictObject({ rules: z.array(ruleSchema).min(1).max(100) });
 
@@ -54,7 +56,8 @@ function checkPrefix(prefix: string): string {
 }
 
 /** Why a rule does or does not match the claims: the first failing condition, or null. */
-export function ruleFailure(rule: KmsRule, claims: Omit<Claims, 'platformData'>): string | null {
+export function ruleFailure(rule: KmsRule, claims: Omit<Claims, 'platformData'>, ctx: { registered?: boolean } = {}): string | null {
+  if (rule.registered === true && ctx.registered !== true) return 'TEE not registered to this tenant (or not approved)';
   if (claims.simulated && rule.allowSimulated !== true) return 'simulated evidence not allowed';
   if (claims.debug && rule.allowDebug !== true) return 'debug TEE not allowed';
   if (rule.platforms && !rule.platforms.includes(claims.platform)) return `platform ${claims.platform} not in [${rule.platforms.join(', ')}]`;
@@ -140,13 +143,13 @@ export class PolicyStore {
   }
 
   /** Evaluates every applicable policy for `<tenant>/<path>` against verified claims. */
-  async decide(tenant: string, path: string, claims: Omit<Claims, 'platformData'>): Promise<Decision> {
+  async decide(tenant: string, path: string, claims: Omit<Claims, 'platformData'>, ctx: { registered?: boolean } = {}): Promise<Decision> {
     const all = await this.current(tenant);
     const applicable = all.filter((p) => p.prefix === '' || path === p.prefix || path.startsWith(p.prefix + '/'));
     const evaluations: PolicyEvaluation[] = applicable.map((p) => {
       const reasons: string[] = [];
       for (const rule of p.document.rules) {
-        const why = ruleFailure(rule, claims);
+        const why = ruleFailure(rule, claims, ctx);
         if (why === null) return { prefix: p.prefix, version: p.version, passed: true, rule: rule.name };
         reasons.push(`${rule.name}: ${why}`);
       }

@@ -130,6 +130,8 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     logger,
     bodyLimit: MAX_EVIDENCE_BYTES + 64 * 1024,
     requestTimeout: 30_000,
+    // TEE ids (chip:<128 hex>) are path parameters
+    maxParamLength: 300,
     ...(opts.https ? { https: opts.https } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const limiter = new RateLimiter(opts.rateLimit?.burst ?? 60, opts.rateLimit?.perSecond ?? 30, () => kms.now);
@@ -201,6 +203,14 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
   app.get('/kms/v0/ca/bundle', async () => {
     const ca = await kms.workloadCa();
     return { trust_domain: ca.trustDomain, bundle: ca.certPem };
+  });
+  app.post('/kms/v0/registry/register', async (req) => {
+    const session = await workload(req);
+    const b = obj(req.body);
+    if (typeof b['tenant'] !== 'string') throw new VeriteeError('INPUT_INVALID', 'registration needs tenant');
+    const entry = await kms.registry.request(b['tenant'], session);
+    await kms.audit.append({ tenant: b['tenant'], actor: 'session', action: 'registry.request', decision: 'ok', resource: entry.teeId });
+    return entry;
   });
   app.get('/kms/v0/jwks', async () => kms.jwks());
   app.get('/kms/v0/healthz', async () => {
@@ -328,7 +338,7 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     const c = claims as { platform?: unknown; measurement?: unknown; tcb?: unknown };
     if (typeof c.platform !== 'string' || typeof c.measurement !== 'string') throw new VeriteeError('INPUT_INVALID', 'claims need at least platform and measurement');
     const full = { simulated: false, debug: false, measurements: {}, reportData: '', tcb: { components: [] }, signer: 'vcek', product: '', certChain: [], version: 0, ...(claims as object) } as never;
-    return kms.policies.decide(req.params.tenant, b['path'], full);
+    return kms.policies.decide(req.params.tenant, b['path'], full, { registered: b['registered'] === true });
   });
   app.get<TP>(`${T}/audit`, async (req) => {
     await admin(req, req.params.tenant);
@@ -370,6 +380,18 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
       default:
         throw new VeriteeError('ROUTE_NOT_FOUND', 'transit key actions: rotate, revoke, config');
     }
+  });
+
+  app.get<TP>(`${T}/registry`, async (req) => {
+    await admin(req, req.params.tenant);
+    return { tees: await kms.registry.list(req.params.tenant) };
+  });
+  app.post<{ Params: { tenant: string; teeId: string; action: string } }>(`${T}/registry/:teeId/:action`, async (req) => {
+    const id = await admin(req, req.params.tenant);
+    const { tenant, teeId, action } = req.params;
+    if (action !== 'approve' && action !== 'revoke') throw new VeriteeError('ROUTE_NOT_FOUND', 'registry actions: approve, revoke');
+    await audited(id, tenant, `registry.${action}`, teeId.slice(0, 200), () => kms.registry.decide(tenant, teeId, action === 'approve' ? 'approved' : 'revoked', id.sub));
+    return { ok: true };
   });
 
   app.post('/kms/v0/sessions/revoke', async (req) => {
