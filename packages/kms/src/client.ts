@@ -12,6 +12,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createHash, X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { flattenedDecrypt, type JWK } from 'jose';
 import { parseJsonStrict, quoteInput, VeriteeError } from '@veritee/core';
 import { computeReportData, type EvidenceEnvelope, type Platform, type SimulatedTee } from '@veritee/attestation';
@@ -38,22 +40,57 @@ export interface KmsClientOptions {
   evidence: EvidenceProvider;
   /** PEM CA certificate(s) for https. */
   ca?: string | Buffer;
+  /** https: the SHA-256 (hex) of the KMS TLS key's SPKI, e.g. from a bootstrap cache; any other key is refused. */
+  pinSpkiSha256?: string;
   /** Request timeout (default 30 s). */
   timeoutMs?: number;
 }
 
-interface HttpAnswer {
+export interface HttpAnswer {
   status: number;
+  /** https: SHA-256 (hex) of the server certificate's SPKI. */
+  peerSpkiSha256?: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
 
 const MAX_ANSWER = 2 * 1024 * 1024;
 
-function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, opts: { ca?: string | Buffer; timeoutMs: number }): Promise<HttpAnswer> {
+function spkiSha256(raw: Buffer): string {
+  return createHash('sha256').update(new X509Certificate(raw).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/**
+ * One HTTP(S) exchange. `pinSpkiSha256` refuses any server key but that one (checked during
+ * the handshake); `insecureFirstContact` skips CA validation and leaves the decision to the
+ * caller, who must check `peerSpkiSha256` against attested data (bootstrap only).
+ */
+export function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  opts: { ca?: string | Buffer; timeoutMs: number; pinSpkiSha256?: string; insecureFirstContact?: boolean },
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = fn(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
+    const https = url.protocol === 'https:';
+    const fn = https ? httpsRequest : httpRequest;
+    const tlsOpts = https
+      ? {
+          ...(opts.ca ? { ca: opts.ca } : {}),
+          ...(opts.insecureFirstContact ? { rejectUnauthorized: false } : {}),
+          ...(opts.pinSpkiSha256
+            ? {
+                checkServerIdentity: (_host: string, cert: { raw: Buffer }) =>
+                  spkiSha256(cert.raw) === opts.pinSpkiSha256 ? undefined : new VeriteeError('KMS_RESPONSE_INVALID', 'the KMS TLS key is not the pinned (attested) one'),
+              }
+            : {}),
+        }
+      : {};
+    const req = fn(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: opts.timeoutMs, ...tlsOpts }, (res) => {
+      const sock = res.socket as TLSSocket;
+      const peer = https && typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : undefined;
+      const peerSpki = peer && peer.raw ? spkiSha256(peer.raw) : undefined;
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -63,7 +100,7 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
           reject(new VeriteeError('KMS_RESPONSE_INVALID', `KMS answer exceeds ${MAX_ANSWER} bytes`));
         } else chunks.push(c);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ...(peerSpki ? { peerSpkiSha256: peerSpki } : {}) }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
@@ -107,6 +144,7 @@ export class KmsClient {
   private async call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<HttpAnswer> {
     return send(new URL(path, this.base), method, { accept: 'application/json', ...headers }, body === undefined ? undefined : JSON.stringify(body), {
       ...(this.opts.ca ? { ca: this.opts.ca } : {}),
+      ...(this.opts.pinSpkiSha256 ? { pinSpkiSha256: this.opts.pinSpkiSha256 } : {}),
       timeoutMs: this.opts.timeoutMs ?? 30_000,
     });
   }

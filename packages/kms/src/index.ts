@@ -18,3 +18,5 @@ export { TransitStore, type TransitKeyInfo } from './transit.js';
 export { revokeOnReattestationFailure, type RevocationLink } from './revocation.js';
 export { WorkloadCa, verifyWorkloadCertificate, privateKeyPem, ATTESTATION_EXT_OID, DEFAULT_CERT_TTL_SECONDS, type AttestationExtension, type VerifiedWorkloadCert } from './ca.js';
 export { TeeRegistry, teeIdentity, type RegisteredTee } from './registry.js';
+export { bootstrapKms, type BootstrapCache, type BootstrapResult } from './bootstrap.js';
+export type { BootstrapDocument } from './kms.js';

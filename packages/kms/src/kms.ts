@@ -66,6 +66,26 @@ export interface KmsOptions {
   audience?: string;
   /** SPIFFE trust domain of workload certificates (default veritee.local). */
   trustDomain?: string;
+  /**
+   * The KMS's own TEE, for client bootstrap: evidence whose report data binds the client's
+   * nonce and the bootstrap document, the reference measurements the KMS publishes, and
+   * its TLS certificate (whose key the document pins).
+   */
+  selfAttestation?: { evidence(reportData: Uint8Array): Promise<EvidenceEnvelope>; referenceMeasurements?: Record<string, string[]>; tlsCertPem?: string };
+}
+
+/** What a client caches on first contact (see bootstrap.ts). */
+export interface BootstrapDocument {
+  v: 1;
+  trustDomain: string;
+  /** The workload CA (PEM). */
+  ca: string;
+  /** Reference measurements the KMS publishes, by name. */
+  referenceMeasurements: Record<string, string[]>;
+  /** SHA-256 (hex) of the KMS TLS key's SPKI, when it serves https. */
+  tlsSpkiSha256?: string;
+  /** The token-signing keys. */
+  jwks: { keys: JWK[] };
 }
 
 export interface AttestedSession {
@@ -461,6 +481,42 @@ export class Kms {
     const out = ca.issue({ publicJwk: session.teePubkey, attestation, ttlSeconds: ttl, ...(opts.dns ? { dns: opts.dns } : {}) });
     await this.audit.append({ tenant, actor, action: 'ca.issue', decision: 'allow', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions, claimsDigest: digest(canonicalJson(session.claims)) });
     return { ...out, chainPem: [ca.certPem] };
+  }
+
+  // ---- client bootstrap ---------------------------------------------------------
+
+  private tlsCertPem?: string;
+
+  /** Declares the TLS certificate this instance serves (its key is pinned in the bootstrap document). */
+  setTlsCertificate(pem: string): void {
+    this.tlsCertPem = pem;
+  }
+
+  /**
+   * The bootstrap document and the KMS's evidence binding it:
+   * `report_data = computeReportData({ nonce, publicKeyHash: SHA-256(canonical JSON of the document) })`.
+   */
+  async bootstrap(nonceHex: string): Promise<{ document: BootstrapDocument; evidence: EvidenceEnvelope }> {
+    const self = this.opts.selfAttestation;
+    if (!self) throw new VeriteeError('KMS_RESOURCE_NOT_FOUND', 'this KMS runs without a TEE of its own: no attested bootstrap');
+    if (!/^[0-9a-f]{64}$/.test(nonceHex)) throw new VeriteeError('INPUT_INVALID', 'bootstrap nonce must be 64 lowercase hex digits');
+    const ca = await this.workloadCa();
+    const document: BootstrapDocument = {
+      v: 1,
+      trustDomain: ca.trustDomain,
+      ca: ca.certPem,
+      referenceMeasurements: self.referenceMeasurements ?? {},
+      jwks: this.jwks(),
+    };
+    const tlsPem = this.tlsCertPem ?? self.tlsCertPem;
+    if (tlsPem) {
+      const { X509Certificate } = await import('node:crypto');
+      document.tlsSpkiSha256 = toHex(sha256(new Uint8Array(new X509Certificate(tlsPem).publicKey.export({ type: 'spki', format: 'der' }))));
+    }
+    const { computeReportData } = await import('@veritee/attestation');
+    const nonce = Buffer.from(nonceHex, 'hex');
+    const evidence = await self.evidence(computeReportData({ nonce: new Uint8Array(nonce), publicKeyHash: sha256(utf8(canonicalJson(document))) }));
+    return { document, evidence };
   }
 }
 

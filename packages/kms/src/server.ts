@@ -212,6 +212,10 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     await kms.audit.append({ tenant: b['tenant'], actor: 'session', action: 'registry.request', decision: 'ok', resource: entry.teeId });
     return entry;
   });
+  app.get<{ Querystring: { nonce?: string } }>('/kms/v0/bootstrap', async (req) => {
+    limited(req);
+    return kms.bootstrap(String(req.query.nonce ?? ''));
+  });
   app.get('/kms/v0/jwks', async () => kms.jwks());
   app.get('/kms/v0/healthz', async () => {
     await kms.db.query('SELECT 1');
