@@ -131,7 +131,7 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     bodyLimit: MAX_EVIDENCE_BYTES + 64 * 1024,
     requestTimeout: 30_000,
     // TEE ids (chip:<128 hex>) are path parameters
-    maxParamLength: 300,
+    routerOptions: { maxParamLength: 300 },
     ...(opts.https ? { https: opts.https } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const limiter = new RateLimiter(opts.rateLimit?.burst ?? 60, opts.rateLimit?.perSecond ?? 30, () => kms.now);
