@@ -197,8 +197,9 @@ export class Kms {
     }
     const now = this.now;
     const max = this.opts.maxPendingSessions ?? 10_000;
-    // Expired sessions are dropped lazily here, so the table does not grow without bound.
-    await this.db.query("DELETE FROM kms_sessions WHERE expires_ms < $1 AND state <> 'revoked'", [now - 60_000]);
+    // Sessions expired for a minute (revoked ones too: they are dead either way) are dropped
+    // lazily here, so the table does not grow without bound.
+    await this.db.query('DELETE FROM kms_sessions WHERE expires_ms < $1', [now - 60_000]);
     const [c] = await this.db.query("SELECT count(*) AS n FROM kms_sessions WHERE state = 'pending' AND expires_ms >= $1", [now]);
     if (num(c?.['n']) >= max) throw new VeriteeError('KMS_RATE_LIMITED', `too many sessions awaiting evidence (${max}); retry later`);
     const sessionId = randomBytes(24).toString('base64url');

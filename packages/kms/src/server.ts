@@ -200,7 +200,8 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     const c = await kms.issueCertificate(session, b['tenant'], b['workload'], { ...(dns ? { dns: dns as string[] } : {}), ...(ttl !== undefined ? { ttlSeconds: ttl as number } : {}) });
     return { certificate: c.certPem, chain: c.chainPem, spiffe_id: c.spiffeId, not_after: c.notAfter };
   });
-  app.get('/kms/v0/ca/bundle', async () => {
+  app.get('/kms/v0/ca/bundle', async (req) => {
+    limited(req);
     const ca = await kms.workloadCa();
     return { trust_domain: ca.trustDomain, bundle: ca.certPem };
   });
@@ -216,8 +217,12 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     limited(req);
     return kms.bootstrap(String(req.query.nonce ?? ''));
   });
-  app.get('/kms/v0/jwks', async () => kms.jwks());
-  app.get('/kms/v0/healthz', async () => {
+  app.get('/kms/v0/jwks', async (req) => {
+    limited(req);
+    return kms.jwks();
+  });
+  app.get('/kms/v0/healthz', async (req) => {
+    limited(req);
     await kms.db.query('SELECT 1');
     return { ok: true, protocol: KBS_PROTOCOL_VERSION, backend: kms.db.backend, rootKey: kms.rootKeyLabel };
   });

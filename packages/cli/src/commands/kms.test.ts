@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbedded } from '@veritee/kms';
@@ -86,6 +86,18 @@ test('kms secret put / policy put / serve / fetch: the workload gets the secret;
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /KMS_ATTESTATION_FAILED/);
   assert.match(unknown.stderr, /failed check/);
+
+  // hardware path: evidence from an external command (here `veritee attest sim`, which also
+  // publishes its anchors where the server looks), given the report data in $VERITEE_REPORT_DATA
+  const bin = new URL('../bin.js', import.meta.url).pathname;
+  const evCmd = `"${process.execPath}" "${bin}" attest sim --platform snp --report-data "$VERITEE_REPORT_DATA" --out "${join(tmp, 'ev.json')}" --anchors-out "${join(tmp, 'anchors.json')}" >/dev/null && cat "${join(tmp, 'ev.json')}"`;
+  const hw = await runCli(['kms', 'fetch', 'kbs:///tenant-a/db/password', '--kms', url, '--tee', 'snp', '--evidence-cmd', evCmd, '--out', join(tmp, 'secret.txt')]);
+  assert.equal(hw.code, 0, hw.stderr);
+  assert.equal(readFileSync(join(tmp, 'secret.txt'), 'utf8'), SECRET);
+  assert.equal((statSync(join(tmp, 'secret.txt')).mode & 0o777).toString(8), '600');
+  const noCmd = await runCli(['kms', 'fetch', 'kbs:///tenant-a/db/password', '--kms', url, '--tee', 'snp']);
+  assert.equal(noCmd.code, 2);
+  assert.match(noCmd.stderr, /--evidence-cmd/);
 
   const bad = await runCli(['kms', 'fetch', 'tenant-a/../etc', '--kms', url, '--tee', 'sim-snp']);
   assert.equal(bad.code, 2);
