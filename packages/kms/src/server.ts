@@ -4,9 +4,10 @@
  *
  * | route | who |
  * |---|---|
- * | `POST /kbs/v0/auth`, `POST /kbs/v0/attest` | anyone (rate-limited per client address: 429) |
+ * | `POST /kbs/v0/auth`, `POST /kbs/v0/attest`, `GET /kms/v0/bootstrap` | anyone (rate-limited per client address: 429) |
+ * | `POST /kms/v0/transit/<tenant>/<op>/<key>`, `POST /kms/v0/ca/issue`, `POST /kms/v0/registry/register` | attested workloads |
  * | `GET /kbs/v0/resource/<repo>/<type>/<tag>` | attested workloads (cookie `kbs-session-id` or `Authorization: Bearer <EAR token>`) |
- * | `GET /kms/v0/jwks`, `GET /kms/v0/healthz` | anyone |
+ * | `GET /kms/v0/jwks`, `GET /kms/v0/healthz`, `GET /kms/v0/ca/bundle` | anyone (rate-limited) |
  * | `/kms/v0/tenants/<tenant>/…` (secrets, policies, dry-run, audit) | admin bearer JWT: role `kms-admin`, or `tenant-admin` with `tenant` = <tenant> |
  * | `POST /kms/v0/sessions/revoke`, `GET /kms/v0/audit` | `kms-admin` |
  *
