@@ -68,9 +68,11 @@ export class AuditLog {
       const seq = last ? num(last['seq']) + 1 : 1;
       const prev = last ? String(last['hash']) : GENESIS;
       const hash = chainHash(seq, at, prev, entryJson);
-      await q.query('INSERT INTO kms_audit (seq, at_ms, entry, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6)', [
+      // `tenant` is a copy of entry.tenant for filtering; only the entry is hashed.
+      await q.query('INSERT INTO kms_audit (seq, at_ms, tenant, entry, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
         seq,
         at,
+        entry.tenant,
         entryJson,
         prev,
         hash,
@@ -82,7 +84,11 @@ export class AuditLog {
 
   /** Entries after `afterSeq`, optionally of one tenant only. */
   async list(opts: { tenant?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
-    const rows = await this.db.query('SELECT * FROM kms_audit WHERE seq > $1 ORDER BY seq LIMIT $2', [opts.afterSeq ?? 0, Math.min(opts.limit ?? 1000, 10_000)]);
+    const limit = Math.min(opts.limit ?? 1000, 10_000);
+    const rows =
+      opts.tenant === undefined
+        ? await this.db.query('SELECT * FROM kms_audit WHERE seq > $1 ORDER BY seq LIMIT $2', [opts.afterSeq ?? 0, limit])
+        : await this.db.query('SELECT * FROM kms_audit WHERE tenant = $3 AND seq > $1 ORDER BY seq LIMIT $2', [opts.afterSeq ?? 0, limit, opts.tenant]);
     return rows
       .map((r) => ({
         seq: num(r['seq']),

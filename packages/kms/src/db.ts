@@ -187,6 +187,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS kms_audit (
      seq bigint PRIMARY KEY,
      at_ms bigint NOT NULL,
+     tenant text NOT NULL,
      entry text NOT NULL,
      prev_hash text NOT NULL,
      hash text NOT NULL,
@@ -201,6 +202,7 @@ const SCHEMA = [
      requested_ms bigint NOT NULL,
      decided_by text,
      PRIMARY KEY (tenant, tee_id))`,
+  `CREATE INDEX IF NOT EXISTS kms_audit_tenant ON kms_audit (tenant, seq)`,
   `CREATE TABLE IF NOT EXISTS kms_transit_keys (
      tenant text NOT NULL,
      name text NOT NULL,

@@ -346,7 +346,11 @@ for (const backend of backends()) {
       assert.equal(good.ok, true, good.problems.join('\n'));
       assert.ok(good.entries > 10);
       const all = await t.kms.audit.list({ limit: 10_000 });
-      assert.ok(all.some((r) => r.entry.action === 'kbs.release' && r.entry.decision === 'allow'));
+      const release = all.find((r) => r.entry.action === 'kbs.release' && r.entry.decision === 'allow');
+      assert.ok(release && /^[0-9a-f]{64}$/.test(release.entry.claimsDigest ?? '') && /^[0-9a-f]{64}$/.test(release.entry.requestDigest ?? ''));
+      assert.ok(release.entry.policyVersions && Object.keys(release.entry.policyVersions).length > 0);
+      const attested = all.find((r) => r.entry.action === 'kbs.attest' && r.entry.decision === 'allow');
+      assert.ok(attested && /^[0-9a-f]{64}$/.test(attested.entry.evidenceDigest ?? ''));
       assert.ok(all.some((r) => r.entry.action === 'kbs.release' && r.entry.decision === 'deny'));
       assert.ok(all.some((r) => r.entry.action === 'kbs.attest' && r.entry.decision === 'deny'));
       assert.ok(all.some((r) => r.entry.action.startsWith('admin.') && r.entry.decision === 'deny'));
@@ -366,7 +370,7 @@ for (const backend of backends()) {
       const deleted = await verifyAudit(db, t.kms.keys);
       assert.equal(deleted.ok, false);
       assert.ok(deleted.problems.some((p) => /missing/.test(p)), deleted.problems.join('\n'));
-      await db.query('INSERT INTO kms_audit (seq, at_ms, entry, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6)', [row!['seq'], row!['at_ms'], row!['entry'], row!['prev_hash'], row!['hash'], row!['mac']]);
+      await db.query('INSERT INTO kms_audit (seq, at_ms, tenant, entry, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7)', [row!['seq'], row!['at_ms'], row!['tenant'], row!['entry'], row!['prev_hash'], row!['hash'], row!['mac']]);
       // truncation of the tail is caught against a recorded head
       const head = (await verifyAudit(db, t.kms.keys)).head!;
       await db.query('DELETE FROM kms_audit WHERE seq = $1', [head.seq]);

@@ -228,9 +228,15 @@ export class Kms {
       throw new VeriteeError('KMS_NONCE_USED', `this session's nonce was already used (session is ${String(s['state'])}); call /kbs/v0/auth for a new one`);
     }
     const sessionDigest = digest(sessionId).slice(0, 16);
+    let requestDigest: string;
+    try {
+      requestDigest = digest(canonicalJson(body));
+    } catch {
+      requestDigest = 'unhashable';
+    }
     const fail = async (reason: string, evidenceDigest?: string): Promise<never> => {
       await this.db.query("UPDATE kms_sessions SET state = 'failed' WHERE id = $1", [sessionId]);
-      await this.audit.append({ tenant: '', actor: `session:${sessionDigest}`, action: 'kbs.attest', decision: 'deny', reason, ...(evidenceDigest ? { evidenceDigest } : {}) });
+      await this.audit.append({ tenant: '', actor: `session:${sessionDigest}`, action: 'kbs.attest', decision: 'deny', reason: reason.slice(0, 2000), requestDigest, ...(evidenceDigest ? { evidenceDigest } : {}) });
       throw new VeriteeError('KMS_ATTESTATION_FAILED', reason);
     };
     if (num(row['expires_ms']) < now) {
@@ -280,6 +286,7 @@ export class Kms {
       actor: `session:${sessionDigest}`,
       action: 'kbs.attest',
       decision: 'allow',
+      requestDigest,
       evidenceDigest,
       claimsDigest: digest(canonicalJson(claims)),
     });
@@ -356,23 +363,24 @@ export class Kms {
     const actor = `session:${digest(session.id).slice(0, 16)}`;
     const resource = `${repo}/${path}`;
     const claimsDigest = digest(canonicalJson(session.claims));
+    const requestDigest = digest(`GET /kbs/v0/resource/${resource}`);
     const decision = await this.policies.decide(repo, path, session.claims, { registered: await this.registry.isApproved(repo, session) });
     if (!decision.allow) {
       const d = decision.decidedBy;
       const why = d.prefix === null ? d.rule : `policy "${d.prefix || '(tenant)'}" v${d.version}: ${d.rule}`;
-      await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'deny', resource, claimsDigest, policyVersions: decision.policyVersions, reason: why });
+      await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'deny', resource, requestDigest, claimsDigest, policyVersions: decision.policyVersions, reason: why });
       throw new VeriteeError('KMS_POLICY_DENIED', `release of ${resource} denied by ${why}`);
     }
     let value: Uint8Array;
     try {
       value = resourceBytes((await this.secrets.get(repo, path)).data);
     } catch (e) {
-      await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'error', resource, claimsDigest, policyVersions: decision.policyVersions, reason: 'not found' });
+      await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'error', resource, requestDigest, claimsDigest, policyVersions: decision.policyVersions, reason: 'not found' });
       throw e;
     }
     const key = await importJWK(session.teePubkey, jweAlg(session.teePubkey));
     const jwe = await new FlattenedEncrypt(value).setProtectedHeader({ alg: jweAlg(session.teePubkey), enc: 'A256GCM' }).encrypt(key);
-    await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'allow', resource, claimsDigest, policyVersions: decision.policyVersions });
+    await this.audit.append({ tenant: repo, actor, action: 'kbs.release', decision: 'allow', resource, requestDigest, claimsDigest, policyVersions: decision.policyVersions });
     return { jwe: jwe as unknown as Record<string, unknown>, decision };
   }
 
