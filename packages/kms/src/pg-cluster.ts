@@ -1,7 +1,7 @@
 /**
  * @module pg-cluster
- * TEST SUPPORT: a throw-away PostgreSQL 15 cluster in a temporary directory, listening on
- * a unix socket in that directory and on a free loopback port, removed on {@link PgCluster.stop}.
+ * TEST SUPPORT: a throw-away PostgreSQL 15 cluster in a temporary directory, listening only
+ * on a unix socket in that (mode 0700) directory, no TCP, removed on {@link PgCluster.stop}.
  *
  * The binaries come from `/usr/lib/postgresql/15/bin` (override with VERITEE_PG_BIN). When
  * they are missing and the process runs as root, `apt-get install -y postgresql-15` is run
@@ -17,8 +17,9 @@ import { join } from 'node:path';
 import { VeriteeError } from '@veritee/core';
 
 export interface PgCluster {
-  /** `postgres://veritee@127.0.0.1:<port>/postgres` */
+  /** `postgres://veritee@localhost:<port>/postgres?host=<socket dir>` */
   url: string;
+  /** The socket directory (libpq `host`). */
   host: string;
   port: number;
   /** Directory holding the unix socket. */
@@ -84,7 +85,7 @@ export async function startPgCluster(opts: { bin?: string } = {}): Promise<PgClu
     for (let attempt = 0; attempt < 5; attempt++) {
       port = await freePort();
       try {
-        run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-k ${dir} -p ${port} -h 127.0.0.1 -F -c max_connections=200`, 'start']);
+        run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', `-k ${dir} -p ${port} -c listen_addresses='' -F -c max_connections=200`, 'start']);
         break;
       } catch (e) {
         if (attempt === 4) throw e;
@@ -92,8 +93,8 @@ export async function startPgCluster(opts: { bin?: string } = {}): Promise<PgClu
     }
     let stopped = false;
     return {
-      url: `postgres://veritee@127.0.0.1:${port}/postgres`,
-      host: '127.0.0.1',
+      url: `postgres://veritee@localhost:${port}/postgres?host=${encodeURIComponent(dir)}`,
+      host: dir,
       port,
       socketDir: dir,
       stop: async () => {
