@@ -203,6 +203,12 @@ const SCHEMA = [
      decided_by text,
      PRIMARY KEY (tenant, tee_id))`,
   `CREATE INDEX IF NOT EXISTS kms_audit_tenant ON kms_audit (tenant, seq)`,
+  // Append-only at the database too: UPDATE and DELETE on the audit log raise. (An owner can
+  // disable the trigger; the hash chain and MACs are what detect that.)
+  `CREATE OR REPLACE FUNCTION kms_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'kms_audit is append-only'; END $$`,
+  `DROP TRIGGER IF EXISTS kms_audit_append_only ON kms_audit`,
+  `CREATE TRIGGER kms_audit_append_only BEFORE UPDATE OR DELETE ON kms_audit FOR EACH ROW EXECUTE FUNCTION kms_audit_append_only()`,
   `CREATE TABLE IF NOT EXISTS kms_transit_keys (
      tenant text NOT NULL,
      name text NOT NULL,

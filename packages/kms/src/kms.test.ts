@@ -357,6 +357,11 @@ for (const backend of backends()) {
       assert.ok(!JSON.stringify(all).includes(SECRET), 'no secret value in the audit log');
       const victim = all[3]!;
       const [orig] = await db.query('SELECT entry FROM kms_audit WHERE seq = $1', [victim.seq]);
+      // the database refuses edits and deletions outright …
+      await assert.rejects(db.query('UPDATE kms_audit SET entry = entry WHERE seq = $1', [victim.seq]), /append-only/);
+      await assert.rejects(db.query('DELETE FROM kms_audit WHERE seq = $1', [victim.seq]), /append-only/);
+      // … and when an attacker with owner rights switches that off, the chain catches it
+      await db.query('ALTER TABLE kms_audit DISABLE TRIGGER kms_audit_append_only');
       // edit: flip a decision
       await db.query('UPDATE kms_audit SET entry = $2 WHERE seq = $1', [victim.seq, String(orig!['entry']).replace(/"decision":"[a-z]+"/, '"decision":"allow"').replace('"tenant":"', '"tenant":"x')]);
       const edited = await verifyAudit(db, t.kms.keys);
@@ -377,6 +382,7 @@ for (const backend of backends()) {
       const truncated = await verifyAudit(db, t.kms.keys, { expectHead: head });
       assert.equal(truncated.ok, false);
       assert.ok(truncated.problems.some((p) => /truncated/.test(p)));
+      await db.query('ALTER TABLE kms_audit ENABLE TRIGGER kms_audit_append_only');
     });
 
     test('TEE registry: a rule with registered:true passes only after a tenant admin approves the TEE', async () => {

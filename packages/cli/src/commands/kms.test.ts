@@ -113,6 +113,8 @@ test('kms audit verify: passes, prints the head, then detects an edited entry (e
 
   const db = await openEmbedded(join(tmp, 'db'));
   try {
+    // an attacker with owner rights first switches off the append-only trigger
+    await db.query('ALTER TABLE kms_audit DISABLE TRIGGER kms_audit_append_only');
     await db.query("UPDATE kms_audit SET entry = replace(entry, '\"deny\"', '\"allow\"') WHERE entry LIKE '%\"deny\"%'");
   } finally {
     await db.close();
