@@ -15,6 +15,7 @@ import { registerInclusionCommands } from './commands/inclusion.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
 import { registerCollectCommands } from './commands/collect.js';
+import { registerKmsCommands } from './commands/kms.js';
 
 export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerProxyCommands(program);
   registerOhttpCommands(program);
   registerCollectCommands(program);
+  registerKmsCommands(program);
   registerDemoCommand(program);
   return program;
 }

@@ -143,6 +143,26 @@ export const ERROR_CODES = {
   TELEMETRY_SOURCE_MALFORMED: env('a /proc source has an unexpected format (truncated read or unsupported kernel)'),
   TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
 
+  // ---- key management ---------------------------------------------------------
+  KMS_NOT_ATTESTED: { description: 'the request carries no live attested KMS session (missing, unknown, expired or revoked cookie or token)', http: 401, exit: 1 },
+  KMS_ATTESTATION_FAILED: { description: 'the KMS refused the evidence; the message lists every failed check', http: 401, exit: 1 },
+  KMS_NONCE_USED: { description: 'the KMS session nonce was already used (replay) or the session is not awaiting evidence', http: 401, exit: 1 },
+  KMS_POLICY_DENIED: { description: 'an applicable KMS policy denies this workload the resource', http: 403, exit: 1 },
+  KMS_RESOURCE_NOT_FOUND: { description: 'no such secret, version or key for this tenant', http: 404, exit: 2 },
+  KMS_RATE_LIMITED: { description: 'too many requests to an unauthenticated KMS endpoint, or too many open sessions', http: 429, exit: 3 },
+  KMS_ADMIN_UNAUTHENTICATED: { description: 'the admin request carries no valid bearer JWT', http: 401, exit: 1 },
+  KMS_ADMIN_FORBIDDEN: { description: 'the admin token has no role for this tenant or action', http: 403, exit: 1 },
+  KMS_CAS_MISMATCH: { description: 'check-and-set failed: the secret is not at the expected version, or cas is required', http: 409, exit: 1 },
+  KMS_POLICY_INVALID: input('a KMS policy document is malformed'),
+  KMS_TEE_PUBKEY_INVALID: input('the tee-pubkey is not a public EC P-256/P-384 or RSA (2048+) JWK'),
+  KMS_ROOT_KEY_INVALID: env('the KMS root key cannot be unsealed or does not match the database'),
+  KMS_STORAGE_FAILED: env('the KMS database could not be opened or answered with an error', 503),
+  KMS_AUDIT_CHAIN_BROKEN: verify('the KMS audit log was edited, reordered or truncated (the hash chain or its MACs do not verify)'),
+  KMS_TRANSIT_KEY_REVOKED: { description: 'the transit key was revoked (incident); it refuses every operation', http: 403, exit: 1 },
+  KMS_TRANSIT_CIPHERTEXT_INVALID: input('a transit ciphertext is malformed, below min_decryption_version, or does not decrypt'),
+  KMS_CERTIFICATE_INVALID: verify('a workload certificate does not chain to the KMS CA, is outside its validity, or its SPIFFE ID or attestation extension is not the expected one'),
+  KMS_RESPONSE_INVALID: verify('the KMS answer is malformed or its JWE does not decrypt with the workload key', 502),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),
