@@ -143,6 +143,23 @@ export const ERROR_CODES = {
   TELEMETRY_SOURCE_MALFORMED: env('a /proc source has an unexpected format (truncated read or unsupported kernel)'),
   TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
 
+  // ---- attestable builds -----------------------------------------------------
+  BUILD_SOURCE_INVALID: input('the build source is not a readable git repository with a commit'),
+  BUILD_SANDBOX_UNAVAILABLE: env('no network-sealing sandbox (bubblewrap or unshare as root) is available'),
+  BUILD_DEPENDENCY_FETCH_FAILED: env('a declared dependency could not be fetched during the fetch phase', 502),
+  BUILD_DEPENDENCY_DIGEST_MISMATCH: verify('a fetched dependency does not match the digest its lockfile declares'),
+  BUILD_COMMAND_FAILED: verify('the build command exited with an error'),
+  BUILD_NETWORK_IN_SEALED_PHASE: verify('the build tried to reach the network during the sealed phase'),
+  BUILD_ARTIFACT_MISSING: verify('the build produced no file under the declared artifact paths'),
+  BUILD_PROVENANCE_INVALID: verify('the provenance or its bundle is malformed or not SLSA v1 in an in-toto Statement'),
+  BUILD_SIGNATURE_INVALID: verify('the provenance signature does not verify with the attested builder key'),
+  BUILD_ARTIFACT_MISMATCH: verify('the artifact digest matches no subject of the provenance'),
+  BUILD_EVIDENCE_BINDING_MISMATCH: verify('the builder evidence binds a different provenance or key'),
+  BUILD_BUILDER_UNTRUSTED: verify('the builder evidence does not verify or its launch measurement is outside the policy'),
+  BUILD_NOT_SEALED: verify('the provenance does not record a network-sealed build phase'),
+  BUILD_SOURCE_MISMATCH: verify('the provenance names a different source commit, repository or builder than required'),
+  BUILD_POLICY_INVALID: input('the build policy document is malformed'),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),
