@@ -232,14 +232,16 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
         publicKeyHash: sha256(spki),
         ...(anchors ? { simulatedAnchors: anchors } : {}),
       });
-      const rd = result.checks.find((c) => c.name === 'policy.report_data');
+      // the report-data checks (the platform's and the policy's) are the binding link
+      const rd = result.checks.filter((c) => /(^|\.)report_data$/.test(c.name));
+      const rdFailed = rd.filter((c) => !c.ok);
       const meas = result.checks.find((c) => c.name === 'policy.measurement');
-      const rest = result.checks.filter((c) => c !== rd && c !== meas);
+      const rest = result.checks.filter((c) => !rd.includes(c) && c !== meas);
       const restFailed = rest.filter((c) => !c.ok);
       checks.push(
-        rd?.ok
+        rd.some((c) => c.name === 'policy.report_data') && rdFailed.length === 0
           ? pass('binding.report_data', `evidence report data binds SHA-256(provenance) ${toHex(sha256(payload)).slice(0, 16)}… and the builder key`)
-          : fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', `the evidence does not bind this provenance and key: ${rd ? rd.detail : 'report data not checked'}`),
+          : fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', `the evidence does not bind this provenance and key: ${quoteInput(rdFailed.map((c) => c.detail).join('; ') || 'report data not checked', 300)}`),
       );
       checks.push(
         restFailed.length === 0 && rest.length > 0
