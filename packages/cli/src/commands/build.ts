@@ -1,0 +1,144 @@
+/**
+ * @module commands/build
+ * `veritee build`: attestable builds (package @veritee/build).
+ *
+ *   veritee build --source <git dir|file:// URL> --cmd "<command>" --artifacts dist/ --out build-result/
+ *   veritee build verify <artifact> --provenance build-result/ --policy build-policy.yaml [--source-commit SHA]
+ *   veritee build measurement [--policy-template]
+ *
+ * The builder runs in the SIMULATED TEE (development only): its evidence is refused by
+ * every policy that does not set `allowSimulated: true` in its builder section.
+ */
+import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fromHex, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
+import { builderMeasurement, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
+import { printChecks, warnLoudly } from '../io.js';
+
+interface BuildOpts {
+  source: string;
+  cmd?: string;
+  artifacts?: string[];
+  out?: string;
+  rev?: string;
+  platform: string;
+  sandbox: string;
+  nonce?: string;
+  json?: boolean;
+}
+
+interface VerifyOpts {
+  provenance: string;
+  policy: string;
+  sourceCommit?: string;
+  nonce?: string;
+  at?: string;
+  json?: boolean;
+}
+
+function usage(msg: string): VeriteeError {
+  return new VeriteeError('CLI_USAGE_INVALID', msg);
+}
+
+function nonceOf(hex: string | undefined): Uint8Array | undefined {
+  if (hex === undefined) return undefined;
+  const n = fromHex(hex.replace(/^0x/, ''), '--nonce');
+  if (n.length !== 32) throw new VeriteeError('INPUT_INVALID', `--nonce must be 32 bytes of hex (got ${n.length})`);
+  return n;
+}
+
+/** `--provenance`: a build-result directory, or the bundle file inside one. */
+export function buildFilesOf(provenance: string): BuildFiles {
+  if (!existsSync(provenance)) throw new VeriteeError('INPUT_FILE_UNREADABLE', `--provenance ${quoteInput(provenance)} does not exist`);
+  if (statSync(provenance).isDirectory()) return { dir: provenance };
+  return { dir: dirname(provenance), bundle: provenance };
+}
+
+export function registerBuildCommands(program: Command): void {
+  const build = program
+    .command('build')
+    .description('attestable builds: build a git commit in the (simulated) TEE, sealed from the network, with signed SLSA provenance')
+    .option('--source <dir|url>', 'local git repository (directory or file:// URL)', '.')
+    .option('--cmd <command>', 'build command, run sealed (no network) in the export of the commit')
+    .option('--artifacts <paths...>', 'artifact files or directories, relative to the repository root')
+    .option('--out <dir>', 'output directory (empty or absent)')
+    .option('--rev <rev>', 'revision to build', 'HEAD')
+    .option('--platform <snp|tdx>', 'evidence platform of the simulated TEE', 'snp')
+    .option('--sandbox <auto|bwrap|unshare>', 'network sealing', 'auto')
+    .option('--nonce <hex>', "a client's 32-byte nonce to bind into the evidence")
+    .option('--json', 'print the result as JSON')
+    .action(async (o: BuildOpts) => {
+      if (!o.cmd || !o.artifacts?.length || !o.out) throw usage('veritee build needs --cmd, --artifacts and --out (see veritee build --help)');
+      if (o.platform !== 'snp' && o.platform !== 'tdx') throw usage(`--platform ${quoteInput(o.platform)}: snp or tdx`);
+      if (!['auto', 'bwrap', 'unshare'].includes(o.sandbox)) throw usage(`--sandbox ${quoteInput(o.sandbox)}: auto, bwrap or unshare`);
+      const nonce = nonceOf(o.nonce);
+      warnLoudly(['veritee build runs in a SIMULATED TEE (development only):', 'its evidence proves nothing about real hardware.']);
+      const r = await runBuild({
+        source: o.source,
+        rev: o.rev ?? 'HEAD',
+        command: o.cmd,
+        artifacts: o.artifacts,
+        outDir: o.out,
+        platform: o.platform,
+        sandbox: o.sandbox as SandboxMethod | 'auto',
+        ...(nonce ? { nonce } : {}),
+        onProgress: (p) => process.stderr.write(`build [${p.phase}] ${p.message}\n`),
+      });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(
+        `built ${r.subjects.length} artifact(s) from ${r.commit} (sealed: ${r.sealing.method}, ${r.dependencies} verified dependencies)\n` +
+          r.subjects.map((s) => `  ${s.digest.sha256}  ${s.name}\n`).join('') +
+          `provenance sha256 ${r.provenanceSha256}\nbuilder key sha256 ${r.keyHash}\nbuilder measurement ${r.measurement}\ninput Merkle root ${r.merkleRoot}\n` +
+          `timings ms: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}\nwrote ${o.out}\n`,
+      );
+    });
+
+  build
+    .command('verify <artifact>')
+    .description('verify an artifact: subject digest, DSSE signature, builder key, evidence, builder launch measurement, sealing, source commit')
+    .requiredOption('--provenance <dir|bundle>', 'the build-result directory (or its provenance.sigstore.json)')
+    .requiredOption('--policy <file>', 'build policy (YAML/JSON)')
+    .option('--source-commit <sha>', 'the commit the artifact must come from')
+    .option('--nonce <hex>', 'the client nonce the build was requested with')
+    .option('--at <time>', 'verification time (RFC 3339; default now)')
+    .option('--json', 'print the checks as JSON')
+    .action(async (artifact: string, o: VerifyOpts, cmd: Command) => {
+      // the parent's --json is parsed by the parent (commander reads its options anywhere)
+      const json = o.json === true || cmd.parent?.opts<{ json?: boolean }>().json === true;
+      if (o.sourceCommit !== undefined && !/^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(o.sourceCommit)) {
+        throw new VeriteeError('INPUT_INVALID', `--source-commit ${quoteInput(o.sourceCommit)} is not a full git commit id`);
+      }
+      const nonce = nonceOf(o.nonce);
+      const v = await verifyBuild({
+        artifact,
+        files: buildFilesOf(o.provenance),
+        policy: loadBuildPolicy(o.policy),
+        at: new Date(toEpochMs(o.at ?? Date.now(), '--at')),
+        ...(o.sourceCommit ? { sourceCommit: o.sourceCommit.toLowerCase() } : {}),
+        ...(nonce ? { nonce } : {}),
+      });
+      if (json) process.stdout.write(JSON.stringify({ ok: v.ok, artifactSha256: v.artifactSha256, subject: v.subject, checks: v.checks }, null, 2) + '\n');
+      else {
+        process.stdout.write(`${v.ok ? 'VERIFIED' : 'REFUSED'}: ${quoteInput(artifact)} (sha256 ${v.artifactSha256})\n`);
+        printChecks(v.checks);
+      }
+      if (!v.ok) {
+        const first = v.failures[0]!;
+        throw new VeriteeError(first.code ?? 'BUILD_PROVENANCE_INVALID', `build verification failed: ${v.failures.length} of ${v.checks.length} checks failed (${v.failures.map((c) => c.name).join(', ')})`);
+      }
+    });
+
+  build
+    .command('measurement')
+    .description("print the simulated builder's launch measurement (what a build policy pins)")
+    .option('--policy-template', 'print a development build policy pinning it (for --platform snp or tdx)')
+    .action((o: { policyTemplate?: boolean }, cmd: Command) => {
+      const platform = cmd.parent?.opts<{ platform: string }>().platform ?? 'snp';
+      if (platform !== 'snp' && platform !== 'tdx') throw usage(`--platform ${quoteInput(platform)}: snp or tdx`);
+      process.stdout.write(o.policyTemplate ? devBuildPolicyYaml(builderMeasurement(), platform) : `${builderMeasurement()}\n`);
+    });
+}
