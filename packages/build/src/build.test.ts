@@ -140,7 +140,7 @@ test('a build pins its inputs, runs sealed with npm offline from the verified fe
   assert.ok(v.ok);
   assert.deepEqual(
     v.checks.map((c) => c.name),
-    ['bundle.format', 'bundle.signature', 'provenance.format', 'provenance.file', 'artifact.subject', 'binding.report_data', 'builder.evidence', 'builder.measurement', 'builder.id', 'build.sealed', 'source.commit', 'inputs.merkle'],
+    ['bundle.format', 'bundle.signature', 'provenance.format', 'provenance.file', 'artifact.subject', 'binding.report_data', 'builder.evidence', 'builder.measurement', 'builder.id', 'build.sealed', 'source.commit', 'inputs.verified', 'inputs.merkle'],
   );
   assert.equal(v.subject, 'dist/out.txt');
 });
@@ -325,4 +325,27 @@ test('tdx builder evidence: the MRTD is the builder measurement', async () => {
   assert.deepEqual(failed(await verify(join(scratch, 'tdx'), { artifact: join(scratch, 'tdx/artifacts/dist/a.txt'), policy: parseBuildPolicy(devBuildPolicyYaml('ef'.repeat(48), 'tdx')) })), {
     'builder.measurement': 'BUILD_BUILDER_UNTRUSTED',
   });
+});
+
+test('preloaded inputs are measured, bound read-only, and refused unless the policy allows them', async () => {
+  const pre = mkdtempSync(join(scratch, 'preload-'));
+  writeFiles(pre, { 'lib/x.js': 'module.exports = 41;\n' });
+  const r = makeRepo({ 'main.js': 'console.log(require("./vendor/lib/x.js") + 1)\n' }, scratch);
+  const cmd = 'mkdir -p dist && node main.js > dist/out.txt && (touch vendor/w 2>/dev/null && echo writable || echo readonly) >> dist/out.txt';
+  const one = await runBuild({ source: r.dir, command: cmd, artifacts: ['dist'], outDir: join(scratch, 'pre1'), tee, preload: [{ name: 'vendor', path: pre }] });
+  assert.equal(readFileSync(join(scratch, 'pre1/artifacts/dist/out.txt'), 'utf8'), '42\nreadonly\n');
+  const s = JSON.parse(readFileSync(join(scratch, 'pre1/provenance.json'), 'utf8'));
+  assert.equal(s.predicate.buildDefinition.internalParameters.preloaded[0].name, 'vendor');
+  assert.equal(s.predicate.buildDefinition.internalParameters.preloaded[0].files, 1);
+  const art = join(scratch, 'pre1/artifacts/dist/out.txt');
+  assert.deepEqual(failed(await verify(join(scratch, 'pre1'), { artifact: art })), { 'inputs.verified': 'BUILD_INPUTS_UNVERIFIED' });
+  const lax = parseBuildPolicy(devBuildPolicyYaml(builderMeasurement()) + 'allowPreloaded: true\n');
+  assert.ok((await verify(join(scratch, 'pre1'), { artifact: art, policy: lax })).ok);
+  writeFileSync(join(pre, 'lib/x.js'), 'module.exports = 40;\n');
+  const two = await runBuild({ source: r.dir, command: cmd, artifacts: ['dist'], outDir: join(scratch, 'pre2'), tee, preload: [{ name: 'vendor', path: pre }] });
+  assert.notEqual(two.merkleRoot, one.merkleRoot, 'a changed preloaded file changes the input Merkle root');
+  // a skipped dependency fetch is recorded and refused the same way
+  const skip = await runBuild({ source: repo.dir, command: 'mkdir -p dist && cp src/main.js dist/', artifacts: ['dist'], outDir: join(scratch, 'nofetch'), tee, fetch: false });
+  assert.equal(skip.dependencies, 0);
+  assert.deepEqual(failed(await verify(join(scratch, 'nofetch'), { artifact: join(scratch, 'nofetch/artifacts/dist/main.js') })), { 'inputs.verified': 'BUILD_INPUTS_UNVERIFIED' });
 });

@@ -23,7 +23,7 @@ import { dirname, join, normalize, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fromHex, quoteInput, sha256, toHex, VeriteeError } from '@veritee/core';
 import { anchorsToJson, SimulatedTee } from '@veritee/attestation';
-import { exportCommit, findLockfiles, hashSourceFiles, inputLeaves, pinSource, resolveDependencies, toolchainVersions, type ResolvedDependency } from './inputs.js';
+import { exportCommit, findLockfiles, hashSourceFiles, inputLeaves, measurePreload, pinSource, resolveDependencies, toolchainVersions, type Preload, type ResolvedDependency } from './inputs.js';
 import { inputMerkleRoot, orderLeaves } from './merkle.js';
 import { fetchDependencies } from './fetch.js';
 import { chooseSandbox, networkAttempt, runSealed, sealingOf, type SandboxMethod, type Sealing } from './sandbox.js';
@@ -62,6 +62,14 @@ export interface BuildOptions {
   now?: () => Date;
   /** Build timeout (default 30 min). */
   timeoutMs?: number;
+  /**
+   * Host directories made available read-only to the build at `<root>/<name>`, each
+   * measured file by file into the input Merkle tree and recorded in the provenance
+   * (kettle's "preloaded-and-measured"; a policy must allow them).
+   */
+  preload?: Preload[];
+  /** Fetch and check the lockfile's dependencies (default true). False records `dependencyFetch: skipped`. */
+  fetch?: boolean;
   /** Parent of the scratch directory (default the OS temp dir). */
   workRoot?: string;
   onProgress?: (p: BuildProgress) => void;
@@ -162,14 +170,19 @@ export async function runBuild(o: BuildOptions): Promise<BuildResult> {
     const toolchain = toolchainVersions();
     const measurement = builderMeasurement();
     const parameters = { buildCommand: o.command, artifacts: JSON.stringify(artifactPaths), sandbox: method, builderMeasurement: measurement, sourceCommit: ref.commit, sourceTree: ref.tree };
-    const leaves = orderLeaves(inputLeaves({ files, lockfiles, dependencies, toolchain, parameters }));
+    const preloads = (o.preload ?? []).map((p) => measurePreload(p, inputMerkleRoot));
+    const doFetch = o.fetch !== false;
+    const leaves = orderLeaves(inputLeaves({ files, lockfiles, dependencies, preloads, toolchain, parameters: { ...parameters, dependencyFetch: doFetch ? 'verified' : 'skipped' } }));
     const merkleRoot = inputMerkleRoot(leaves);
     progress('pin', `${files.length} source files, ${lockfiles.length} lockfiles, ${dependencies.length} dependencies; input Merkle root ${merkleRoot}`);
     const tPin = performance.now();
 
     // 2. fetch
-    progress('fetch', `fetching ${dependencies.length} declared dependencies`);
-    const fetched = await fetchDependencies(dependencies, { exportDir: srcDir, cacheDir: join(depsDir, 'npm-cache'), onProgress: (m) => progress('fetch', m) });
+    for (const p of preloads) progress('pin', `preloaded ${p.name} from ${p.path}: ${p.files} files, tree ${p.sha256}`);
+    progress('fetch', doFetch ? `fetching ${dependencies.length} declared dependencies` : `dependency fetch SKIPPED (${dependencies.length} declared dependencies not checked)`);
+    const fetched = doFetch
+      ? await fetchDependencies(dependencies, { exportDir: srcDir, cacheDir: join(depsDir, 'npm-cache'), onProgress: (m) => progress('fetch', m) })
+      : { fetched: 0, bytes: 0, ms: 0 };
     const tFetch = performance.now();
 
     // 3. seal
@@ -181,6 +194,7 @@ export async function runBuild(o: BuildOptions): Promise<BuildResult> {
       depsDir,
       tmpDir,
       sourceDateEpoch: ref.commitTime,
+      preloads,
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
       ...(o.onOutput ? { onOutput: o.onOutput } : {}),
     });
@@ -230,6 +244,8 @@ export async function runBuild(o: BuildOptions): Promise<BuildResult> {
             lockfiles: lockfiles.map((l) => ({ path: l.path, digest: { sha256: l.sha256 } })),
             toolchain: { ...toolchain, 'veritee-build': { version: BUILDER_VERSION, digest: { sha384: measurement } } },
             sealing,
+            dependencyFetch: doFetch ? 'verified' : 'skipped',
+            ...(preloads.length ? { preloaded: preloads.map((p) => ({ name: p.name, digest: { sha256: p.sha256 }, files: p.files })) } : {}),
             sourceDateEpoch: ref.commitTime,
           },
           resolvedDependencies: dependencies.map((d) => ({ name: d.name, uri: d.uri, digest: d.digest, downloadLocation: d.downloadLocation })),

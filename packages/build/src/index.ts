@@ -15,7 +15,7 @@ export { parseBuildPolicy, loadBuildPolicy, devBuildPolicyYaml, MAX_BUILD_POLICY
 export { builderMeasurement, MEASUREMENT_DOMAIN } from './measurement.js';
 export { bindingNonce, buildReportData, BUILD_BINDING_DOMAIN } from './binding.js';
 export { inputMerkleRoot, orderLeaves, leafHash, LEAF_KINDS, type InputLeaf, type LeafKind } from './merkle.js';
-export { pinSource, npmDependencies, npmPurl, sriToDigests, LOCKFILE_NAMES, type ResolvedDependency, type SourceRef } from './inputs.js';
+export { pinSource, npmDependencies, npmPurl, sriToDigests, measurePreload, LOCKFILE_NAMES, type Preload, type ResolvedDependency, type SourceRef } from './inputs.js';
 export { checkDependencyDigest, fetchDependencies } from './fetch.js';
 export { availableSandboxes, chooseSandbox, networkAttempt, NETWORK_FAILURE_PATTERNS, type SandboxMethod, type Sealing } from './sandbox.js';
 export {

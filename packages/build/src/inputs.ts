@@ -12,7 +12,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromBase64, parseJsonStrict, quoteInput, toHex, VeriteeError } from '@veritee/core';
@@ -217,8 +217,47 @@ export function toolchainVersions(): Record<string, string> {
   return out;
 }
 
+/** A host directory made available read-only to the build, measured file by file (kettle's "preloaded-and-measured"). */
+export interface Preload {
+  /** Where it appears, relative to the build root (e.g. `node_modules`). */
+  name: string;
+  /** Host directory. */
+  path: string;
+}
+
+export interface MeasuredPreload extends Preload {
+  files: number;
+  /** Hex root of the Merkle tree over its files (leaf kind `preload`). */
+  sha256: string;
+  leaves: InputLeaf[];
+}
+
+/** Hashes every entry under a preloaded directory (files: content; symlinks: target), in path order. */
+export function measurePreload(p: Preload, merkleRoot: (l: InputLeaf[]) => string): MeasuredPreload {
+  const n = p.name.replace(/\/+$/, '');
+  if (!/^[A-Za-z0-9._@-][A-Za-z0-9._@/-]*$/.test(n) || n.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+    throw new VeriteeError('INPUT_INVALID', `preload name ${quoteInput(p.name)} must be a relative path inside the build root`);
+  }
+  const root = resolve(p.path);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new VeriteeError('INPUT_FILE_UNREADABLE', `preload ${quoteInput(p.path)} is not a directory`);
+  const leaves: InputLeaf[] = [];
+  const walk = (rel: string) => {
+    const abs = rel ? join(root, rel) : root;
+    for (const name of readdirSync(abs).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(root, r));
+      if (st.isSymbolicLink()) leaves.push({ kind: 'preload', name: `${n}/${r}`, value: `symlink:${readlinkSync(join(root, r))}` });
+      else if (st.isDirectory()) walk(r);
+      else if (st.isFile()) leaves.push({ kind: 'preload', name: `${n}/${r}`, value: `sha256:${sha256File(join(root, r))}` });
+    }
+  };
+  walk('');
+  return { name: n, path: root, files: leaves.length, sha256: merkleRoot(leaves), leaves };
+}
+
 /** Merkle leaves of the pinned inputs. */
 export function inputLeaves(p: {
+  preloads?: readonly MeasuredPreload[];
   files: readonly SourceFile[];
   lockfiles: readonly SourceFile[];
   dependencies: readonly ResolvedDependency[];
@@ -232,6 +271,7 @@ export function inputLeaves(p: {
     const alg = d.digest['sha512'] ? 'sha512' : d.digest['sha384'] ? 'sha384' : 'sha256';
     leaves.push({ kind: 'dependency', name: `${d.uri} ${d.lockfile}`, value: `${alg}:${d.digest[alg]}` });
   }
+  for (const pre of p.preloads ?? []) leaves.push(...pre.leaves);
   for (const [k, v] of Object.entries(p.toolchain)) leaves.push({ kind: 'toolchain', name: k, value: v });
   for (const [k, v] of Object.entries(p.parameters)) leaves.push({ kind: 'parameter', name: k, value: v });
   return leaves;

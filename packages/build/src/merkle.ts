@@ -1,7 +1,7 @@
 /**
  * @module merkle
  * The input Merkle tree: every pinned input of a build (source files, lockfiles, resolved
- * dependencies, toolchain versions, build parameters) as one leaf, in a fixed order, hashed
+ * dependencies, preloaded trees, toolchain versions, build parameters) as one leaf, in a fixed order, hashed
  * the RFC 6962 way (leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || left || right),
  * an odd node is promoted unchanged). Its root is the provenance byproduct
  * `input_merkle_root`.
@@ -12,7 +12,7 @@
  */
 import { concatBytes, sha256, toHex, utf8, VeriteeError } from '@veritee/core';
 
-export const LEAF_KINDS = ['source', 'lockfile', 'dependency', 'toolchain', 'parameter'] as const;
+export const LEAF_KINDS = ['source', 'lockfile', 'dependency', 'preload', 'toolchain', 'parameter'] as const;
 export type LeafKind = (typeof LEAF_KINDS)[number];
 
 export interface InputLeaf {

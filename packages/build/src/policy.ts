@@ -14,6 +14,7 @@
  * sandboxes: [bwrap]          # default [bwrap, unshare]
  * sourceCommits: [<40 hex>]   # optional: only these commits
  * sourceUris: [git+file:///srv/repo]   # optional: only these repositories
+ * allowPreloaded: false      # default: refuse preloaded inputs / a skipped dependency fetch
  * ```
  *
  * INVARIANT: the builder's launch measurement must be pinned: a builder section whose
@@ -40,6 +41,8 @@ const schema = z.strictObject({
   sourceCommits: z.array(z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a full lowercase git commit id')).min(1).optional(),
   sourceUris: z.array(z.string().min(1).max(4096)).min(1).optional(),
   allowAnyBuilderMeasurement: z.boolean().default(false),
+  /** Accept builds with preloaded (measured, not fetched-and-verified) inputs or a skipped dependency fetch. */
+  allowPreloaded: z.boolean().default(false),
 });
 
 export type BuildPolicy = Omit<z.output<typeof schema>, 'builder'> & { builder: Policy };

@@ -63,6 +63,8 @@ export const statementSchema = z.object({
           lockfileHash: z.object({ sha256: hex(64) }).optional(),
           toolchain: z.record(z.string(), z.unknown()).optional(),
           sealing: sealingSchema.optional(),
+          dependencyFetch: z.string().max(32).optional(),
+          preloaded: z.array(z.object({ name: z.string().max(4096), digest: z.object({ sha256: hex(64) }), files: z.number().int().nonnegative().optional() })).max(1000).optional(),
         })
         .optional(),
       resolvedDependencies: z.array(resourceDescriptor).max(1_000_000).optional(),

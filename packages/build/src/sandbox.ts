@@ -14,8 +14,8 @@
  * output shows such an error the phase fails with BUILD_NETWORK_IN_SEALED_PHASE.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { quoteInput, VeriteeError } from '@veritee/core';
 
 export type SandboxMethod = 'bwrap' | 'unshare';
@@ -93,6 +93,8 @@ export interface SealedRunOptions {
   depsDir: string;
   /** Scratch directory for the unshare method's TMPDIR. */
   tmpDir: string;
+  /** Measured host directories bound read-only at `<build root>/<name>`. */
+  preloads?: readonly { name: string; path: string }[];
   /** SOURCE_DATE_EPOCH for the build. */
   sourceDateEpoch: number;
   timeoutMs?: number;
@@ -131,7 +133,9 @@ function bwrapArgs(o: SealedRunOptions): string[] {
   for (const f of ['/etc/alternatives', '/etc/ssl', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/etc/localtime', '/etc/ld.so.cache']) args.push('--ro-bind-try', f, f);
   const nodePrefix = dirname(dirname(process.execPath));
   if (!nodePrefix.startsWith('/usr')) args.push('--ro-bind', nodePrefix, nodePrefix);
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', o.workDir, '/build', '--ro-bind', o.depsDir, IN_SANDBOX_DEPS, '--chdir', '/build');
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', o.workDir, '/build', '--ro-bind', o.depsDir, IN_SANDBOX_DEPS);
+  for (const p of o.preloads ?? []) args.push('--ro-bind', p.path, `/build/${p.name}`);
+  args.push('--chdir', '/build');
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
   args.push('--', '/bin/sh', '-c', o.command);
   return args;
@@ -140,6 +144,13 @@ function bwrapArgs(o: SealedRunOptions): string[] {
 /** Runs the command sealed; resolves with its exit status and (bounded) log. Never throws for a failing build. */
 export function runSealed(o: SealedRunOptions): Promise<SealedRun> {
   const t0 = performance.now();
+  if (o.method === 'unshare') {
+    // no mount namespace: the preload appears as a symbolic link (not read-only; recorded as readOnlyInputs: false)
+    for (const p of o.preloads ?? []) {
+      mkdirSync(dirname(join(o.workDir, p.name)), { recursive: true });
+      symlinkSync(p.path, join(o.workDir, p.name));
+    }
+  }
   const [cmd, args, cwd, env] =
     o.method === 'bwrap'
       ? ['bwrap', bwrapArgs(o), o.workDir, {}]

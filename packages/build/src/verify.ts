@@ -16,6 +16,8 @@
  *   build.sealed          the provenance records a sealed, network-less build phase
  *   source.commit         the source commit is the one asked for / allowed by the policy
  *   source.repository     the source URI is one the policy allows (when it lists some)
+ *   inputs.verified       no preloaded inputs and no skipped dependency check, unless the
+ *                         policy sets allowPreloaded
  *   inputs.merkle         inputs.json recomputes to the recorded input Merkle root and
  *                         lists exactly the resolved dependencies (when present)
  *
@@ -293,6 +295,17 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
           ? pass('source.repository', `source ${quoteInput(src.uri, 120)}`)
           : fail('source.repository', 'BUILD_SOURCE_MISMATCH', `source ${quoteInput(src.uri, 120)} is not among the policy's repositories`),
       );
+    }
+    const ip = statement.predicate.buildDefinition.internalParameters;
+    const pre = ip?.preloaded ?? [];
+    const depCount = statement.predicate.buildDefinition.resolvedDependencies?.length ?? 0;
+    const unchecked = ip?.dependencyFetch !== 'verified' && depCount > 0;
+    if (pre.length === 0 && !unchecked) checks.push(pass('inputs.verified', `every input is pinned source or a fetched-and-verified dependency (${depCount})`));
+    else {
+      const what = [pre.length ? `preloaded ${pre.map((p) => `${quoteInput(p.name, 60)} (tree ${p.digest.sha256.slice(0, 16)}…)`).join(', ')}` : '', unchecked ? `${depCount} dependencies not fetched and checked (dependencyFetch: ${quoteInput(String(ip?.dependencyFetch ?? 'absent'), 20)})` : '']
+        .filter(Boolean)
+        .join('; ');
+      checks.push(o.policy.allowPreloaded ? pass('inputs.verified', `accepted by allowPreloaded: ${what}`) : fail('inputs.verified', 'BUILD_INPUTS_UNVERIFIED', `${what}; the policy does not set allowPreloaded`));
     }
     const inputsPath = path('inputs', 'inputs.json');
     if (existsSync(inputsPath)) {

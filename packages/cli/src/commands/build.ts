@@ -26,6 +26,8 @@ interface BuildOpts {
   sandbox: string;
   nonce?: string;
   json?: boolean;
+  preload?: string[];
+  fetch: boolean;
 }
 
 interface VerifyOpts {
@@ -67,12 +69,19 @@ export function registerBuildCommands(program: Command): void {
     .option('--platform <snp|tdx>', 'evidence platform of the simulated TEE', 'snp')
     .option('--sandbox <auto|bwrap|unshare>', 'network sealing', 'auto')
     .option('--nonce <hex>', "a client's 32-byte nonce to bind into the evidence")
+    .option('--preload <name=dir...>', 'a host directory bound read-only at <name> in the build root, measured file by file (a policy must allowPreloaded)')
+    .option('--no-fetch', 'do not fetch and check the lockfile dependencies (recorded; a policy must allowPreloaded)')
     .option('--json', 'print the result as JSON')
     .action(async (o: BuildOpts) => {
       if (!o.cmd || !o.artifacts?.length || !o.out) throw usage('veritee build needs --cmd, --artifacts and --out (see veritee build --help)');
       if (o.platform !== 'snp' && o.platform !== 'tdx') throw usage(`--platform ${quoteInput(o.platform)}: snp or tdx`);
       if (!['auto', 'bwrap', 'unshare'].includes(o.sandbox)) throw usage(`--sandbox ${quoteInput(o.sandbox)}: auto, bwrap or unshare`);
       const nonce = nonceOf(o.nonce);
+      const preload = (o.preload ?? []).map((p) => {
+        const i = p.indexOf('=');
+        if (i <= 0 || i === p.length - 1) throw usage(`--preload ${quoteInput(p)}: write name=directory`);
+        return { name: p.slice(0, i), path: p.slice(i + 1) };
+      });
       warnLoudly(['veritee build runs in a SIMULATED TEE (development only):', 'its evidence proves nothing about real hardware.']);
       const r = await runBuild({
         source: o.source,
@@ -83,6 +92,8 @@ export function registerBuildCommands(program: Command): void {
         platform: o.platform,
         sandbox: o.sandbox as SandboxMethod | 'auto',
         ...(nonce ? { nonce } : {}),
+        preload,
+        fetch: o.fetch,
         onProgress: (p) => process.stderr.write(`build [${p.phase}] ${p.message}\n`),
       });
       if (o.json) {
