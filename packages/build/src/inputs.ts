@@ -140,6 +140,14 @@ export function npmPurl(name: string, version: string): string {
   return `pkg:npm/${scope ? `${enc(scope)}/` : ''}${enc(bare!)}@${enc(version)}`;
 }
 
+/** The default npm registry. */
+export const NPM_REGISTRY = 'https://registry.npmjs.org';
+
+/** The registry's canonical tarball URL of `name@version`. */
+export function defaultRegistryTarball(name: string, version: string): string {
+  return `${NPM_REGISTRY}/${name}/-/${name.split('/').pop()}-${version}.tgz`;
+}
+
 /** Dependencies resolved by an npm lockfile (v2/v3 `packages`): each with its integrity; links and the root are skipped. */
 export function npmDependencies(lockText: string, lockfile: string): ResolvedDependency[] {
   const doc = parseJsonStrict(lockText, { what: `lockfile ${lockfile}`, code: 'BUILD_SOURCE_INVALID' }) as Record<string, unknown>;
@@ -157,8 +165,10 @@ export function npmDependencies(lockText: string, lockfile: string): ResolvedDep
     if (idx < 0) continue; // a workspace folder: part of the source
     const name = typeof p['name'] === 'string' ? p['name'] : key.slice(idx + 'node_modules/'.length);
     const version = typeof p['version'] === 'string' ? p['version'] : '';
-    const resolved = p['resolved'];
     const integrity = p['integrity'];
+    // npm omits `resolved` for the default registry (omit-lockfile-registry-resolved): npm then
+    // fetches the registry's canonical tarball URL, and so does the fetch phase.
+    const resolved = p['resolved'] ?? (typeof integrity === 'string' && version && !p['link'] ? defaultRegistryTarball(name, version) : undefined);
     if (typeof resolved !== 'string' || typeof integrity !== 'string') {
       if (typeof resolved === 'string' && resolved.startsWith('file:') && !resolved.endsWith('.tgz')) continue; // a local folder: part of the source
       throw new VeriteeError(

@@ -41,6 +41,8 @@ test('npm lockfiles resolve to purls with hex digests; links and workspaces are 
     'package-lock.json',
   );
   assert.deepEqual(deps.map((d) => d.uri), ['pkg:npm/%40sc/pkg@2.0.0', 'pkg:npm/b@1.0.0']);
+  const omitted = npmDependencies(JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/@s/p': { version: '1.2.3', integrity: sri } } }), 'package-lock.json');
+  assert.equal(omitted[0]!.downloadLocation, 'https://registry.npmjs.org/@s/p/-/p-1.2.3.tgz', 'npm omits resolved for the default registry');
   assert.deepEqual(deps[1]!.digest, { sha512: '07'.repeat(64) });
   assert.equal(npmPurl('x', '1.0.0-rc.1'), 'pkg:npm/x@1.0.0-rc.1');
   assert.deepEqual(sriToDigests('sha1-AAAA md5-x'), {});
