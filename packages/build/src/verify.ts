@@ -21,6 +21,11 @@
  *   inputs.merkle         inputs.json recomputes to the recorded input Merkle root and
  *                         lists exactly the resolved dependencies (when present)
  *
+ * kettle layout (`provenance.json` + `evidence.json`, no Sigstore bundle): `kettle.layout`
+ * replaces the bundle checks, and the binding is SHA-256(provenance.json) as the report
+ * data. Everything else (including the builder measurement kettle leaves unchecked) is
+ * checked the same way; kettle records no sealing, so the default policy refuses it.
+ *
  * INVARIANT: `ok` only when every check ran and passed. A check that cannot run because
  * an earlier link is broken fails ("not evaluated"), it is never skipped.
  */
@@ -76,6 +81,8 @@ export interface VerifyBuildOptions {
   sourceCommit?: string;
   /** The client nonce the build was requested with (build service). */
   nonce?: Uint8Array;
+  /** `veritee` (Sigstore bundle), `kettle` (provenance.json + evidence.json, bound by report data) or auto (default: veritee when the bundle exists). */
+  layout?: 'auto' | 'veritee' | 'kettle';
   /** Simulated-TEE anchors; default the build's builder-anchors.json (only used when the policy allows simulated evidence). */
   anchors?: TrustAnchors;
 }
@@ -150,6 +157,15 @@ function checkMerkle(s: Statement, inputsText: string): BuildCheck {
   return pass(name, `${leaves.length} input leaves recompute to the recorded root ${root.slice(0, 16)}… and list the ${provDeps.size} resolved dependencies`);
 }
 
+/** The report data kettle's evidence carries for `digest` = SHA-256(provenance.json). */
+export function kettleReportData(evidenceText: string, digest: Uint8Array): Uint8Array {
+  const platform = /"platform"\s*:\s*"([a-z-]{2,10})"/.exec(evidenceText.slice(0, 4096))?.[1] ?? '';
+  if (platform.startsWith('az-') || platform === 'nvidia') return digest;
+  const rd = new Uint8Array(64);
+  rd.set(digest);
+  return rd;
+}
+
 /** Verifies an artifact against a build's signed provenance and evidence (see the module doc). */
 export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerification> {
   const dir = o.files.dir ?? '.';
@@ -162,7 +178,16 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
   let spki: Uint8Array | undefined;
   let statement: Statement | undefined;
   let bundleJson: unknown;
-  try {
+  const layout = o.layout && o.layout !== 'auto' ? o.layout : existsSync(path('bundle', 'provenance.sigstore.json')) ? 'veritee' : 'kettle';
+  if (layout === 'kettle') {
+    // kettle: provenance.json is authenticated by the evidence alone (sha256 in report data)
+    try {
+      payload = new Uint8Array(readBounded(path('provenance', 'provenance.json'), LIMITS.provenance, 'provenance'));
+      checks.push(pass('kettle.layout', `kettle layout: provenance.json (sha256 ${toHex(sha256(payload)).slice(0, 16)}…) is authenticated only by the builder evidence's report data`));
+    } catch (e) {
+      checks.push(fail('kettle.layout', (e as VeriteeError).code ?? 'BUILD_PROVENANCE_INVALID', (e as Error).message));
+    }
+  } else try {
     bundleJson = parseJsonStrict(readBounded(path('bundle', 'provenance.sigstore.json'), LIMITS.bundle, 'Sigstore bundle').toString('utf8'), {
       what: 'Sigstore bundle',
       code: 'BUILD_PROVENANCE_INVALID',
@@ -179,7 +204,9 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
     const err = e instanceof VeriteeError ? e : new VeriteeError('BUILD_PROVENANCE_INVALID', (e as Error).message);
     checks.push(fail('bundle.format', err.code, err.message));
   }
-  if (payload && spki) {
+  if (layout === 'kettle') {
+    // no DSSE signature in this layout
+  } else if (payload && spki) {
     try {
       verifyBundleSignature(bundleJson, spki);
       checks.push(pass('bundle.signature', `DSSE signature verifies (@sigstore/verify) with builder key ${toHex(sha256(spki)).slice(0, 16)}…`));
@@ -199,7 +226,9 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
   } else checks.push(fail('provenance.format', 'BUILD_PROVENANCE_INVALID', 'not evaluated: no verified payload'));
 
   const provFile = path('provenance', 'provenance.json');
-  if (payload && existsSync(provFile)) {
+  if (layout === 'kettle') {
+    // provenance.json is the payload itself
+  } else if (payload && existsSync(provFile)) {
     const onDisk = readBounded(provFile, LIMITS.provenance, 'provenance');
     checks.push(
       bytesEqual(new Uint8Array(onDisk), payload)
@@ -220,20 +249,18 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
   } else checks.push(fail('artifact.subject', 'BUILD_ARTIFACT_MISMATCH', 'not evaluated: no verified provenance'));
 
   // evidence ↔ key + provenance ↔ policy (including the builder's launch measurement)
-  if (payload && spki) {
+  if (payload && (spki || layout === 'kettle')) {
     try {
       const evidenceText = readBounded(path('evidence', 'evidence.json'), LIMITS.evidence, 'evidence').toString('utf8');
       let anchors = o.anchors;
       if (!anchors && o.policy.builder.allowSimulated && existsSync(path('anchors', 'builder-anchors.json'))) {
         anchors = anchorsFromJson(parseJsonStrict(readBounded(path('anchors', 'builder-anchors.json'), LIMITS.anchors, 'builder anchors').toString('utf8'), { what: 'builder anchors' }));
       }
-      const result = await verifyEvidence(evidenceText, {
-        policy: o.policy.builder,
-        at: o.at,
-        nonce: bindingNonce(sha256(payload), o.nonce),
-        publicKeyHash: sha256(spki),
-        ...(anchors ? { simulatedAnchors: anchors } : {}),
-      });
+      const binding = spki
+        ? { policy: o.policy.builder, nonce: bindingNonce(sha256(payload), o.nonce), publicKeyHash: sha256(spki) }
+        : // kettle: sha256(provenance) is the report data (az-*: the TPM quote's extraData; SNP/TDX: the first 32 of 64 bytes, zeros after)
+          { policy: { ...o.policy.builder, reportData: { require: [] } }, expectedReportData: kettleReportData(evidenceText, sha256(payload)) };
+      const result = await verifyEvidence(evidenceText, { ...binding, at: o.at, ...(anchors ? { simulatedAnchors: anchors } : {}) });
       // the report-data checks (the platform's and the policy's) are the binding link
       const rd = result.checks.filter((c) => /(^|\.)report_data$/.test(c.name));
       const rdFailed = rd.filter((c) => !c.ok);

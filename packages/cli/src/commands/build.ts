@@ -4,6 +4,7 @@
  *
  *   veritee build --source <git dir|file:// URL> --cmd "<command>" --artifacts dist/ --out build-result/
  *   veritee build verify <artifact> --provenance build-result/ --policy build-policy.yaml [--source-commit SHA]
+ *     (also kettle's result directory: provenance.json + evidence.json, --layout kettle)
  *   veritee build measurement [--policy-template]
  *
  * The builder runs in the SIMULATED TEE (development only): its evidence is refused by
@@ -11,7 +12,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fromHex, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
 import { builderMeasurement, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
 import { printChecks, warnLoudly } from '../io.js';
@@ -37,6 +38,7 @@ interface VerifyOpts {
   nonce?: string;
   at?: string;
   json?: boolean;
+  layout: string;
 }
 
 function usage(msg: string): VeriteeError {
@@ -53,7 +55,12 @@ function nonceOf(hex: string | undefined): Uint8Array | undefined {
 /** `--provenance`: a build-result directory, or the bundle file inside one. */
 export function buildFilesOf(provenance: string): BuildFiles {
   if (!existsSync(provenance)) throw new VeriteeError('INPUT_FILE_UNREADABLE', `--provenance ${quoteInput(provenance)} does not exist`);
-  if (statSync(provenance).isDirectory()) return { dir: provenance };
+  if (statSync(provenance).isDirectory()) {
+    // kettle writes its result into <dir>/kettle-build
+    const kettle = join(provenance, 'kettle-build');
+    if (!existsSync(join(provenance, 'provenance.sigstore.json')) && existsSync(kettle)) return { dir: kettle };
+    return { dir: provenance };
+  }
   return { dir: dirname(provenance), bundle: provenance };
 }
 
@@ -116,6 +123,7 @@ export function registerBuildCommands(program: Command): void {
     .option('--source-commit <sha>', 'the commit the artifact must come from')
     .option('--nonce <hex>', 'the client nonce the build was requested with')
     .option('--at <time>', 'verification time (RFC 3339; default now)')
+    .option('--layout <auto|veritee|kettle>', "veritee's Sigstore bundle or kettle's provenance.json + evidence.json", 'auto')
     .option('--json', 'print the checks as JSON')
     .action(async (artifact: string, o: VerifyOpts, cmd: Command) => {
       // the parent's --json is parsed by the parent (commander reads its options anywhere)
@@ -123,8 +131,10 @@ export function registerBuildCommands(program: Command): void {
       if (o.sourceCommit !== undefined && !/^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(o.sourceCommit)) {
         throw new VeriteeError('INPUT_INVALID', `--source-commit ${quoteInput(o.sourceCommit)} is not a full git commit id`);
       }
+      if (!['auto', 'veritee', 'kettle'].includes(o.layout)) throw usage(`--layout ${quoteInput(o.layout)}: auto, veritee or kettle`);
       const nonce = nonceOf(o.nonce);
       const v = await verifyBuild({
+        layout: o.layout as 'auto' | 'veritee' | 'kettle',
         artifact,
         files: buildFilesOf(o.provenance),
         policy: loadBuildPolicy(o.policy),
