@@ -31,3 +31,4 @@ export {
   type Statement,
 } from './provenance.js';
 export { generateEnclaveKey, signProvenance, openBundle, verifyBundleSignature, type EnclaveKey } from './sign.js';
+export { buildService, type BuildServiceOptions } from './service.js';

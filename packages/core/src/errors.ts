@@ -159,6 +159,7 @@ export const ERROR_CODES = {
   BUILD_NOT_SEALED: verify('the provenance does not record a network-sealed build phase'),
   BUILD_SOURCE_MISMATCH: verify('the provenance names a different source commit, repository or builder than required'),
   BUILD_POLICY_INVALID: input('the build policy document is malformed'),
+  BUILD_SERVICE_BUSY: { description: 'the build service has too many queued builds: retry later', http: 429, exit: 3 },
   BUILD_INPUTS_UNVERIFIED: verify('the build used preloaded inputs or skipped the dependency fetch check, and the policy does not accept that'),
 
   // ---- environment ----------------------------------------------------------

@@ -75,3 +75,20 @@ test('veritee build: a network attempt in the sealed phase, usage mistakes and a
   assert.equal(s.code, 2);
   assert.match(s.stderr, /error\[INPUT_INVALID\]: --source-commit "abc"/);
 });
+
+test('veritee build serve: a bad port is a usage error, a port in use is SERVICE_LISTEN_FAILED', async () => {
+  const bad = await runCli(['build', 'serve', '--port', '99999']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /error\[CLI_USAGE_INVALID\]: --port "99999"/);
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  try {
+    const busy = await runCli(['build', 'serve', '--port', String(port)]);
+    assert.equal(busy.code, 3);
+    assert.match(busy.stderr, new RegExp(`error\\[SERVICE_LISTEN_FAILED\\]: cannot listen on 127\\.0\\.0\\.1:${port}`));
+  } finally {
+    srv.close();
+  }
+});

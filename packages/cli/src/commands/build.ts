@@ -6,6 +6,7 @@
  *   veritee build verify <artifact> --provenance build-result/ --policy build-policy.yaml [--source-commit SHA]
  *     (also kettle's result directory: provenance.json + evidence.json, --layout kettle)
  *   veritee build measurement [--policy-template]
+ *   veritee build serve [--host 127.0.0.1] [--port 8790]   (POST /build, SSE events, GET result)
  *
  * The builder runs in the SIMULATED TEE (development only): its evidence is refused by
  * every policy that does not set `allowSimulated: true` in its builder section.
@@ -14,7 +15,8 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromHex, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
-import { builderMeasurement, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
+import { buildService, builderMeasurement, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
+import { listenError } from '@veritee/proxy';
 import { printChecks, warnLoudly } from '../io.js';
 
 interface BuildOpts {
@@ -161,5 +163,29 @@ export function registerBuildCommands(program: Command): void {
       const platform = cmd.parent?.opts<{ platform: string }>().platform ?? 'snp';
       if (platform !== 'snp' && platform !== 'tdx') throw usage(`--platform ${quoteInput(platform)}: snp or tdx`);
       process.stdout.write(o.policyTemplate ? devBuildPolicyYaml(builderMeasurement(), platform) : `${builderMeasurement()}\n`);
+    });
+
+  build
+    .command('serve')
+    .description('build service (POST /build, GET /build/{id}/events as server-sent events, GET /build/{id}/result); run it behind veritee proxy')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port', '8790')
+    .option('--max-queued <n>', 'builds waiting behind the running one before 429', '4')
+    .action(async (o: { host: string; port: string; maxQueued: string }, cmd: Command) => {
+      const port = Number(o.port);
+      if (!/^\d{1,5}$/.test(o.port) || port > 65535) throw usage(`--port ${quoteInput(o.port)}: a port number`);
+      if (!/^\d{1,3}$/.test(o.maxQueued)) throw usage(`--max-queued ${quoteInput(o.maxQueued)}: a small whole number`);
+      const sandbox = cmd.parent?.opts<{ sandbox: string }>().sandbox ?? 'auto';
+      warnLoudly(['veritee build serve runs builds in a SIMULATED TEE (development only).', 'Put it behind veritee proxy so clients attest the builder first.']);
+      const app = buildService({ maxQueued: Number(o.maxQueued), sandbox: sandbox as SandboxMethod | 'auto', logger: true });
+      try {
+        await app.listen({ host: o.host, port });
+      } catch (e) {
+        throw listenError(e as NodeJS.ErrnoException, o.host, port);
+      }
+      process.stderr.write(`build service on http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}\n`);
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 }
