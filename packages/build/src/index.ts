@@ -32,3 +32,4 @@ export {
 } from './provenance.js';
 export { generateEnclaveKey, signProvenance, openBundle, verifyBundleSignature, type EnclaveKey } from './sign.js';
 export { buildService, type BuildServiceOptions } from './service.js';
+export { deploymentPolicy, type DeploymentPolicy, type DeploymentPolicyOptions } from './deploy.js';

@@ -56,6 +56,14 @@ test('veritee build → build verify: VERIFIED with every check listed; tamperin
   assert.equal(m.code, 1);
   assert.match(m.stderr, /error\[BUILD_BUILDER_UNTRUSTED\]/);
   for (const r of [t, c, m]) assert.equal(hasStackTrace(r.stderr), false);
+
+  const dp = await runCli(['build', 'policy', artifact, '--provenance', out, '--policy', policy, '--launch-measurement', 'cd'.repeat(48)]);
+  assert.equal(dp.code, 0, dp.stderr);
+  assert.match(dp.stdout, /hostData: \["[0-9a-f]{64}"\]/);
+  assert.match(dp.stdout, new RegExp(`commit ${repo.commit}`));
+  const refused = await runCli(['build', 'policy', tampered, '--provenance', out, '--policy', policy]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /error\[BUILD_ARTIFACT_MISMATCH\]: no deployment policy from a build that does not verify/);
 });
 
 test('veritee build: a network attempt in the sealed phase, usage mistakes and a bad policy are coded errors', async () => {

@@ -6,16 +6,17 @@
  *   veritee build verify <artifact> --provenance build-result/ --policy build-policy.yaml [--source-commit SHA]
  *     (also kettle's result directory: provenance.json + evidence.json, --layout kettle)
  *   veritee build measurement [--policy-template]
+ *   veritee build policy <artifact> --provenance … --policy … [--launch-measurement HEX…] [--out deploy.yaml]
  *   veritee build serve [--host 127.0.0.1] [--port 8790]   (POST /build, SSE events, GET result)
  *
  * The builder runs in the SIMULATED TEE (development only): its evidence is refused by
  * every policy that does not set `allowSimulated: true` in its builder section.
  */
 import type { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromHex, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
-import { buildService, builderMeasurement, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
+import { buildService, builderMeasurement, deploymentPolicy, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
 import { listenError } from '@veritee/proxy';
 import { printChecks, warnLoudly } from '../io.js';
 
@@ -187,5 +188,47 @@ export function registerBuildCommands(program: Command): void {
       const stop = () => void app.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  build
+    .command('policy <artifact>')
+    .description("verify a build, then write the attestation policy of the artifact's deployment (SNP HOST_DATA = sha256, TDX MRCONFIGID = sha384 of the artifact)")
+    .requiredOption('--provenance <dir|bundle>', 'the build-result directory')
+    .requiredOption('--policy <file>', 'build policy the build must satisfy')
+    .option('--source-commit <sha>', 'the commit the artifact must come from')
+    .option('--launch-measurement <hex...>', "the workload's allowed launch measurements / MRTDs (48 bytes hex)")
+    .option('--name <name>', 'policy name')
+    .option('--out <file>', 'write the policy here instead of stdout')
+    .action(async (artifact: string, o: { provenance: string; policy: string; sourceCommit?: string; launchMeasurement?: string[]; name?: string; out?: string }, cmd: Command) => {
+      const platform = cmd.parent?.opts<{ platform: string }>().platform ?? 'snp';
+      if (platform !== 'snp' && platform !== 'tdx') throw usage(`--platform ${quoteInput(platform)}: snp or tdx`);
+      if (o.sourceCommit !== undefined && !/^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(o.sourceCommit)) {
+        throw new VeriteeError('INPUT_INVALID', `--source-commit ${quoteInput(o.sourceCommit)} is not a full git commit id`);
+      }
+      let bytes: Uint8Array;
+      try {
+        if (statSync(artifact).size > 2 ** 31) throw new VeriteeError('INPUT_TOO_LARGE', `artifact ${quoteInput(artifact)} is over 2 GiB`);
+        bytes = new Uint8Array(readFileSync(artifact));
+      } catch (e) {
+        if (e instanceof VeriteeError) throw e;
+        throw new VeriteeError('INPUT_FILE_UNREADABLE', `artifact ${quoteInput(artifact)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      const v = await verifyBuild({
+        artifact: bytes,
+        files: buildFilesOf(o.provenance),
+        policy: loadBuildPolicy(o.policy),
+        at: new Date(),
+        ...(o.sourceCommit ? { sourceCommit: o.sourceCommit.toLowerCase() } : {}),
+      });
+      if (!v.ok) printChecks(v.checks, (t) => process.stderr.write(t));
+      const d = deploymentPolicy(v, bytes, { platform, ...(o.launchMeasurement ? { launchMeasurements: o.launchMeasurement.map((m) => m.toLowerCase()) } : {}), ...(o.name ? { name: o.name } : {}) });
+      if (o.out) {
+        try {
+          writeFileSync(o.out, d.yaml);
+        } catch (e) {
+          throw new VeriteeError('INPUT_FILE_UNWRITABLE', `cannot write ${quoteInput(o.out)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+        }
+        process.stderr.write(`wrote ${o.out} (${platform === 'snp' ? 'HOST_DATA' : 'MRCONFIGID'} ${d.binding})\n`);
+      } else process.stdout.write(d.yaml);
     });
 }
