@@ -33,3 +33,4 @@ export {
 export { generateEnclaveKey, signProvenance, openBundle, verifyBundleSignature, type EnclaveKey } from './sign.js';
 export { buildService, type BuildServiceOptions } from './service.js';
 export { deploymentPolicy, type DeploymentPolicy, type DeploymentPolicyOptions } from './deploy.js';
+export { compareBuilds, reproduceBuild, formatReproducibility, diffoscopeAvailable, type ReproducibilityReport, type FileDifference } from './reproduce.js';

@@ -100,3 +100,15 @@ test('veritee build serve: a bad port is a usage error, a port in use is SERVICE
     srv.close();
   }
 });
+
+test('veritee build reproduce: two sealed builds of one commit, compared', async () => {
+  const out = join(dir, 'repro');
+  const r = await runCli(['build', 'reproduce', '--source', repo.dir, '--cmd', 'sh build.sh && date +%s%N > dist/stamp', '--artifacts', 'dist', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /NOT reproducible[\s\S]*## dist\/stamp/);
+  const c = await runCli(['build', 'compare', join(out, 'a'), join(out, 'b'), '--json']);
+  assert.equal(c.code, 0, c.stderr);
+  const rep = JSON.parse(c.stdout);
+  assert.deepEqual(rep.identical, ['dist/app.js']);
+  assert.deepEqual(rep.differing.map((d: { name: string }) => d.name), ['dist/stamp']);
+});

@@ -7,6 +7,8 @@
  *     (also kettle's result directory: provenance.json + evidence.json, --layout kettle)
  *   veritee build measurement [--policy-template]
  *   veritee build policy <artifact> --provenance … --policy … [--launch-measurement HEX…] [--out deploy.yaml]
+ *   veritee build reproduce --source … --cmd … --artifacts … --out dir/   (builds twice, reports what differs)
+ *   veritee build compare <result-a> <result-b>
  *   veritee build serve [--host 127.0.0.1] [--port 8790]   (POST /build, SSE events, GET result)
  *
  * The builder runs in the SIMULATED TEE (development only): its evidence is refused by
@@ -16,7 +18,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromHex, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
-import { buildService, builderMeasurement, deploymentPolicy, devBuildPolicyYaml, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
+import { buildService, builderMeasurement, compareBuilds, deploymentPolicy, devBuildPolicyYaml, formatReproducibility, reproduceBuild, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
 import { listenError } from '@veritee/proxy';
 import { printChecks, warnLoudly } from '../io.js';
 
@@ -230,5 +232,32 @@ export function registerBuildCommands(program: Command): void {
         }
         process.stderr.write(`wrote ${o.out} (${platform === 'snp' ? 'HOST_DATA' : 'MRCONFIGID'} ${d.binding})\n`);
       } else process.stdout.write(d.yaml);
+    });
+
+  build
+    .command('reproduce')
+    .description('build the same commit twice (into <out>/a and <out>/b) and report what differs (attestable is not reproducible); takes the build options')
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.parent!.opts<BuildOpts>();
+      if (!o.cmd || !o.artifacts?.length || !o.out) throw usage('veritee build reproduce needs --cmd, --artifacts and --out');
+      warnLoudly(['veritee build runs in a SIMULATED TEE (development only).']);
+      const { report } = await reproduceBuild({
+        source: o.source,
+        rev: o.rev ?? 'HEAD',
+        command: o.cmd,
+        artifacts: o.artifacts,
+        outDir: o.out,
+        sandbox: o.sandbox as SandboxMethod | 'auto',
+        onProgress: (p) => process.stderr.write(`build [${p.phase}] ${p.message}\n`),
+      });
+      process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatReproducibility(report));
+    });
+
+  build
+    .command('compare <a> <b>')
+    .description('compare two build results (diffoscope on differing files when installed)')
+    .action((a: string, b: string, _o: unknown, cmd: Command) => {
+      const report = compareBuilds(a, b);
+      process.stdout.write(cmd.parent?.opts<{ json?: boolean }>().json ? JSON.stringify(report, null, 2) + '\n' : formatReproducibility(report));
     });
 }
