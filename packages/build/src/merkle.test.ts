@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { inputMerkleRoot, leafHash, orderLeaves, type InputLeaf } from './merkle.js';
 import { npmDependencies, npmPurl, sriToDigests } from './inputs.js';
-import { networkAttempt } from './sandbox.js';
+import { availableSandboxes, chooseSandbox, networkAttempt } from './sandbox.js';
+import { isVeriteeError } from '@veritee/core';
 
 const L = (kind: InputLeaf['kind'], name: string, value: string): InputLeaf => ({ kind, name, value });
 const h = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
@@ -54,4 +55,16 @@ test('network attempts are recognised in build output', () => {
   assert.match(networkAttempt('x\nError: connect ENETUNREACH 1.1.1.1:443\n')!, /ENETUNREACH/);
   assert.match(networkAttempt('curl: (6) Could not resolve host: example.com')!, /resolve host/);
   assert.equal(networkAttempt('tsc: error TS2322'), undefined);
+});
+
+test('without bubblewrap or unshare the build refuses to run unsealed (BUILD_SANDBOX_UNAVAILABLE)', () => {
+  const path = process.env['PATH'];
+  process.env['PATH'] = '/nonexistent';
+  try {
+    assert.deepEqual(availableSandboxes(), []);
+    assert.throws(() => chooseSandbox('auto'), (e: unknown) => isVeriteeError(e, 'BUILD_SANDBOX_UNAVAILABLE') && /install bubblewrap/.test(e.message));
+    assert.throws(() => chooseSandbox('bwrap'), (e: unknown) => isVeriteeError(e, 'BUILD_SANDBOX_UNAVAILABLE'));
+  } finally {
+    process.env['PATH'] = path;
+  }
 });

@@ -71,6 +71,9 @@ test('veritee build: a network attempt in the sealed phase, usage mistakes and a
   const n = await runCli(['build', '--source', net.dir, '--cmd', 'node b.js', '--artifacts', 'dist', '--out', join(dir, 'n')]);
   assert.equal(n.code, 1);
   assert.match(n.stderr, /error\[BUILD_NETWORK_IN_SEALED_PHASE\]: the build tried to reach the network/);
+  const unknown = await runCli(['build', 'verfy', 'x']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /error\[CLI_COMMAND_UNKNOWN\]: no command "veritee build verfy"/);
   const u = await runCli(['build', '--source', repo.dir, '--artifacts', 'dist']);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /error\[CLI_USAGE_INVALID\]: veritee build needs --cmd/);

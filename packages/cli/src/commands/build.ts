@@ -84,7 +84,11 @@ export function registerBuildCommands(program: Command): void {
     .option('--preload <name=dir...>', 'a host directory bound read-only at <name> in the build root, measured file by file (a policy must allowPreloaded)')
     .option('--no-fetch', 'do not fetch and check the lockfile dependencies (recorded; a policy must allowPreloaded)')
     .option('--json', 'print the result as JSON')
-    .action(async (o: BuildOpts) => {
+    .argument('[subcommand...]')
+    .action(async (sub: string[], o: BuildOpts) => {
+      if (sub.length > 0) {
+        throw new VeriteeError('CLI_COMMAND_UNKNOWN', `no command "veritee build ${quoteInput(sub[0]!, 40).slice(1, -1)}" (verify, policy, measurement, reproduce, compare, serve)`);
+      }
       if (!o.cmd || !o.artifacts?.length || !o.out) throw usage('veritee build needs --cmd, --artifacts and --out (see veritee build --help)');
       if (o.platform !== 'snp' && o.platform !== 'tdx') throw usage(`--platform ${quoteInput(o.platform)}: snp or tdx`);
       if (!['auto', 'bwrap', 'unshare'].includes(o.sandbox)) throw usage(`--sandbox ${quoteInput(o.sandbox)}: auto, bwrap or unshare`);
