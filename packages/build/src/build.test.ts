@@ -217,6 +217,16 @@ test('a failing build, a build without artifacts and a source that is not a repo
   await rejects(runBuild({ source: r.dir, command: 'true', artifacts: ['dist'], outDir: out, tee }), 'INPUT_FILE_UNWRITABLE', /not empty/);
 });
 
+test('a build cannot smuggle host files out through symbolic links, and the export must be the commit byte for byte', async () => {
+  const r = makeRepo({ 'a': '' }, scratch);
+  await rejects(runBuild({ source: r.dir, command: 'ln -s /etc dist', artifacts: ['dist/hostname'], outDir: join(scratch, 'ln1'), tee }), 'BUILD_ARTIFACT_MISSING', /outside the build tree/);
+  await rejects(runBuild({ source: r.dir, command: 'mkdir -p dist && ln -s /etc/hostname dist/h', artifacts: ['dist'], outDir: join(scratch, 'ln2'), tee }), 'BUILD_ARTIFACT_MISSING');
+  const subst = makeRepo({ '.gitattributes': 'v.txt export-subst\n', 'v.txt': '$Format:%H$\n' }, scratch);
+  await rejects(runBuild({ source: subst.dir, command: 'true', artifacts: ['dist'], outDir: join(scratch, 'subst'), tee }), 'BUILD_SOURCE_INVALID', /export-subst/);
+  const ign = makeRepo({ '.gitattributes': 'secret.txt export-ignore\n', 'secret.txt': 'x\n' }, scratch);
+  await rejects(runBuild({ source: ign.dir, command: 'true', artifacts: ['dist'], outDir: join(scratch, 'ign'), tee }), 'BUILD_SOURCE_INVALID', /export-ignore/);
+});
+
 test('negative: a tampered artifact matches no subject', async () => {
   const v = await verify(out, { artifact: new TextEncoder().encode('[built]\n\n') });
   assert.deepEqual(failed(v), { 'artifact.subject': 'BUILD_ARTIFACT_MISMATCH' });

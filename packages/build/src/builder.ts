@@ -17,7 +17,7 @@
  * (SIMULATED trust anchors), `inputs.json` (the Merkle leaves), `build.log`, `result.json`.
  */
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -108,6 +108,16 @@ function checkArtifactPath(p: string): string {
 
 function collectFiles(root: string, rel: string, out: string[]): void {
   const abs = join(root, rel);
+  // a build may plant symbolic links: no component of an artifact path may leave the tree
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    return;
+  }
+  if (real !== realpathSync(root) && !real.startsWith(realpathSync(root) + sep)) {
+    throw new VeriteeError('BUILD_ARTIFACT_MISSING', `artifact ${quoteInput(rel)} resolves outside the build tree (a symbolic link); only regular files inside it are artifacts`);
+  }
   let st;
   try {
     st = lstatSync(abs);

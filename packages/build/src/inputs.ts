@@ -115,9 +115,19 @@ export function hashSourceFiles(ref: SourceRef, exportDir: string): SourceFile[]
       continue;
     }
     const abs = join(exportDir, path);
-    const st = lstatSync(abs);
-    const digest = st.isSymbolicLink() ? createHash('sha256').update(readlinkSync(abs)).digest('hex') : sha256File(abs);
-    out.push({ path, mode: mode!, sha256: digest });
+    const objectId = entry.slice(0, tab).split(' ')[2]!;
+    let content: Buffer;
+    try {
+      content = lstatSync(abs).isSymbolicLink() ? Buffer.from(readlinkSync(abs)) : readFileSync(abs);
+    } catch {
+      throw new VeriteeError('BUILD_SOURCE_INVALID', `the export of ${ref.commit} lacks ${quoteInput(path)} (export-ignore in .gitattributes?): the build would not be of the commit`);
+    }
+    // the export must be the commit byte for byte (git archive honours export-subst / export-ignore)
+    const blobId = createHash(objectId.length === 64 ? 'sha256' : 'sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+    if (blobId !== objectId) {
+      throw new VeriteeError('BUILD_SOURCE_INVALID', `the export of ${quoteInput(path)} is not the committed blob ${objectId.slice(0, 12)} (export-subst in .gitattributes?): the build would not be of the commit`);
+    }
+    out.push({ path, mode: mode!, sha256: createHash('sha256').update(content).digest('hex') });
   }
   return out;
 }
