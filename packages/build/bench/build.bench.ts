@@ -7,18 +7,22 @@
  *              measure the preloaded node_modules), sealed bwrap run, hash outputs, SLSA
  *              provenance, DSSE/Sigstore signature, simulated-TEE evidence.
  *
- *   node --import tsx packages/build/bench/build.bench.ts [--reps 2] [--packages core,attestation,build]
+ *   node --import tsx packages/build/bench/build.bench.ts [--reps 2] [--packages core,attestation,build] [--startup-only]
+ *
+ * Also measures the sandbox's own cost: `sh -c true` plain vs sealed (bwrap, unshare),
+ * 30 runs each, which on a loaded machine is the part of the sealing overhead that is
+ * not drowned in the compiler's run-to-run noise.
  *
  * Uses the compiled @veritee/build (run `node scripts/build.mjs` first). No network: the
  * lockfile's dependencies come from the preloaded, measured node_modules (--no-fetch).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimulatedTee } from '@veritee/attestation';
-import { runBuild, verifyBuild, parseBuildPolicy, devBuildPolicyYaml, builderMeasurement, availableSandboxes } from '@veritee/build';
+import { runBuild, verifyBuild, parseBuildPolicy, devBuildPolicyYaml, builderMeasurement, availableSandboxes, runSealed } from '@veritee/build';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const args = process.argv.slice(2);
@@ -50,6 +54,33 @@ if (!availableSandboxes().includes('bwrap')) {
   console.log('bubblewrap is not installed (apt-get install bubblewrap): the benchmark needs the real sandbox');
   process.exit(1);
 }
+async function startup(): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'veritee-startup-'));
+  const n = 30;
+  const rows: [string, number][] = [];
+  try {
+    const time = async (f: () => unknown) => {
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await f();
+        xs.push(performance.now() - t);
+      }
+      return median(xs);
+    };
+    rows.push(['plain `sh -c true`', await time(() => spawnSync('/bin/sh', ['-c', 'true']))]);
+    for (const method of availableSandboxes()) {
+      rows.push([`sealed (${method}) \`sh -c true\``, await time(() => runSealed({ method, command: 'true', workDir: scratch, depsDir: scratch, tmpDir: scratch, sourceDateEpoch: 0 }))]);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  console.log(`\n## Sandbox start-up cost (median of ${n})\n\n| run | ms |\n|---|---|`);
+  for (const [k, v] of rows) console.log(`| ${k} | ${v.toFixed(1)} |`);
+}
+await startup();
+if (args.includes('--startup-only')) process.exit(0);
+
 const t0 = performance.now();
 const tee = await SimulatedTee.create({ platforms: ['snp'] });
 const teeMs = performance.now() - t0;
@@ -89,3 +120,4 @@ console.log(`| overhead (attested total − plain) | ${s(total - plainMed)} (${(
 console.log(`| of which sealing (sealed build − plain) | ${s(t('build') - plainMed)} |`);
 console.log(`| verify (build verify, one artifact) | ${s(median(verifyMs))} |`);
 console.log(`| simulated TEE creation (once per builder) | ${s(teeMs)} |`);
+console.log(`\nplain runs: ${plainMs.map(s).join(', ')} s; sealed build phase runs: ${runs.map((r) => s(r.timings.build)).join(', ')} s; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);

@@ -17,7 +17,7 @@ export { bindingNonce, buildReportData, BUILD_BINDING_DOMAIN } from './binding.j
 export { inputMerkleRoot, orderLeaves, leafHash, LEAF_KINDS, type InputLeaf, type LeafKind } from './merkle.js';
 export { pinSource, npmDependencies, npmPurl, sriToDigests, measurePreload, LOCKFILE_NAMES, type Preload, type ResolvedDependency, type SourceRef } from './inputs.js';
 export { checkDependencyDigest, fetchDependencies } from './fetch.js';
-export { availableSandboxes, chooseSandbox, networkAttempt, NETWORK_FAILURE_PATTERNS, type SandboxMethod, type Sealing } from './sandbox.js';
+export { availableSandboxes, chooseSandbox, networkAttempt, runSealed, NETWORK_FAILURE_PATTERNS, type SandboxMethod, type Sealing } from './sandbox.js';
 export {
   parseStatement,
   merkleRootOf,
