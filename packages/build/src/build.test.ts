@@ -212,6 +212,7 @@ test('a failing build, a build without artifacts and a source that is not a repo
   const r = makeRepo({ 'a': '' }, scratch);
   await rejects(runBuild({ source: r.dir, command: 'echo boom >&2; exit 3', artifacts: ['dist'], outDir: join(scratch, 'f1'), tee }), 'BUILD_COMMAND_FAILED', /exited with 3: "boom"/);
   await rejects(runBuild({ source: r.dir, command: 'true', artifacts: ['dist'], outDir: join(scratch, 'f2'), tee }), 'BUILD_ARTIFACT_MISSING');
+  await rejects(runBuild({ source: r.dir, command: 'sleep 30', artifacts: ['dist'], outDir: join(scratch, 'f5'), tee, timeoutMs: 500 }), 'BUILD_COMMAND_FAILED', /did not finish within 1 s/);
   await rejects(runBuild({ source: scratch, command: 'true', artifacts: ['dist'], outDir: join(scratch, 'f3'), tee }), 'BUILD_SOURCE_INVALID');
   await rejects(runBuild({ source: r.dir, command: 'true', artifacts: ['../etc'], outDir: join(scratch, 'f4'), tee }), 'INPUT_INVALID');
   await rejects(runBuild({ source: r.dir, command: 'true', artifacts: ['dist'], outDir: out, tee }), 'INPUT_FILE_UNWRITABLE', /not empty/);

@@ -209,6 +209,7 @@ export async function runBuild(o: BuildOptions): Promise<BuildResult> {
       ...(o.onOutput ? { onOutput: o.onOutput } : {}),
     });
     writeOut(join(o.outDir, 'build.log'), run.log);
+    if (run.timedOut) throw new VeriteeError('BUILD_COMMAND_FAILED', `the build command did not finish within ${Math.round((o.timeoutMs ?? 30 * 60_000) / 1000)} s and was killed (full log: build.log)`);
     if (run.exitCode !== 0) {
       const net = networkAttempt(run.log);
       if (net !== undefined) {

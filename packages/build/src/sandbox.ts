@@ -32,6 +32,8 @@ export interface Sealing {
 
 export interface SealedRun {
   exitCode: number;
+  /** True when the run was killed at its time limit. */
+  timedOut: boolean;
   signal: string | null;
   /** Combined stdout + stderr, at most {@link MAX_LOG_BYTES} (the head is kept). */
   log: string;
@@ -169,7 +171,9 @@ export function runSealed(o: SealedRunOptions): Promise<SealedRun> {
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {}
@@ -180,7 +184,7 @@ export function runSealed(o: SealedRunOptions): Promise<SealedRun> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolvePromise({ exitCode: code ?? -1, signal, log, ms: performance.now() - t0 });
+      resolvePromise({ exitCode: code ?? -1, timedOut, signal, log, ms: performance.now() - t0 });
     });
   });
 }
