@@ -18,6 +18,7 @@ import { registerCollectCommands } from './commands/collect.js';
 import { registerKmsCommands } from './commands/kms.js';
 
 export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
+import { registerBuildCommands } from './commands/build.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerOhttpCommands(program);
   registerCollectCommands(program);
   registerKmsCommands(program);
+  registerBuildCommands(program);
   registerDemoCommand(program);
   return program;
 }
