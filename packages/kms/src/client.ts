@@ -27,7 +27,7 @@ export interface EvidenceProvider {
 }
 
 /** DEVELOPMENT ONLY: evidence from a {@link SimulatedTee}. */
-export function simulatedEvidenceProvider(tee: SimulatedTee, platform: Platform, overrides: Record<string, unknown> = {}): EvidenceProvider {
+export function simulatedEvidenceProvider(tee: SimulatedTee, platform: Platform & KbsTee, overrides: Record<string, unknown> = {}): EvidenceProvider {
   return {
     tee: platform,
     evidence: async (reportData) => tee.evidence(platform, { ...overrides, reportData } as never),
