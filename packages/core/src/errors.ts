@@ -143,6 +143,17 @@ export const ERROR_CODES = {
   TELEMETRY_SOURCE_MALFORMED: env('a /proc source has an unexpected format (truncated read or unsupported kernel)'),
   TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
 
+  // ---- API gateway ----------------------------------------------------------
+  GATEWAY_CONFIG_INVALID: input('the gateway configuration is malformed (unknown field, overlapping route, bad upstream URL, unknown pool)'),
+  GATEWAY_NO_ROUTE: { description: 'no gateway route matches the request host and path', http: 404, exit: 2 },
+  GATEWAY_METHOD_NOT_ALLOWED: { description: 'the route does not accept this HTTP method', http: 405, exit: 2 },
+  GATEWAY_REQUEST_REJECTED: input("the request breaks the route's validation rules (headers, body length)"),
+  GATEWAY_UNAUTHENTICATED: { description: 'the bearer token is missing, malformed, expired or not signed by a key of the JWKS', http: 401, exit: 1 },
+  GATEWAY_RATE_LIMITED: { description: "the client exceeded its rate limit (see Retry-After)", http: 429, exit: 3 },
+  GATEWAY_OVERLOADED: env('the gateway holds its maximum number of requests in flight', 503),
+  GATEWAY_NO_BACKEND: env("every backend of the route's pool is unhealthy or ejected", 503),
+  GATEWAY_SPOOL_CORRUPT: env('a record spool segment does not decrypt (tampered, or written under another key)'),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),
