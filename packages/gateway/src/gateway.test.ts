@@ -268,3 +268,64 @@ describe('health checks, ejection and reload', () => {
     }
   });
 });
+
+describe('attested clients, metrics, records', () => {
+  test('refusals with a request body are signed over that body: the attested client verifies them', async () => {
+    const x = await startBackend('x');
+    const g = await startGateway(
+      baseConfig({
+        metrics: true,
+        jwks: { main: { keys: [{ ...(await exportJWK((await generateKeyPair('ES256')).publicKey)), kid: 'k' }] } },
+        pools: { p: { backends: [x.url], healthCheck: false } },
+        routes: [
+          { name: 'open', pathPrefix: '/open', pool: 'p' },
+          { name: 'locked', pathPrefix: '/locked', pool: 'p', auth: { jwks: 'main' } },
+        ],
+      }),
+    );
+    const { createAttestedClient } = await import('@veritee/proxy');
+    const { parsePolicy } = await import('@veritee/attestation');
+    const client = createAttestedClient({ baseUrl: g.url, policy: parsePolicy({ name: 'dev', platforms: ['snp'], allowSimulated: true, snp: { measurements: 'any' } }), allowSimulated: true });
+    try {
+      const ok = await client.fetch('/open/a', { method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.attestation.verified, true);
+      const refused = await client.fetch('/locked/a', { method: 'POST', body: 'secret payload', headers: { 'content-type': 'text/plain' } });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.attestation.verified, true, 'the 401 is signed over the body the client sent');
+      if (refused.attestation.verified) assert.notEqual(refused.attestation.requestBodySha256, 'incomplete');
+      assert.equal(x.hits, 1, 'the refused request never reached the upstream');
+      const m = await client.fetch('/.well-known/veritee/metrics');
+      const text = await m.text();
+      assert.match(text, /^veritee_gateway_requests_total\{group="open",class="2xx"\} 1$/m);
+      assert.match(text, /^veritee_gateway_refused_total\{reason="unauthenticated"\} 1$/m);
+      assert.match(text, /^veritee_gateway_backend_up\{pool="p",backend="0"\} 1$/m);
+      assert.ok(!text.includes('/locked/a') && !text.includes('127.0.0.1'), 'no path or address in metrics');
+    } finally {
+      await client.close();
+      await g.close();
+      await x.close();
+    }
+  });
+
+  test('records carry timings, status, flags and group only: nothing identifying', async () => {
+    const x = await startBackend('x');
+    const g = await startGateway(baseConfig({ pools: { p: { backends: [x.url], healthCheck: false } }, routes: [{ name: 'r', pathPrefix: '/r', pool: 'p' }] }));
+    try {
+      await send(g.url, '/r/secret-path?token=abc', { headers: { authorization: 'Bearer zzz', 'x-user': 'alice' } });
+      await send(g.url, '/nowhere');
+      const start = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+      const p = g.gw.store.seal(start)!;
+      assert.equal(p.requests.length, 2);
+      for (const r of p.requests) assert.deepEqual(Object.keys(r).sort(), ['endUs', 'flags', 'group', 'startUs', 'status']);
+      assert.equal(p.requests[0]!.status, 200);
+      assert.equal(p.requests[0]!.flags, 1 | 4, 'connection ok, served');
+      assert.equal(p.requests[1]!.status, 404);
+      assert.equal(p.requests[1]!.flags, 1, 'answered by the gateway, not served');
+      assert.ok(p.requests[0]!.endUs > p.requests[0]!.startUs);
+    } finally {
+      await g.close();
+      await x.close();
+    }
+  });
+});
