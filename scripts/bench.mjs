@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script in turn (each prints a Markdown
-// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp
+// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,gateway
 // and --sizes 1000,10000,50000 (latency proof sizes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ const benches = [
   ['attestation', 'packages/attestation/bench/attestation.bench.ts', []],
   ['proxy', 'packages/proxy/bench/proxy.bench.ts', []],
   ['ohttp', 'packages/ohttp/bench/ohttp.bench.ts', []],
+  ['gateway', 'packages/gateway/bench/gateway.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {

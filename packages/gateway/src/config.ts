@@ -128,6 +128,8 @@ const slasSchema = z
     keep: posInt.max(10_000).default(168),
     /** After a period ends, wait this long for its last requests to finish before sealing it. */
     graceMs: z.number().int().min(0).max(3_600_000).default(5000),
+    /** Periods that may wait for proving; a period that ends with this many waiting is published as skipped. */
+    maxBacklog: posInt.max(1000).default(4),
     /** CPUs the prover may use (GOMAXPROCS of the prover process). */
     proverCpus: posInt.max(256).default(1),
     /** veritee home holding the proving keys (default $VERITEE_HOME or ~/.veritee). */
@@ -176,6 +178,8 @@ export const configSchema = z
     slas: slasSchema.default(slasSchema.parse({})),
     records: z
       .object({
+        /** Keep request records at all (off: no records and no SLA proofs; for benchmarks and comparison). */
+        enabled: z.boolean().default(true),
         /** Records kept in memory per period before they go to the encrypted spool. */
         memoryRecords: posInt.max(1 << 22).default(65_536),
         /** Directory of the encrypted spool (absent: records beyond memoryRecords are dropped and counted). */
@@ -184,7 +188,7 @@ export const configSchema = z
         spoolMaxBytes: posInt.default(64 * 1024 * 1024),
       })
       .strict()
-      .default({ memoryRecords: 65_536, spoolMaxBytes: 64 * 1024 * 1024 }),
+      .default({ enabled: true, memoryRecords: 65_536, spoolMaxBytes: 64 * 1024 * 1024 }),
     /** Serve Prometheus metrics at /.well-known/veritee/metrics on the gateway's listener (default off: they describe traffic volumes). */
     metrics: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

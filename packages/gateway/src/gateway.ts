@@ -197,7 +197,9 @@ export class Gateway {
     const names = [...this.state.config.pools.keys()];
     for (const [name, pool] of pools) {
       const idx = names.indexOf(name);
-      pool.onCheck = (r) => this.store.addCheck(r.atMs, { pool: idx, backend: r.backend, ok: r.ok });
+      pool.onCheck = (r) => {
+        if (this.state.config.records.enabled) this.store.addCheck(r.atMs, { pool: idx, backend: r.backend, ok: r.ok });
+      };
       pool.start();
     }
   }
@@ -233,8 +235,9 @@ export class Gateway {
     server.on('drop', () => {
       this.counters.droppedConnections++;
       const t = nowUs();
-      this.store.addRequest({ startUs: t, endUs: t, status: 0, flags: 0, group: NO_GROUP });
+      if (cfg.records.enabled) this.store.addRequest({ startUs: t, endUs: t, status: 0, flags: 0, group: NO_GROUP });
     });
+    const recording = cfg.records.enabled;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const m = this.metaOf(req);
       this.inFlight++;
@@ -249,7 +252,7 @@ export class Gateway {
         if (finished) flags |= FLAG_CONNECTION_OK;
         if (m.rateLimited) flags |= FLAG_RATE_LIMITED;
         if (served && finished) flags |= FLAG_SERVED;
-        this.store.addRequest({ startUs: m.startUs, endUs, status: status >= 100 && status <= 599 ? status : 0, flags, group: m.group });
+        if (recording) this.store.addRequest({ startUs: m.startUs, endUs, status: status >= 100 && status <= 599 ? status : 0, flags, group: m.group });
         const cls = status === 0 ? 'none' : `${Math.floor(status / 100)}xx`;
         const key = `${m.group === NO_GROUP ? '' : this.groupNames[m.group]}|${cls}`;
         this.counters.requests.set(key, (this.counters.requests.get(key) ?? 0) + 1);
@@ -388,7 +391,7 @@ export class Gateway {
   async listen(): Promise<{ address: string; port: number }> {
     const { host, port } = parseListen(this.state.config.listen);
     const a = await this.proxy.listen(port, host);
-    this.scheduler.start();
+    if (this.state.config.records.enabled && this.state.config.slas.enabled) this.scheduler.start();
     return { address: a.address, port: a.port };
   }
 

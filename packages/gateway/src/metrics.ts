@@ -60,6 +60,7 @@ export function renderMetrics(g: Gateway): string {
   const s = g.scheduler.stats;
   metric('veritee_gateway_proofs_total', 'counter', 'SLA proofs made and published.', [[{}, s.proofs]]);
   metric('veritee_gateway_proofs_failed_total', 'counter', 'SLA proofs that failed.', [[{}, s.failed]]);
+  metric('veritee_gateway_periods_skipped_total', 'counter', 'Periods not proven because the prover was behind.', [[{}, s.skipped]]);
   metric('veritee_gateway_prove_seconds_total', 'counter', 'Wall time spent proving.', [[{}, s.proveMs / 1000]]);
   metric('veritee_gateway_reloads_total', 'counter', 'Configuration reloads applied.', [[{}, g.counters.reloads]]);
   return out.join('\n') + '\n';

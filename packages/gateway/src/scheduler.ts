@@ -17,6 +17,8 @@
  * - more records than the largest size class (65,536 requests, 4,096 checks): `too-many`,
  *   not proven (choose a shorter period);
  * - records dropped (memory and spool full): `incomplete`, not proven;
+ * - the prover still busy with `maxBacklog` earlier periods: `skipped`, not proven (this
+ *   is what bounds the CPU proving takes, whatever the traffic);
  * - a period in which the gateway started is marked `partial` (it was not running before).
  */
 import { fileURLToPath } from 'node:url';
@@ -30,7 +32,7 @@ import type { ProveJobBody, ProveReply } from './prove-worker.js';
 export const SLAS_PATH = '/.well-known/veritee/slas';
 export const SLAS_FORMAT = 'veritee.gateway.slas/v1';
 
-export type EntryStatus = 'proven' | 'insufficient' | 'no-requests' | 'too-many' | 'incomplete' | 'failed';
+export type EntryStatus = 'proven' | 'insufficient' | 'no-requests' | 'too-many' | 'incomplete' | 'failed' | 'skipped';
 
 export interface SlaEntry {
   /** RFC 3339 UTC. */
@@ -79,7 +81,7 @@ export interface SchedulerOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class ProofScheduler {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private readonly pending = new Map<number, (r: ProveReply) => void>();
   private nextId = 1;
   private nextPeriodStart: number;
@@ -90,31 +92,41 @@ export class ProofScheduler {
   private readonly bundles = new Map<string, Buffer>();
   private indexBody: Buffer;
   /** Proof counters and CPU accounting (metrics). */
-  readonly stats = { proofs: 0, failed: 0, proveMs: 0, periods: 0 };
+  readonly stats = { proofs: 0, failed: 0, skipped: 0, proveMs: 0, periods: 0 };
+  /** Periods sealed and waiting for (or in) proving. */
+  private backlog = 0;
   private closed = false;
 
   constructor(private readonly opts: SchedulerOptions) {
     const now = (opts.now ?? Date.now)();
     this.startedAtMs = now;
     this.nextPeriodStart = opts.periodOf(now).startMs;
-    const cfg = opts.config();
-    const workerUrl = new URL('./prove-worker.js', import.meta.url);
-    this.worker = new Worker(fileURLToPath(workerUrl), {
-      workerData: { home: opts.home, devSetup: cfg.slas.devSetup, timeoutMs: opts.proveTimeoutMs ?? 10 * 60_000 },
+    this.indexBody = this.renderIndex();
+  }
+
+  /** The proving worker, started on the first proof. */
+  private workerOf(): Worker {
+    if (this.worker) return this.worker;
+    const cfg = this.opts.config();
+    const w = new Worker(fileURLToPath(new URL('./prove-worker.js', import.meta.url)), {
+      workerData: { home: this.opts.home, devSetup: cfg.slas.devSetup, timeoutMs: this.opts.proveTimeoutMs ?? 10 * 60_000 },
       // The Go prover (a child of the worker) inherits this: its CPU bound.
       env: { ...process.env, GOMAXPROCS: String(cfg.slas.proverCpus) },
     });
-    this.worker.unref();
-    this.worker.on('message', (r: ProveReply) => {
+    w.unref();
+    w.on('message', (r: ProveReply) => {
       const f = this.pending.get(r.id);
       this.pending.delete(r.id);
+      if (this.pending.size === 0) w.unref();
       f?.(r);
     });
-    this.worker.on('error', (e) => {
+    w.on('error', (e) => {
       for (const f of this.pending.values()) f({ id: 0, error: { code: 'ZK_PROVER_FAILED', message: `proving worker failed: ${e.message}` } });
       this.pending.clear();
+      this.worker = undefined;
     });
-    this.indexBody = this.renderIndex();
+    this.worker = w;
+    return w;
   }
 
   /** Checks every second (or a quarter period) for periods that are due. */
@@ -140,7 +152,17 @@ export class ProofScheduler {
     }
     for (const p of due) {
       const recs = this.opts.store.seal(p.startMs) ?? { ...p, requests: [], checks: [], dropped: 0 };
-      this.chain = this.chain.then(() => this.provePeriod(recs)).catch((e) => this.opts.onLog?.('warn', { err: (e as Error).message }, 'period proof failed'));
+      if (this.backlog >= cfg.slas.maxBacklog) {
+        // Proving is behind: CPU stays bounded, and the period says it was not proven.
+        this.stats.skipped++;
+        this.publish(this.skippedEntries(recs, `the prover was ${this.backlog} periods behind when this period ended: it was not proven (raise slas.proverCpus or the period length)`));
+        continue;
+      }
+      this.backlog++;
+      this.chain = this.chain
+        .then(() => this.provePeriod(recs))
+        .catch((e) => this.opts.onLog?.('warn', { err: (e as Error).message }, 'period proof failed'))
+        .finally(() => this.backlog--);
     }
     return this.chain;
   }
@@ -150,7 +172,9 @@ export class ProofScheduler {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.worker.postMessage({ ...job, id });
+      const w = this.workerOf();
+      w.ref(); // a proof in progress keeps the process alive; an idle worker does not
+      w.postMessage({ ...job, id });
     });
   }
 
@@ -212,11 +236,23 @@ export class ProofScheduler {
       await this.proveAndPublish(e, { kind: 'gateway', params, requests: codes, checks }, p.startMs);
     }
     made.push(e);
+    this.publish(made);
+  }
+
+  private publish(made: SlaEntry[]): void {
     this.stats.periods++;
     this.entries.unshift(...made);
     this.prune();
     this.indexBody = this.renderIndex();
-    this.opts.onLog?.('info', { period: base.periodStart, entries: made.map((x) => `${x.kind}:${x.group}:${x.status}`) }, 'SLA period published');
+    this.opts.onLog?.('info', { period: made[0]?.periodStart, entries: made.map((x) => `${x.kind}:${x.group}:${x.status}`) }, 'SLA period published');
+  }
+
+  private skippedEntries(p: PeriodRecords, detail: string): SlaEntry[] {
+    const cfg = this.opts.config();
+    const base = { periodStart: iso(p.startMs), periodEnd: iso(p.endMs), status: 'skipped' as const, detail };
+    const out: SlaEntry[] = cfg.groups.map((group) => ({ ...base, group, kind: 'latency' as const, n: p.requests.filter((r) => r.flags & FLAG_SERVED && this.opts.groupName(r.group) === group).length }));
+    out.push({ ...base, group: '*', kind: 'gateway', n: p.requests.length, nChecks: p.checks.length });
+    return out;
   }
 
   private async proveAndPublish(e: SlaEntry, job: ProveJobBody, startMs: number): Promise<void> {
@@ -272,9 +308,14 @@ export class ProofScheduler {
     if (this.timer) clearInterval(this.timer);
     for (const f of this.pending.values()) f({ id: 0, error: { code: 'ZK_PROVER_CANCELLED', message: 'the gateway is shutting down' } });
     this.pending.clear();
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.postMessage('close');
-    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 3000).unref())]);
-    await this.worker.terminate();
+    const w = this.worker;
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.ref(); // wait for the prover to be stopped
+    w.postMessage('close');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 3000)))]);
+    clearTimeout(timer);
+    await w.terminate();
   }
 }

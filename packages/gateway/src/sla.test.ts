@@ -235,3 +235,37 @@ describe('record store and encrypted spool', () => {
     assert.equal(new Date(periodFunction('weekly')(t).startMs).toISOString(), '2026-11-30T00:00:00.000Z');
   });
 });
+
+describe('proof scheduling bounds', () => {
+  test('periods that end while the prover is maxBacklog periods behind are published as skipped, not queued', async () => {
+    const { ProofScheduler } = await import('./scheduler.js');
+    const { parseGatewayConfig } = await import('./config.js');
+    const cfg = parseGatewayConfig({ pools: { p: { backends: ['http://127.0.0.1:9'] } }, routes: [{ name: 'r', pathPrefix: '/', pool: 'p' }], slas: { period: { seconds: 10 }, maxBacklog: 1 } });
+    const periodOf = periodFunction({ seconds: 10 });
+    const t0 = periodOf(Date.now()).startMs - 30_000;
+    const store = new RecordStore({ periodOf, memoryRecords: 16, spoolMaxBytes: 1 });
+    for (let k = 0; k < 3; k++) store.addRequest({ startUs: (t0 + k * 10_000 + 5) * 1000, endUs: (t0 + k * 10_000 + 6) * 1000, status: 200, flags: FLAG_SERVED | 1, group: 0 });
+    const sched = new ProofScheduler({
+      store,
+      config: () => cfg,
+      groupName: (i) => (i === 0 ? 'r' : undefined),
+      signer: () => Promise.reject(new Error('not reached')),
+      periodOf,
+      home: mkdtempSync(join(tmpdir(), 'veritee-nokeys-')), // no keys: the one proof attempted fails fast
+      now: () => t0,
+    });
+    try {
+      await sched.runDue(t0 + 30_000);
+      const es = sched.index.entries;
+      const status = (k: number, kind: string) => es.find((e) => e.periodStart === new Date(t0 + k * 10_000).toISOString() && e.kind === kind)!.status;
+      assert.equal(status(0, 'latency'), 'failed', 'the first period was attempted (no keys here)');
+      assert.match(es.find((e) => e.status === 'failed')!.detail!, /ZK_SETUP_MISSING/);
+      assert.equal(status(1, 'latency'), 'skipped');
+      assert.equal(status(2, 'gateway'), 'skipped');
+      assert.equal(sched.stats.skipped, 2);
+      assert.match(es.find((e) => e.status === 'skipped')!.detail!, /prover was 1 periods behind/);
+    } finally {
+      await sched.close();
+    }
+  });
+});
