@@ -296,7 +296,7 @@ export class Gateway {
     if (path === METRICS_PATH && st.config.metrics) {
       return { respond: { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4', 'cache-control': 'no-store' }, body: Buffer.from(renderMetrics(this)) } };
     }
-    if (this.inFlight > st.config.limits.maxInFlight) {
+    if (this.inFlight >= st.config.limits.maxInFlight) {
       this.counters.overloaded++;
       return err('GATEWAY_OVERLOADED', `the gateway holds ${st.config.limits.maxInFlight} requests in flight; retry shortly`, { 'retry-after': '1' });
     }

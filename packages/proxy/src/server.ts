@@ -760,7 +760,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     };
     const onDispatchError = (e: unknown) => {
       log?.error({ err: e instanceof Error ? e.message : String(e) }, 'dispatch failed');
-      sendError(req, res, session, 'INTERNAL', 'internal error', INCOMPLETE_BODY);
+      decide({ error: { code: 'INTERNAL', message: 'internal error' } });
     };
     try {
       const d = opts.dispatch(req);

@@ -64,7 +64,9 @@ export function selfSignedCertificate(host: string, opts: { days?: number; now?:
   const san = new SubjectAlternativeName([...names].map((n) => (isIP(n) ? new GeneralName({ iPAddress: n }) : new GeneralName({ dNSName: n }))));
   const now = opts.now ?? new Date();
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive INTEGER
+  // Positive, and a non-zero first byte: DER INTEGERs are minimal, and a 0x00 before a byte
+  // below 0x80 is padding OpenSSL refuses ("illegal padding") about once in 256 certificates.
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const alg = new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 });
   const ext = (id: string, critical: boolean, value: unknown) =>
     new Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
