@@ -96,6 +96,8 @@ const routeSchema = z
     requireHeaders: z.array(headerName).max(32).default([]),
     forbidHeaders: z.array(headerName).max(32).default([]),
     auth: authSchema.optional(),
+    /** Require a client certificate issued by the `mtls.ca` CA(s) (401 otherwise). */
+    mtls: z.boolean().default(false),
     /** Per-client rate limit of this route (overrides the default); false: none. */
     rateLimit: z.union([rateLimitSchema, z.literal(false)]).optional(),
   })
@@ -147,6 +149,8 @@ export const configSchema = z
     /** Public host name (certificate subject). */
     host: z.string().min(1).max(253).default('localhost'),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    /** Client certificates (mTLS): PEM file of the CA(s) that issue them; routes opt in with `mtls: true`. */
+    mtls: z.object({ ca: z.string().min(1) }).strict().optional(),
     /** Evidence source: the simulated TEE only in this build. */
     tee: z.enum(['sim-snp', 'sim-tdx']).default('sim-snp'),
     limits: z
@@ -296,6 +300,7 @@ export function parseGatewayConfig(input: string | unknown, opts: { source?: str
   const routes: RouteConfig[] = c.routes.map((rt, index) => {
     const prefix = normalizePrefix(rt.pathPrefix);
     if (!pools.has(rt.pool)) problems.push(`routes[${index}].pool: no pool named ${quoteInput(rt.pool, 64)} (pools: ${[...pools.keys()].join(', ')})`);
+    if (rt.mtls && !c.mtls) problems.push(`routes[${index}].mtls: needs a top-level mtls.ca (the CA that issues client certificates)`);
     if (rt.auth && !(rt.auth.jwks in c.jwks)) problems.push(`routes[${index}].auth.jwks: no JWKS named ${quoteInput(rt.auth.jwks, 64)}`);
     const key = `${rt.host} ${prefix}`;
     const prior = claimed.get(key);

@@ -329,3 +329,56 @@ describe('attested clients, metrics, records', () => {
     }
   });
 });
+
+describe('client certificates (mTLS)', () => {
+  test('a route with mtls: a certificate from the configured CA passes; none, or one from another CA, is 401 and never reaches the upstream', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'veritee-mtls-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    const ca = (name: string) => {
+      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+    };
+    const client = (name: string, issuer: string) => {
+      ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+      writeFileSync(join(dir, 'ext.cnf'), 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
+      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', 'ext.cnf');
+      return { cert: readFileSync(join(dir, `${name}.pem`)), key: readFileSync(join(dir, `${name}.key`)) };
+    };
+    ca('ca');
+    ca('rogue-ca');
+    const alice = client('alice', 'ca');
+    const mallory = client('mallory', 'rogue-ca');
+    const x = await startBackend('x');
+    const g = await startGateway(
+      baseConfig({
+        mtls: { ca: join(dir, 'ca.pem') },
+        pools: { p: { backends: [x.url], healthCheck: false } },
+        routes: [
+          { name: 'secure', pathPrefix: '/secure', pool: 'p', mtls: true, rateLimit: { ratePerSec: 0.01, burst: 1 } },
+          { name: 'open', pathPrefix: '/open', pool: 'p' },
+        ],
+      }),
+    );
+    const agent = (c?: { cert: Buffer; key: Buffer }) => new https.Agent({ keepAlive: false, rejectUnauthorized: false, ...(c ?? {}) });
+    try {
+      assert.equal((await send(g.url, '/open/a', { agent: agent() })).status, 200, 'routes without mtls take clients without certificates');
+      const hits = x.hits;
+      for (const c of [undefined, mallory]) {
+        const r = await send(g.url, '/secure/a', { agent: agent(c) });
+        assert.equal(r.status, 401);
+        assert.equal(errorCode(r), 'GATEWAY_UNAUTHENTICATED');
+        assert.match(String(r.headers['www-authenticate']), /^Mutual/);
+      }
+      assert.equal(x.hits, hits, 'refused requests never reached the upstream');
+      assert.equal((await send(g.url, '/secure/a', { agent: agent(alice) })).status, 200);
+      assert.equal((await send(g.url, '/secure/a', { agent: agent(alice) })).status, 429, 'rate-limited per certificate');
+      assert.throws(() => parseGatewayConfig({ pools: { p: { backends: [x.url] } }, routes: [{ name: 'r', pathPrefix: '/', pool: 'p', mtls: true }] }), /routes\[0\]\.mtls: needs a top-level mtls\.ca/);
+    } finally {
+      await g.close();
+      await x.close();
+    }
+  });
+});

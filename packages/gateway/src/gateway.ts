@@ -16,7 +16,9 @@
  * and no connection is closed. The listen address, TEE, records and SLA period need a
  * restart (a reload that changes them is refused with the reason).
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -146,11 +148,13 @@ export class Gateway {
     const state = Gateway.buildState(cfg, opts.baseDir ?? '.');
     let tls = opts.tls;
     if (!tls && cfg.tls) tls = Gateway.readTls(cfg, opts.baseDir ?? '.');
+    const clientCa = cfg.mtls ? Gateway.readClientCa(cfg.mtls.ca, opts.baseDir ?? '.') : undefined;
     let self: Gateway | undefined;
     const proxy = await createAttestingProxy({
       host: cfg.host,
       enclave: opts.enclave,
       ...(tls ? { tls } : {}),
+      ...(clientCa ? { clientCa } : {}),
       logger: log ?? false,
       accessLog: cfg.accessLog,
       limits: { maxRequestBodyBytes: cfg.limits.maxBodyBytes, maxHeaderBytes: cfg.limits.maxHeaderBytes },
@@ -174,6 +178,22 @@ export class Gateway {
     const t = { cert: read(cfg.tls!.cert, 'tls.cert'), key: read(cfg.tls!.key, 'tls.key') };
     checkTlsCredentials(t.cert, t.key, { cert: `tls.cert ${cfg.tls!.cert}`, key: `tls.key ${cfg.tls!.key}` });
     return t;
+  }
+
+  private static readClientCa(path: string, baseDir: string): Buffer {
+    const abs = path.startsWith('/') ? path : `${baseDir}/${path}`;
+    let pem: Buffer;
+    try {
+      pem = readFileSync(abs);
+    } catch (e) {
+      throw new VeriteeError('INPUT_FILE_UNREADABLE', `mtls.ca ${quoteInput(path, 200)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw new VeriteeError('TLS_CREDENTIALS_INVALID', `mtls.ca ${quoteInput(path, 200)} is not a PEM X.509 certificate`);
+    }
+    return pem;
   }
 
   private static buildState(config: GatewayConfig, baseDir: string): State {
@@ -316,12 +336,28 @@ export class Gateway {
     for (const h of route.requireHeaders) if (req.headers[h] === undefined) return err('GATEWAY_REQUEST_REJECTED', `route ${route.name} requires the ${h} header`);
     for (const h of route.forbidHeaders) if (req.headers[h] !== undefined) return err('GATEWAY_REQUEST_REJECTED', `route ${route.name} does not accept the ${h} header`);
     const address = req.socket.remoteAddress ?? 'unknown';
-    const byAddress = st.config.clientKey === 'address' || !route.auth;
+    let certId: string | undefined;
+    if (route.mtls) {
+      const s = req.socket as TLSSocket;
+      if (!s.authorized) {
+        this.counters.authFailures++;
+        const why = s.authorizationError ? ` (${String(s.authorizationError).slice(0, 80)})` : '';
+        return err('GATEWAY_UNAUTHENTICATED', `route ${route.name} requires a client certificate issued by the configured CA${why}`, { 'www-authenticate': `Mutual realm="${route.group}"` });
+      }
+      certId = s.getPeerCertificate().fingerprint256;
+    }
+    const byAddress = st.config.clientKey === 'address' || (!route.auth && certId === undefined);
     if (byAddress) {
       const limited = this.rateLimit(route, `a:${address}`, m);
       if (limited) return limited;
     }
-    if (!route.auth) return this.forward(route, m, url);
+    if (!route.auth) {
+      if (!byAddress) {
+        const limited = this.rateLimit(route, `c:${certId}`, m);
+        if (limited) return limited;
+      }
+      return this.forward(route, m, url);
+    }
     return authenticate(req.headers.authorization, route, st.keySets, this.opts.authTime?.()).then((a) => {
       if (!a.ok) {
         this.counters.authFailures++;
@@ -368,6 +404,7 @@ export class Gateway {
     if (JSON.stringify(next.slas.period) !== JSON.stringify(cur.slas.period)) fixed.push('slas.period');
     if (next.slas.proverCpus !== cur.slas.proverCpus || next.slas.devSetup !== cur.slas.devSetup || next.slas.home !== cur.slas.home) fixed.push('slas.proverCpus/devSetup/home');
     if (next.limits.maxClients !== cur.limits.maxClients) fixed.push('limits.maxClients');
+    if (JSON.stringify(next.mtls) !== JSON.stringify(cur.mtls)) fixed.push('mtls');
     if (fixed.length) throw new VeriteeError('GATEWAY_CONFIG_INVALID', `reload: ${fixed.join(', ')} cannot change without a restart (the running configuration stays)`);
     const baseDir = this.opts.baseDir ?? '.';
     const tls = next.tls && JSON.stringify(next.tls) !== JSON.stringify(cur.tls) ? Gateway.readTls(next, baseDir) : undefined;

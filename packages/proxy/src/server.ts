@@ -102,6 +102,12 @@ export interface AttestingProxyOptions {
   enclave: Enclave;
   /** PEM certificate chain and key; a self-signed certificate is made when absent. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * PEM CA certificate(s) for client certificates (mTLS): clients are asked for one and
+   * may connect without it; `socket.authorized` says whether it chains to these CAs, and
+   * the dispatcher decides (the API gateway refuses per route).
+   */
+  clientCa?: string | Buffer;
   limits?: ProxyLimits;
   timeouts?: ProxyTimeouts;
   /** pino logger, or false for none (default: pino to stdout at `logLevel`). */
@@ -366,6 +372,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     cert: tlsMaterial.cert,
     key: tlsMaterial.key,
     minVersion: 'TLSv1.3',
+    ...(opts.clientCa ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
     maxHeaderSize: lim.maxHeaderBytes,
     headersTimeout: lim.headersMs,
     requestTimeout: lim.requestMs,
