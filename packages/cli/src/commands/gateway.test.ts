@@ -80,11 +80,28 @@ test('serve, reload on SIGHUP, and `gateway slas` verifies the published bundles
     const r = await runCli(['gateway', 'slas', `https://127.0.0.1:${port}`, '--policy', policy, '--allow-simulated', '--allow-dev-setup', '--json'], { VERITEE_HOME: testHome });
     assert.equal(r.code, 0, r.stderr);
     out = r.stdout;
-    const doc = JSON.parse(out) as { entries: { kind: string; status: string; n: number; verified?: boolean }[] };
+    const doc = JSON.parse(out) as { entries: { kind: string; status: string; n: number; verified?: boolean; bundle?: string }[] };
     const proven = doc.entries.filter((e) => e.status === 'proven' && e.kind === 'latency');
     assert.ok(doc.entries.every((e) => e.verified !== false), out);
     // The three answered requests (two before the reload, one after), in one or two periods.
-    if (proven.reduce((a, e) => a + e.n, 0) === 3 && doc.entries.some((e) => e.kind === 'gateway' && e.verified)) return;
+    if (proven.reduce((a, e) => a + e.n, 0) === 3 && doc.entries.some((e) => e.kind === 'gateway' && e.verified)) {
+      // `veritee verify` works on any one published bundle.
+      const text = await new Promise<string>((resolve, reject) =>
+        https.get({ host: '127.0.0.1', port, path: proven[0]!.bundle!, rejectUnauthorized: false }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b));
+        }).on('error', reject),
+      );
+      const file = join(tmp, 'period.json');
+      writeFileSync(file, text);
+      const bundlePolicy = join(tmp, 'bundle-policy.yaml');
+      writeFileSync(bundlePolicy, 'name: dev-bundles\nplatforms: [snp]\nallowSimulated: true\nsnp: {measurements: any}\nreportData: {require: [publicKeyHash]}\n');
+      const v = await runCli(['verify', file, '--policy', bundlePolicy, '--allow-simulated', '--allow-dev-setup', '--expect', 'kind=latency,sla=p99<1s,min=1'], { VERITEE_HOME: testHome });
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /VERIFIED \(attested\)/);
+      return;
+    }
   }
   assert.fail(`no proven period was published: ${out}`);
 });

@@ -97,6 +97,7 @@ async function slasCommand(target: string, o: SlasOpts): Promise<void> {
       const row: Record<string, unknown> = { period: `${e.periodStart}/${e.periodEnd}`, group: e.group, kind: e.kind, status: e.status, n: e.n };
       if (e.bundle) {
         if (!e.bundle.startsWith('/.well-known/veritee/slas/')) throw new VeriteeError('INPUT_INVALID', 'the SLA index names a bundle outside /.well-known/veritee/slas/');
+        row['bundle'] = e.bundle;
         const br = await client.fetch(e.bundle);
         const btext = await br.text();
         const v = await verifyBundle(btext, {
