@@ -172,6 +172,18 @@ describe('routing, balancing, limits and auth', () => {
     assert.equal(admin.hits, before + 1);
   });
 
+  test('non-canonical paths that could slip past a route (encoded, dot and empty segments) are refused, never forwarded', async () => {
+    const before = admin.hits + a.hits + b.hits;
+    for (const path of ['/%61dmin/x', '/rr/../admin/x', '//admin/x', '/admin%2Fx', '/rr/%2e%2e/admin', '/rr\\..\\admin', '/rr/x%zz']) {
+      const r = await send(g.url, path, { headers: { 'x-tenant': 't' } });
+      assert.equal(r.status, 400, path);
+      assert.equal(errorCode(r), 'GATEWAY_REQUEST_REJECTED', path);
+    }
+    assert.equal(admin.hits + a.hits + b.hits, before);
+    // Reserved characters may stay encoded.
+    assert.equal((await send(g.url, '/rr/a%20b%3Fc', { headers: { 'x-tenant': 't' } })).status, 200);
+  });
+
   test('authenticated clients are rate-limited per subject, not per address', async () => {
     const alice = await token({ sub: 'alice2' });
     const bob = await token({ sub: 'bob' });

@@ -88,6 +88,19 @@ function prefixMatches(prefix: string, path: string): boolean {
   return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* / */);
 }
 
+/** Why a path is not canonical (RFC 3986 §6.2.2), or undefined. */
+export function nonCanonical(path: string): string | undefined {
+  if (path.includes('\\')) return 'a backslash';
+  if (/\/\/|\/\.\.?(?:\/|$)/.test(path)) return 'an empty or dot segment';
+  const enc = /%([0-9A-Fa-f]{2})/g;
+  for (let m = enc.exec(path); m; m = enc.exec(path)) {
+    const c = String.fromCharCode(parseInt(m[1]!, 16));
+    if (c === '/' || c === '\\' || /[A-Za-z0-9._~-]/.test(c)) return `an encoded ${JSON.stringify(c)}`;
+  }
+  if (/%(?![0-9A-Fa-f]{2})/.test(path)) return 'a malformed percent-encoding';
+  return undefined;
+}
+
 function err(code: ErrorCode, message: string, headers?: Record<string, string>): DispatchDecision {
   return { error: { code, message, ...(headers ? { headers } : {}) } };
 }
@@ -320,6 +333,11 @@ export class Gateway {
       this.counters.overloaded++;
       return err('GATEWAY_OVERLOADED', `the gateway holds ${st.config.limits.maxInFlight} requests in flight; retry shortly`, { 'retry-after': '1' });
     }
+    // Only canonical paths are routed: a dot segment, an empty segment, a backslash or a
+    // percent-encoded "/", "\\" or unreserved character could match one route here and
+    // mean another path to the upstream (e.g. /%61dmin or /x/../admin past /admin's auth).
+    const bad = nonCanonical(path);
+    if (bad) return err('GATEWAY_REQUEST_REJECTED', `the request path is not canonical (${bad}): send it normalised`);
     const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
     const route = st.routes.find((r) => (r.host === '*' || r.host === host) && prefixMatches(r.pathPrefix, path));
     if (!route) return err('GATEWAY_NO_ROUTE', `no route for host ${quoteInput(host, 64)} and path ${quoteInput(path.split('/').slice(0, 3).join('/'), 64)}`);

@@ -84,6 +84,8 @@ export interface RecordStoreOptions {
 export class Spool {
   private readonly key = randomBytes(32);
   private bytes = 0;
+  /** Periods with a spool file written by this instance. */
+  private readonly files = new Set<number>();
   constructor(
     readonly dir: string,
     readonly maxBytes: number,
@@ -113,6 +115,7 @@ export class Spool {
     const ct = Buffer.concat([c.update(plain), c.final()]);
     const head = Buffer.alloc(4);
     head.writeUInt32BE(ct.length);
+    this.files.add(periodStartMs);
     const fd = openSync(this.file(periodStartMs), 'a', 0o600);
     try {
       writeSync(fd, Buffer.concat([head, iv, ct, c.getAuthTag()]));
@@ -149,12 +152,14 @@ export class Spool {
       this.bytes -= 32 + len;
     }
     rmSync(path, { force: true });
+    this.files.delete(periodStartMs);
     return out;
   }
 
-  /** Removes every spool file (shutdown). */
+  /** Removes the spool files this instance wrote (shutdown); nothing else in the directory. */
   clear(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const start of this.files) rmSync(this.file(start), { force: true });
+    this.files.clear();
     this.bytes = 0;
   }
 }

@@ -203,6 +203,12 @@ describe('record store and encrypted spool', () => {
     assert.deepEqual(p.requests.map((r) => r.startUs), Array.from({ length: 11 }, (_, i) => start * 1000 + i * 10));
     assert.equal(p.dropped, 0);
     assert.equal(readdirSync(dir).length, 0, 'sealed segments are removed');
+    writeFileSync(join(dir, 'keep-me.txt'), 'not the spool');
+    s.addRequest(rec(0, start + 120_000));
+    for (let i = 0; i < 5; i++) s.addRequest(rec(i, start + 60_000));
+    assert.equal(readdirSync(dir).length, 2);
+    s.close();
+    assert.deepEqual(readdirSync(dir), ['keep-me.txt'], 'closing removes only the spool files it wrote');
     s.addRequest(rec(99, start));
     assert.equal(s.late, 1, 'a record of a sealed period is late, not added');
     s.close();

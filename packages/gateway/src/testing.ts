@@ -72,7 +72,9 @@ const insecure = new https.Agent({ keepAlive: true, rejectUnauthorized: false, m
 export function send(url: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string; agent?: https.Agent } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const req = https.request(`${url}${path}`, { method: init.method ?? 'GET', headers: init.headers, agent: init.agent ?? insecure, rejectUnauthorized: false }, (res) => {
+    const u = new URL(url);
+    // The path goes out exactly as given (a URL string would be normalised first).
+    const req = https.request({ host: u.hostname, port: u.port, path, method: init.method ?? 'GET', headers: init.headers, agent: init.agent ?? insecure, rejectUnauthorized: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
