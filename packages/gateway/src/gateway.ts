@@ -13,8 +13,9 @@
  *
  * Reload (`reload()`, SIGHUP in the CLI) swaps routes, pools, key sets and limits
  * atomically for new requests; requests in flight finish on the backends they were given,
- * and no connection is closed. The listen address, TEE, records and SLA period need a
- * restart (a reload that changes them is refused with the reason).
+ * and no connection is closed. The listen address, TEE, records, SLA period and prover,
+ * mTLS CA, timeouts, body/head limits, host and logging need a restart (a reload that
+ * changes them is refused with the reason).
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -423,6 +424,9 @@ export class Gateway {
     if (next.slas.proverCpus !== cur.slas.proverCpus || next.slas.devSetup !== cur.slas.devSetup || next.slas.home !== cur.slas.home) fixed.push('slas.proverCpus/devSetup/home');
     if (next.limits.maxClients !== cur.limits.maxClients) fixed.push('limits.maxClients');
     if (JSON.stringify(next.mtls) !== JSON.stringify(cur.mtls)) fixed.push('mtls');
+    if (JSON.stringify(next.timeouts) !== JSON.stringify(cur.timeouts)) fixed.push('timeouts');
+    if (next.limits.maxBodyBytes !== cur.limits.maxBodyBytes || next.limits.maxHeaderBytes !== cur.limits.maxHeaderBytes) fixed.push('limits.maxBodyBytes/maxHeaderBytes');
+    if (next.host !== cur.host || next.logLevel !== cur.logLevel || next.accessLog !== cur.accessLog) fixed.push('host/logLevel/accessLog');
     if (fixed.length) throw new VeriteeError('GATEWAY_CONFIG_INVALID', `reload: ${fixed.join(', ')} cannot change without a restart (the running configuration stays)`);
     const baseDir = this.opts.baseDir ?? '.';
     const tls = next.tls && JSON.stringify(next.tls) !== JSON.stringify(cur.tls) ? Gateway.readTls(next, baseDir) : undefined;
