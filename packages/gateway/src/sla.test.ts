@@ -59,10 +59,10 @@ describe('scheduled SLA proofs over the served traffic', () => {
     );
     period = periodOf(Date.now());
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
-    await send(g.url, '/api/warm', { agent }); // the TLS handshake outside the measured requests
-    served++;
+    // The TLS handshake on a request the gateway answers itself (not served: not in the latency claim).
+    assert.equal((await send(g.url, SLAS_PATH, { agent })).status, 200);
     total++;
-    for (let i = 0; i < 24; i++) {
+    for (let i = 0; i < 25; i++) {
       const r = await send(g.url, `/api/item/${i}`, { agent });
       assert.equal(r.status, 200);
       clientMs.push(r.ms);
@@ -138,14 +138,19 @@ describe('scheduled SLA proofs over the served traffic', () => {
     const out = v.bundle!.claim.outputs as { n: number; slots: { valueUs: number; exceeding: number }[]; compliant: boolean };
     assert.equal(out.n, served, 'n is exactly the number of requests the upstreams answered');
     assert.equal(out.compliant, true);
-    // Client side (24 measured requests + the warm-up, whose time includes the handshake):
-    // the gateway's latency of each request is below the client's, by loopback overhead only.
+    // The client timed the same requests from outside: each one's gateway latency lies inside
+    // its client latency, so every proven percentile is at most the client's percentile of
+    // the same rank, and below it by loopback overhead only (TLS, parsing, scheduling; the
+    // machine is shared, hence the generous bound).
+    assert.equal(clientMs.length, served);
     const sorted = [...clientMs].sort((a, b) => a - b);
     const params = v.bundle!.claim.params as { slots: { percentileBp: number }[] };
-    const p50Client = sorted[nearestRank(5000, sorted.length) - 1]!;
-    const p50Gateway = out.slots[params.slots.findIndex((s) => s.percentileBp === 5000)]!.valueUs / 1000;
-    assert.ok(p50Gateway <= p50Client + 0.5, `gateway p50 ${p50Gateway} ms <= client p50 ${p50Client} ms`);
-    assert.ok(p50Client - p50Gateway < 15, `gateway p50 ${p50Gateway} ms within loopback overhead of client p50 ${p50Client} ms`);
+    params.slots.forEach((slot, i) => {
+      const client = sorted[nearestRank(slot.percentileBp, sorted.length) - 1]!;
+      const proven = out.slots[i]!.valueUs / 1000;
+      assert.ok(proven <= client + 0.5, `p${slot.percentileBp / 100}: proven ${proven} ms <= client ${client.toFixed(3)} ms`);
+      assert.ok(client - proven < 25, `p${slot.percentileBp / 100}: proven ${proven} ms within loopback overhead of client ${client.toFixed(3)} ms`);
+    });
     // Half the requests went to the 40 ms backend: p95 sees it.
     const p95Gateway = out.slots[params.slots.findIndex((s) => s.percentileBp === 9500)]!.valueUs / 1000;
     assert.ok(p95Gateway >= 40, `p95 ${p95Gateway} ms includes the slow backend`);

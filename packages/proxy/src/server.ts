@@ -439,6 +439,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
   /** Reads and hashes a body without keeping it: its SHA-256 hex, or INCOMPLETE_BODY past `max` bytes (or on error). */
   function drainHash(req: IncomingMessage, max: number, meta: { reqBytes: number }): Promise<string> {
     if (req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0) return Promise.resolve(EMPTY_SHA256);
+    if (Number(req.headers['content-length']) > max) return Promise.resolve(INCOMPLETE_BODY); // not read at all
     return new Promise((resolve) => {
       let hash: Hash | undefined;
       let over = false;

@@ -137,7 +137,7 @@ async function slasCommand(target: string, o: SlasOpts): Promise<void> {
 export function registerGatewayCommands(program: Command): void {
   const gw = program.command('gateway').description('the API gateway inside the TEE, and the SLA proofs over the traffic it served');
   gw.command('serve')
-    .description('serve the API gateway: TLS ends in the TEE (attested), routes, balancing, health checks, rate limits, JWT auth; SIGHUP reloads --config')
+    .description('serve the API gateway: TLS ends in the TEE (attested), routes, balancing, health checks, rate limits, JWT and mTLS auth; SIGHUP reloads --config')
     .requiredOption('--config <file>', 'gateway configuration (YAML or JSON; see packages/gateway/README.md)')
     .option('--sim-anchors-out <file>', "write the simulated TEE's trust anchors here (for clients' --sim-anchors)")
     .action(serveCommand);
