@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script in turn (each prints a Markdown
-// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build
+// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway
 // and --sizes 1000,10000,50000 (latency proof sizes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ const benches = [
   ['ohttp', 'packages/ohttp/bench/ohttp.bench.ts', []],
   ['kms', 'packages/kms/bench/kms.bench.ts', []],
   ['build', 'packages/build/bench/build.bench.ts', []],
+  ['gateway', 'packages/gateway/bench/gateway.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {

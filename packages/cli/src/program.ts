@@ -19,6 +19,7 @@ import { registerKmsCommands } from './commands/kms.js';
 
 export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
 import { registerBuildCommands } from './commands/build.js';
+import { registerGatewayCommands } from './commands/gateway.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerCollectCommands(program);
   registerKmsCommands(program);
   registerBuildCommands(program);
+  registerGatewayCommands(program);
   registerDemoCommand(program);
   return program;
 }

@@ -180,6 +180,16 @@ export const ERROR_CODES = {
   BUILD_POLICY_INVALID: input('the build policy document is malformed'),
   BUILD_SERVICE_BUSY: { description: 'the build service has too many queued builds: retry later', http: 429, exit: 3 },
   BUILD_INPUTS_UNVERIFIED: verify('the build used preloaded inputs or skipped the dependency fetch check, and the policy does not accept that'),
+  // ---- API gateway ----------------------------------------------------------
+  GATEWAY_CONFIG_INVALID: input('the gateway configuration is malformed (unknown field, overlapping route, bad upstream URL, unknown pool)'),
+  GATEWAY_NO_ROUTE: { description: 'no gateway route matches the request host and path', http: 404, exit: 2 },
+  GATEWAY_METHOD_NOT_ALLOWED: { description: 'the route does not accept this HTTP method', http: 405, exit: 2 },
+  GATEWAY_REQUEST_REJECTED: input("the request breaks the route's validation rules (headers, body length)"),
+  GATEWAY_UNAUTHENTICATED: { description: 'the bearer token is missing, malformed, expired or not signed by a key of the JWKS', http: 401, exit: 1 },
+  GATEWAY_RATE_LIMITED: { description: "the client exceeded its rate limit (see Retry-After)", http: 429, exit: 3 },
+  GATEWAY_OVERLOADED: env('the gateway holds its maximum number of requests in flight', 503),
+  GATEWAY_NO_BACKEND: env("every backend of the route's pool is unhealthy or ejected", 503),
+  GATEWAY_SPOOL_CORRUPT: env('a record spool segment does not decrypt (tampered, or written under another key)'),
 
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),

@@ -12,7 +12,21 @@
 export * from './protocol.js';
 export { Enclave, simulatedEvidenceProvider, type EvidenceProvider, type SimulatedProviderOptions } from './enclave.js';
 export { selfSignedCertificate, type SelfSignedCertificate } from './tls-cert.js';
-export { checkTlsCredentials, createAttestingProxy, listenError, randomNonceHex, redactPath, type AttestingProxy, type AttestingProxyOptions, type ProxyLimits, type ProxyTimeouts } from './server.js';
+export {
+  checkTlsCredentials,
+  createAttestingProxy,
+  listenError,
+  parseUpstreamUrl,
+  randomNonceHex,
+  redactPath,
+  responseErrorCode,
+  type AttestingProxy,
+  type AttestingProxyOptions,
+  type DispatchDecision,
+  type ProxyLimits,
+  type ProxyTimeouts,
+  type UpstreamTarget,
+} from './server.js';
 export {
   createAttestedClient,
   type AttestedClient,

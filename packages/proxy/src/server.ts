@@ -89,12 +89,25 @@ export interface ProxyTimeouts {
 export interface AttestingProxyOptions {
   /** Public host name: the self-signed certificate's subject, and in logs. */
   host: string;
-  /** The service behind the proxy, `http://127.0.0.1:8082` (plain HTTP, inside the TEE). */
-  upstream: string;
+  /** The service behind the proxy, `http://127.0.0.1:8082` (plain HTTP, inside the TEE). Required unless `dispatch` is given. */
+  upstream?: string;
+  /**
+   * Decides per request, after the head checks and before anything is forwarded: forward
+   * to an upstream, answer with an error, or answer here. Every answer is signed like any
+   * other response. Without it, every request goes to `upstream`. The API gateway
+   * (@veritee/gateway) routes, authenticates and rate-limits with it.
+   */
+  dispatch?: (req: IncomingMessage) => DispatchDecision | Promise<DispatchDecision>;
   /** Enclave key and evidence source. */
   enclave: Enclave;
   /** PEM certificate chain and key; a self-signed certificate is made when absent. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * PEM CA certificate(s) for client certificates (mTLS): clients are asked for one and
+   * may connect without it; `socket.authorized` says whether it chains to these CAs, and
+   * the dispatcher decides (the API gateway refuses per route).
+   */
+  clientCa?: string | Buffer;
   limits?: ProxyLimits;
   timeouts?: ProxyTimeouts;
   /** pino logger, or false for none (default: pino to stdout at `logLevel`). */
@@ -111,6 +124,47 @@ export interface AttestingProxyOptions {
    * client. Never set in production.
    */
   unsafeAfterSignHook?: (body: Buffer) => Buffer;
+}
+
+/** Where one request is forwarded: plain HTTP inside the TEE. */
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  /** Prefix prepended to the request target ('' or '/base', no trailing slash). */
+  basePath: string;
+  /** `http://host:port`, in messages and logs. */
+  label: string;
+  /** The request target sent upstream; default basePath + the client's target (which the signature always names). */
+  path?: string;
+}
+
+/** What {@link AttestingProxyOptions.dispatch} decides for a request. */
+export type DispatchDecision =
+  | { forward: UpstreamTarget }
+  | { error: { code: ErrorCode; message: string; headers?: OutgoingHttpHeaders } }
+  | { respond: { status: number; headers: OutgoingHttpHeaders; body: Buffer } };
+
+/** The error code the proxy answered a request with (undefined for a forwarded upstream response). */
+export function responseErrorCode(res: ServerResponse): ErrorCode | undefined {
+  return (res as ServerResponse & { veriteeCode?: ErrorCode }).veriteeCode;
+}
+
+/** An upstream URL as a target: `http://host:port[/base]`, no query or fragment. Throws INPUT_INVALID naming `what`. */
+export function parseUpstreamUrl(value: string, what = '--upstream'): UpstreamTarget {
+  let upstream: URL;
+  try {
+    upstream = new URL(value);
+  } catch {
+    throw new VeriteeError('INPUT_INVALID', `${what} "${value.slice(0, 200)}" is not a URL (expected http://127.0.0.1:8082)`);
+  }
+  if (upstream.protocol !== 'http:') throw new VeriteeError('INPUT_INVALID', `${what} must be an http:// URL inside the TEE (got ${upstream.protocol}//)`);
+  if (upstream.search || upstream.hash) throw new VeriteeError('INPUT_INVALID', `${what} must not carry a query or fragment`);
+  return {
+    host: upstream.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(upstream.port || 80),
+    basePath: upstream.pathname.replace(/\/$/, ''),
+    label: `${upstream.protocol}//${upstream.host}`,
+  };
 }
 
 export interface AttestingProxy {
@@ -298,18 +352,9 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
   const accessLog = opts.accessLog !== false;
   if (lim.headersMs > lim.requestMs) throw new VeriteeError('INPUT_INVALID', `headers timeout (${lim.headersMs} ms) must not exceed the request timeout (${lim.requestMs} ms)`);
 
-  let upstream: URL;
-  try {
-    upstream = new URL(opts.upstream);
-  } catch {
-    throw new VeriteeError('INPUT_INVALID', `--upstream "${opts.upstream}" is not a URL (expected http://127.0.0.1:8082)`);
-  }
-  if (upstream.protocol !== 'http:') throw new VeriteeError('INPUT_INVALID', `--upstream must be an http:// URL inside the TEE (got ${upstream.protocol}//)`);
-  if (upstream.search || upstream.hash) throw new VeriteeError('INPUT_INVALID', '--upstream must not carry a query or fragment');
-  const upstreamHost = upstream.hostname.replace(/^\[|\]$/g, '');
-  const upstreamPort = Number(upstream.port || 80);
-  const basePath = upstream.pathname.replace(/\/$/, '');
-  const upstreamLabel = `${upstream.protocol}//${upstream.host}`;
+  if (opts.upstream === undefined && !opts.dispatch) throw new VeriteeError('INPUT_INVALID', '--upstream is required');
+  const defaultTarget = opts.upstream === undefined ? undefined : parseUpstreamUrl(opts.upstream);
+  const upstreamLabel = defaultTarget?.label ?? 'dispatched';
   // `timeout` is the idle time of a pooled (free) socket: the proxy closes it before the
   // upstream's keep-alive timer does (node's agent also honours a shorter Keep-Alive hint).
   const agent = new http.Agent({ keepAlive: true, timeout: lim.upstreamIdleMs, maxSockets: opts.maxUpstreamSockets ?? 512, maxFreeSockets: 256, scheduling: 'lifo' });
@@ -327,6 +372,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     cert: tlsMaterial.cert,
     key: tlsMaterial.key,
     minVersion: 'TLSv1.3',
+    ...(opts.clientCa ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
     maxHeaderSize: lim.maxHeaderBytes,
     headersTimeout: lim.headersMs,
     requestTimeout: lim.requestMs,
@@ -390,6 +436,30 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     else void reqHash.then(finish, () => finish(INCOMPLETE_BODY));
   }
 
+  /** Reads and hashes a body without keeping it: its SHA-256 hex, or INCOMPLETE_BODY past `max` bytes (or on error). */
+  function drainHash(req: IncomingMessage, max: number, meta: { reqBytes: number }): Promise<string> {
+    if (req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) === 0) return Promise.resolve(EMPTY_SHA256);
+    if (Number(req.headers['content-length']) > max) return Promise.resolve(INCOMPLETE_BODY); // not read at all
+    return new Promise((resolve) => {
+      let hash: Hash | undefined;
+      let over = false;
+      req.on('data', (c: Buffer) => {
+        if (over) return;
+        meta.reqBytes += c.length;
+        if (meta.reqBytes > max) {
+          over = true;
+          resolve(INCOMPLETE_BODY);
+          return;
+        }
+        (hash ??= createHash('sha256')).update(c);
+      });
+      req.on('end', () => {
+        if (!over) resolve(hash ? hash.digest('hex') : EMPTY_SHA256);
+      });
+      req.on('error', () => resolve(INCOMPLETE_BODY));
+    });
+  }
+
   /** Reads a small body completely (binding requests). */
   function readSmall(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
     return new Promise((resolve) => {
@@ -448,8 +518,10 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     sendSigned(req, res, session, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, json, reqHash);
   }
 
-  function handleProxy(req: IncomingMessage, res: ServerResponse, session: Session, meta: RequestMeta): void {
+  function handleProxy(req: IncomingMessage, res: ServerResponse, session: Session, meta: RequestMeta, up: UpstreamTarget): void {
+    const { host: upstreamHost, port: upstreamPort, basePath, label: upstreamLabel } = up;
     const target = req.url ?? '/';
+    const upstreamPath = up.path ?? basePath + target;
     // Request body: hashed and counted as it streams to the upstream.
     let hash: Hash | undefined; // made on the first body byte: most requests have none
     let settle!: (h: string) => void;
@@ -498,7 +570,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
         host: upstreamHost,
         port: upstreamPort,
         method: req.method,
-        path: basePath + target,
+        path: upstreamPath,
         headers,
         timeout: lim.upstreamMs,
       });
@@ -677,7 +749,34 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       });
       return;
     }
-    handleProxy(req, res, session, meta);
+    if (!opts.dispatch) return handleProxy(req, res, session, meta, defaultTarget!);
+    const decide = (d: DispatchDecision) => {
+      if ('forward' in d) return handleProxy(req, res, session, meta, d.forward);
+      // Answered here: the body is read (hashed, bounded, never kept) so that the signature
+      // names it and the connection stays usable; past the limit it is a 413.
+      void drainHash(req, lim.maxRequestBodyBytes, meta).then((reqHash) => {
+        if (reqHash === INCOMPLETE_BODY) {
+          res.shouldKeepAlive = false;
+          return sendError(req, res, session, 'PROXY_REQUEST_TOO_LARGE', `request body exceeds the ${lim.maxRequestBodyBytes}-byte limit`, INCOMPLETE_BODY);
+        }
+        if ('error' in d) {
+          for (const [k, v] of Object.entries(d.error.headers ?? {})) if (v !== undefined) res.setHeader(k, v);
+          return sendError(req, res, session, d.error.code, d.error.message, reqHash);
+        }
+        sendSigned(req, res, session, d.respond.status, { ...d.respond.headers }, d.respond.body, reqHash);
+      });
+    };
+    const onDispatchError = (e: unknown) => {
+      log?.error({ err: e instanceof Error ? e.message : String(e) }, 'dispatch failed');
+      decide({ error: { code: 'INTERNAL', message: 'internal error' } });
+    };
+    try {
+      const d = opts.dispatch(req);
+      if (d instanceof Promise) void d.then(decide, onDispatchError);
+      else decide(d);
+    } catch (e) {
+      onDispatchError(e);
+    }
   });
 
   // Socket-level failures: no request object exists; answer with a raw JSON error if
