@@ -20,24 +20,6 @@ import (
 	"github.com/veritee/veritee/prover/internal/keys"
 )
 
-// cubic: PUBLIC Y; SECRET X. Y = X³ + X + 5, and a BSB22 commitment to X (so the
-// ceremony must produce a σ for it) that must be non-zero.
-type cubic struct {
-	Y frontend.Variable `gnark:",public"`
-	X frontend.Variable
-}
-
-func (c *cubic) Define(api frontend.API) error {
-	x3 := api.Mul(c.X, c.X, c.X)
-	api.AssertIsEqual(c.Y, api.Add(x3, c.X, 5))
-	cm, err := api.(frontend.Committer).Commit(c.X, x3)
-	if err != nil {
-		return err
-	}
-	api.AssertIsDifferent(cm, 0)
-	return nil
-}
-
 // square: another circuit, for the "transcript for another circuit" case.
 type square struct {
 	Y frontend.Variable `gnark:",public"`
@@ -49,8 +31,7 @@ func (c *square) Define(api frontend.API) error {
 	return nil
 }
 
-var cubicDef = &circuits.Definition{Name: "cubic", Version: 1, Capacities: []int{1}, PublicInputs: []string{"y"},
-	New: func(int) frontend.Circuit { return &cubic{} }}
+var cubicDef = SelfTest
 var squareDef = &circuits.Definition{Name: "square", Version: 1, Capacities: []int{1}, PublicInputs: []string{"y"},
 	New: func(int) frontend.Circuit { return &square{} }}
 
@@ -143,7 +124,7 @@ func proveVerify(t *testing.T, pk groth16.ProvingKey, vk groth16.VerifyingKey, x
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := frontend.NewWitness(&cubic{X: x, Y: y}, ecc.BN254.ScalarField())
+	w, err := frontend.NewWitness(&selfTest{X: x, Y: y}, ecc.BN254.ScalarField())
 	if err != nil {
 		t.Fatal(err)
 	}

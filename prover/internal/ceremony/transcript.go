@@ -52,12 +52,11 @@ func errf(code, format string, a ...any) *Error {
 
 // Codes used by this package.
 const (
-	CodeInvalid   = "CEREMONY_INVALID"  // a contribution or transcript fails verification
-	CodeMismatch  = "CEREMONY_MISMATCH" // keys, circuit or beacon do not match the transcript
-	CodeState     = "CEREMONY_STATE"    // an operation out of order (sealed, not sealed, no contributions)
-	CodeInput     = "INPUT_INVALID"     // a malformed argument
-	CodePtau      = "CEREMONY_PTAU_INVALID"
-	CodeNameTaken = "CEREMONY_STATE"
+	CodeInvalid  = "CEREMONY_INVALID"  // a contribution or transcript fails verification
+	CodeMismatch = "CEREMONY_MISMATCH" // keys, circuit or beacon do not match the transcript
+	CodeState    = "CEREMONY_STATE"    // an operation out of order (sealed, not sealed, no contributions)
+	CodeInput    = "INPUT_INVALID"     // a malformed argument
+	CodePtau     = "CEREMONY_PTAU_INVALID"
 )
 
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@+:-]{0,63}$`)
