@@ -6,17 +6,22 @@
  * consistency of the powers) into the phase-2 ceremony's start.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { VeriteeError } from '@veritee/core';
 import { runEngine, type CeremonyManifest, type EngineOptions } from './engine.js';
 
 /** Where snarkjs's CLI is (snarkjs is a devDependency; production installs snarkjs@0.7.6). */
 export function snarkjsCli(): string {
   try {
-    return createRequire(import.meta.url).resolve('snarkjs/build/cli.cjs');
+    // The package's exports hide build/cli.cjs: resolve its CommonJS entry beside it.
+    const cli = join(dirname(createRequire(import.meta.url).resolve('snarkjs')), 'cli.cjs');
+    if (existsSync(cli)) return cli;
   } catch {
-    throw new VeriteeError('CEREMONY_PTAU_INVALID', 'snarkjs is not installed: `npm install snarkjs@0.7.6` to verify .ptau files (a .ptau is never imported unverified)');
+    /* not installed */
   }
+  throw new VeriteeError('CEREMONY_PTAU_INVALID', 'snarkjs is not installed: `npm install snarkjs@0.7.6` to verify .ptau files (a .ptau is never imported unverified)');
 }
 
 export interface PtauVerification {

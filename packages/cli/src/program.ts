@@ -11,6 +11,7 @@ import { registerInclusionCommands } from './commands/inclusion.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
 import { registerCollectCommands } from './commands/collect.js';
+import { registerCeremonyCommands } from './commands/ceremony.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerZkCommands(program);
   registerInclusionCommands(program);
+  registerCeremonyCommands(program);
   registerAttestCommands(program);
   registerProxyCommands(program);
   registerOhttpCommands(program);
