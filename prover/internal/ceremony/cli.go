@@ -30,6 +30,7 @@ phase 2 (one circuit and size class):
   accept     --dir D --name NAME --file STATE
   beacon     --dir D --beacon HEX --iterations E
   verify     --dir D [--circuit C --size N] [--home H  (also compare the installed keys)]
+             [--srs SRS | --ptau FILE  (the phase 1 it must start from)]
   finalize   --dir D --home H
   status     --dir D
   domain     --circuit C [--size N]   (constraints, FFT domain and phase-1 power needed)
@@ -246,6 +247,24 @@ func run(cmd string, args []string) (any, error) {
 		def, err := LookupCircuit(*circuit, *size)
 		if err != nil {
 			return nil, err
+		}
+		// --srs / --ptau: the phase 1 this transcript must start from (verified separately).
+		if *srs != "" || *ptau != "" {
+			var commons *mpcsetup.SrsCommons
+			if *srs != "" {
+				b, err := readBounded(*srs)
+				if err != nil {
+					return nil, err
+				}
+				if commons, err = ReadCommons(b); err != nil {
+					return nil, err
+				}
+			} else if commons, _, err = ReadPtau(*ptau, m.Ceremony.Domain); err != nil {
+				return nil, err
+			}
+			if err := CheckPhase1(m, commons); err != nil {
+				return nil, err
+			}
 		}
 		var res *Result
 		switch {

@@ -167,7 +167,7 @@ func Phase1Seal(dir, beaconHex string, exp int) (*Phase1Manifest, error) {
 	if m.Sealed {
 		return nil, errf(CodeState, "the phase-1 ceremony is already sealed")
 	}
-	m.Beacon, m.BeaconIterationsExp = beaconHex, exp
+	m.Beacon, m.BeaconIterationsExp = strings.ToLower(beaconHex), exp
 	commons, err := phase1Verify(dir, m)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -205,6 +206,7 @@ func verifyStep(prevBytes []byte, prev, next *mpcsetup.Phase2) error {
 // contributions. The beacon must have been announced before the last
 // contribution (e.g. a future drand round), which verifiers check out of band.
 func SealBeacon(dir, beaconHex string, exp int) (*Manifest, error) {
+	beaconHex = strings.ToLower(beaconHex)
 	if _, err := BeaconChallenge(beaconHex, exp); err != nil {
 		return nil, err
 	}
@@ -396,6 +398,20 @@ func CheckKeys(dir string, def *circuits.Definition, capacity int, doc *keys.VKD
 		return nil, errf(CodeMismatch, "the key document's Groth16 points are not the ones this transcript produces")
 	}
 	return res, nil
+}
+
+// CheckPhase1 checks that the transcript's phase-1 parameters are the given
+// powers of tau (a sealed veritee phase 1's srs.bin, or a .ptau), truncated to the
+// transcript's domain: the link between a verified phase 1 and this phase 2.
+func CheckPhase1(m *Manifest, commons *mpcsetup.SrsCommons) error {
+	t, err := Truncate(commons, m.Ceremony.Domain)
+	if err != nil {
+		return err
+	}
+	if h := Sha256Hex(marshal(t)); h != m.Ceremony.Phase1Sha256 {
+		return errf(CodeMismatch, "the transcript's phase 1 (%s) is not these powers of tau (%s at domain %d)", m.Ceremony.Phase1Sha256, h, m.Ceremony.Domain)
+	}
+	return nil
 }
 
 // WriteFileAtomic writes b to path through a temporary file.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -62,8 +63,17 @@ func TestPtauImport(t *testing.T) {
 	contribute(t, pd, "alice")
 	contribute(t, pd, "bob")
 	contribute(t, pd, "carol")
-	if _, err := SealBeacon(pd, beacon, 3); err != nil {
+	// An upper-case beacon is recorded in lower case (key documents require it).
+	sm, err := SealBeacon(pd, strings.ToUpper(beacon), 3)
+	if err != nil || sm.Ceremony.Beacon != beacon {
+		t.Fatalf("beacon: %v %q", err, sm.Ceremony.Beacon)
+	}
+	// The transcript starts from this .ptau, and not from another phase 1.
+	if err := CheckPhase1(sm, c); err != nil {
 		t.Fatal(err)
+	}
+	if err := CheckPhase1(sm, phase1(t, 3)); code(err) != CodeMismatch {
+		t.Fatalf("another phase 1: %v", err)
 	}
 	res, err := Verify(pd, cubicDef, 1)
 	if err != nil {

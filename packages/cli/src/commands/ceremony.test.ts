@@ -32,6 +32,16 @@ test('zk ceremony local on the self-test circuit lists every contribution; refus
   const wrongBeacon = await runCli(['zk', 'ceremony', 'verify', '--dir', cdir, '--beacon', 'cd'.repeat(32)]);
   assert.equal(wrongBeacon.code, 1);
   assert.match(wrongBeacon.stderr, /error\[CEREMONY_MISMATCH\].*beacon/);
+  const p1 = await runCli(['zk', 'ceremony', 'verify', '--dir', cdir, '--srs', join(dir, 'work', 'phase1-pow3', 'srs.bin')]);
+  assert.equal(p1.code, 0, p1.stderr);
+  assert.match(p1.stdout, /phase 1: the transcript starts from/);
+  const otherP1 = join(dir, 'other-p1');
+  assert.equal((await runCli(['zk', 'ceremony', 'phase1', 'new', '--dir', otherP1, '--power', '3'])).code, 0);
+  assert.equal((await runCli(['zk', 'ceremony', 'phase1', 'contribute', '--dir', otherP1, '--name', 'zed'])).code, 0);
+  assert.equal((await runCli(['zk', 'ceremony', 'phase1', 'seal', '--dir', otherP1, '--beacon', 'ab'.repeat(32)])).code, 0);
+  const wrongP1 = await runCli(['zk', 'ceremony', 'verify', '--dir', cdir, '--srs', join(otherP1, 'srs.bin')]);
+  assert.equal(wrongP1.code, 1);
+  assert.match(wrongP1.stderr, /error\[CEREMONY_MISMATCH\].*phase 1/);
   const notMine = await runCli(['zk', 'ceremony', 'verify', '--dir', cdir, '--require-contribution', 'ef'.repeat(32)]);
   assert.equal(notMine.code, 1);
   assert.match(notMine.stderr, /error\[ZK_CEREMONY_POLICY\]/);

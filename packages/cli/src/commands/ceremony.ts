@@ -20,6 +20,7 @@ import {
   runEngine,
   runLocalCeremony,
   stateFile,
+  verifyPtau,
   type CeremonyVerification,
 } from '@veritee/ceremony';
 import { warnLoudly } from '../io.js';
@@ -222,16 +223,23 @@ export function registerCeremonyCommands(program: Command): void {
     .option('--circuit <name>', "the circuit you expect (default: the transcript's, rebuilt from this veritee)")
     .option('--size <n>', 'the size class you expect')
     .option('--beacon <hex>', 'the beacon you expect (as announced)')
+    .option('--srs <file>', 'the sealed veritee phase 1 (srs.bin, verified with `phase1 verify`) the transcript must start from')
+    .option('--ptau <file>', 'the .ptau (verified with snarkjs) the transcript must start from')
     .option('--require-contribution <hash...>', 'contribution hashes that must be in the transcript (yours)')
     .option('--installed', 'also check the keys installed in the veritee home against the transcript')
     .addOption(homeOption())
-    .action(async (o: { dir: string; circuit?: string; size?: string; beacon?: string; requireContribution?: string[]; installed?: boolean; home?: string }) => {
-      const v = await runEngine<CeremonyVerification>('verify', { dir: o.dir, circuit: o.circuit, size: o.size, home: o.installed ? homeOf(o) : undefined });
+    .action(async (o: { dir: string; circuit?: string; size?: string; beacon?: string; srs?: string; ptau?: string; requireContribution?: string[]; installed?: boolean; home?: string }) => {
+      if (o.ptau) {
+        const p = await verifyPtau(o.ptau);
+        if (!p.ok) throw new VeriteeError('CEREMONY_PTAU_INVALID', `snarkjs powersoftau verify refused ${quoteInput(o.ptau, 200)}`);
+      }
+      const v = await runEngine<CeremonyVerification>('verify', { dir: o.dir, circuit: o.circuit, size: o.size, srs: o.srs, ptau: o.ptau, home: o.installed ? homeOf(o) : undefined });
       printVerification(v);
       const c = v.vk.setup.ceremony!;
       if (o.beacon !== undefined && o.beacon.toLowerCase() !== c.beacon) throw new VeriteeError('CEREMONY_MISMATCH', `the transcript's beacon ${c.beacon} is not the announced ${quoteInput(o.beacon, 130)}`);
       const missing = (o.requireContribution ?? []).filter((h) => !c.contributions.some((k) => k.sha256 === h.toLowerCase()));
       if (missing.length) throw new VeriteeError('ZK_CEREMONY_POLICY', `the transcript lacks contribution ${missing.map((m) => quoteInput(m, 70)).join(', ')}`);
+      if (o.srs || o.ptau) out(`phase 1: the transcript starts from ${o.srs ?? o.ptau}`);
       if (o.installed) out('installed keys: they are the ones this transcript produces');
     });
 
