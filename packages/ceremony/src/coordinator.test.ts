@@ -79,6 +79,8 @@ test('three contributors over HTTP, verify-before-accept, turns, timeouts, trans
   await t.test('bad names and paths are refused', async () => {
     const r = await fetch(`${url}/v1/ceremony/turn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'a\nb' }) });
     assert.equal(r.status, 400);
+    const big = await fetch(`${url}/v1/ceremony/turn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(10_000) }) });
+    assert.equal(big.status, 413);
     const p = await fetch(`${url}/v1/ceremony/transcript/..%2Fetc%2Fpasswd`);
     assert.equal(p.status, 404);
     await assert.rejects(contributeRemote({ url, name: 'alice' }), (e) => isVeriteeError(e, 'CEREMONY_STATE'), 'a name contributes once');

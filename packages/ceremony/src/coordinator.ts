@@ -114,7 +114,7 @@ export function buildCoordinator(opts: CoordinatorOptions): FastifyInstance {
     };
   });
 
-  app.post('/v1/ceremony/turn', async (req, reply) => {
+  app.post('/v1/ceremony/turn', { bodyLimit: 4096 }, async (req, reply) => {
     const r = TurnSchema.safeParse(req.body);
     if (!r.success) throw new VeriteeError('INPUT_INVALID', `turn request: ${r.error.issues[0]!.path.join('.') || '(body)'}: ${r.error.issues[0]!.message}`);
     const m = readManifest(opts.dir);

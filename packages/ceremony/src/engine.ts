@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ERROR_CODES, VeriteeError, type ErrorCode } from '@veritee/core';
-import { defaultProverBinary, type VerificationKeyDocument } from '@veritee/zk';
+import { defaultProverBinary, type CeremonyRecord, type VerificationKeyDocument } from '@veritee/zk';
 
 export interface EngineOptions {
   /** The prover binary (default: $VERITEE_PROVER_BIN or prover/bin/veritee-prover). */
@@ -90,7 +90,8 @@ export interface CeremonyManifest {
   circuitVersion: number;
   capacity: number;
   constraints: number;
-  ceremony: NonNullable<VerificationKeyDocument['setup']['ceremony']> | (Omit<NonNullable<VerificationKeyDocument['setup']['ceremony']>, 'transcriptSha256' | 'beacon'> & { transcriptSha256: ''; beacon: '' });
+  /** The record the keys will carry; transcriptSha256 and beacon are '' until sealed. */
+  ceremony: CeremonyRecord;
   sealed: boolean;
   contributedAt?: string[];
 }
