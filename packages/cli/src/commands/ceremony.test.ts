@@ -58,6 +58,18 @@ test('zk ceremony local on the self-test circuit lists every contribution; refus
   for (const x of [wrongBeacon, notMine, other, sealed, badName, both]) assert.equal(hasStackTrace(x.stderr), false);
 });
 
+test('zk setup --ceremony runs a local ceremony once and keeps its keys', async () => {
+  const home = join(dir, 'setup-home');
+  const r = await runCli(['zk', 'setup', '--ceremony', '--circuit', 'ceremony-selftest', '--home', home]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /LOCAL CEREMONY/);
+  assert.match(r.stdout, /ceremony-selftest\/1: ceremony keys installed, transcript [0-9a-f]{64}/);
+  const doc = JSON.parse(readFileSync(join(home, 'keys', 'ceremony-selftest-v1-1', 'vk.json'), 'utf8'));
+  assert.deepEqual(doc.setup.ceremony.contributions.map((c: { name: string }) => c.name), ['local-1', 'local-2', 'local-3']);
+  const again = await runCli(['zk', 'setup', '--ceremony', '--circuit', 'ceremony-selftest', '--home', home]);
+  assert.match(again.stdout, /already present/);
+});
+
 test('ceremony keys for a real circuit: `veritee verify` accepts their proofs without --allow-dev-setup', async () => {
   const home = process.env.VERITEE_CEREMONY_TEST_HOME ?? join(homedir(), '.cache', 'veritee', 'ceremony-test-home');
   const vkPath = join(home, 'keys', 'inclusion-v1-1024', 'vk.json');

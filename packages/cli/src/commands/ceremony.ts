@@ -6,7 +6,7 @@
  * multi-contributor ceremony for every circuit).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { quoteInput, VeriteeError } from '@veritee/core';
@@ -55,8 +55,8 @@ function printVerification(v: CeremonyVerification): void {
   out(`transcript ${c.transcriptSha256}: VERIFIED (${v.transcriptBytes} bytes; initialize ${v.timings.initializeMs} ms, contributions ${v.timings.contributionsMs} ms, seal ${v.timings.sealMs} ms)`);
 }
 
-/** `veritee zk setup --ceremony`: a local ceremony for each circuit's chosen size classes. */
-export async function runCeremonySetup(o: { circuit?: string; size?: string; home?: string; all?: boolean }, circuits: string[]): Promise<void> {
+/** `veritee zk setup --ceremony`: a local ceremony for each circuit's chosen size classes (kept unless --force). */
+export async function runCeremonySetup(o: { circuit?: string; size?: string; home?: string; force?: boolean }, circuits: string[]): Promise<void> {
   const home = homeOf(o);
   const beacon = randomBytes(32).toString('hex');
   warnLoudly([
@@ -68,6 +68,13 @@ export async function runCeremonySetup(o: { circuit?: string; size?: string; hom
     const d = await circuitDomain(circuit, undefined);
     const sizes = o.size === 'all' ? d.sizes : o.size && o.size !== 'smallest' ? [Number(o.size)] : [Math.min(...d.sizes)];
     for (const size of sizes) {
+      const id = `${d.circuit}-v${d.circuitVersion}-${size}`;
+      const vk = join(home, 'keys', id, 'vk.json');
+      if (!o.force && existsSync(vk) && (JSON.parse(readFileSync(vk, 'utf8')) as { setup?: { kind?: string } }).setup?.kind === 'ceremony') {
+        out(`${circuit}/${size}: ceremony keys already present (use --force to run a new ceremony)`);
+        continue;
+      }
+      rmSync(join(home, 'ceremonies', id), { recursive: true, force: true });
       const r = await runLocalCeremony({
         workDir: join(home, 'ceremonies'),
         home,
