@@ -255,6 +255,9 @@ func Verify(dir string, def *circuits.Definition, capacity int) (*Result, error)
 		return nil, errf(CodeMismatch, "the transcript is for %s v%d (%d records), not %s v%d (%d records)", m.Circuit, m.CircuitVersion, m.Capacity, def.Name, def.Version, capacity)
 	}
 	c := &m.Ceremony
+	if err := CheckName("phase-1 label", c.Phase1); err != nil {
+		return nil, err
+	}
 	if got := keys.TranscriptHash(m.Circuit, m.CircuitVersion, m.Capacity, c); got != c.TranscriptSha256 {
 		return nil, errf(CodeInvalid, "the manifest's transcript hash %s does not match its contents (%s)", c.TranscriptSha256, got)
 	}
