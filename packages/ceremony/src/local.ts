@@ -21,6 +21,8 @@ export interface CircuitDomain {
   constraints: number;
   domain: number;
   power: number;
+  /** sha256 of the constraint system (what a transcript's r1csSha256 must be). */
+  r1csSha256: string;
 }
 
 /** The constraint count, FFT domain and phase-1 power a circuit's size class needs. */

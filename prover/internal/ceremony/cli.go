@@ -217,12 +217,16 @@ func run(cmd string, args []string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		rh, err := r1csHash(r)
+		if err != nil {
+			return nil, err
+		}
 		d := Domain(r.GetNbConstraints())
 		p := 0
 		for 1<<p < d {
 			p++
 		}
-		return map[string]any{"circuit": def.Name, "circuitVersion": def.Version, "size": *size, "sizes": def.Capacities, "constraints": r.GetNbConstraints(), "domain": d, "power": p}, nil
+		return map[string]any{"circuit": def.Name, "circuitVersion": def.Version, "size": *size, "sizes": def.Capacities, "constraints": r.GetNbConstraints(), "domain": d, "power": p, "r1csSha256": rh}, nil
 	case "beacon":
 		if err := need("dir", *dir, "beacon", *beacon); err != nil {
 			return nil, err

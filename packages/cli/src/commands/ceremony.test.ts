@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256, toHex, utf8 } from '@veritee/core';
+import { runEngine } from '@veritee/ceremony';
 import { hasStackTrace, runCli } from '../testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'veritee-ceremony-cli-'));
@@ -73,7 +74,9 @@ test('zk setup --ceremony runs a local ceremony once and keeps its keys', async 
 test('ceremony keys for a real circuit: `veritee verify` accepts their proofs without --allow-dev-setup', async () => {
   const home = process.env.VERITEE_CEREMONY_TEST_HOME ?? join(homedir(), '.cache', 'veritee', 'ceremony-test-home');
   const vkPath = join(home, 'keys', 'inclusion-v1-1024', 'vk.json');
-  const cached = existsSync(vkPath) && JSON.parse(readFileSync(vkPath, 'utf8')).setup?.kind === 'ceremony';
+  // Reused only while they are ceremony keys for this build's constraint system.
+  const d = await runEngine<{ r1csSha256: string }>('domain', { circuit: 'inclusion', size: 1024 });
+  const cached = existsSync(vkPath) && JSON.parse(readFileSync(vkPath, 'utf8')).setup?.ceremony?.r1csSha256 === d.r1csSha256;
   if (!cached) {
     rmSync(join(home, 'ceremonies'), { recursive: true, force: true });
     const t0 = Date.now();
