@@ -413,3 +413,26 @@ func TestTruncateAndCommonsChecks(t *testing.T) {
 		t.Fatalf("trailing byte: %v", err)
 	}
 }
+
+func TestCLIErrorsCarryCodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code string
+	}{
+		{[]string{"frobnicate"}, "CLI_COMMAND_UNKNOWN"},
+		{[]string{"init", "--dir", t.TempDir()}, CodeInput},
+		{[]string{"verify", "--dir", t.TempDir()}, CodeInput},
+		{[]string{"domain", "--circuit", "nope"}, "CLAIM_UNKNOWN"},
+	} {
+		var out bytes.Buffer
+		if Main(c.args, &out, &bytes.Buffer{}) != 1 {
+			t.Fatalf("%v: exit status", c.args)
+		}
+		var r struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Error.Code != c.code {
+			t.Fatalf("%v: %s", c.args, out.String())
+		}
+	}
+}

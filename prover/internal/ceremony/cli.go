@@ -291,7 +291,7 @@ func run(cmd string, args []string) (any, error) {
 		}
 		return map[string]any{"vk": res.Doc, "timings": res.Timings, "transcriptBytes": transcriptBytes(*dir, len(m.Ceremony.Contributions)), "totalMs": ms()}, nil
 	}
-	return nil, errf(CodeInput, "ceremony: unknown command %q (see veritee-prover ceremony help)", truncate(cmd, 40))
+	return nil, errf("CLI_COMMAND_UNKNOWN", "ceremony: unknown command %q (see veritee-prover ceremony help)", truncate(cmd, 40))
 }
 
 func transcriptBytes(dir string, n int) int64 {
