@@ -20,6 +20,7 @@ import { registerKmsCommands } from './commands/kms.js';
 export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerGatewayCommands } from './commands/gateway.js';
+import { registerCeremonyCommands } from './commands/ceremony.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} });
   registerZkCommands(program);
   registerInclusionCommands(program);
+  registerCeremonyCommands(program);
   registerAttestCommands(program);
   registerProxyCommands(program);
   registerOhttpCommands(program);

@@ -75,6 +75,14 @@ export const ERROR_CODES = {
   ZK_STATEMENT_SIGNATURE_INVALID: verify('the enclave signature over the claim statement does not verify'),
   ZK_BUNDLE_TIME_INVALID: verify("the bundle's creation time is after the verification time or before the end of the period it reports on"),
 
+  // ---- trusted-setup ceremonies (@veritee/ceremony, prover/internal/ceremony) --
+  CEREMONY_INVALID: verify('a ceremony contribution or transcript does not verify (hash chain, proof of knowledge, same-ratio update, re-run initialization)'),
+  CEREMONY_MISMATCH: verify('keys, circuit, beacon or metadata do not match the ceremony transcript'),
+  CEREMONY_STATE: { description: 'the ceremony is not in a state for this operation (sealed, not sealed, no contributions, already initialised)', http: 409, exit: 2 },
+  CEREMONY_TURN: { description: 'it is not this contributor\'s turn: another contributor holds the slot, or this slot expired', http: 409, exit: 2 },
+  CEREMONY_PTAU_INVALID: input('a snarkjs .ptau file is malformed, fails `snarkjs powersoftau verify`, or its powers are inconsistent'),
+  ZK_CEREMONY_POLICY: verify("the key's ceremony transcript lacks a contribution or the contributors the verifier requires, or its metadata is inconsistent"),
+
   // ---- attestation ----------------------------------------------------------
   ATTEST_EVIDENCE_INVALID: input('the attestation evidence is malformed'),
   ATTEST_PLATFORM_UNSUPPORTED: input('the evidence platform is not supported'),

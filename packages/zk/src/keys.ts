@@ -5,32 +5,46 @@
  *
  * THREAT MODEL: a Groth16 key made by a party that kept its toxic waste lets that
  * party forge proofs. A bundle therefore names its key only by hash; verifiers
- * take keys from a source they trust (their own key store, a pinned file, later a
- * ceremony transcript), never from the bundle. Keys from a dev setup say so in
- * `setup.kind`, that field is covered by the hash, and verifiers refuse dev keys
- * unless told `allowDevSetup`.
+ * take keys from a source they trust (their own key store, a pinned file, a
+ * ceremony transcript they verified), never from the bundle. Keys from a dev setup
+ * say so in `setup.kind`, that field is covered by the hash, and verifiers refuse
+ * dev keys unless told `allowDevSetup`. Ceremony keys are accepted by default when
+ * their record is consistent (its transcript hash recomputes) and meets the
+ * verifier's {@link CeremonyPolicy}; `veritee zk ceremony verify` checks the
+ * transcript behind the record.
  *
  * Browser-safe: reading keys from disk lives in keystore.ts.
  */
 import { z } from 'zod';
-import { canonicalJsonBytes, parseJsonStrict, sha256, toHex, VeriteeError } from '@veritee/core';
+import { canonicalJsonBytes, parseJsonStrict, quoteInput, sha256, toHex, VeriteeError } from '@veritee/core';
 import { Groth16VerifyingKeySchema } from './groth16/index.js';
 
 export const VK_FORMAT = 'veritee.vk/v1';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Contributor names and phase-1 labels (lines of the transcript hash preimage: no newlines). */
+export const CEREMONY_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 ._@+:-]{0,63}$/;
+
+export const CeremonyRecordSchema = z.object({
+  phase1: z.string().regex(CEREMONY_NAME_RE),
+  phase1Sha256: z.string().regex(HEX64),
+  domain: z.number().int().positive(),
+  r1csSha256: z.string().regex(HEX64),
+  initSha256: z.string().regex(HEX64),
+  transcriptSha256: z.string().regex(HEX64),
+  contributions: z.array(z.object({ name: z.string().regex(CEREMONY_NAME_RE), sha256: z.string().regex(HEX64) }).strict()).max(10000),
+  beacon: z.string().regex(/^[0-9a-f]{32,128}$/),
+  beaconIterationsExp: z.number().int().min(0).max(32),
+});
+
+export type CeremonyRecord = z.infer<typeof CeremonyRecordSchema>;
 
 export const SetupSchema = z.object({
   kind: z.enum(['dev', 'ceremony']),
   createdAt: z.string(),
   warning: z.string().optional(),
   durationMs: z.number().int().nonnegative().optional(),
-  ceremony: z
-    .object({
-      phase1: z.string(),
-      transcriptSha256: z.string().regex(/^[0-9a-f]{64}$/),
-      contributions: z.array(z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
-      beacon: z.string().optional(),
-    })
-    .optional(),
+  ceremony: CeremonyRecordSchema.optional(),
 });
 
 export const VerificationKeyDocumentSchema = z.object({
@@ -45,6 +59,69 @@ export const VerificationKeyDocumentSchema = z.object({
 });
 
 export type VerificationKeyDocument = z.infer<typeof VerificationKeyDocumentSchema>;
+
+/** Tag of the transcript hash preimage (prover/internal/keys.TranscriptHash). */
+export const CEREMONY_TRANSCRIPT_FORMAT = 'veritee.ceremony/v1';
+
+/**
+ * The transcript hash a ceremony record implies: sha256 over the same lines the Go
+ * prover hashes (circuit, size class, domain, constraint system, phase 1, initial
+ * state, every contribution in order with its name, the beacon).
+ */
+export function ceremonyTranscriptHash(doc: Pick<VerificationKeyDocument, 'circuit' | 'circuitVersion' | 'capacity'>, c: CeremonyRecord): string {
+  let text =
+    `${CEREMONY_TRANSCRIPT_FORMAT}\ncircuit=${doc.circuit}\ncircuitVersion=${doc.circuitVersion}\ncapacity=${doc.capacity}\n` +
+    `domain=${c.domain}\nr1cs=${c.r1csSha256}\nphase1=${c.phase1}\nphase1Sha256=${c.phase1Sha256}\ninit=${c.initSha256}\n`;
+  c.contributions.forEach((k, i) => {
+    text += `contribution=${i + 1}:${k.sha256}:${k.name}\n`;
+  });
+  text += `beacon=${c.beacon}:${c.beaconIterationsExp}\n`;
+  return toHex(sha256(new TextEncoder().encode(text)));
+}
+
+/**
+ * What a verifier demands of a ceremony key beyond a consistent record. The
+ * transcript itself is verified when the key enters the key store (`veritee zk
+ * ceremony verify|finalize`, which recompute the keys from it).
+ */
+export interface CeremonyPolicy {
+  /** Contribution hashes that must be in the transcript (e.g. the verifier's own). */
+  requireContributions?: string[];
+  /** Contributor names that must all be in the transcript. */
+  requireContributors?: string[];
+  /** At least this many distinct contributor names (default 1). */
+  minContributors?: number;
+}
+
+/**
+ * Checks a key's setup for trust: dev keys are refused unless allowDevSetup; a
+ * ceremony key needs a record whose transcript hash recomputes, at least one
+ * contribution, and whatever the policy demands. Returns the problem (code and
+ * message) or undefined when the key is acceptable.
+ */
+export function setupProblem(
+  doc: VerificationKeyDocument,
+  opts: { allowDevSetup?: boolean; ceremony?: CeremonyPolicy } = {},
+): { code: 'ZK_DEV_SETUP_REFUSED' | 'ZK_CEREMONY_POLICY'; message: string } | undefined {
+  if (doc.setup.kind === 'dev') {
+    return opts.allowDevSetup ? undefined : { code: 'ZK_DEV_SETUP_REFUSED', message: 'the key comes from a DEV trusted setup (single party, forgeable); pass allowDevSetup to accept it' };
+  }
+  const c = doc.setup.ceremony;
+  if (!c) return { code: 'ZK_CEREMONY_POLICY', message: 'the key says it comes from a ceremony but carries no ceremony record' };
+  const h = ceremonyTranscriptHash(doc, c);
+  if (h !== c.transcriptSha256) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony record does not hash to its transcript hash ${c.transcriptSha256} (recomputed ${h}): the metadata was altered` };
+  if (c.contributions.length === 0) return { code: 'ZK_CEREMONY_POLICY', message: 'the ceremony has no contributions' };
+  const hashes = new Set(c.contributions.map((k) => k.sha256));
+  const names = new Set(c.contributions.map((k) => k.name));
+  const p = opts.ceremony ?? {};
+  const missing = (p.requireContributions ?? []).map((x) => x.toLowerCase()).filter((x) => !hashes.has(x));
+  if (missing.length) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony transcript lacks the required contribution${missing.length > 1 ? 's' : ''} ${missing.map((m) => quoteInput(m, 64)).join(', ')}` };
+  const absent = (p.requireContributors ?? []).filter((n) => !names.has(n));
+  if (absent.length) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony transcript lacks the required contributor${absent.length > 1 ? 's' : ''} ${absent.map((n) => quoteInput(n, 64)).join(', ')}` };
+  const min = p.minContributors ?? 1;
+  if (names.size < min) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony has ${names.size} distinct contributor${names.size === 1 ? '' : 's'}, the verifier requires ${min}` };
+  return undefined;
+}
 
 /** sha256 over the canonical JSON of the whole document, hex. */
 export function vkHash(doc: VerificationKeyDocument): string {

@@ -15,7 +15,7 @@
 import { isVeriteeError, toEpochMs, VeriteeError, type ErrorCode } from '@veritee/core';
 import { BUNDLE_FORMAT, parseProofBundle, rfc3339UtcToUs, type ProofBundle } from './bundle.js';
 import { verifyGroth16 } from './groth16/index.js';
-import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
+import { KeyRing, setupProblem, vkHash, type CeremonyPolicy, type VerificationKeyDocument } from './keys.js';
 import { claimDefinition } from './claims/index.js';
 import { expectationMismatches, expectationTerms, resolveExpectation, type ClaimExpectation, type ExpectationTerm } from './claims/expect.js';
 
@@ -42,6 +42,11 @@ export interface VerifyBundleOptions {
   keys: KeyRing;
   /** Accept keys from a dev trusted setup (forgeable by whoever ran it). */
   allowDevSetup?: boolean;
+  /**
+   * What a ceremony key must show (a contribution of yours, named contributors).
+   * Ceremony keys with a consistent record are accepted without it.
+   */
+  ceremony?: CeremonyPolicy;
   /**
    * The claim parameters the verifier expects (claims/expect.ts), e.g.
    * `{ kind: 'latency', sla: 'p95<100ms,p99<500ms' }` or `'kind=memory,threshold=85'`.
@@ -141,12 +146,10 @@ export function verifyProofBundle(input: unknown, opts: VerifyBundleOptions): Bu
   const result: BundleVerification = { ok: false, checks, bundle, key: { hash: vkHash(doc), setup: doc.setup.kind } };
 
   // 6. Setup honesty.
-  if (doc.setup.kind === 'dev') {
-    if (opts.allowDevSetup) pass('key.setup', 'DEV trusted setup accepted because allowDevSetup was given: whoever ran it can forge proofs');
-    else fail('key.setup', 'ZK_DEV_SETUP_REFUSED', 'the key comes from a DEV trusted setup (single party, forgeable); pass allowDevSetup to accept it');
-  } else {
-    pass('key.setup', `multi-party ceremony with ${doc.setup.ceremony?.contributions.length ?? 0} contributions`);
-  }
+  const setupBad = setupProblem(doc, opts);
+  if (setupBad) fail('key.setup', setupBad.code, setupBad.message);
+  else if (doc.setup.kind === 'dev') pass('key.setup', 'DEV trusted setup accepted because allowDevSetup was given: whoever ran it can forge proofs');
+  else pass('key.setup', `multi-party ceremony, transcript ${doc.setup.ceremony!.transcriptSha256.slice(0, 16)}…, ${doc.setup.ceremony!.contributions.length} contributions (${doc.setup.ceremony!.contributions.map((c) => c.name).join(', ')}) and beacon ${doc.setup.ceremony!.beacon.slice(0, 16)}…`);
 
   // 7. Key and claim describe the same circuit.
   const mismatches: string[] = [];

@@ -3,6 +3,7 @@
 // internal/server for the protocol).
 //
 //	veritee-prover [--home DIR]        serve the protocol on stdin/stdout
+//	veritee-prover ceremony <command>  trusted-setup ceremony steps (internal/ceremony)
 package main
 
 import (
@@ -11,11 +12,16 @@ import (
 	"os"
 
 	"github.com/consensys/gnark/logger"
+	"github.com/veritee/veritee/prover/internal/ceremony"
 	"github.com/veritee/veritee/prover/internal/keys"
 	"github.com/veritee/veritee/prover/internal/server"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "ceremony" {
+		logger.Disable()
+		os.Exit(ceremony.Main(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	home := flag.String("home", keys.DefaultHome(), "veritee home directory (keys live in HOME/keys)")
 	flag.Parse()
 	logger.Disable() // stdout carries the protocol only

@@ -5,13 +5,15 @@
 // THREAT MODEL: whoever knows a Groth16 setup's toxic waste can forge proofs. A dev
 // setup is run by one party on one machine, so its verification key document says
 // `"setup": {"kind": "dev"}` and every verifier refuses it unless told allowDevSetup.
-// The document's `setup` object is designed to carry a multi-party ceremony later
-// (`kind: "ceremony"`, transcript hash, contributions, random beacon); verifiers key
-// their trust decision on it, and its bytes are covered by the key's hash.
+// Keys from a multi-party ceremony (package ceremony) say `kind: "ceremony"` and
+// carry the transcript hash, the contributions and the random beacon; verifiers
+// key their trust decision on it, and its bytes are covered by the key's hash.
 package keys
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,18 +50,56 @@ type Setup struct {
 	Ceremony *Ceremony `json:"ceremony,omitempty"`
 }
 
-// Ceremony is the record of a multi-party phase-2 ceremony (later issue).
+// Ceremony is the record of a multi-party phase-2 ceremony (package ceremony):
+// enough to recompute its transcript hash (TranscriptHash) without the
+// transcript, so a verifier can check that the metadata is self-consistent and
+// that a contribution it made, or N contributors it knows, are in it. That the
+// keys follow from the transcript is checked by `ceremony verify` over the
+// transcript itself (it recomputes them).
 type Ceremony struct {
-	Phase1           string         `json:"phase1"`
+	// Phase1 names the powers of tau (e.g. "ptau:<file name>" or "veritee-phase1").
+	Phase1 string `json:"phase1"`
+	// Phase1Sha256 is the sha256 of the SrsCommons (gnark encoding, truncated to Domain).
+	Phase1Sha256 string `json:"phase1Sha256"`
+	// Domain is the FFT domain size (a power of two >= the constraint count).
+	Domain int `json:"domain"`
+	// R1CSSha256 is the sha256 of the constraint system (gnark encoding).
+	R1CSSha256 string `json:"r1csSha256"`
+	// InitSha256 is the sha256 of the deterministic initial phase-2 state.
+	InitSha256       string         `json:"initSha256"`
 	TranscriptSha256 string         `json:"transcriptSha256"`
 	Contributions    []Contribution `json:"contributions"`
-	Beacon           string         `json:"beacon,omitempty"`
+	// Beacon is the public random value (hex) announced before the last
+	// contribution; BeaconIterationsExp is log2 of the sha256 iterations over it.
+	Beacon              string `json:"beacon"`
+	BeaconIterationsExp int    `json:"beaconIterationsExp"`
 }
 
-// Contribution is one participant's phase-2 contribution.
+// Contribution is one participant's phase-2 contribution: the sha256 of the
+// state it produced (gnark's serialization), which the next state's challenge
+// links to.
 type Contribution struct {
 	Name   string `json:"name"`
 	Sha256 string `json:"sha256"`
+}
+
+// TranscriptFormat tags the transcript hash preimage.
+const TranscriptFormat = "veritee.ceremony/v1"
+
+// TranscriptHash is sha256 over a line-oriented preimage of the ceremony record
+// and the circuit it is for (names and labels are restricted to printable
+// characters without newlines by the ceremony package, so lines cannot be forged
+// by a name). The TypeScript verifier recomputes the same preimage.
+func TranscriptHash(circuit string, circuitVersion, capacity int, c *Ceremony) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\ncircuit=%s\ncircuitVersion=%d\ncapacity=%d\ndomain=%d\nr1cs=%s\nphase1=%s\nphase1Sha256=%s\ninit=%s\n",
+		TranscriptFormat, circuit, circuitVersion, capacity, c.Domain, c.R1CSSha256, c.Phase1, c.Phase1Sha256, c.InitSha256)
+	for i, k := range c.Contributions {
+		fmt.Fprintf(&b, "contribution=%d:%s:%s\n", i+1, k.Sha256, k.Name)
+	}
+	fmt.Fprintf(&b, "beacon=%s:%d\n", c.Beacon, c.BeaconIterationsExp)
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
 }
 
 // VKDocument is the verification key document shared with TypeScript.
@@ -175,33 +216,57 @@ func (s *Store) DevSetup(def *circuits.Definition, capacity int, force bool, pro
 	}
 	doc.Setup.DurationMs = time.Since(t0).Milliseconds()
 	progress("write", "writing keys to "+dir)
+	if err := s.install(def, capacity, ccs, pk, vk, doc); err != nil {
+		return nil, err
+	}
+	progress("done", fmt.Sprintf("dev setup finished in %s", time.Since(t0).Round(time.Millisecond)))
+	return doc, nil
+}
+
+// Install writes keys made elsewhere (a ceremony) into the store, replacing any
+// keys of that circuit and size class; the caller has verified them.
+func (s *Store) Install(def *circuits.Definition, capacity int, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey, doc *VKDocument) error {
+	dir := s.Dir(def, capacity)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	unlock, err := lock(dir+".lock", func(string, string) {})
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.install(def, capacity, ccs, pk, vk, doc)
+}
+
+// install writes the keys atomically (a temporary directory renamed into place).
+func (s *Store) install(def *circuits.Definition, capacity int, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey, doc *VKDocument) error {
+	dir := s.Dir(def, capacity)
 	tmp := dir + ".tmp-" + strconv.Itoa(os.Getpid())
 	_ = os.RemoveAll(tmp)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	if err := writeTo(filepath.Join(tmp, "circuit.r1cs"), ccs); err != nil {
-		return nil, err
+		return err
 	}
 	if err := writeRaw(filepath.Join(tmp, "pk.bin"), pk); err != nil {
-		return nil, err
+		return err
 	}
 	if err := writeTo(filepath.Join(tmp, "vk.bin"), vk); err != nil {
-		return nil, err
+		return err
 	}
 	docBytes, _ := json.MarshalIndent(doc, "", "  ")
 	if err := os.WriteFile(filepath.Join(tmp, "vk.json"), append(docBytes, '\n'), 0o644); err != nil {
-		return nil, err
+		return err
 	}
 	_ = os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
+		return err
 	}
 	s.mu.Lock()
 	s.loaded[id(def, capacity)] = &Keys{CCS: ccs, PK: pk, VK: vk, Doc: doc}
 	s.mu.Unlock()
-	progress("done", fmt.Sprintf("dev setup finished in %s", time.Since(t0).Round(time.Millisecond)))
-	return doc, nil
+	return nil
 }
 
 // Load returns the keys, reading them from disk once and keeping them in memory.

@@ -308,6 +308,9 @@ func (s *Server) verify(req *Request) (any, error) {
 	if req.VK.Setup.Kind != "ceremony" && !(req.VK.Setup.Kind == "dev" && req.AllowDevSetup) {
 		return map[string]any{"valid": false, "code": "ZK_DEV_SETUP_REFUSED", "reason": fmt.Sprintf("verification key comes from a %q setup; pass allowDevSetup to accept dev keys", req.VK.Setup.Kind)}, nil
 	}
+	if c := req.VK.Setup.Ceremony; req.VK.Setup.Kind == "ceremony" && (c == nil || len(c.Contributions) == 0 || keys.TranscriptHash(req.VK.Circuit, req.VK.CircuitVersion, req.VK.Capacity, c) != c.TranscriptSha256) {
+		return map[string]any{"valid": false, "code": "ZK_CEREMONY_POLICY", "reason": "the key's ceremony record is missing, has no contributions, or does not hash to its transcript hash"}, nil
+	}
 	t0 := time.Now()
 	if err := export.Verify(req.VK.Groth16, req.Proof, req.PublicInputs); err != nil {
 		if errors.Is(err, export.ErrMalformed) {

@@ -85,3 +85,28 @@ func TestVerifyRefusesDevKeysAndMalformedProofs(t *testing.T) {
 		t.Fatalf("malformed key/proof not reported as malformed: %+v", ls[1])
 	}
 }
+
+// A ceremony key is accepted without allowDevSetup only when its record is
+// consistent: a record whose transcript hash does not recompute is refused.
+func TestVerifyChecksCeremonyRecords(t *testing.T) {
+	c := &keys.Ceremony{Phase1: "veritee-phase1", Phase1Sha256: strings.Repeat("1", 64), Domain: 4, R1CSSha256: strings.Repeat("2", 64), InitSha256: strings.Repeat("3", 64),
+		Contributions: []keys.Contribution{{Name: "alice", Sha256: strings.Repeat("4", 64)}}, Beacon: strings.Repeat("5", 64), BeaconIterationsExp: 1}
+	c.TranscriptSha256 = keys.TranscriptHash("latency", 1, 1024, c)
+	rec, _ := json.Marshal(c)
+	vk := func(r string) string {
+		return `{"format":"veritee.vk/v1","circuit":"latency","circuitVersion":1,"capacity":1024,"constraints":1,"publicInputs":[],"setup":{"kind":"ceremony","createdAt":"x","ceremony":` + r + `},"groth16":{"protocol":"groth16","curve":"bn254"}}`
+	}
+	proof := `{"ar":["1","2"],"bs":{"x":["0","0"],"y":["0","0"]},"krs":["1","2"],"commitments":[],"commitmentPok":["0","0"]}`
+	tampered := strings.Replace(string(rec), `"alice"`, `"mallory"`, 1)
+	ls := run(t, `{"id":1,"op":"verify","vk":`+vk(string(rec))+`,"proof":`+proof+`,"publicInputs":[]}`+"\n"+
+		`{"id":2,"op":"verify","vk":`+vk(tampered)+`,"proof":`+proof+`,"publicInputs":[]}`+"\n"+
+		`{"id":3,"op":"verify","vk":`+vk("null")+`,"proof":`+proof+`,"publicInputs":[]}`+"\n")
+	if ls[0].Result["code"] != "ZK_BUNDLE_INVALID" {
+		t.Fatalf("a consistent ceremony record should reach the proof check: %+v", ls[0])
+	}
+	for _, l := range ls[1:] {
+		if l.Result["valid"] != false || l.Result["code"] != "ZK_CEREMONY_POLICY" {
+			t.Fatalf("inconsistent ceremony record accepted: %+v", l)
+		}
+	}
+}

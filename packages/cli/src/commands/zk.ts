@@ -36,6 +36,7 @@ import {
 import { assertWritable, MAX_JSON_BYTES, MAX_RECORDS_BYTES, printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
+import { runCeremonySetup } from './ceremony.js';
 import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions } from './proxy.js';
 
 const homeOption = () => new Option('--home <dir>', 'veritee home directory (default $VERITEE_HOME or ~/.veritee)');
@@ -127,9 +128,11 @@ export function registerZkCommands(program: Command): void {
     .option('--allow-simulated', 'accept evidence from the simulated TEE (development only)')
     .option('--allow-dev-setup', 'accept keys from a DEV trusted setup (forgeable by whoever ran it)')
     .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
+    .option('--require-contribution <hash...>', 'ceremony keys only: contribution hashes that must be in the transcript (yours)')
+    .option('--require-contributor <name...>', 'ceremony keys only: contributor names that must be in the transcript')
     .option('--json', 'machine-readable result on stdout')
     .addOption(homeOption())
-    .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
+    .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string; requireContribution?: string[]; requireContributor?: string[] }) => {
       // A bundle that cannot be read, is not strict JSON (duplicate keys), is not a
       // bundle or has an unsupported version is bad input: error[CODE], exit 2.
       // Every named input is read first, so a missing or oversized file is reported as such.
@@ -160,6 +163,7 @@ export function registerZkCommands(program: Command): void {
         policy,
         at,
         allowDevSetup: o.allowDevSetup === true,
+        ceremony: { requireContributions: o.requireContribution ?? [], requireContributors: o.requireContributor ?? [] },
         ...(o.allowSimulated ? { allowSimulated: true } : {}),
         proofOnly: o.proofOnly === true,
         ...(terms.length ? { expect: terms } : {}),
@@ -190,8 +194,10 @@ export function registerZkCommands(program: Command): void {
     .option('--circuit <name>', `circuit: ${claimKinds().join(', ')}`, LATENCY_CLAIM)
     .option('--size <n>', 'size class, or all (see `veritee zk info`)', 'smallest')
     .option('--force', 'redo the setup even if keys exist')
+    .option('--ceremony', 'instead of a dev setup, run a local multi-contributor ceremony (every circuit unless --circuit is given)')
     .addOption(homeOption())
-    .action(async (o: { circuit: string; size: string; force?: boolean; home?: string }) => {
+    .action(async (o: { circuit: string; size: string; force?: boolean; home?: string; ceremony?: boolean }, cmd: Command) => {
+      if (o.ceremony) return runCeremonySetup(o, cmd.getOptionValueSource('circuit') === 'cli' ? [o.circuit] : claimKinds());
       const def = claimDefinition(o.circuit);
       if (!def) throw new VeriteeError('CLAIM_UNKNOWN', `no circuit named ${quoteInput(o.circuit, 40)} (have: ${claimKinds().join(', ')})`);
       const classes = [...def.capacities];
