@@ -143,6 +143,11 @@ export const ERROR_CODES = {
   TELEMETRY_SOURCE_MALFORMED: env('a /proc source has an unexpected format (truncated read or unsupported kernel)'),
   TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
 
+  // ---- measured images --------------------------------------------------------
+  IMAGE_FIRMWARE_INVALID: input('the firmware file is not a usable OVMF/TDVF build (no footer GUID table, malformed SEV or TDX metadata, not whole pages)'),
+  IMAGE_FIRMWARE_SECTION_MISSING: input('the firmware lacks a metadata section or table entry the requested launch needs (e.g. SNP_KERNEL_HASHES for measured direct boot)'),
+  IMAGE_VCPU_TYPE_UNKNOWN: input('the vCPU type is not one whose CPUID signature is known'),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),
