@@ -13,3 +13,17 @@ export { LaunchDigest, PAGE_TYPES, VMSA_GPA } from './snp/gctx.js';
 export { bootHashes, hashesTable, hashesPage, type BootHashes } from './snp/hashes.js';
 export { buildVmsa, BSP_EIP } from './snp/vmsa.js';
 export { cpuSignature, vcpuSignature, parseVmm, VCPU_TYPES, VMM_TYPES, type VmmType } from './snp/vcpu.js';
+export * from './manifest.js';
+export * from './policy.js';
+export { enforceImage, type EnforceOptions, type EnforceResult } from './enforce.js';
+export {
+  requestTsmReport,
+  parseSnpCertTable,
+  tsmReportToEnvelope,
+  nodeTsmFs,
+  CONFIGFS_TSM_REPORT,
+  SNP_CERT_GUIDS,
+  type TsmFs,
+  type TsmReport,
+  type ConfigfsTsmOptions,
+} from './evidence/configfs-tsm.js';
