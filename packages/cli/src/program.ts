@@ -11,6 +11,7 @@ import { registerInclusionCommands } from './commands/inclusion.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
 import { registerCollectCommands } from './commands/collect.js';
+import { registerImageCommands } from './commands/image.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerProxyCommands(program);
   registerOhttpCommands(program);
   registerCollectCommands(program);
+  registerImageCommands(program);
   registerDemoCommand(program);
   return program;
 }

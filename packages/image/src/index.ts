@@ -27,3 +27,4 @@ export {
   type TsmReport,
   type ConfigfsTsmOptions,
 } from './evidence/configfs-tsm.js';
+export { measureTdx, parseTdvfSections, TDVF_SECTION_TYPES, type TdxMeasurement, type TdvfSection, type PageAddOrder } from './tdx/mrtd.js';

@@ -93,7 +93,7 @@ export function measureSnpChecked(input: SnpMeasureInput, requireMetadata: boole
 
   const fw = input.firmware instanceof Uint8Array ? parseFirmware(input.firmware) : input.firmware;
   const sections = fw.sevSections ?? (requireMetadata ? undefined : []);
-  if (!sections) throw new VeriteeError('IMAGE_FIRMWARE_SECTION_MISSING', 'the firmware has no SEV metadata block (dc886566-…): it is not an SEV-SNP capable OVMF build');
+  if (!sections) throw new VeriteeError('IMAGE_FIRMWARE_SECTION_MISSING', 'the firmware has no SEV metadata block (dc886566-…): it is not an SEV-SNP capable OVMF build (Debian 12\'s ovmf 2022.11 volumes have none; QEMU refuses them for SNP too)');
   const apEip = sevEsResetEip(fw);
   let hashes: BootHashes | undefined;
   let hashesAt: number | undefined;

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { guidToBytes } from '../guid.js';
-import { OVMF_SEV_METADATA_GUID, OVMF_TABLE_FOOTER_GUID, SEV_ES_RESET_BLOCK_GUID, SEV_HASH_TABLE_RV_GUID } from '../firmware.js';
+import { OVMF_SEV_METADATA_GUID, OVMF_TABLE_FOOTER_GUID, SEV_ES_RESET_BLOCK_GUID, SEV_HASH_TABLE_RV_GUID, TDX_METADATA_OFFSET_GUID } from '../firmware.js';
 
 /** SHA-256 in counter mode: `size` deterministic bytes from a label. */
 export function deterministicBytes(label: string, size: number): Uint8Array {
@@ -110,6 +110,58 @@ export function syntheticFirmware(spec: SyntheticFirmwareSpec): Uint8Array {
   }
   const footer = spec.size - 0x20 - 18;
   dv.setUint16(footer, total, true);
+  fw.set(guidToBytes(OVMF_TABLE_FOOTER_GUID), footer + 2);
+  return fw;
+}
+
+export interface SyntheticTdvfSection {
+  type: number;
+  attributes: number;
+  memoryAddress: number;
+  memoryDataSize: number;
+  /** Raw data taken from the file at this offset (for BFV/CFV); 0 size otherwise. */
+  dataOffset: number;
+  rawDataSize: number;
+}
+
+/**
+ * A TDVF-like volume: the CFV (variables) then the BFV (code) filling the file,
+ * mapped to end at 4 GiB, plus TD_HOB / TEMP_MEM (added, not extended) and a
+ * PERM_MEM region accepted later (PAGE_AUG), like OvmfPkg/IntelTdx builds.
+ */
+export const SYNTHETIC_TDVF_SIZE = 0x200000;
+export const SYNTHETIC_TDVF_SECTIONS: SyntheticTdvfSection[] = [
+  { type: 0, attributes: 1, dataOffset: 0x84000, rawDataSize: 0x17c000, memoryAddress: 0xffe84000, memoryDataSize: 0x17c000 },
+  { type: 1, attributes: 0, dataOffset: 0, rawDataSize: 0x84000, memoryAddress: 0xffe00000, memoryDataSize: 0x84000 },
+  { type: 2, attributes: 0, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x809000, memoryDataSize: 0x2000 },
+  { type: 3, attributes: 0, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x80b000, memoryDataSize: 0x5000 },
+  { type: 4, attributes: 2, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x810000, memoryDataSize: 0x10000 },
+  { type: 3, attributes: 0, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x800000, memoryDataSize: 0x9000 },
+];
+
+export function syntheticTdvf(label = 'veritee synthetic tdvf', sections = SYNTHETIC_TDVF_SECTIONS, size = SYNTHETIC_TDVF_SIZE): Uint8Array {
+  const fw = deterministicBytes(label, size);
+  const dv = new DataView(fw.buffer);
+  const metaAt = size - 0x2000;
+  fw.set([0x54, 0x44, 0x56, 0x46], metaAt); // "TDVF"
+  dv.setUint32(metaAt + 4, 16 + 32 * sections.length, true);
+  dv.setUint32(metaAt + 8, 1, true);
+  dv.setUint32(metaAt + 12, sections.length, true);
+  sections.forEach((s, i) => {
+    const o = metaAt + 16 + 32 * i;
+    dv.setUint32(o, s.dataOffset, true);
+    dv.setUint32(o + 4, s.rawDataSize, true);
+    dv.setBigUint64(o + 8, BigInt(s.memoryAddress), true);
+    dv.setBigUint64(o + 16, BigInt(s.memoryDataSize), true);
+    dv.setUint32(o + 24, s.type, true);
+    dv.setUint32(o + 28, s.attributes, true);
+  });
+  const entryAt = size - 0x20 - 18 - 22;
+  dv.setUint32(entryAt, size - metaAt, true);
+  dv.setUint16(entryAt + 4, 22, true);
+  fw.set(guidToBytes(TDX_METADATA_OFFSET_GUID), entryAt + 6);
+  const footer = size - 0x20 - 18;
+  dv.setUint16(footer, 18 + 22, true);
   fw.set(guidToBytes(OVMF_TABLE_FOOTER_GUID), footer + 2);
   return fw;
 }
