@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { isVeriteeError } from '@veritee/core';
 import { parseImagePolicy, parseManifest } from '@veritee/image';
-import { registerImageCommands } from './image.js';
+import { readImagePolicies, registerImageCommands } from './image.js';
 
 async function run(args: string[]): Promise<{ stdout: string; stderr: string }> {
   const out = { stdout: '', stderr: '' };
@@ -90,6 +90,11 @@ test('image manifest → image policy; enforce without configfs-tsm refuses and 
     const policy = parseImagePolicy(readFileSync(p, 'utf8'));
     assert.deepEqual(policy.measurements, [meas]);
     assert.equal(policy.hostData, manifest.hostData.snp);
+    // What `veritee verify --image-policy` reads: strict documents only.
+    assert.deepEqual(readImagePolicies([p]), [policy]);
+    assert.deepEqual(readImagePolicies(undefined), []);
+    writeFileSync(join(dir, 'dup.json'), readFileSync(p, 'utf8').replace('"enforcing": true', '"enforcing": true, "enforcing": true'));
+    assert.throws(() => readImagePolicies([join(dir, 'dup.json')]), coded('IMAGE_MANIFEST_INVALID'));
     const warn = await run(['policy', '--manifest', m, '--platform', 'tdx', '--measurement', meas]);
     assert.match(warn.stderr, /without --enforcing/);
     assert.equal(parseImagePolicy(warn.stdout).hostData, manifest.hostData.tdx);

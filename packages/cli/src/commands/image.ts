@@ -25,6 +25,7 @@ import {
   VCPU_TYPES,
   VMM_TYPES,
   type ImageManifest,
+  type ImagePolicy,
 } from '@veritee/image';
 
 export interface ImageIo {
@@ -51,6 +52,11 @@ function readText(path: string, what: string, max = 64 * 1024 * 1024): string {
 function intFlag(flag: string, v: string, min: number, max: number): number {
   if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) throw new VeriteeError('INPUT_INVALID', `${flag} ${quoteInput(v, 20)} must be an integer in ${min}..${max}`);
   return Number(v);
+}
+
+/** Image policies named by `veritee verify --image-policy` (strictly parsed). */
+export function readImagePolicies(files: string[] | undefined): ImagePolicy[] {
+  return (files ?? []).map((f) => parseImagePolicy(readText(f, 'image policy', 16 * 1024 * 1024), `image policy ${quoteInput(f, 200)}`));
 }
 
 function readManifest(path: string): ImageManifest {

@@ -125,6 +125,7 @@ export function registerZkCommands(program: Command): void {
     .option('--allow-simulated', 'accept evidence from the simulated TEE (development only)')
     .option('--allow-dev-setup', 'accept keys from a DEV trusted setup (forgeable by whoever ran it)')
     .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
+    .option('--image-policy <file>', 'inclusion bundles: the policy of an image that enforces its component tree (veritee image policy --enforcing; repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'machine-readable result on stdout')
     .addOption(homeOption())
     .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string }) => {
@@ -139,6 +140,7 @@ export function registerZkCommands(program: Command): void {
       for (const p of o.vk ?? []) keys.add(readVerificationKeyFile(p));
       const policy = o.policy ? loadPolicy(o.policy) : productionBundlePolicy();
       const at = o.at ? new Date(toEpochMs(o.at, '--at')) : new Date();
+      const imagePolicies = (await import('./image.js')).readImagePolicies((o as { imagePolicy?: string[] }).imagePolicy);
       const warnings: string[] = [];
       if (o.allowDevSetup) warnings.push('--allow-dev-setup: proofs made with DEV keys are accepted; whoever ran a dev setup can forge them.');
       if (o.allowSimulated) warnings.push('--allow-simulated: evidence from the SIMULATED TEE is accepted; it proves nothing about hardware.');
@@ -155,6 +157,7 @@ export function registerZkCommands(program: Command): void {
       const r = await verifyBundle(text, {
         keys,
         policy,
+        imagePolicies,
         at,
         allowDevSetup: o.allowDevSetup === true,
         ...(o.allowSimulated ? { allowSimulated: true } : {}),
