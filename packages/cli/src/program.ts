@@ -21,6 +21,7 @@ export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerGatewayCommands } from './commands/gateway.js';
 import { registerCeremonyCommands } from './commands/ceremony.js';
+import { registerImageCommands } from './commands/image.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerKmsCommands(program);
   registerBuildCommands(program);
   registerGatewayCommands(program);
+  registerImageCommands(program);
   registerDemoCommand(program);
   return program;
 }

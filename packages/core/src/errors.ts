@@ -198,6 +198,15 @@ export const ERROR_CODES = {
   GATEWAY_OVERLOADED: env('the gateway holds its maximum number of requests in flight', 503),
   GATEWAY_NO_BACKEND: env("every backend of the route's pool is unhealthy or ejected", 503),
   GATEWAY_SPOOL_CORRUPT: env('a record spool segment does not decrypt (tampered, or written under another key)'),
+  // ---- measured images --------------------------------------------------------
+  IMAGE_FIRMWARE_INVALID: input('the firmware file is not a usable OVMF/TDVF build (no footer GUID table, malformed SEV or TDX metadata, not whole pages)'),
+  IMAGE_FIRMWARE_SECTION_MISSING: input('the firmware lacks a metadata section or table entry the requested launch needs (e.g. SNP_KERNEL_HASHES for measured direct boot)'),
+  IMAGE_VCPU_TYPE_UNKNOWN: input('the vCPU type is not one whose CPUID signature is known'),
+  IMAGE_MANIFEST_INVALID: input('an image manifest or image policy document is malformed'),
+  IMAGE_COMPONENT_MISMATCH: verify('the components present in the image do not match the attested component-tree root'),
+  IMAGE_EVIDENCE_UNAVAILABLE: env('no platform evidence interface (configfs-tsm, /dev/sev-guest, TDX guest device) is usable'),
+  IMAGE_EVIDENCE_INVALID: verify('the report read from the platform is malformed or does not answer the request (wrong report data)'),
+  IMAGE_MEASUREMENT_NOT_ENFORCING: verify('the attested launch measurement is not one of an image that enforces its component tree'),
 
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),

@@ -186,14 +186,28 @@ test('inclusion: the proven root must be the host data of the attested image', a
   keys.add(await devSetup(pool, 'inclusion', 1024));
   const { bundle: inc } = await proveInclusion(pool, { components, index: 3, depth: 10 });
   const root = BigInt(inc.commitment);
-  const launched = await createSimulatedEnclave({ platform: 'snp', hostData: inclusionRootToHostData(root, 32) });
-  const good = await verifyBundle(attachAttestation(inc, launched), { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  const measurement = new Uint8Array(48).fill(0x5e);
+  const launched = await createSimulatedEnclave({ platform: 'snp', measurement, hostData: inclusionRootToHostData(root, 32) });
+  // The policy of an image that enforces its tree at boot (veritee image policy --enforcing).
+  const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const snpImage = { platform: 'snp', measurements: [hexOf(measurement)], hostData: hexOf(inclusionRootToHostData(root, 32)), enforcing: true };
+  const tdxImage = { ...snpImage, platform: 'tdx', hostData: hexOf(inclusionRootToHostData(root, 48)) };
+  const imagePolicies = [snpImage, tdxImage];
+  const good = await verifyBundle(attachAttestation(inc, launched), { keys, policy: devPolicy, at: now, allowDevSetup: true, imagePolicies });
   assert.equal(good.ok, true, failed(good).join(','));
   assert.ok(good.checks.some((c) => c.name === 'claim.root_in_evidence' && c.ok));
-  const tdx = await createSimulatedEnclave({ platform: 'tdx', hostData: inclusionRootToHostData(root, 48) });
-  assert.equal((await verifyBundle(attachAttestation(inc, tdx), { keys, policy: devPolicy, at: now, allowDevSetup: true })).ok, true);
+  assert.ok(good.checks.some((c) => c.name === 'claim.image_enforces' && c.ok));
+  const tdx = await createSimulatedEnclave({ platform: 'tdx', measurement, hostData: inclusionRootToHostData(root, 48) });
+  assert.equal((await verifyBundle(attachAttestation(inc, tdx), { keys, policy: devPolicy, at: now, allowDevSetup: true, imagePolicies })).ok, true);
   // an image launched with another tree
-  const otherImage = await createSimulatedEnclave({ platform: 'snp', hostData: inclusionRootToHostData(root + 1n, 32) });
-  const bad = await verifyBundle(attachAttestation(inc, otherImage), { keys, policy: devPolicy, at: now, allowDevSetup: true });
-  assert.deepEqual(failed(bad), ['claim.root_in_evidence:INCLUSION_ROOT_MISMATCH']);
+  const otherImage = await createSimulatedEnclave({ platform: 'snp', measurement, hostData: inclusionRootToHostData(root + 1n, 32) });
+  const bad = await verifyBundle(attachAttestation(inc, otherImage), { keys, policy: devPolicy, at: now, allowDevSetup: true, imagePolicies });
+  assert.deepEqual(failed(bad), ['claim.root_in_evidence:INCLUSION_ROOT_MISMATCH', 'claim.image_enforces:IMAGE_MEASUREMENT_NOT_ENFORCING']);
+  // the right root, but no image policy, a non-enforcing image, or another image's measurement
+  const none = await verifyBundle(attachAttestation(inc, launched), { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(none), ['claim.image_enforces:IMAGE_MEASUREMENT_NOT_ENFORCING']);
+  const lax = await verifyBundle(attachAttestation(inc, launched), { keys, policy: devPolicy, at: now, allowDevSetup: true, imagePolicies: [{ ...snpImage, enforcing: false }] });
+  assert.deepEqual(failed(lax), ['claim.image_enforces:IMAGE_MEASUREMENT_NOT_ENFORCING']);
+  const elsewhere = await createSimulatedEnclave({ platform: 'snp', hostData: inclusionRootToHostData(root, 32) });
+  assert.deepEqual(failed(await verifyBundle(attachAttestation(inc, elsewhere), { keys, policy: devPolicy, at: now, allowDevSetup: true, imagePolicies })), ['claim.image_enforces:IMAGE_MEASUREMENT_NOT_ENFORCING']);
 });

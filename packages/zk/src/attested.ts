@@ -142,6 +142,23 @@ export interface VerifyAttestedBundleOptions extends VerifyBundleOptions {
   allowSimulated?: boolean;
   /** Verify the proof alone and say so; the attestation chain is not checked. */
   proofOnly?: boolean;
+  /**
+   * Policies of images that enforce their component tree at boot (`veritee image
+   * policy --enforcing`). An inclusion bundle is accepted only when the attested
+   * measurement and host data are one of these: HOST_DATA / MRCONFIGID is chosen by
+   * the host, so the root means something only if the measured image checks it.
+   */
+  imagePolicies?: readonly EnforcingImagePolicy[];
+}
+
+/** What the inclusion check needs of an image policy (@veritee/image `ImagePolicy` has this shape). */
+export interface EnforcingImagePolicy {
+  platform: string;
+  /** Accepted launch measurements (SNP MEASUREMENT / TDX MRTD), lower-case hex. */
+  measurements: readonly string[];
+  /** HOST_DATA / MRCONFIGID the image is launched with, lower-case hex. */
+  hostData: string;
+  enforcing: boolean;
 }
 
 function spkiKey(der: Uint8Array): KeyObject {
@@ -194,6 +211,7 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
   const allowSimulated = opts.allowSimulated ?? opts.policy.allowSimulated;
   const policy: Policy = allowSimulated && !opts.policy.allowSimulated ? { ...opts.policy, allowSimulated: true } : opts.policy;
   let evidenceOk = false;
+  let attested: { platform: string; measurement: string; hostData: string } | undefined;
   try {
     const anchors = allowSimulated && bundle.evidence.simulatedAnchors ? anchorsFromJson(bundle.evidence.simulatedAnchors) : undefined;
     const r = await verifyEvidence(bundle.evidence.envelope as unknown as EvidenceEnvelope, {
@@ -202,6 +220,7 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
       ...(keyBytes ? { publicKeyHash: publicKeyHash(keyBytes) } : {}),
       ...(anchors ? { simulatedAnchors: anchors } : {}),
     });
+    attested = { platform: r.platform, measurement: (r.claims?.measurement ?? '').toLowerCase(), hostData: (r.claims?.hostData ?? '').toLowerCase() };
     for (const c of r.checks) chain.push({ name: `evidence.${c.name}`, ok: c.ok, detail: c.detail, ...(c.code ? { code: c.code } : {}) });
     evidenceOk = r.ok;
     // A component-tree root is only meaningful if the attested image was launched with it.
@@ -231,6 +250,17 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
     } catch (e) {
       fail('statement.signature', isVeriteeError(e) ? e.code : 'ZK_STATEMENT_SIGNATURE_INVALID', (e as Error).message);
     }
+  }
+
+  // 3. An inclusion root in HOST_DATA / MRCONFIGID counts only for an image that enforces it at boot.
+  if (bundle.claim.kind === 'inclusion' && attested) {
+    const a = attested;
+    const policies = opts.imagePolicies ?? [];
+    const match = policies.find((p) => p.enforcing && p.platform === a.platform && p.measurements.includes(a.measurement) && p.hostData === a.hostData);
+    const field = a.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA';
+    if (match) pass('claim.image_enforces', `the attested measurement is that of an image that checks its files against the ${field} root at boot (image policy)`);
+    else if (policies.length === 0) fail('claim.image_enforces', 'IMAGE_MEASUREMENT_NOT_ENFORCING', `no image policy was given: the host chooses ${field} at launch, so the root proves nothing unless the attested image enforces it (pass the policy of such an image: veritee image policy --enforcing)`);
+    else fail('claim.image_enforces', 'IMAGE_MEASUREMENT_NOT_ENFORCING', `the attested measurement ${a.measurement.slice(0, 16)}… with this ${field} is not that of an enforcing image in the ${policies.length} image polic${policies.length === 1 ? 'y' : 'ies'} given`);
   }
 
   const checks = [...chain, ...proof.checks];

@@ -130,6 +130,7 @@ export function registerZkCommands(program: Command): void {
     .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
     .option('--require-contribution <hash...>', 'ceremony keys only: contribution hashes that must be in the transcript (yours)')
     .option('--require-contributor <name...>', 'ceremony keys only: contributor names that must be in the transcript')
+    .option('--image-policy <file>', 'inclusion bundles: the policy of an image that enforces its component tree (veritee image policy --enforcing; repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'machine-readable result on stdout')
     .addOption(homeOption())
     .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string; requireContribution?: string[]; requireContributor?: string[] }) => {
@@ -145,6 +146,7 @@ export function registerZkCommands(program: Command): void {
       const terms: ExpectationTerm[] = (o.expect ?? []).flatMap((t) => parseExpectationText(t, '--expect'));
       if (terms.length) resolveExpectation(terms, parsed.claim.kind, '--expect');
       const at = o.at ? new Date(toEpochMs(o.at, '--at')) : new Date();
+      const imagePolicies = (await import('./image.js')).readImagePolicies((o as { imagePolicy?: string[] }).imagePolicy);
       const warnings: string[] = [];
       if (o.allowDevSetup) warnings.push('--allow-dev-setup: proofs made with DEV keys are accepted; whoever ran a dev setup can forge them.');
       if (o.allowSimulated) warnings.push('--allow-simulated: evidence from the SIMULATED TEE is accepted; it proves nothing about hardware.');
@@ -161,6 +163,7 @@ export function registerZkCommands(program: Command): void {
       const r = await verifyBundle(text, {
         keys,
         policy,
+        imagePolicies,
         at,
         allowDevSetup: o.allowDevSetup === true,
         ceremony: { requireContributions: o.requireContribution ?? [], requireContributors: o.requireContributor ?? [] },

@@ -1,0 +1,114 @@
+/**
+ * `veritee image …` in process: measure prints the vector's measurement and a
+ * transcript, refuses bad firmware with codes; manifest → policy round trip;
+ * enforce refuses when no configfs-tsm answers and never starts the command.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { isVeriteeError } from '@veritee/core';
+import { parseImagePolicy, parseManifest } from '@veritee/image';
+import { readImagePolicies, registerImageCommands } from './image.js';
+
+async function run(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  registerImageCommands(program, { stdout: (s) => (out.stdout += s), stderr: (s) => (out.stderr += s) });
+  await program.parseAsync(['node', 'veritee', 'image', ...args]);
+  return out;
+}
+
+const coded = (code: string, includes?: string) => (e: unknown) => isVeriteeError(e) && e.code === code && (includes === undefined || e.message.includes(includes));
+
+async function synthetic(dir: string): Promise<{ amd: string; x64: string; kernel: string; tdvf: string }> {
+  const s = (await import(new URL('../../../image/dist/testing/synthetic.js', import.meta.url).href)) as typeof import('@veritee/image') & {
+    syntheticFirmware: (spec: unknown) => Uint8Array;
+    syntheticTdvf: () => Uint8Array;
+    deterministicBytes: (l: string, n: number) => Uint8Array;
+    SYNTHETIC_LAYOUTS: Record<string, unknown>;
+  };
+  const p = { amd: join(dir, 'amd.fd'), x64: join(dir, 'x64.fd'), kernel: join(dir, 'vmlinuz'), tdvf: join(dir, 'tdvf.fd') };
+  writeFileSync(p.amd, s.syntheticFirmware(s.SYNTHETIC_LAYOUTS['amdsev-like']));
+  writeFileSync(p.x64, s.syntheticFirmware(s.SYNTHETIC_LAYOUTS['ovmfx64-like']));
+  writeFileSync(p.tdvf, s.syntheticTdvf());
+  return p;
+}
+
+test('image measure: the vector measurement, --explain transcript, --json, and coded refusals', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'veritee-cli-image-'));
+  try {
+    const f = await synthetic(dir);
+    const vec = JSON.parse(readFileSync(fileURLToPath(new URL('../../../image/test/vectors/snp/ovmfx64-like.json', import.meta.url)), 'utf8')) as { cases: { name: string; expected: string }[] };
+    const want = vec.cases.find((c) => c.name === 'qemu-EPYC-Milan-4')!.expected;
+    const r = await run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', '4', '--vcpu-type', 'EPYC-Milan']);
+    assert.equal(r.stdout, `SEV-SNP launch measurement: ${want}\n`);
+    const ex = await run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', '4', '--vcpu-type', 'EPYC-Milan', '--explain']);
+    assert.match(ex.stdout, /^firmware +NORMAL +gpa 0xffe00000 +512 page\(s\)/);
+    assert.match(ex.stdout, /vmsa\[3\] \(AP, eip 0xffffb00c\)/);
+    const out = join(dir, 'm.json');
+    const js = await run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', '4', '--vcpu-type', 'EPYC-Milan', '--json', '--out', out]);
+    assert.equal(JSON.parse(js.stdout).measurement, want);
+    assert.equal(JSON.parse(readFileSync(out, 'utf8')).inputs.vcpuSignature, '0xa00f11');
+    const tdx = await run(['measure', '--platform', 'tdx', '--ovmf', f.tdvf]);
+    assert.match(tdx.stdout, /^TDX MRTD: [0-9a-f]{96}\n$/);
+
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--kernel', f.amd, '--vcpus', '1', '--vcpu-type', 'EPYC-v4']), coded('IMAGE_FIRMWARE_SECTION_MISSING', 'SNP_KERNEL_HASHES'));
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', '1', '--vcpu-type', 'EPYC-Zen9']), coded('IMAGE_VCPU_TYPE_UNKNOWN', 'EPYC-Zen9'));
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', '1', '--vcpu-type', 'EPYC', '--vmm', 'xen']), coded('INPUT_INVALID', 'xen'));
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpu-type', 'EPYC']), coded('INPUT_INVALID', '--vcpus'));
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', 'two', '--vcpu-type', 'EPYC']), coded('INPUT_INVALID', '--vcpus'));
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.kernel, '--vcpus', '1', '--vcpu-type', 'EPYC']), coded('INPUT_FILE_UNREADABLE'));
+    writeFileSync(f.kernel, 'not a firmware');
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.kernel, '--vcpus', '1', '--vcpu-type', 'EPYC']), coded('IMAGE_FIRMWARE_INVALID', 'vmlinuz'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', f.x64]), coded('IMAGE_FIRMWARE_SECTION_MISSING'));
+    await assert.rejects(run(['measure', '--platform', 'snp', '--ovmf', f.x64, '--vcpus', '1', '--vcpu-type', 'EPYC', '--json', '--out', join(dir, 'no/such/dir/m.json')]), coded('INPUT_FILE_UNWRITABLE'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('image manifest → image policy; enforce without configfs-tsm refuses and does not start the command', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'veritee-cli-image-'));
+  try {
+    const root = join(dir, 'rootfs');
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    writeFileSync(join(root, 'usr/bin/agent'), 'agent');
+    writeFileSync(join(root, 'usr/bin/tool'), 'tool');
+    const m = join(dir, 'manifest.json');
+    const r = await run(['manifest', '--root', root, '--include', 'usr', '--depth', '10', '--out', m]);
+    const manifest = parseManifest(readFileSync(m, 'utf8'));
+    assert.equal(manifest.components.length, 3);
+    assert.match(r.stdout, new RegExp(`SEV-SNP HOST_DATA: ${manifest.hostData.snp}`));
+
+    const meas = 'ab'.repeat(48);
+    const p = join(dir, 'policy.json');
+    await run(['policy', '--manifest', m, '--platform', 'snp', '--measurement', meas, '--enforcing', '--out', p]);
+    const policy = parseImagePolicy(readFileSync(p, 'utf8'));
+    assert.deepEqual(policy.measurements, [meas]);
+    assert.equal(policy.hostData, manifest.hostData.snp);
+    // What `veritee verify --image-policy` reads: strict documents only.
+    assert.deepEqual(readImagePolicies([p]), [policy]);
+    assert.deepEqual(readImagePolicies(undefined), []);
+    writeFileSync(join(dir, 'dup.json'), readFileSync(p, 'utf8').replace('"enforcing": true', '"enforcing": true, "enforcing": true'));
+    assert.throws(() => readImagePolicies([join(dir, 'dup.json')]), coded('IMAGE_MANIFEST_INVALID'));
+    const warn = await run(['policy', '--manifest', m, '--platform', 'tdx', '--measurement', meas]);
+    assert.match(warn.stderr, /without --enforcing/);
+    assert.equal(parseImagePolicy(warn.stdout).hostData, manifest.hostData.tdx);
+
+    writeFileSync(join(dir, 'bad.json'), readFileSync(m, 'utf8').replace(manifest.root, '00'.repeat(32)));
+    await assert.rejects(run(['policy', '--manifest', join(dir, 'bad.json'), '--platform', 'snp', '--measurement', meas]), coded('IMAGE_MANIFEST_INVALID'));
+    await assert.rejects(run(['manifest', '--root', root, '--depth', '12', '--out', m]), coded('INPUT_INVALID', '--depth'));
+
+    const marker = join(dir, 'started');
+    await assert.rejects(run(['enforce', '--manifest', m, '--root', root, '--tsm-root', join(dir, 'no-tsm'), 'touch', marker]), coded('IMAGE_EVIDENCE_UNAVAILABLE'));
+    mkdirSync(join(dir, 'empty-tsm'));
+    await assert.rejects(run(['enforce', '--manifest', m, '--root', root, '--tsm-root', join(dir, 'empty-tsm'), 'touch', marker]), coded('IMAGE_EVIDENCE_UNAVAILABLE', 'provider'));
+    assert.equal(existsSync(marker), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

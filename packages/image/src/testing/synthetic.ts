@@ -1,0 +1,167 @@
+/**
+ * @module testing/synthetic
+ * Deterministic inputs for measurement vectors. No AmdSev (measured direct boot)
+ * or SNP-metadata OVMF build is packaged for Debian 12 (its ovmf 2022.11 code
+ * volumes carry no SEV metadata block at all), so the vectors that exercise the
+ * metadata sections use firmware volumes laid out like OVMF's reset-vector
+ * region (footer GUID table ending 0x20 bytes before 4 GiB, an "ASEV" metadata
+ * block, the SEV-ES reset block, the hashes-table reservation) around
+ * pseudo-random code pages. The measurement treats firmware content as opaque
+ * pages, so such a volume exercises exactly the code paths a real build does;
+ * the reference tool (sev-snp-measure) parses the same structures.
+ */
+import { createHash } from 'node:crypto';
+import { guidToBytes } from '../guid.js';
+import { OVMF_SEV_METADATA_GUID, OVMF_TABLE_FOOTER_GUID, SEV_ES_RESET_BLOCK_GUID, SEV_HASH_TABLE_RV_GUID, TDX_METADATA_OFFSET_GUID } from '../firmware.js';
+
+/** SHA-256 in counter mode: `size` deterministic bytes from a label. */
+export function deterministicBytes(label: string, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0, off = 0; off < size; i++, off += 32) {
+    const block = createHash('sha256').update(`${label}:${i}`).digest();
+    out.set(block.subarray(0, Math.min(32, size - off)), off);
+  }
+  return out;
+}
+
+export interface SyntheticSection {
+  gpa: number;
+  size: number;
+  type: number;
+}
+
+export interface SyntheticFirmwareSpec {
+  label: string;
+  /** Whole pages. */
+  size: number;
+  sections: SyntheticSection[];
+  apResetEip: number;
+  /** SEV hashes table reservation {gpa, size}; omitted = no entry. */
+  hashesTable?: { gpa: number; size: number };
+}
+
+/** The SNP sections of OvmfPkgX64 (2023+) and of OvmfPkg/AmdSev (which adds SNP_KERNEL_HASHES). */
+export const SYNTHETIC_LAYOUTS: Record<string, SyntheticFirmwareSpec> = {
+  'ovmfx64-like': {
+    label: 'veritee synthetic ovmfx64',
+    size: 2 * 1024 * 1024,
+    sections: [
+      { gpa: 0x800000, size: 0x9000, type: 1 },
+      { gpa: 0x809000, size: 0x2000, type: 1 },
+      { gpa: 0x80b000, size: 0x1000, type: 2 },
+      { gpa: 0x80c000, size: 0x1000, type: 3 },
+      { gpa: 0x80d000, size: 0x1000, type: 4 },
+      { gpa: 0x80e000, size: 0x72000, type: 1 },
+    ],
+    apResetEip: 0xffffb00c,
+  },
+  'amdsev-like': {
+    label: 'veritee synthetic amdsev',
+    size: 2 * 1024 * 1024,
+    sections: [
+      { gpa: 0x800000, size: 0x9000, type: 1 },
+      { gpa: 0x80a000, size: 0x3000, type: 1 },
+      { gpa: 0x80d000, size: 0x1000, type: 2 },
+      { gpa: 0x80e000, size: 0x1000, type: 3 },
+      { gpa: 0x80f000, size: 0x1000, type: 0x10 },
+      { gpa: 0x810000, size: 0xf0000, type: 1 },
+    ],
+    apResetEip: 0xffffb00c,
+    hashesTable: { gpa: 0x80fc00, size: 0x400 },
+  },
+};
+
+/** Builds a firmware volume from a spec (code pages from the label, table at the end). */
+export function syntheticFirmware(spec: SyntheticFirmwareSpec): Uint8Array {
+  const fw = deterministicBytes(spec.label, spec.size);
+  const dv = new DataView(fw.buffer);
+  // SEV metadata block at 0x1000 before the end.
+  const metaAt = spec.size - 0x1000;
+  fw.set([0x41, 0x53, 0x45, 0x56], metaAt); // "ASEV"
+  dv.setUint32(metaAt + 4, 16 + 12 * spec.sections.length, true);
+  dv.setUint32(metaAt + 8, 1, true);
+  dv.setUint32(metaAt + 12, spec.sections.length, true);
+  spec.sections.forEach((s, i) => {
+    dv.setUint32(metaAt + 16 + 12 * i, s.gpa, true);
+    dv.setUint32(metaAt + 20 + 12 * i, s.size, true);
+    dv.setUint32(metaAt + 24 + 12 * i, s.type, true);
+  });
+  const entries: { guid: string; data: Uint8Array }[] = [];
+  const u32s = (...v: number[]) => {
+    const b = new Uint8Array(4 * v.length);
+    const d = new DataView(b.buffer);
+    v.forEach((x, i) => d.setUint32(4 * i, x, true));
+    return b;
+  };
+  entries.push({ guid: OVMF_SEV_METADATA_GUID, data: u32s(spec.size - metaAt) });
+  entries.push({ guid: SEV_ES_RESET_BLOCK_GUID, data: u32s(spec.apResetEip) });
+  if (spec.hashesTable) entries.push({ guid: SEV_HASH_TABLE_RV_GUID, data: u32s(spec.hashesTable.gpa, spec.hashesTable.size) });
+  // Lay out backwards from the footer, which ends 0x20 bytes before the end.
+  let end = spec.size - 0x20 - 18;
+  let total = 18;
+  for (const e of entries) {
+    const len = e.data.length + 18;
+    const start = end - len;
+    fw.set(e.data, start);
+    dv.setUint16(end - 18, len, true);
+    fw.set(guidToBytes(e.guid), end - 16);
+    end = start;
+    total += len;
+  }
+  const footer = spec.size - 0x20 - 18;
+  dv.setUint16(footer, total, true);
+  fw.set(guidToBytes(OVMF_TABLE_FOOTER_GUID), footer + 2);
+  return fw;
+}
+
+export interface SyntheticTdvfSection {
+  type: number;
+  attributes: number;
+  memoryAddress: number;
+  memoryDataSize: number;
+  /** Raw data taken from the file at this offset (for BFV/CFV); 0 size otherwise. */
+  dataOffset: number;
+  rawDataSize: number;
+}
+
+/**
+ * A TDVF-like volume: the CFV (variables) then the BFV (code) filling the file,
+ * mapped to end at 4 GiB, plus TD_HOB / TEMP_MEM (added, not extended) and a
+ * PERM_MEM region accepted later (PAGE_AUG), like OvmfPkg/IntelTdx builds.
+ */
+export const SYNTHETIC_TDVF_SIZE = 0x200000;
+export const SYNTHETIC_TDVF_SECTIONS: SyntheticTdvfSection[] = [
+  { type: 0, attributes: 1, dataOffset: 0x84000, rawDataSize: 0x17c000, memoryAddress: 0xffe84000, memoryDataSize: 0x17c000 },
+  { type: 1, attributes: 0, dataOffset: 0, rawDataSize: 0x84000, memoryAddress: 0xffe00000, memoryDataSize: 0x84000 },
+  { type: 2, attributes: 0, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x809000, memoryDataSize: 0x2000 },
+  { type: 3, attributes: 0, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x80b000, memoryDataSize: 0x5000 },
+  { type: 4, attributes: 2, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x810000, memoryDataSize: 0x10000 },
+  { type: 3, attributes: 0, dataOffset: 0, rawDataSize: 0, memoryAddress: 0x800000, memoryDataSize: 0x9000 },
+];
+
+export function syntheticTdvf(label = 'veritee synthetic tdvf', sections = SYNTHETIC_TDVF_SECTIONS, size = SYNTHETIC_TDVF_SIZE): Uint8Array {
+  const fw = deterministicBytes(label, size);
+  const dv = new DataView(fw.buffer);
+  const metaAt = size - 0x2000;
+  fw.set([0x54, 0x44, 0x56, 0x46], metaAt); // "TDVF"
+  dv.setUint32(metaAt + 4, 16 + 32 * sections.length, true);
+  dv.setUint32(metaAt + 8, 1, true);
+  dv.setUint32(metaAt + 12, sections.length, true);
+  sections.forEach((s, i) => {
+    const o = metaAt + 16 + 32 * i;
+    dv.setUint32(o, s.dataOffset, true);
+    dv.setUint32(o + 4, s.rawDataSize, true);
+    dv.setBigUint64(o + 8, BigInt(s.memoryAddress), true);
+    dv.setBigUint64(o + 16, BigInt(s.memoryDataSize), true);
+    dv.setUint32(o + 24, s.type, true);
+    dv.setUint32(o + 28, s.attributes, true);
+  });
+  const entryAt = size - 0x20 - 18 - 22;
+  dv.setUint32(entryAt, size - metaAt, true);
+  dv.setUint16(entryAt + 4, 22, true);
+  fw.set(guidToBytes(TDX_METADATA_OFFSET_GUID), entryAt + 6);
+  const footer = size - 0x20 - 18;
+  dv.setUint16(footer, 18 + 22, true);
+  fw.set(guidToBytes(OVMF_TABLE_FOOTER_GUID), footer + 2);
+  return fw;
+}
