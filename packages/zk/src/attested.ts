@@ -35,7 +35,7 @@ import {
   type Policy,
 } from '@veritee/attestation';
 import type { ProofBundle } from './bundle.js';
-import { assertInclusionRootInHostData, claimDefinition, isInclusionBundle } from './claims/index.js';
+import { claimDefinition } from './claims/registry.js';
 import { verifyProofBundle, type BundleCheck, type BundleVerification, type VerifyBundleOptions } from './verify.js';
 
 export const STATEMENT_TYPE = 'veritee.statement/v2';
@@ -204,15 +204,14 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
     });
     for (const c of r.checks) chain.push({ name: `evidence.${c.name}`, ok: c.ok, detail: c.detail, ...(c.code ? { code: c.code } : {}) });
     evidenceOk = r.ok;
-    // A component-tree root is only meaningful if the attested image was launched with it.
-    if (isInclusionBundle(bundle)) {
+    // A claim may also be checked against the evidence (inclusion: the image's host data holds the root).
+    const ev = claimDefinition(bundle.claim.kind)?.evidence;
+    if (ev) {
       try {
-        if (!r.claims?.hostData) throw new VeriteeError('INCLUSION_ROOT_MISMATCH', `the ${r.platform} evidence carries no host data / MRCONFIGID to hold a component-tree root`);
-        assertInclusionRootInHostData(bundle, fromHex(r.claims.hostData, 'evidence host data'));
-        pass('claim.root_in_evidence', `the component-tree root is the ${r.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA'} of the attested image`);
+        pass(ev.check, ev.verify(bundle, { platform: r.platform, hostData: r.claims?.hostData }));
       } catch (e) {
-        const err = isVeriteeError(e) ? e : new VeriteeError('INCLUSION_ROOT_MISMATCH', String(e));
-        fail('claim.root_in_evidence', err.code, err.message);
+        const err = isVeriteeError(e) ? e : new VeriteeError(ev.code, String(e));
+        fail(ev.check, err.code, err.message);
       }
     }
     if (r.ok) pass('enclave_key.bound', `the enclave key (SHA-256 of its SPKI) is bound in the report data of ${r.platform}${r.claims?.simulated ? ' (SIMULATED TEE)' : ''} evidence`);
