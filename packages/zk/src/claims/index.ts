@@ -13,4 +13,5 @@ export * from './memory.js';
 export * from './cpu.js';
 export * from './disk.js';
 export * from './gateway.js';
+export * from './volume.js';
 export * from './table.js';

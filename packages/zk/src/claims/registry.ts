@@ -12,9 +12,10 @@ import { memoryClaim } from './memory.js';
 import { cpuClaim } from './cpu.js';
 import { diskClaim } from './disk.js';
 import { gatewayClaim } from './gateway.js';
+import { volumeClaim } from './volume.js';
 
 /** The claims veritee ships, one line each. */
-export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim];
+export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim, volumeClaim];
 
 const registry = new Map<string, ClaimDefinition>(BUILTIN_CLAIMS.map((d) => [d.kind, d]));
 
