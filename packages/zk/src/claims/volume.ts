@@ -119,7 +119,7 @@ export const volumeClaim = defineClaim<VolumeParams, VolumeOutputs, VolumeData, 
   commit: (p, d, salt) => volumeCommitment(salt, p, d),
   proverInput: (p, d, salt) => ({ salt: salt.toString(), periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, thresholdPerMin: p.thresholdPerMin, times: d.times }),
   sample(r) {
-    const n = 50_000;
+    const n = 10_000;
     const P0 = Date.UTC(2026, 10, 20) * 1000;
     const length = 3600_000_000;
     return { size: `${n.toLocaleString('en')} requests in an hour`, elements: n, params: { periodStartUs: P0, periodEndUs: P0 + length, thresholdPerMin: 600 }, data: { times: Array.from({ length: n }, () => Math.floor(r() * length)) } };
