@@ -55,8 +55,9 @@ export async function ensureDevKeys(pool: ProverPool, capacity: number, kind: st
 
 function parseSize(def: ClaimDefinition, v: string | undefined): number | undefined {
   if (v === undefined || v === 'auto') return undefined;
-  const c = Number(v);
-  if (!def.capacities.includes(c)) throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${def.capacities.join(', ')} (got "${quoteInput(v, 40)}")`);
+  // Digits only: Number() would read "0x400" or "1.024e3" as 1024.
+  const c = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!def.capacities.includes(c)) throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${def.capacities.join(', ')} (got ${quoteInput(v, 40)})`);
   return c;
 }
 
@@ -90,7 +91,7 @@ function registerProveCommand(prove: Command, def: ClaimDefinition): void {
     .addOption(homeOption())
     .action(async (o: ProveCliOptions) => {
       const simTee = o.simTee;
-      if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got "${quoteInput(simTee, 20)}")`);
+      if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got ${quoteInput(simTee, 40)})`);
       const input = def.cli ? def.cli.read(o, readTextFile) : readProveInput(String(o.input));
       const size = parseSize(def, o.size);
       if (o.remote) {

@@ -23,6 +23,7 @@ import {
   inclusionRootFromHostData,
   inclusionRootToHex,
   parseInclusionRoot,
+  quoteInput,
   validateComponent,
   VeriteeError,
   type Component,
@@ -253,14 +254,14 @@ export const inclusionClaim = defineClaim<InclusionParams, InclusionOutputs, Inc
       { flags: '--depth <d>', description: `tree depth: ${INCLUSION_DEPTHS.join(' or ')} (2^depth leaves)`, default: '20' },
     ],
     read(o, readText) {
-      const depth = Number(o.depth);
-      if (!(INCLUSION_DEPTHS as readonly number[]).includes(depth)) throw new VeriteeError('INPUT_INVALID', `--depth must be one of ${INCLUSION_DEPTHS.join(', ')} (got "${String(o.depth)}")`);
+      const depth = /^[0-9]+$/.test(String(o.depth)) ? Number(o.depth) : NaN;
+      if (!(INCLUSION_DEPTHS as readonly number[]).includes(depth)) throw new VeriteeError('INPUT_INVALID', `--depth must be one of ${INCLUSION_DEPTHS.join(', ')} (got ${quoteInput(String(o.depth), 40)})`);
       const path = String(o.components);
-      const components = parseComponentsText(readText(path, 'component list'), `component list "${path}"`);
+      const components = parseComponentsText(readText(path, 'component list'), `component list ${quoteInput(path, 200)}`);
       const name = String(o.component);
       const listed = components.find((c) => c.name === name);
       if (!listed && o.sha256 === undefined) {
-        throw new VeriteeError('INCLUSION_COMPONENT_NOT_FOUND', `component ${JSON.stringify(name)} is not in ${path} (${components.length} components)`);
+        throw new VeriteeError('INCLUSION_COMPONENT_NOT_FOUND', `component ${quoteInput(name)} is not in ${quoteInput(path, 200)} (${components.length} components)`);
       }
       const component: Component = { name, sha256: typeof o.sha256 === 'string' ? o.sha256 : listed!.sha256 };
       return { params: { depth, ...(typeof o.root === 'string' ? { expectedRoot: parseInclusionRoot(o.root, '--root') } : {}) }, data: { components, component } };

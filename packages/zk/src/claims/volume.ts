@@ -17,7 +17,7 @@
  * this file, the Go package and one line in each catalogue.
  */
 import { z } from 'zod';
-import { checkItems, domainTag, packItems, poseidon2Sponge, VeriteeError } from '@veritee/core';
+import { checkItems, domainTag, packItems, poseidon2Sponge, quoteInput, VeriteeError } from '@veritee/core';
 import { defineClaim, field, type ClaimBundle } from './claim.js';
 import { integerKey, periodKey } from './expect-keys.js';
 import { detectRecordsFormat, parsePeriod, parseRecordsText, toPeriodOffsets } from './records.js';
@@ -134,7 +134,7 @@ export const volumeClaim = defineClaim<VolumeParams, VolumeOutputs, VolumeData, 
     read(o, readText) {
       const { periodStartUs, periodEndUs } = parsePeriod(String(o.period));
       const thr = String(o.threshold);
-      if (!/^\d{1,10}$/.test(thr) || Number(thr) >= VOLUME_THRESHOLD_LIMIT) throw new VeriteeError('CLAIM_PARAMS_INVALID', `--threshold must be a whole number of requests per minute below 2^32 (got "${thr.slice(0, 20)}")`);
+      if (!/^\d{1,10}$/.test(thr) || Number(thr) >= VOLUME_THRESHOLD_LIMIT) throw new VeriteeError('CLAIM_PARAMS_INVALID', `--threshold must be a whole number of requests per minute below 2^32 (got ${quoteInput(thr, 20)})`);
       const path = String(o.records);
       const text = readText(path, 'records file');
       const offsets = toPeriodOffsets(parseRecordsText(text, detectRecordsFormat(path, text)), periodStartUs, periodEndUs);
