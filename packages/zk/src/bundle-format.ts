@@ -13,11 +13,6 @@
  * v1 signed only kind, version, commitment, count and period. v1 bundles are
  * refused with ZK_BUNDLE_VERSION: re-prove them.
  *
- * Text is parsed with `parseJsonStrict`: duplicate keys (`"compliant": false,
- * "compliant": true`) and deep nesting are refused. An object the caller already
- * parsed with `JSON.parse` cannot be checked for duplicate keys (the parser kept
- * the last value): pass the text when it came from outside.
- *
  * This module is the format alone (no claim code), so claim modules can name
  * the bundle type without an import circle; bundle.ts adds the parser, which
  * checks the claim against the catalogue.
