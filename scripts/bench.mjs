@@ -17,7 +17,7 @@ const opt = (name) => {
 const only = opt('--only')?.split(',');
 const benches = [
   ['zk', 'packages/zk/bench/latency.bench.ts', opt('--sizes') ? ['--sizes', opt('--sizes')] : []],
-  ['telemetry', 'packages/zk/bench/telemetry.bench.ts', []],
+  ['claims', 'packages/zk/bench/claims.bench.ts', []],
   ['inclusion', 'packages/zk/bench/inclusion.bench.ts', []],
   ['attestation', 'packages/attestation/bench/attestation.bench.ts', []],
   ['proxy', 'packages/proxy/bench/proxy.bench.ts', []],

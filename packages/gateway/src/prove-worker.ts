@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isVeriteeError } from '@veritee/core';
-import { devSetup, proveGateway, proveLatency, ProverPool, type GatewayParams, type LatencyParams } from '@veritee/zk';
+import { devSetup, gatewayClaim, latencyClaim, prove, ProverPool, type GatewayParams, type LatencyParams } from '@veritee/zk';
 
 export type ProveJobBody = { kind: 'latency'; params: LatencyParams; records: number[] } | { kind: 'gateway'; params: GatewayParams; requests: number[]; checks: boolean[] };
 export type ProveJob = ProveJobBody & { id: number };
@@ -20,7 +20,9 @@ const pool = new ProverPool({ home, size: 1, timeoutMs });
 
 async function run(job: ProveJob): Promise<ProveReply> {
   const once = async () =>
-    job.kind === 'latency' ? proveLatency(pool, { params: job.params, records: job.records }) : proveGateway(pool, { params: job.params, requests: job.requests, checks: job.checks });
+    job.kind === 'latency'
+      ? prove(pool, latencyClaim, { params: job.params, data: { records: job.records } })
+      : prove(pool, gatewayClaim, { params: job.params, data: { requests: job.requests, checks: job.checks } });
   try {
     let r;
     try {
@@ -28,7 +30,7 @@ async function run(job: ProveJob): Promise<ProveReply> {
     } catch (e) {
       if (!allowDevSetup || !isVeriteeError(e, 'ZK_SETUP_MISSING')) throw e;
       const capacity = /\((\d+) records\)/.exec(e.message);
-      // The smallest class that fits is what proveLatency/proveGateway asked for.
+      // The smallest class that fits is what `prove` asked for.
       await devSetup(pool, job.kind, Number(capacity?.[1] ?? 1024));
       r = await once();
     }

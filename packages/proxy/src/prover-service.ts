@@ -33,7 +33,8 @@ import {
   LATENCY_CAPACITIES,
   LATENCY_CLAIM,
   LATENCY_SLOTS,
-  proveLatency,
+  latencyClaim,
+  prove,
   validateLatencyParams,
   validateLatencyRecords,
   type LatencyParams,
@@ -231,9 +232,9 @@ export async function buildProverService(opts: ProverServiceOptions): Promise<Fa
       job.status = 'running';
       job.startedAt = clock.now();
       if (opts.devSetup) await devSetup(opts.pool, LATENCY_CLAIM, job.capacity, { signal: job.abort.signal });
-      const r = await proveLatency(opts.pool, {
+      const r = await prove(opts.pool, latencyClaim, {
         params: input.params,
-        records: input.records,
+        data: { records: input.records },
         capacity: job.capacity,
         signal: job.abort.signal,
         timeoutMs: opts.proveTimeoutMs ?? 600_000,

@@ -15,7 +15,8 @@ import {
   inclusionTree,
   KeyRing,
   ProverPool,
-  proveInclusion,
+  inclusionClaim,
+  prove,
   verifyProofBundle,
   verifyWithGo,
   veriteeHome,
@@ -71,11 +72,11 @@ try {
     const target = comps[Math.floor(n / 2)]!;
     const built = await inclusionTree(pool, comps, DEPTH); // cold: parse, sort, hash
     const again = await inclusionTree(pool, comps, DEPTH); // cached
-    if (n === sizes[0]) await proveInclusion(pool, { components: comps, component: target }); // warm-up: loads the keys
+    if (n === sizes[0]) await prove(pool, inclusionClaim, { params: {}, data: { components: comps, component: target } }); // warm-up: loads the keys
     const runs: { witness: number; prove: number; total: number }[] = [];
     let bundle;
     for (let i = 0; i < 3; i++) {
-      const r = await proveInclusion(pool, { components: comps, component: comps[(i * 7919 + 1) % n]! });
+      const r = await prove(pool, inclusionClaim, { params: {}, data: { components: comps, component: comps[(i * 7919 + 1) % n]! } });
       runs.push({ witness: r.timings.witnessMs, prove: r.timings.proveMs, total: r.timings.totalMs });
       bundle = r.bundle;
     }
@@ -129,7 +130,7 @@ try {
 
 console.log('\n## Software inclusion (Poseidon2 t=2 tree of depth 20, Groth16/BN254, gnark; median)\n');
 console.log(`Circuit: ${vk!.constraints.toLocaleString('en')} constraints at depth 20, ${vk!.publicInputs.length} public inputs; dev setup ${setupText}.\n`);
-console.log('| components | tree build (Go: parse + sort + hash) | of which hashing | cached tree | witness (incl. path) | prove (Go) | proveInclusion total (TS, incl. 2× list transfer) | verify Go | verify TS (wall / CPU) |');
+console.log('| components | tree build (Go: parse + sort + hash) | of which hashing | cached tree | witness (incl. path) | prove (Go) | prove total (TS, incl. 2× list transfer) | verify Go | verify TS (wall / CPU) |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(`| ${r.n.toLocaleString('en')} | ${fmt(r.tree)} | ${fmt(r.hash)} | ${fmt(r.cached)} | ${fmt(r.witness)} | ${fmt(r.prove)} | ${fmt(r.total)} | ${fmt(r.goVerify)} | ${fmt(r.tsVerify)} / ${fmt(r.tsCpu)} |`);

@@ -12,7 +12,8 @@ import {
   latencyCapacityFor,
   parseSla,
   ProverPool,
-  proveLatency,
+  latencyClaim,
+  prove,
   verifyProofBundle,
   verifyWithGo,
   veriteeHome,
@@ -75,8 +76,8 @@ for (const n of sizes) {
     const c0 = performance.now();
     latencyCommitment({ salt: 1n, periodStartUs: P0, periodEndUs: P0 + DAY, records: recs });
     const commitTs = performance.now() - c0;
-    await proveLatency(pool, { params, records: recs, capacity }); // warm-up: loads keys
-    const r = await proveLatency(pool, { params, records: recs, capacity });
+    await prove(pool, latencyClaim, { params, data: { records: recs }, capacity }); // warm-up: loads keys
+    const r = await prove(pool, latencyClaim, { params, data: { records: recs }, capacity });
     const keys = new KeyRing();
     keys.add(vk);
     const goTimes: number[] = [];

@@ -6,11 +6,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePolicy, productionPolicy } from '@veritee/attestation';
 import { ProverPool } from './prover/pool.js';
-import { devSetup, proveLatency } from './prove.js';
+import { devSetup, prove } from './prove.js';
 import { attachAttestation, createSimulatedEnclave, verifyBundle, type EnclaveSigner } from './attested.js';
 import { KeyRing } from './keys.js';
-import { parseSla, type LatencyBundle } from './claims/latency.js';
+import { latencyClaim, parseSla, type LatencyBundle, type LatencyParams } from './claims/latency.js';
+import { inclusionClaim } from './claims/inclusion.js';
 import { testHome } from './testing/home.js';
+
+/** The latency prove call these tests were written against, over the generic `prove`. */
+const proveLatency = (pool: ProverPool, o: { params: LatencyParams; records: readonly number[]; salt?: bigint; capacity?: number }) =>
+  prove(pool, latencyClaim, { params: o.params, data: { records: o.records }, ...(o.salt !== undefined ? { salt: o.salt } : {}), ...(o.capacity !== undefined ? { capacity: o.capacity } : {}) });
 
 const devPolicy = parsePolicy(`
 version: 1
@@ -179,12 +184,11 @@ test('TDX evidence binds the key the same way', async () => {
 });
 
 test('inclusion: the proven root must be the host data of the attested image', async () => {
-  const { proveInclusion } = await import('./prove-inclusion.js');
   const { inclusionRootToHostData } = await import('@veritee/core');
   const hex = (i: number) => i.toString(16).padStart(64, '0');
   const components = Array.from({ length: 20 }, (_, i) => ({ name: `usr/lib/lib${i}.so`, sha256: hex(i + 1) }));
   keys.add(await devSetup(pool, 'inclusion', 1024));
-  const { bundle: inc } = await proveInclusion(pool, { components, index: 3, depth: 10 });
+  const { bundle: inc } = await prove(pool, inclusionClaim, { params: { depth: 10 }, data: { components, index: 3 } });
   const root = BigInt(inc.commitment);
   const measurement = new Uint8Array(48).fill(0x5e);
   const launched = await createSimulatedEnclave({ platform: 'snp', measurement, hostData: inclusionRootToHostData(root, 32) });

@@ -22,7 +22,7 @@
  * caller asked for `proofOnly`, in which case the result says the chain was skipped.
  */
 import { createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { canonicalJsonBytes, fromBase64, fromHex, isVeriteeError, toBase64Url, VeriteeError } from '@veritee/core';
+import { canonicalJsonBytes, fromBase64, isVeriteeError, toBase64Url, VeriteeError } from '@veritee/core';
 import {
   anchorsFromJson,
   anchorsToJson,
@@ -35,7 +35,8 @@ import {
   type Policy,
 } from '@veritee/attestation';
 import type { ProofBundle } from './bundle.js';
-import { assertInclusionRootInHostData, claimDefinition, isInclusionBundle } from './claims/index.js';
+import { claimDefinition } from './claims/registry.js';
+import type { EnforcingImagePolicy } from './claims/claim.js';
 import { verifyProofBundle, type BundleCheck, type BundleVerification, type VerifyBundleOptions } from './verify.js';
 
 export const STATEMENT_TYPE = 'veritee.statement/v2';
@@ -151,16 +152,6 @@ export interface VerifyAttestedBundleOptions extends VerifyBundleOptions {
   imagePolicies?: readonly EnforcingImagePolicy[];
 }
 
-/** What the inclusion check needs of an image policy (@veritee/image `ImagePolicy` has this shape). */
-export interface EnforcingImagePolicy {
-  platform: string;
-  /** Accepted launch measurements (SNP MEASUREMENT / TDX MRTD), lower-case hex. */
-  measurements: readonly string[];
-  /** HOST_DATA / MRCONFIGID the image is launched with, lower-case hex. */
-  hostData: string;
-  enforcing: boolean;
-}
-
 function spkiKey(der: Uint8Array): KeyObject {
   try {
     return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
@@ -211,7 +202,6 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
   const allowSimulated = opts.allowSimulated ?? opts.policy.allowSimulated;
   const policy: Policy = allowSimulated && !opts.policy.allowSimulated ? { ...opts.policy, allowSimulated: true } : opts.policy;
   let evidenceOk = false;
-  let attested: { platform: string; measurement: string; hostData: string } | undefined;
   try {
     const anchors = allowSimulated && bundle.evidence.simulatedAnchors ? anchorsFromJson(bundle.evidence.simulatedAnchors) : undefined;
     const r = await verifyEvidence(bundle.evidence.envelope as unknown as EvidenceEnvelope, {
@@ -220,18 +210,16 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
       ...(keyBytes ? { publicKeyHash: publicKeyHash(keyBytes) } : {}),
       ...(anchors ? { simulatedAnchors: anchors } : {}),
     });
-    attested = { platform: r.platform, measurement: (r.claims?.measurement ?? '').toLowerCase(), hostData: (r.claims?.hostData ?? '').toLowerCase() };
     for (const c of r.checks) chain.push({ name: `evidence.${c.name}`, ok: c.ok, detail: c.detail, ...(c.code ? { code: c.code } : {}) });
     evidenceOk = r.ok;
-    // A component-tree root is only meaningful if the attested image was launched with it.
-    if (isInclusionBundle(bundle)) {
+    // A claim may also be checked against the evidence (inclusion: the image's host data holds the root, and the image enforces it).
+    const evidence = { platform: r.platform, hostData: r.claims?.hostData, measurement: r.claims?.measurement };
+    for (const ev of claimDefinition(bundle.claim.kind)?.evidence ?? []) {
       try {
-        if (!r.claims?.hostData) throw new VeriteeError('INCLUSION_ROOT_MISMATCH', `the ${r.platform} evidence carries no host data / MRCONFIGID to hold a component-tree root`);
-        assertInclusionRootInHostData(bundle, fromHex(r.claims.hostData, 'evidence host data'));
-        pass('claim.root_in_evidence', `the component-tree root is the ${r.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA'} of the attested image`);
+        pass(ev.check, ev.verify(bundle, evidence, { imagePolicies: opts.imagePolicies ?? [] }));
       } catch (e) {
-        const err = isVeriteeError(e) ? e : new VeriteeError('INCLUSION_ROOT_MISMATCH', String(e));
-        fail('claim.root_in_evidence', err.code, err.message);
+        const err = isVeriteeError(e) ? e : new VeriteeError(ev.code, String(e));
+        fail(ev.check, err.code, err.message);
       }
     }
     if (r.ok) pass('enclave_key.bound', `the enclave key (SHA-256 of its SPKI) is bound in the report data of ${r.platform}${r.claims?.simulated ? ' (SIMULATED TEE)' : ''} evidence`);
@@ -250,17 +238,6 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
     } catch (e) {
       fail('statement.signature', isVeriteeError(e) ? e.code : 'ZK_STATEMENT_SIGNATURE_INVALID', (e as Error).message);
     }
-  }
-
-  // 3. An inclusion root in HOST_DATA / MRCONFIGID counts only for an image that enforces it at boot.
-  if (bundle.claim.kind === 'inclusion' && attested) {
-    const a = attested;
-    const policies = opts.imagePolicies ?? [];
-    const match = policies.find((p) => p.enforcing && p.platform === a.platform && p.measurements.includes(a.measurement) && p.hostData === a.hostData);
-    const field = a.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA';
-    if (match) pass('claim.image_enforces', `the attested measurement is that of an image that checks its files against the ${field} root at boot (image policy)`);
-    else if (policies.length === 0) fail('claim.image_enforces', 'IMAGE_MEASUREMENT_NOT_ENFORCING', `no image policy was given: the host chooses ${field} at launch, so the root proves nothing unless the attested image enforces it (pass the policy of such an image: veritee image policy --enforcing)`);
-    else fail('claim.image_enforces', 'IMAGE_MEASUREMENT_NOT_ENFORCING', `the attested measurement ${a.measurement.slice(0, 16)}… with this ${field} is not that of an enforcing image in the ${policies.length} image polic${policies.length === 1 ? 'y' : 'ies'} given`);
   }
 
   const checks = [...chain, ...proof.checks];

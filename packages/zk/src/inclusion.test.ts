@@ -8,12 +8,29 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { componentLeaf, inclusionPath, inclusionRoot, inclusionRootFromPath, inclusionRootToHex, inclusionRootToHostData, isVeriteeError, sha256, toHex, utf8, type Component } from '@veritee/core';
 import { ProverPool } from './prover/pool.js';
-import { devSetup, verifyWithGo } from './prove.js';
-import { inclusionTree, proveInclusion } from './prove-inclusion.js';
+import { devSetup, prove, verifyWithGo } from './prove.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing, type VerificationKeyDocument } from './keys.js';
-import { assertInclusionRootInHostData, parseComponentsText, type InclusionBundle } from './claims/inclusion.js';
+import {
+  assertInclusionRootInHostData,
+  inclusionClaim,
+  inclusionTree,
+  parseComponentsText,
+  type InclusionBundle,
+  type InclusionData,
+  type InclusionOutputs,
+  type InclusionParams,
+  type InclusionProveParams,
+  type InclusionTreeInfo,
+} from './claims/inclusion.js';
 import { testHome } from './testing/home.js';
+
+/** The inclusion prove call these tests were written against, over the generic `prove`. */
+const proveInclusion = (pool: ProverPool, o: { components: readonly Component[]; index?: number; component?: Component; depth?: number; expectedRoot?: bigint | string }) =>
+  prove(pool, inclusionClaim, {
+    params: { ...(o.depth !== undefined ? { depth: o.depth } : {}), ...(o.expectedRoot !== undefined ? { expectedRoot: o.expectedRoot } : {}) },
+    data: { components: o.components, ...(o.index !== undefined ? { index: o.index } : {}), ...(o.component !== undefined ? { component: o.component } : {}) },
+  }) as Promise<Awaited<ReturnType<typeof prove<InclusionParams, InclusionOutputs, InclusionData, InclusionProveParams, 'inclusion'>>> & { tree: InclusionTreeInfo }>;
 
 let pool: ProverPool;
 const vks = new Map<number, VerificationKeyDocument>();

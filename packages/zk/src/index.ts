@@ -9,8 +9,3 @@ export * from './prover/process.js';
 export * from './prover/pool.js';
 export * from './prove.js';
 export * from './attested.js';
-export * from './prove-inclusion.js';
-export * from './prove-memory.js';
-export * from './prove-cpu.js';
-export * from './prove-disk.js';
-export * from './prove-gateway.js';

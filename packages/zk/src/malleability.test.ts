@@ -12,13 +12,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePolicy } from '@veritee/attestation';
 import { ProverPool } from './prover/pool.js';
-import { devSetup, proveLatency } from './prove.js';
+import { devSetup, prove } from './prove.js';
 import { attachAttestation, createSimulatedEnclave, statementBytes, verifyBundle } from './attested.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing } from './keys.js';
-import { parseSla, type LatencyBundle } from './claims/latency.js';
+import { latencyClaim, parseSla, type LatencyBundle, type LatencyParams } from './claims/latency.js';
 import { BN254_P, verifyGroth16, type G1PointJSON, type G2PointJSON } from './groth16/index.js';
 import { testHome } from './testing/home.js';
+
+/** The latency prove call these tests were written against, over the generic `prove`. */
+const proveLatency = (pool: ProverPool, o: { params: LatencyParams; records: readonly number[]; salt?: bigint; capacity?: number }) =>
+  prove(pool, latencyClaim, { params: o.params, data: { records: o.records }, ...(o.salt !== undefined ? { salt: o.salt } : {}), ...(o.capacity !== undefined ? { capacity: o.capacity } : {}) });
 
 const devPolicy = parsePolicy(`
 version: 1

@@ -8,23 +8,26 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuCommitment, isVeriteeError, memoryCommitment, requestCode, type DiskMount } from '@veritee/core';
+import { cpuCommitment, isVeriteeError, memoryCommitment, requestCode, type DiskMount, type GatewayRequest } from '@veritee/core';
 import { parsePolicy } from '@veritee/attestation';
 import { ProverPool } from './prover/pool.js';
-import { devSetup, verifyWithGo } from './prove.js';
-import { proveMemory } from './prove-memory.js';
-import { proveCpu } from './prove-cpu.js';
-import { proveDisk } from './prove-disk.js';
-import { proveGateway } from './prove-gateway.js';
+import { devSetup, prove, verifyWithGo, type ProveInput } from './prove.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing } from './keys.js';
 import { attachAttestation, createSimulatedEnclave, verifyBundle, type EnclaveSigner } from './attested.js';
-import { computeMemoryOutputs, MEMORY_DEFAULTS, type MemoryBundle, type MemoryData, type MemoryParams } from './claims/memory.js';
-import { computeCpuOutputs, CPU_DEFAULTS, type CpuBundle, type CpuData, type CpuParams } from './claims/cpu.js';
-import { computeDiskOutputs, DISK_DEFAULTS, type DiskBundle, type DiskParams } from './claims/disk.js';
-import { computeGatewayOutputs, gatewayRequestCodes, GATEWAY_DEFAULTS, type GatewayBundle, type GatewayParams } from './claims/gateway.js';
+import { computeMemoryOutputs, memoryClaim, MEMORY_DEFAULTS, type MemoryBundle, type MemoryData, type MemoryParams } from './claims/memory.js';
+import { computeCpuOutputs, cpuClaim, CPU_DEFAULTS, type CpuBundle, type CpuData, type CpuParams } from './claims/cpu.js';
+import { computeDiskOutputs, diskClaim, DISK_DEFAULTS, type DiskBundle, type DiskData, type DiskParams } from './claims/disk.js';
+import { computeGatewayOutputs, gatewayClaim, gatewayRequestCodes, GATEWAY_DEFAULTS, type GatewayBundle, type GatewayParams } from './claims/gateway.js';
 import type { ProofBundle } from './bundle.js';
 import { testHome } from './testing/home.js';
+
+// The per-claim prove calls these tests were written against, over the generic `prove`.
+const proveMemory = (pool: ProverPool, o: ProveInput<MemoryParams, MemoryData>) => prove(pool, memoryClaim, o);
+const proveCpu = (pool: ProverPool, o: ProveInput<CpuParams, CpuData>) => prove(pool, cpuClaim, o);
+const proveDisk = (pool: ProverPool, o: ProveInput<DiskParams, DiskData>) => prove(pool, diskClaim, o);
+const proveGateway = (pool: ProverPool, o: { params: GatewayParams; requests: readonly GatewayRequest[] | readonly number[]; checks: readonly boolean[]; salt?: bigint; capacity?: number }) =>
+  prove(pool, gatewayClaim, { params: o.params, data: { requests: o.requests as readonly number[], checks: o.checks }, ...(o.salt !== undefined ? { salt: o.salt } : {}), ...(o.capacity !== undefined ? { capacity: o.capacity } : {}) });
 
 const P0 = 1_763_596_800_000_000;
 const period = { periodStartUs: P0, periodEndUs: P0 + 16 * 60_000_000 };

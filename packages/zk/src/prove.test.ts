@@ -8,12 +8,16 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isVeriteeError } from '@veritee/core';
 import { ProverPool } from './prover/pool.js';
-import { devSetup, proveLatency, verifyWithGo } from './prove.js';
+import { devSetup, prove, verifyWithGo } from './prove.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
-import { computeLatencyOutputs, parseSla, type LatencyParams } from './claims/latency.js';
+import { computeLatencyOutputs, latencyClaim, parseSla, type LatencyParams } from './claims/latency.js';
 import type { LatencyBundle as ProofBundle } from './claims/latency.js';
 import { testHome } from './testing/home.js';
+
+/** The latency prove call these tests were written against, over the generic `prove`. */
+const proveLatency = (pool: ProverPool, o: { params: LatencyParams; records: readonly number[]; salt?: bigint; capacity?: number }) =>
+  prove(pool, latencyClaim, { params: o.params, data: { records: o.records }, ...(o.salt !== undefined ? { salt: o.salt } : {}), ...(o.capacity !== undefined ? { capacity: o.capacity } : {}) });
 
 const CAP = 1024;
 let pool: ProverPool;

@@ -1,26 +1,21 @@
 /**
  * @module prove
- * Producing proof bundles: validate inputs, commit in TypeScript, prove in Go,
- * cross-check the prover's outputs against the TypeScript reference, assemble
- * the bundle.
+ * Producing proof bundles for any claim: validate the inputs, commit in
+ * TypeScript, prove in Go, require that the prover's public inputs equal those
+ * rebuilt from the TypeScript reference, assemble the bundle. Everything
+ * claim-specific comes from the claim's definition (claims/claim.ts).
+ *
+ * @example
+ * const { bundle } = await prove(pool, 'memory', { params, data: { swapPages, pageFaults, usageKiB } });
+ * const { bundle } = await prove(pool, latencyClaim, { params, data: { records } }); // typed bundle
  */
-import { latencyCommitment, VeriteeError } from '@veritee/core';
-import { BUNDLE_FORMAT, type ProofBundle } from './bundle.js';
+import { quoteInput, VeriteeError } from '@veritee/core';
+import { BUNDLE_FORMAT, type ProofBundle } from './bundle-format.js';
 import type { Groth16ProofJSON } from './groth16/index.js';
 import { vkHash, parseVerificationKeyDocument, type VerificationKeyDocument } from './keys.js';
 import type { ProverPool, RequestOptions } from './prover/pool.js';
-import type { ClaimDefinition } from './claims/registry.js';
-import {
-  computeLatencyOutputs,
-  latencyCapacityFor,
-  latencyProverInput,
-  LATENCY_CAPACITIES,
-  latencyClaim,
-  validateLatencyParams,
-  validateLatencyRecords,
-  type LatencyBundle,
-  type LatencyParams,
-} from './claims/latency.js';
+import type { ClaimBundle, ClaimDefinition } from './claims/claim.js';
+import { claimDefinition, claimKinds } from './claims/registry.js';
 
 /** A random salt below 2^248 (so below the field modulus). */
 export function randomSalt(): bigint {
@@ -31,20 +26,22 @@ export function randomSalt(): bigint {
   return v;
 }
 
-export interface ProveLatencyOptions extends RequestOptions {
-  params: LatencyParams;
-  /** Offsets from the period start: [start0, end0, start1, end1, ...]. */
-  records: readonly number[];
+export interface ProveInput<PI, D> extends RequestOptions {
+  params: PI;
+  /** The private data (never leaves this process except to the local prover). */
+  data: D;
+  /** Commitment salt (a field element below 2^248); default random. */
   salt?: bigint;
   /** Size class; default the smallest that fits. */
   capacity?: number;
 }
 
-export interface ProveResult {
-  /** The bundle (typed for latency; other claims narrow it with their own guard). */
-  bundle: LatencyBundle;
+export interface ProveResult<B = ProofBundle> {
+  bundle: B;
   vk: VerificationKeyDocument;
   timings: { witnessMs: number; proveMs: number; totalMs: number };
+  /** Claim-specific facts from its `prepare` step (inclusion: `tree`). */
+  [detail: string]: unknown;
 }
 
 interface ProveResponse {
@@ -55,62 +52,58 @@ interface ProveResponse {
   timings: { witnessMs: number; proveMs: number };
 }
 
-export async function proveLatency(pool: ProverPool, opts: ProveLatencyOptions): Promise<ProveResult> {
-  const t0 = performance.now();
-  const { params, records } = opts;
-  validateLatencyParams(params);
-  validateLatencyRecords(params, records);
-  const n = records.length / 2;
-  const capacity = opts.capacity ?? latencyCapacityFor(n);
-  if (!(LATENCY_CAPACITIES as readonly number[]).includes(capacity) || capacity < n) {
-    throw new VeriteeError('INPUT_INVALID', `size class ${capacity} cannot hold ${n} records (classes: ${LATENCY_CAPACITIES.join(', ')})`);
-  }
-  const salt = opts.salt ?? randomSalt();
-  const commitment = latencyCommitment({ salt, periodStartUs: params.periodStartUs, periodEndUs: params.periodEndUs, records });
-  const expected = computeLatencyOutputs(params, records);
-
-  const { signal, timeoutMs, onProgress } = opts;
-  const r = await proveClaim(pool, {
-    def: latencyClaim,
-    capacity,
-    params,
-    outputs: expected,
-    commitment,
-    proverInput: latencyProverInput(params, salt, records),
-    ...(signal ? { signal } : {}),
-    ...(timeoutMs ? { timeoutMs } : {}),
-    ...(onProgress ? { onProgress } : {}),
-  });
-  return { ...r, bundle: r.bundle as LatencyBundle, timings: { ...r.timings, totalMs: Math.round(performance.now() - t0) } };
+function definitionOf(claim: string | ClaimDefinition): ClaimDefinition {
+  if (typeof claim !== 'string') return claim;
+  const def = claimDefinition(claim);
+  if (!def) throw new VeriteeError('CLAIM_UNKNOWN', `no claim kind ${quoteInput(claim, 40)} (known: ${claimKinds().join(', ')})`);
+  return def;
 }
 
-export interface ProveClaimOptions<P, O> extends RequestOptions {
-  def: ClaimDefinition<P, O>;
-  capacity: number;
-  params: P;
-  /** Outputs from the plain TypeScript reference computation. */
-  outputs: O;
-  /** The data commitment computed in TypeScript. */
-  commitment: bigint;
-  /** The JSON input of the Go prover's `prove` op for this circuit. */
-  proverInput: unknown;
-}
+const requestOptions = (o: RequestOptions): RequestOptions => ({
+  ...(o.signal ? { signal: o.signal } : {}),
+  ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+  ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+});
 
 /**
- * Proves any registered claim: asks the Go prover, then requires that the public
- * inputs it proved equal those rebuilt from the TypeScript reference outputs and
- * commitment (so a disagreement between Go and TypeScript can never be published),
- * and assembles the bundle.
+ * Proves a claim of any registered kind (by name, or by its definition for a
+ * typed bundle). The definition validates and sizes the input, computes the
+ * reference outputs and the commitment; the Go prover proves; a disagreement
+ * between Go and TypeScript on any public input is refused (INTERNAL), so it can
+ * never be published.
  */
-export async function proveClaim<P, O>(pool: ProverPool, opts: ProveClaimOptions<P, O>): Promise<ProveResult> {
+export async function prove<P, O, D, PI, K extends string = string>(
+  pool: ProverPool,
+  claim: ClaimDefinition<P, O, D, PI, K>,
+  input: ProveInput<PI, D>,
+): Promise<ProveResult<ClaimBundle<K, P, O>>>;
+export async function prove(pool: ProverPool, kind: string, input: ProveInput<any, any>): Promise<ProveResult<any>>;
+export async function prove(pool: ProverPool, claim: string | ClaimDefinition, input: ProveInput<any, any>): Promise<ProveResult<any>> {
   const t0 = performance.now();
-  const { def, capacity } = opts;
-  if (!def.capacities.includes(capacity)) {
-    throw new VeriteeError('INPUT_INVALID', `claim ${def.kind} has no size class ${capacity} (classes: ${def.capacities.join(', ')})`);
+  const def = definitionOf(claim);
+  const opts = requestOptions(input);
+  let params = input.params;
+  let data = def.normalize ? def.normalize(input.data) : input.data;
+  let commitment: bigint | undefined;
+  let details: Record<string, unknown> = {};
+  if (def.prepare) {
+    const p = await def.prepare((req) => pool.request(req, opts), params, data);
+    ({ params, data, commitment } = p);
+    details = p.details ?? {};
   }
-  const res = await pool.request<ProveResponse>({ op: 'prove', circuit: def.kind, capacity, input: opts.proverInput }, opts);
+  def.check(params, data);
+  const capacity = input.capacity ?? def.capacityFor(params, data);
+  const misfit = def.misfit(capacity, params, data);
+  if (misfit !== undefined || !def.capacities.includes(capacity)) {
+    throw new VeriteeError('INPUT_INVALID', misfit ?? `claim ${def.kind} has no size class ${capacity} (classes: ${def.capacities.join(', ')})`);
+  }
+  const salt = input.salt ?? randomSalt();
+  commitment ??= def.commit(params, data, salt);
+  const outputs = def.compute(params, data);
+
+  const res = await pool.request<ProveResponse>({ op: 'prove', circuit: def.kind, capacity, input: def.proverInput(params, data, salt) }, opts);
   const vk = parseVerificationKeyDocument(res.vk, 'prover verification key');
-  const expected = def.publicInputs(opts.commitment, opts.params, opts.outputs).map(String);
+  const expected = def.publicInputs(commitment, params, outputs).map(String);
   const mismatch = expected.findIndex((v, i) => v !== res.publicInputs[i]);
   if (mismatch >= 0 || expected.length !== res.publicInputs.length) {
     const name = vk.publicInputs[mismatch] ?? `#${mismatch}`;
@@ -119,8 +112,8 @@ export async function proveClaim<P, O>(pool: ProverPool, opts: ProveClaimOptions
   const bundle: ProofBundle = {
     format: BUNDLE_FORMAT,
     createdAt: new Date().toISOString(),
-    claim: { kind: def.kind, version: def.version, params: opts.params as object, outputs: opts.outputs as object },
-    commitment: opts.commitment.toString(),
+    claim: { kind: def.kind, version: def.version, params: params as object, outputs: outputs as object },
+    commitment: commitment.toString(),
     proof: {
       system: 'groth16',
       curve: 'bn254',
@@ -132,7 +125,7 @@ export async function proveClaim<P, O>(pool: ProverPool, opts: ProveClaimOptions
       groth16: res.proof,
     },
   };
-  return { bundle: bundle as LatencyBundle, vk, timings: { ...res.timings, totalMs: Math.round(performance.now() - t0) } };
+  return { ...details, bundle, vk, timings: { ...res.timings, totalMs: Math.round(performance.now() - t0) } };
 }
 
 /** Runs (or reuses) the dev setup of a circuit size class. */

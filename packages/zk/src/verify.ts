@@ -16,7 +16,7 @@ import { isVeriteeError, toEpochMs, VeriteeError, type ErrorCode } from '@verite
 import { BUNDLE_FORMAT, parseProofBundle, rfc3339UtcToUs, type ProofBundle } from './bundle.js';
 import { verifyGroth16 } from './groth16/index.js';
 import { KeyRing, setupProblem, vkHash, type CeremonyPolicy, type VerificationKeyDocument } from './keys.js';
-import { claimDefinition } from './claims/index.js';
+import { claimDefinition } from './claims/registry.js';
 import { expectationMismatches, expectationTerms, resolveExpectation, type ClaimExpectation, type ExpectationTerm } from './claims/expect.js';
 
 /** How far a bundle's createdAt may lie after the verification time, and before its period's end (clock skew). */

@@ -13,8 +13,8 @@ import (
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
-// Vectors for the telemetry commitments (memory, cpu, disk, gateway), checked by
-// packages/core/src/commitment/telemetry.test.ts. Regenerate with
+// Vectors for the telemetry commitments (memory, cpu, disk, gateway), one file
+// per claim, checked by packages/core/src/commitment/telemetry.test.ts. Regenerate with
 //
 //	VERITEE_WRITE_VECTORS=1 go test ./internal/commitment -run TestTelemetryVectors
 //
@@ -80,7 +80,7 @@ type telemetryVectors struct {
 	Gateway []gatewayVector `json:"gateway"`
 }
 
-func buildTelemetryVectors(t *testing.T) []byte {
+func buildTelemetryVectors(t *testing.T) telemetryVectors {
 	rng := rand.New(rand.NewSource(20261122))
 	salt := func() fr.Element {
 		var e fr.Element
@@ -198,13 +198,18 @@ func buildTelemetryVectors(t *testing.T) []byte {
 		gv.Commitment = dec(sponge.Hash(els))
 		v.Gateway = append(v.Gateway, gv)
 	}
-	b, _ := json.Marshal(v)
-	return append(b, '\n')
+	return v
 }
 
+// TestTelemetryVectors writes one vector set per claim: <claim>-vectors.json
+// holding {"note", "<claim>": [...]} (all four drawn from one seeded generator).
 func TestTelemetryVectors(t *testing.T) {
-	path := filepath.Join(coreDir, "testdata", "telemetry-vectors.json")
-	testvectors.WriteOrCompare(t, path, buildTelemetryVectors(t), "go test ./internal/commitment -run TestTelemetryVectors")
+	v := buildTelemetryVectors(t)
+	for claim, vs := range map[string]any{"memory": v.Memory, "cpu": v.CPU, "disk": v.Disk, "gateway": v.Gateway} {
+		b, _ := json.Marshal(map[string]any{"note": v.Note, claim: vs})
+		path := filepath.Join(coreDir, "testdata", claim+"-vectors.json")
+		testvectors.WriteOrCompare(t, path, append(b, '\n'), "go test ./internal/commitment -run TestTelemetryVectors")
+	}
 }
 
 func TestTelemetryPackingRejectsOversizedItems(t *testing.T) {

@@ -144,8 +144,8 @@ func buildConstants() []byte {
 
 func TestVectors(t *testing.T) {
 	files := map[string][]byte{
-		filepath.Join(coreDir, "poseidon2-constants.ts"):   buildConstants(),
-		filepath.Join(coreDir, "testdata", "vectors.json"): buildVectors(t),
+		filepath.Join(coreDir, "poseidon2-constants.ts"):           buildConstants(),
+		filepath.Join(coreDir, "testdata", "latency-vectors.json"): buildVectors(t),
 	}
 	for path, want := range files {
 		testvectors.WriteOrCompare(t, path, want, "go test ./internal/commitment -run TestVectors")

@@ -15,12 +15,11 @@
 //	-> {"id":6,"op":"merkle","input":{"components":[{"name":"bin/sh","sha256":"<hex>"}],"depth":20}}
 //	<- {"id":6,"ok":true,"result":{"root":"<decimal>","rootHex":"<64 hex>","depth":20,"components":1,"treeMs":0,"treeCached":false}}
 //
-// The inclusion circuit's prove input is {"components":[{name, sha256}...],
-// "component":{name, sha256}} (capacity 2^depth); merkle builds the same tree
-// (package merkle) and returns its root; the last tree built is cached, so a
-// merkle op followed by prove requests over the same list hashes it once.
+// Each claim's prove input is the JSON input type of its package under
+// prover/internal/circuits; a claim may add ops (inclusion adds merkle, which
+// returns the root of a component tree and caches the tree for its prove).
 //
-// Ops: info, setup, load, prove, verify, merkle, shutdown. Requests run one at a time;
+// Ops: info, setup, load, prove, verify, shutdown, and the claims' ops. Requests run one at a time;
 // the TypeScript prover pool runs several processes for parallelism and cancels
 // a running request by killing its process. Nothing but protocol lines is
 // written to stdout (gnark's logger is silenced); diagnostics go to stderr.
@@ -35,6 +34,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,10 +209,12 @@ func (s *Server) dispatch(req *Request) (any, error) {
 		return s.prove(req)
 	case "verify":
 		return s.verify(req)
-	case "merkle":
-		return circuits.InclusionRoot(req.Input)
 	default:
-		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("unknown op %q (info, setup, load, prove, verify, merkle, shutdown)", req.Op)}
+		if op := circuits.LookupOp(req.Op); op != nil {
+			return op(req.Input)
+		}
+		names := append([]string{"info", "setup", "load", "prove", "verify"}, circuits.Ops()...)
+		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("unknown op %q (%s, shutdown)", req.Op, strings.Join(names, ", "))}
 	}
 }
 

@@ -14,8 +14,9 @@ import {
   latencyCapacityFor,
   loadKeyRingFromHome,
   parseSla,
-  proveLatency,
-  proveMemory,
+  latencyClaim,
+  memoryClaim,
+  prove,
   verifyBundle,
   LATENCY_CAPACITIES,
   type EnclaveSigner,
@@ -89,7 +90,7 @@ async function proveMachineMemory(pool: ProverPool, enclave: EnclaveSigner) {
   const { params, data } = memoryClaimInput(window);
   const capacity = 512;
   await devSetup(pool, 'memory', capacity, { onProgress: (e) => e.stage !== 'cached' && process.stderr.write(`setup memory/${capacity} [${e.stage}] ${e.message}\n`) });
-  const r = await proveMemory(pool, { params, data, capacity });
+  const r = await prove(pool, memoryClaim, { params, data, capacity });
   process.stdout.write(`proved the scaling decision in ${(r.timings.proveMs / 1000).toFixed(2)} s over ${data.usageKiB.length} samples x ${data.usageKiB[0]!.length} processes\n`);
   return attachAttestation(r.bundle, enclave);
 }
@@ -119,7 +120,7 @@ export function registerDemoCommand(program: Command): void {
       const { result, memory } = await withPool(home, async (pool) => {
         await ensureDevKeys(pool, capacity);
         process.stdout.write(`proving the SLA "${o.sla}" in zero knowledge (${capacity}-record size class)…\n`);
-        const result = await proveLatency(pool, { params: { periodStartUs: dayStartUs, periodEndUs, minN, slots }, records, capacity });
+        const result = await prove(pool, latencyClaim, { params: { periodStartUs: dayStartUs, periodEndUs, minN, slots }, data: { records }, capacity });
         const memory = o.telemetry ? await proveMachineMemory(pool, enclave) : undefined;
         return { result, memory };
       });

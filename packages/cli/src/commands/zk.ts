@@ -1,27 +1,23 @@
 /**
  * @module commands/zk
- * `veritee prove latency`, `veritee verify`, `veritee zk setup|info`.
+ * `veritee prove <claim>` (one command per registered claim, its options from
+ * the claim's definition), `veritee verify`, `veritee zk setup|info`.
  */
 import { Command, Option } from 'commander';
-import { quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
+import { parseJsonStrict, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
 import { loadPolicy } from '@veritee/attestation';
 import {
   devSetup,
-  detectRecordsFormat,
   KeyRing,
-  LATENCY_CAPACITIES,
   LATENCY_CLAIM,
   latencyCapacityFor,
   loadKeyRingFromHome,
-  parsePeriod,
-  parseRecordsText,
-  parseSla,
-  proveLatency,
+  prove as zkProve,
   readVerificationKeyFile,
-  toPeriodOffsets,
   verifyBundle,
   productionBundlePolicy,
   claimDefinition,
+  claimDefinitions,
   claimKinds,
   attachAttestation,
   createSimulatedEnclave,
@@ -29,11 +25,13 @@ import {
   parseExpectationText,
   parseProofBundle,
   resolveExpectation,
+  type ClaimDefinition,
   type ExpectationTerm,
+  type LatencyParams,
   type ProverPool,
   type VerificationKeyDocument,
 } from '@veritee/zk';
-import { assertWritable, MAX_JSON_BYTES, MAX_RECORDS_BYTES, printChecks, readJsonFile, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { assertWritable, MAX_JSON_BYTES, MAX_RECORDS_BYTES, printChecks, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, progressPrinter, withPool } from './common.js';
 import { runCeremonySetup } from './ceremony.js';
@@ -41,14 +39,14 @@ import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions
 
 const homeOption = () => new Option('--home <dir>', 'veritee home directory (default $VERITEE_HOME or ~/.veritee)');
 
-/** Makes sure keys exist for a size class, running a loud dev setup if needed. */
-export async function ensureDevKeys(pool: ProverPool, capacity: number): Promise<VerificationKeyDocument> {
+/** Makes sure keys exist for a size class of a claim's circuit, running a loud dev setup if needed. */
+export async function ensureDevKeys(pool: ProverPool, capacity: number, kind: string = LATENCY_CLAIM): Promise<VerificationKeyDocument> {
   let announced = false;
-  return devSetup(pool, LATENCY_CLAIM, capacity, {
+  return devSetup(pool, kind, capacity, {
     onProgress: (e) => {
       if (e.stage === 'cached') return;
       if (!announced) {
-        warnLoudly([`No keys for ${LATENCY_CLAIM}/${capacity}: running a DEV trusted setup.`, 'Dev keys can be forged by whoever made them; verifiers refuse them', 'unless given --allow-dev-setup.']);
+        warnLoudly([`No keys for ${kind}/${capacity}: running a DEV trusted setup.`, 'Dev keys can be forged by whoever made them; verifiers refuse them', 'unless given --allow-dev-setup.']);
         announced = true;
       }
       progressPrinter('setup')(e);
@@ -56,52 +54,75 @@ export async function ensureDevKeys(pool: ProverPool, capacity: number): Promise
   });
 }
 
-function parseSize(v: string | undefined, n?: number): number {
-  if (v === undefined || v === 'auto') return latencyCapacityFor(n ?? 1);
+function parseSize(def: ClaimDefinition, v: string | undefined): number | undefined {
+  if (v === undefined || v === 'auto') return undefined;
   // Digits only: Number() would read "0x400" or "1.024e3" as 1024.
   const c = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  if (!(LATENCY_CAPACITIES as readonly number[]).includes(c)) {
-    throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${LATENCY_CAPACITIES.join(', ')} (got ${quoteInput(v, 40)})`);
-  }
+  if (!def.capacities.includes(c)) throw new VeriteeError('INPUT_INVALID', `--size must be auto or one of ${def.capacities.join(', ')} (got ${quoteInput(v, 40)})`);
   return c;
 }
 
-export function registerZkCommands(program: Command): void {
-  const prove = program.command('prove').description('prove a claim about private data');
-  addRemoteProveOptions(prove.command('latency'))
-    .description('prove latency percentiles and an SLA verdict over request records')
-    .requiredOption('--records <file>', 'records as CSV (start_us,end_us) or JSON Lines ({"start_us","end_us"})')
-    .requiredOption('--period <start/end>', 'reporting period, RFC 3339 or microseconds: 2025-06-01T00:00:00Z/2025-06-02T00:00:00Z')
-    .requiredOption('--sla <expr>', 'SLA, e.g. "p95<100ms,p99<500ms,min=10000"')
+/** `--input <file>`: the generic prove input `{ "params": {...}, "data": {...} }` (strict JSON) of a claim without its own options. */
+function readProveInput(path: string): { params: unknown; data: unknown } {
+  const v = parseJsonStrict(readTextFile(path, 'prove input'), { what: `prove input ${quoteInput(path, 80)}`, code: 'INPUT_JSON_INVALID' });
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !('params' in v) || !('data' in v) || Object.keys(v).length !== 2) {
+    throw new VeriteeError('INPUT_INVALID', `prove input ${quoteInput(path, 80)} must be an object {"params": {...}, "data": {...}}`);
+  }
+  return v as { params: unknown; data: unknown };
+}
+
+type ProveCliOptions = { out: string; size: string; setup: boolean; simTee?: string; home?: string; input?: string } & RemoteProveCliOptions & Record<string, string | boolean | undefined>;
+
+/** `veritee prove <kind>` for one claim: its own options (or --input), then the options every claim shares. */
+function registerProveCommand(prove: Command, def: ClaimDefinition): void {
+  const cmd = prove.command(def.kind).description(def.cli?.description ?? `prove a ${def.kind} claim: ${def.title}`);
+  // Remote proving (the prover service of packages/proxy) serves latency claims.
+  if (def.kind === LATENCY_CLAIM) addRemoteProveOptions(cmd);
+  for (const o of def.cli?.options ?? [{ flags: '--input <file>', description: 'the prove input, JSON {"params": {...}, "data": {...}} (see the claim module in packages/zk/src/claims)', required: true }]) {
+    const opt = new Option(o.flags, o.description);
+    if (o.required) opt.makeOptionMandatory();
+    if (o.default !== undefined) opt.default(o.default);
+    cmd.addOption(opt);
+  }
+  cmd
     .requiredOption('--out <file>', 'where to write the proof bundle')
-    .option('--size <n>', `size class: auto or ${LATENCY_CAPACITIES.join('|')}`, 'auto')
+    .option('--size <n>', `size class: auto or ${def.capacities.join('|')}`, 'auto')
     .option('--no-setup', 'fail instead of running a dev setup when keys are missing')
-    .option('--sim-tee <platform>', 'sign the commitment with an enclave key inside the SIMULATED TEE (snp|tdx; development only)')
+    .option('--sim-tee <platform>', 'sign the claim with an enclave key inside the SIMULATED TEE (snp|tdx; development only)')
     .addOption(homeOption())
-    .action(async (o: { records: string; period: string; sla: string; out: string; size: string; setup: boolean; simTee?: string; home?: string } & RemoteProveCliOptions) => {
+    .action(async (o: ProveCliOptions) => {
       const simTee = o.simTee;
       if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got ${quoteInput(simTee, 40)})`);
       assertWritable(o.out);
-      const { periodStartUs, periodEndUs } = parsePeriod(o.period);
-      const { minN, slots } = parseSla(o.sla);
-      const text = readTextFile(o.records, 'records file', { maxBytes: MAX_RECORDS_BYTES });
-      const absolute = parseRecordsText(text, detectRecordsFormat(o.records, text));
-      const records = toPeriodOffsets(absolute, periodStartUs, periodEndUs);
-      const n = records.length / 2;
-      const capacity = parseSize(o.size, n);
-      if (capacity < n) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${n} records do not fit the ${capacity}-record size class`);
-      const params = { periodStartUs, periodEndUs, minN, slots };
+      // Records files are bounded by the records limit; other inputs (component lists) by the general one.
+      const readText = (path: string, what: string) => readTextFile(path, what, what === 'records file' ? { maxBytes: MAX_RECORDS_BYTES } : {});
+      const input = def.cli ? def.cli.read(o, readText) : readProveInput(String(o.input));
+      const size = parseSize(def, o.size);
       if (o.remote) {
-        const bundle = await proveLatencyOnRemote(o, { params, records, capacity });
+        const { params, data } = input as { params: LatencyParams; data: { records: number[] } };
+        const capacity = size ?? latencyCapacityFor(data.records.length / 2);
+        const bundle = await proveLatencyOnRemote(o, { params, records: data.records, capacity });
         writeJsonFile(o.out, bundle);
         for (const l of summarizeClaim(bundle)) process.stdout.write(l + '\n');
         process.stdout.write(`proof written to ${o.out} (proven remotely by ${o.remote}, verified locally)\n`);
         return;
       }
       const result = await withPool(homeOf(o), async (pool) => {
-        if (o.setup) await ensureDevKeys(pool, capacity);
-        process.stderr.write(`proving ${n} records in the ${capacity}-record size class…\n`);
-        return proveLatency(pool, { params, records, capacity });
+        let capacity: number | undefined = size;
+        if (def.prepare) {
+          // Its parameters are completed by the prover; they name the size class (inclusion: the depth).
+          capacity ??= def.capacityFor(input.params, input.data);
+        } else {
+          // Size the proof before any setup: bad input fails fast, and the setup is for the class used.
+          const data = def.normalize ? def.normalize(input.data) : input.data;
+          def.check(input.params, data);
+          capacity ??= def.capacityFor(input.params, data);
+          const misfit = def.misfit(capacity, input.params, data);
+          if (misfit) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', misfit);
+        }
+        if (o.setup) await ensureDevKeys(pool, capacity!, def.kind);
+        process.stderr.write(`proving a ${def.kind} claim in the ${capacity} size class…\n`);
+        return zkProve(pool, def.kind, { params: input.params, data: input.data, ...(capacity !== undefined ? { capacity } : {}) });
       });
       let bundle: object = result.bundle;
       if (simTee) {
@@ -112,6 +133,11 @@ export function registerZkCommands(program: Command): void {
       for (const l of summarizeClaim(result.bundle)) process.stdout.write(l + '\n');
       process.stdout.write(`proof written to ${o.out} (prove ${result.timings.proveMs} ms, total ${result.timings.totalMs} ms)\n`);
     });
+}
+
+export function registerZkCommands(program: Command): void {
+  const prove = program.command('prove').description('prove a claim about private data');
+  for (const def of claimDefinitions()) registerProveCommand(prove, def);
 
   program
     .command('verify')

@@ -7,7 +7,7 @@ import { isVeriteeError } from '../errors.js';
 
 // Works from src/commitment (tsx) and dist/commitment (compiled): both are two
 // levels below the package root.
-const vectorsPath = fileURLToPath(new URL('../../src/commitment/testdata/vectors.json', import.meta.url));
+const vectorsPath = fileURLToPath(new URL('../../src/commitment/testdata/latency-vectors.json', import.meta.url));
 const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as {
   permutation: { in: string[]; out: string[] }[];
   sponge: { in: string[]; digest: string }[];

@@ -24,8 +24,9 @@ import {
 } from './index.js';
 import { isVeriteeError } from '../errors.js';
 
-const path = fileURLToPath(new URL('../../src/commitment/testdata/telemetry-vectors.json', import.meta.url));
-const V = JSON.parse(readFileSync(path, 'utf8')) as {
+// One vector set per claim (prover/internal/commitment/telemetry_vectors_test.go).
+const read = (claim: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../src/commitment/testdata/${claim}-vectors.json`, import.meta.url)), 'utf8')) as Record<string, unknown>;
+const V = { ...read('memory'), ...read('cpu'), ...read('disk'), ...read('gateway') } as unknown as {
   memory: { salt: string; periodStartUs: number; periodEndUs: number; allocatedKiB: number; swapPages: number[]; pageFaults: number[]; usageKiB: number[][]; rows: string[]; commitment: string }[];
   cpu: { salt: string; periodStartUs: number; periodEndUs: number; capacityMilli: number; customer: boolean[]; usageMilli: number[][]; owner: string; rows: string[]; commitment: string }[];
   disk: { salt: string; periodStartUs: number; periodEndUs: number; mounts: DiskMount[]; rows: string[]; commitment: string }[];

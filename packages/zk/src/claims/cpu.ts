@@ -15,12 +15,11 @@
  * relabelling a process changes the commitment.
  */
 import { z } from 'zod';
-import { VeriteeError } from '@veritee/core';
-import { registerClaim } from './registry.js';
-import { integerKey, percentKey, periodKey } from './expect.js';
+import { cpuCommitment, VeriteeError } from '@veritee/core';
+import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkMatrix, checkParam, classFor, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
-import type { ProofBundle } from '../bundle.js';
 
 export const CPU_CLAIM = 'cpu';
 export const CPU_CIRCUIT_VERSION = 1;
@@ -119,9 +118,9 @@ export function computeCpuOutputs(p: CpuParams, d: CpuData): CpuOutputs {
   };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/cpu_adapter.go). */
+/** Public inputs in the circuit's order (prover/internal/circuits/cpu/claim.go). */
 export function cpuPublicInputs(commitment: bigint, p: CpuParams, o: CpuOutputs): bigint[] {
-  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  const b = field;
   return [
     commitment,
     b(o.nSamples),
@@ -169,10 +168,12 @@ export const CpuClaimBodySchema = z.object({
   outputs: z.object({ nSamples: u, nProcesses: u, band: u, scaleOut: z.boolean(), platformBelowLimit: z.boolean() }).strict(),
 });
 
-export const cpuClaim = registerClaim<CpuParams, CpuOutputs>({
+export const cpuClaim = defineClaim<CpuParams, CpuOutputs, CpuData, CpuParams, typeof CPU_CLAIM>({
   kind: CPU_CLAIM,
   version: CPU_CIRCUIT_VERSION,
   capacities: CPU_CAPACITIES,
+  unit: 'cell (sample × process)',
+  title: "cpu autoscaling: the customer's percentile load and mean band, scale-out, platform overhead below a limit",
   schema: CpuClaimBodySchema,
   validate(params, outputs, capacity) {
     validateCpuParams(params);
@@ -184,6 +185,27 @@ export const cpuClaim = registerClaim<CpuParams, CpuOutputs>({
   },
   publicInputs: cpuPublicInputs,
   summarize: summarizeCpu,
+  check(params, data) {
+    validateCpuParams(params);
+    validateCpuData(data);
+  },
+  capacityFor: (_p, d) => cpuCapacityFor(d.usageMilli.length, d.customer.length),
+  misfit(capacity, _p, d) {
+    const nS = d.usageMilli.length;
+    const nP = d.customer.length;
+    const shape = CPU_CLASSES[capacity];
+    return !shape || nS > shape.samples || nP > shape.processes ? `size class ${capacity} cannot hold ${nS} samples x ${nP} processes` : undefined;
+  },
+  compute: computeCpuOutputs,
+  commit: (params, data, salt) => cpuCommitment({ salt, ...params, ...data }),
+  proverInput: (params, data, salt) => cpuProverInput(params, salt, data),
+  sample(r) {
+    const nS = 60, nP = 256;
+    const customer = Array.from({ length: nP }, (_, p) => p >= 40);
+    const usageMilli = Array.from({ length: nS }, () => customer.map((c) => Math.floor(r() * (c ? 60 : 10))));
+    const P0 = Date.UTC(2026, 10, 20) * 1000;
+    return { size: `${nS} samples × ${nP} processes`, elements: nS * nP, params: { periodStartUs: P0, periodEndUs: P0 + nS * 10_000_000, capacityMilli: 16_000, ...CPU_DEFAULTS }, data: { customer, usageMilli } };
+  },
   statement: (p, o) => ({ n: o.nSamples, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [
     periodKey(parsePeriod),
@@ -194,8 +216,8 @@ export const cpuClaim = registerClaim<CpuParams, CpuOutputs>({
   ],
 });
 
-export type CpuBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof CPU_CLAIM; version: number; params: CpuParams; outputs: CpuOutputs } };
+export type CpuBundle = ClaimBundle<typeof CPU_CLAIM, CpuParams, CpuOutputs>;
 
-export function isCpuBundle(b: ProofBundle | CpuBundle): b is CpuBundle {
+export function isCpuBundle(b: { claim: { kind: string } }): b is CpuBundle {
   return b.claim.kind === CPU_CLAIM;
 }

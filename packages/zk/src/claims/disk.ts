@@ -14,12 +14,11 @@
  * Circuit: prover/internal/circuits/disk.
  */
 import { z } from 'zod';
-import { VeriteeError, type DiskMount } from '@veritee/core';
-import { registerClaim } from './registry.js';
-import { integerKey, percentKey, periodKey } from './expect.js';
+import { diskCommitment, VeriteeError, type DiskMount } from '@veritee/core';
+import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
-import type { ProofBundle } from '../bundle.js';
 
 export const DISK_CLAIM = 'disk';
 export const DISK_CIRCUIT_VERSION = 1;
@@ -109,9 +108,9 @@ export function computeDiskOutputs(p: DiskParams, d: DiskData): DiskOutputs {
   return { nMounts: d.mounts.length, nSamples: d.mounts[0]!.queueDepth.length, maxUsageBp, maxInodeUsageBp, scaleOut, performanceIssue };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/disk_adapter.go). */
+/** Public inputs in the circuit's order (prover/internal/circuits/disk/claim.go). */
 export function diskPublicInputs(commitment: bigint, p: DiskParams, o: DiskOutputs): bigint[] {
-  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  const b = field;
   return [
     commitment,
     b(o.nMounts),
@@ -157,10 +156,12 @@ export const DiskClaimBodySchema = z.object({
   outputs: z.object({ nMounts: u, nSamples: u, maxUsageBp: u, maxInodeUsageBp: u, scaleOut: z.boolean(), performanceIssue: z.boolean() }).strict(),
 });
 
-export const diskClaim = registerClaim<DiskParams, DiskOutputs>({
+export const diskClaim = defineClaim<DiskParams, DiskOutputs, DiskData, DiskParams, typeof DISK_CLAIM>({
   kind: DISK_CLAIM,
   version: DISK_CIRCUIT_VERSION,
   capacities: DISK_CAPACITIES,
+  unit: 'cell (mount × sample)',
+  title: 'disk autoscaling: the fullest mount by space and inodes, scale-out, an I/O queue performance issue',
   schema: DiskClaimBodySchema,
   validate(params, outputs, capacity) {
     validateDiskParams(params);
@@ -173,6 +174,29 @@ export const diskClaim = registerClaim<DiskParams, DiskOutputs>({
   },
   publicInputs: diskPublicInputs,
   summarize: summarizeDisk,
+  check(params, data) {
+    validateDiskParams(params);
+    validateDiskData(data);
+  },
+  capacityFor: (_p, d) => diskCapacityFor(d.mounts.length, d.mounts[0]!.queueDepth.length),
+  misfit(capacity, _p, d) {
+    const nM = d.mounts.length;
+    const nS = d.mounts[0]!.queueDepth.length;
+    const shape = DISK_CLASSES[capacity];
+    return !shape || nM > shape.mounts || nS > shape.samples ? `size class ${capacity} cannot hold ${nM} mounts x ${nS} samples` : undefined;
+  },
+  compute: computeDiskOutputs,
+  commit: (params, data, salt) => diskCommitment({ salt, periodStartUs: params.periodStartUs, periodEndUs: params.periodEndUs, mounts: data.mounts }),
+  proverInput: (params, data, salt) => diskProverInput(params, salt, data),
+  sample(r) {
+    const nM = 24, nS = 60;
+    const mounts = Array.from({ length: nM }, () => {
+      const totalKiB = Math.floor((10 + r() * 4000) * 2 ** 20);
+      return { totalKiB, usedKiB: Math.floor(totalKiB * r() * 0.9), inodesTotal: 64_000_000, inodesUsed: Math.floor(r() * 20_000_000), queueDepth: Array.from({ length: nS }, () => Math.floor(r() * 40)) };
+    });
+    const P0 = Date.UTC(2026, 10, 20) * 1000;
+    return { size: `${nM} mounts × ${nS} samples`, elements: nM * nS, params: { periodStartUs: P0, periodEndUs: P0 + nS * 10_000_000, ...DISK_DEFAULTS }, data: { mounts } };
+  },
   statement: (p, o) => ({ n: o.nMounts, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [
     periodKey(parsePeriod),
@@ -182,8 +206,8 @@ export const diskClaim = registerClaim<DiskParams, DiskOutputs>({
   ],
 });
 
-export type DiskBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof DISK_CLAIM; version: number; params: DiskParams; outputs: DiskOutputs } };
+export type DiskBundle = ClaimBundle<typeof DISK_CLAIM, DiskParams, DiskOutputs>;
 
-export function isDiskBundle(b: ProofBundle | DiskBundle): b is DiskBundle {
+export function isDiskBundle(b: { claim: { kind: string } }): b is DiskBundle {
   return b.claim.kind === DISK_CLAIM;
 }

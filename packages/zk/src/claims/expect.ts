@@ -25,30 +25,11 @@
  * values are read exactly as the CLI reads them.
  */
 import { quoteInput, VeriteeError } from '@veritee/core';
-import { claimDefinition, claimKinds, type ClaimDefinition } from './registry.js';
+import { claimDefinition, claimKinds } from './registry.js';
+import type { ClaimDefinition, ExpectationKey } from './claim.js';
 
-/** One key a verifier can pin for a claim kind. */
-export interface ExpectationKey<P> {
-  /** The key in `--expect`. */
-  readonly key: string;
-  /** Other names of the same parameter (e.g. the basis-point parameter name). */
-  readonly aliases?: readonly string[];
-  /** Its value runs to the end of the expression (it may hold commas). */
-  readonly rest?: boolean;
-  /** How to write the value, for help and messages. */
-  readonly syntax: string;
-  /**
-   * Parses the expected value written under `name` (the key or an alias) to a
-   * comparable form; throws any error (it is reported as INPUT_INVALID naming the term).
-   */
-  parse(value: string, name: string): unknown;
-  /** The bundle's value, in the syntax of `key`. */
-  format(params: P): string;
-  /** True when the bundle's parameters match the parsed expectation. */
-  matches(params: P, expected: unknown): boolean;
-  /** The parsed expectation, in the syntax of `key` (for messages). */
-  show(expected: unknown): string;
-}
+export type { ExpectationKey } from './claim.js';
+export * from './expect-keys.js';
 
 /** What the library accepts as `expect`: the CLI syntax, the same terms as an object, or parsed terms. */
 export type ClaimExpectation = string | Readonly<Record<string, string | number>> | readonly ExpectationTerm[];
@@ -182,73 +163,4 @@ export function formatExpectation(claim: { kind: string; params: unknown }): str
   if (!def) return `kind=${claim.kind}`;
   const keys = [...def.expectations].sort((a, b) => Number(a.rest === true) - Number(b.rest === true));
   return [`kind=${claim.kind}`, ...keys.map((k) => `${k.key}=${printable(k.format(claim.params))}`)].join(',');
-}
-
-// ---- value kinds shared by the claims ---------------------------------------
-
-/** A non-negative integer parameter. */
-export function integerKey<P>(key: string, get: (p: P) => number, syntax = 'an integer'): ExpectationKey<P> {
-  return {
-    key,
-    syntax,
-    parse: (v) => {
-      if (!/^\d{1,16}$/.test(v) || !Number.isSafeInteger(Number(v))) throw new Error(`${quoteInput(v, 40)} is not a non-negative integer`);
-      return Number(v);
-    },
-    format: (p) => String(get(p)),
-    matches: (p, e) => get(p) === e,
-    show: (e) => String(e),
-  };
-}
-
-/** Basis points as a percentage with at most two decimals: "85", "99.95", "0.1%". */
-function percentToBp(v: string): number {
-  const m = /^(\d{1,3})(?:\.(\d{1,2}))?\s*%?$/.exec(v);
-  if (!m) throw new Error(`${quoteInput(v, 40)} is not a percentage with at most two decimals`);
-  const bp = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
-  if (bp > 10000) throw new Error(`${quoteInput(v, 40)} is over 100 %`);
-  return bp;
-}
-
-const bpAsPercent = (bp: number): string => {
-  const s = (bp / 100).toFixed(2).replace(/\.?0+$/, '');
-  return s === '' ? '0' : s;
-};
-
-/** A basis-point parameter: `short=85` (percent) or `paramName=8500` (basis points). */
-export function percentKey<P>(short: string, param: string, get: (p: P) => number): ExpectationKey<P> {
-  return {
-    key: short,
-    aliases: [param],
-    syntax: `a percentage such as 85 or 99.95 (or ${param}=<basis points>)`,
-    parse: (v, name) => {
-      if (name !== param) return percentToBp(v);
-      if (!/^\d{1,5}$/.test(v) || Number(v) > 10000) throw new Error(`${quoteInput(v, 40)} is not a number of basis points (0..10000)`);
-      return Number(v);
-    },
-    format: (p) => bpAsPercent(get(p)),
-    matches: (p, e) => get(p) === e,
-    show: (e) => bpAsPercent(e as number),
-  };
-}
-
-const isoUs = (us: number): string => new Date(us / 1000).toISOString().replace('.000Z', 'Z');
-
-/** The reporting period: `period=START/END` (RFC 3339 or microseconds, as `prove --period`). */
-export function periodKey<P extends { periodStartUs: number; periodEndUs: number }>(parse: (spec: string) => { periodStartUs: number; periodEndUs: number }): ExpectationKey<P> {
-  const fmt = (s: number, e: number) => (s % 1000 === 0 && e % 1000 === 0 ? `${isoUs(s)}/${isoUs(e)}` : `${s}/${e}`);
-  return {
-    key: 'period',
-    syntax: 'START/END (RFC 3339 times or microseconds)',
-    parse: (v) => parse(v),
-    format: (p) => fmt(p.periodStartUs, p.periodEndUs),
-    matches: (p, e) => {
-      const x = e as { periodStartUs: number; periodEndUs: number };
-      return p.periodStartUs === x.periodStartUs && p.periodEndUs === x.periodEndUs;
-    },
-    show: (e) => {
-      const x = e as { periodStartUs: number; periodEndUs: number };
-      return fmt(x.periodStartUs, x.periodEndUs);
-    },
-  };
 }

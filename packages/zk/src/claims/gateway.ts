@@ -17,12 +17,11 @@
  * the enclave signs. Circuit: prover/internal/circuits/gateway.
  */
 import { z } from 'zod';
-import { CODE_CLASS_MASK, CODE_CONNECTION_OK, CODE_RATE_LIMITED, isRequestCode, requestCode, VeriteeError, type GatewayRequest } from '@veritee/core';
-import { registerClaim } from './registry.js';
-import { integerKey, percentKey, periodKey } from './expect.js';
+import { CODE_CLASS_MASK, CODE_CONNECTION_OK, CODE_RATE_LIMITED, gatewayCommitment, isRequestCode, requestCode, VeriteeError, type GatewayRequest } from '@veritee/core';
+import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
-import type { ProofBundle } from '../bundle.js';
 
 export const GATEWAY_CLAIM = 'gateway';
 /** 2: one log-derivative identity per histogram (issue 9; v1 proofs are unsound and not accepted). */
@@ -138,9 +137,9 @@ export function computeGatewayOutputs(p: GatewayParams, d: GatewayData): Gateway
   };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/gateway_adapter.go). */
+/** Public inputs in the circuit's order (prover/internal/circuits/gateway/claim.go). */
 export function gatewayPublicInputs(commitment: bigint, p: GatewayParams, o: GatewayOutputs): bigint[] {
-  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  const b = field;
   return [
     commitment,
     b(o.n),
@@ -207,10 +206,12 @@ export const GatewayClaimBodySchema = z.object({
     .strict(),
 });
 
-export const gatewayClaim = registerClaim<GatewayParams, GatewayOutputs>({
+export const gatewayClaim = defineClaim<GatewayParams, GatewayOutputs, GatewayData, GatewayParams, typeof GATEWAY_CLAIM>({
   kind: GATEWAY_CLAIM,
   version: GATEWAY_CIRCUIT_VERSION,
   capacities: GATEWAY_CAPACITIES,
+  unit: 'request',
+  title: 'API gateway health: a health score and SLA compliance over every request and the backend health checks',
   schema: GatewayClaimBodySchema,
   validate(params, outputs, capacity) {
     validateGatewayParams(params);
@@ -222,6 +223,33 @@ export const gatewayClaim = registerClaim<GatewayParams, GatewayOutputs>({
   },
   publicInputs: gatewayPublicInputs,
   summarize: summarizeGateway,
+  // `prove` also takes request records ({status, connectionOk, rateLimited}) and turns them into codes.
+  normalize: (d) => {
+    const rs = d.requests as readonly (number | GatewayRequest)[];
+    return rs.length > 0 && typeof rs[0] === 'object' ? { ...d, requests: gatewayRequestCodes(rs as readonly GatewayRequest[]) } : d;
+  },
+  check(params, data) {
+    validateGatewayParams(params);
+    validateGatewayData(data);
+  },
+  capacityFor: (_p, d) => gatewayCapacityFor(d.requests.length, d.checks.length),
+  misfit(capacity, _p, d) {
+    const shape = GATEWAY_CLASSES[capacity];
+    return !shape || d.requests.length > shape.requests || d.checks.length > shape.checks ? `size class ${capacity} cannot hold ${d.requests.length} requests and ${d.checks.length} health checks` : undefined;
+  },
+  compute: computeGatewayOutputs,
+  commit: (p, d, salt) => gatewayCommitment({ salt, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, requests: d.requests, checks: d.checks }),
+  proverInput: (params, data, salt) => gatewayProverInput(params, salt, data),
+  sample(r) {
+    const n = 50_000, nChecks = 1440;
+    const requests = Array.from({ length: n }, () => {
+      const x = r();
+      return requestCode({ status: x < 0.0004 ? 503 : x < 0.03 ? 404 : 200, connectionOk: x > 0.0008, rateLimited: false });
+    });
+    const checks = Array.from({ length: nChecks }, () => r() > 0.002);
+    const P0 = Date.UTC(2026, 10, 20) * 1000;
+    return { size: `${n.toLocaleString('en')} requests + ${nChecks} checks`, elements: n, target: '≤ 10 s', params: { periodStartUs: P0, periodEndUs: P0 + 24 * 3600_000_000, ...GATEWAY_DEFAULTS }, data: { requests, checks } };
+  },
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [
     periodKey(parsePeriod),
@@ -232,8 +260,8 @@ export const gatewayClaim = registerClaim<GatewayParams, GatewayOutputs>({
   ],
 });
 
-export type GatewayBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof GATEWAY_CLAIM; version: number; params: GatewayParams; outputs: GatewayOutputs } };
+export type GatewayBundle = ClaimBundle<typeof GATEWAY_CLAIM, GatewayParams, GatewayOutputs>;
 
-export function isGatewayBundle(b: ProofBundle | GatewayBundle): b is GatewayBundle {
+export function isGatewayBundle(b: { claim: { kind: string } }): b is GatewayBundle {
   return b.claim.kind === GATEWAY_CLAIM;
 }

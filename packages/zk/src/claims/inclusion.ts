@@ -13,23 +13,24 @@
  * as 64 hex digits, the bytes found in the evidence.
  *
  * @example
- * const { bundle } = await proveInclusion(pool, { components, component: { name: 'usr/lib/libssl.so.3', sha256 } });
+ * const { bundle } = await prove(pool, 'inclusion', { params: {}, data: { components, component: { name: 'usr/lib/libssl.so.3', sha256 } } });
  * assertInclusionRootInHostData(bundle, claims.hostData); // the evidence carries this tree
  */
 import { z } from 'zod';
 import {
   componentLeafInputs,
+  fromHex,
   inclusionRootFromHostData,
   inclusionRootToHex,
   parseInclusionRoot,
   parseJsonStrict,
+  quoteInput,
   validateComponent,
   VeriteeError,
   type Component,
 } from '@veritee/core';
-import { registerClaim } from './registry.js';
-import { integerKey, type ExpectationKey } from './expect.js';
-import type { ProofBundle } from '../bundle.js';
+import { defineClaim, type ClaimBundle, type ExpectationKey, type ProverCall } from './claim.js';
+import { integerKey } from './expect-keys.js';
 
 export const INCLUSION_CLAIM = 'inclusion';
 export const INCLUSION_CIRCUIT_VERSION = 1;
@@ -64,7 +65,7 @@ export function validateInclusionParams(p: InclusionParams, capacity?: number): 
 }
 
 /**
- * Public inputs in the circuit's order (see prover/internal/circuits/inclusion_adapter.go):
+ * Public inputs in the circuit's order (see prover/internal/circuits/inclusion/claim.go):
  * root, digestHi, digestLo, name[0..7]. The bundle's commitment must be the root.
  */
 export function inclusionPublicInputs(commitment: bigint, p: InclusionParams): bigint[] {
@@ -98,10 +99,103 @@ export const InclusionClaimBodySchema = z.object({
   outputs: z.object({}).strict(),
 });
 
-export const inclusionClaim = registerClaim<InclusionParams, InclusionOutputs>({
+/** What `prove` takes for an inclusion claim: the tree depth and, optionally, the root the tree must have. */
+export interface InclusionProveParams {
+  /** Tree depth: 20 (default) or 10. */
+  depth?: number;
+  /** Refuse (INCLUSION_ROOT_MISMATCH) unless the tree has this root, e.g. the one the evidence carries. */
+  expectedRoot?: bigint | string;
+}
+
+/** The private data of an inclusion proof: every component and the one to prove. */
+export interface InclusionData {
+  /** Every component of the image, in any order (names unique). */
+  components: readonly Component[];
+  /** The component to prove: its index in `components`… */
+  index?: number;
+  /** …or the component itself (it must be listed with this digest). */
+  component?: Component;
+}
+
+export interface InclusionTreeInfo {
+  /** The root as a field element. */
+  root: bigint;
+  /** Its 32-byte encoding, 64 hex digits: what host data carries. */
+  rootHex: string;
+  depth: number;
+  /** Number of components (non-empty leaves). */
+  components: number;
+  /** Time the prover spent obtaining the tree: parsing, sorting, hashing (about 0 when cached). */
+  treeMs: number;
+  /** Of which hashing the leaves and nodes. */
+  hashMs: number;
+  treeCached: boolean;
+}
+
+function checkDepth(depth: number): void {
+  if (!(INCLUSION_DEPTHS as readonly number[]).includes(depth)) {
+    throw new VeriteeError('INPUT_INVALID', `tree depth ${depth} has no circuit (depths: ${INCLUSION_DEPTHS.join(', ')})`);
+  }
+}
+
+/** Anything that sends prover requests (a ProverPool). */
+export interface ProverRequester {
+  request<T>(req: { op: string; [key: string]: unknown }, opts?: object): Promise<T>;
+}
+
+/**
+ * The root of a component list, computed by the prover (the tree is cached in
+ * that prover process, so a following inclusion proof reuses it).
+ */
+export async function inclusionTree(pool: ProverRequester, components: readonly Component[], depth = 20, opts: object = {}): Promise<InclusionTreeInfo> {
+  return treeOf((req) => pool.request(req, opts), components, depth);
+}
+
+async function treeOf(call: ProverCall, components: readonly Component[], depth: number): Promise<InclusionTreeInfo> {
+  checkDepth(depth);
+  // The prover validates every entry, except what JSON loses on the way: a lone
+  // surrogate would reach Go as U+FFFD and be hashed as another name.
+  components.forEach((c, i) => {
+    if (typeof c?.name === 'string' && /\p{Cs}/u.test(c.name)) validateComponent(c, `component ${i + 1}`);
+  });
+  const r = await call<Omit<InclusionTreeInfo, 'root'> & { root: string }>({ op: 'merkle', input: { components, depth } });
+  const root = parseInclusionRoot(r.root, 'prover root');
+  if (inclusionRootToHex(root) !== r.rootHex || r.depth !== depth) {
+    throw new VeriteeError('INTERNAL', `the prover's tree answer is inconsistent (root ${r.root} vs 0x${r.rootHex}, depth ${r.depth})`);
+  }
+  return { root, rootHex: r.rootHex, depth, components: r.components, treeMs: r.treeMs, hashMs: r.hashMs, treeCached: r.treeCached };
+}
+
+/** The component a prove input names (exactly one of index or component). */
+function targetOf(d: InclusionData): Component {
+  const { components } = d;
+  if (!Array.isArray(components) || components.length === 0) throw new VeriteeError('INPUT_FILE_EMPTY', 'there are no components');
+  if ((d.index === undefined) === (d.component === undefined)) {
+    throw new VeriteeError('INPUT_INVALID', 'name the component to prove with exactly one of index or component');
+  }
+  if (d.index !== undefined) {
+    if (!Number.isInteger(d.index) || d.index < 0 || d.index >= components.length) {
+      throw new VeriteeError('INPUT_INVALID', `component index ${d.index} is outside 0..${components.length - 1}`);
+    }
+    return validateComponent(components[d.index]!, `component ${d.index + 1}`);
+  }
+  return validateComponent(d.component!, 'component to prove');
+}
+
+/**
+ * The Go prover builds the tree (2^20 leaves take seconds there and far longer in
+ * BigInt TypeScript) and returns its root, the claim's commitment; the TypeScript
+ * side computes the component's leaf inputs itself and `prove` requires the
+ * prover's public inputs to equal them. The prover refuses with
+ * INCLUSION_COMPONENT_NOT_FOUND when the component is not listed (or is listed
+ * with another digest).
+ */
+export const inclusionClaim = defineClaim<InclusionParams, InclusionOutputs, InclusionData, InclusionProveParams, typeof INCLUSION_CLAIM>({
   kind: INCLUSION_CLAIM,
   version: INCLUSION_CIRCUIT_VERSION,
   capacities: INCLUSION_CAPACITIES,
+  unit: 'leaf',
+  title: "software inclusion: a component (name, SHA-256) is in the image's component tree, the others and its position hidden",
   schema: InclusionClaimBodySchema as unknown as z.ZodType<{ params: InclusionParams; outputs: InclusionOutputs }>,
   validate: (params, _outputs, capacity) => validateInclusionParams(params, capacity),
   publicInputs: (commitment, params) => inclusionPublicInputs(commitment, params),
@@ -122,6 +216,80 @@ export const inclusionClaim = registerClaim<InclusionParams, InclusionOutputs>({
       show: (e) => String(e),
     },
   ],
+  async prepare(call, pi, data) {
+    const depth = pi.depth ?? 20;
+    checkDepth(depth);
+    const target = targetOf(data);
+    const tree = await treeOf(call, data.components, depth);
+    if (pi.expectedRoot !== undefined) {
+      const want = typeof pi.expectedRoot === 'bigint' ? pi.expectedRoot : parseInclusionRoot(pi.expectedRoot, 'expected root');
+      if (want !== tree.root) {
+        throw new VeriteeError('INCLUSION_ROOT_MISMATCH', `the component list has root 0x${tree.rootHex}, not the expected 0x${inclusionRootToHex(want)}`);
+      }
+    }
+    return { params: { root: tree.rootHex, depth, component: target }, data: { components: data.components, component: target }, commitment: tree.root, details: { tree } };
+  },
+  evidence: [
+    // A component-tree root is only meaningful if the attested image was launched with it.
+    {
+      check: 'claim.root_in_evidence',
+      code: 'INCLUSION_ROOT_MISMATCH',
+      verify(bundle, ev) {
+        if (!ev.hostData) throw new VeriteeError('INCLUSION_ROOT_MISMATCH', `the ${ev.platform} evidence carries no host data / MRCONFIGID to hold a component-tree root`);
+        assertInclusionRootInHostData(bundle, fromHex(ev.hostData, 'evidence host data'));
+        return `the component-tree root is the ${ev.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA'} of the attested image`;
+      },
+    },
+    // And it counts only for an image that enforces it at boot: the host chooses HOST_DATA / MRCONFIGID at launch.
+    {
+      check: 'claim.image_enforces',
+      code: 'IMAGE_MEASUREMENT_NOT_ENFORCING',
+      verify(_bundle, ev, opts) {
+        const measurement = (ev.measurement ?? '').toLowerCase();
+        const hostData = (ev.hostData ?? '').toLowerCase();
+        const policies = opts.imagePolicies;
+        const field = ev.platform === 'tdx' ? 'MRCONFIGID' : 'HOST_DATA';
+        const match = policies.find((p) => p.enforcing && p.platform === ev.platform && p.measurements.includes(measurement) && p.hostData === hostData);
+        if (match) return `the attested measurement is that of an image that checks its files against the ${field} root at boot (image policy)`;
+        if (policies.length === 0) {
+          throw new VeriteeError('IMAGE_MEASUREMENT_NOT_ENFORCING', `no image policy was given: the host chooses ${field} at launch, so the root proves nothing unless the attested image enforces it (pass the policy of such an image: veritee image policy --enforcing)`);
+        }
+        throw new VeriteeError(
+          'IMAGE_MEASUREMENT_NOT_ENFORCING',
+          `the attested measurement ${measurement.slice(0, 16)}… with this ${field} is not that of an enforcing image in the ${policies.length} image polic${policies.length === 1 ? 'y' : 'ies'} given`,
+        );
+      },
+    },
+  ],
+  check: (params) => validateInclusionParams(params),
+  capacityFor: (p) => 2 ** p.depth,
+  misfit: (capacity, p) => (capacity === 2 ** p.depth ? undefined : `a tree of depth ${p.depth} has ${2 ** p.depth} leaves, not ${capacity}`),
+  compute: () => ({}),
+  commit: (p) => parseInclusionRoot(p.root, 'claim root'),
+  proverInput: (_p, d) => ({ components: d.components, component: d.component }),
+  cli: {
+    description: "prove that a component is in an image's component tree without revealing the other components",
+    options: [
+      { flags: '--components <file>', description: 'every component of the image: JSON [{"name","sha256"}] or sha256sum output', required: true },
+      { flags: '--component <name>', description: 'name of the component to prove (as listed)', required: true },
+      { flags: '--sha256 <hex>', description: 'the digest the component must have (default: the one listed)' },
+      { flags: '--root <hex>', description: 'refuse unless the tree has this root (e.g. the host data of the evidence)' },
+      { flags: '--depth <d>', description: `tree depth: ${INCLUSION_DEPTHS.join(' or ')} (2^depth leaves)`, default: '20' },
+    ],
+    read(o, readText) {
+      const depth = /^[0-9]+$/.test(String(o.depth)) ? Number(o.depth) : NaN;
+      if (!(INCLUSION_DEPTHS as readonly number[]).includes(depth)) throw new VeriteeError('INPUT_INVALID', `--depth must be one of ${INCLUSION_DEPTHS.join(', ')} (got ${quoteInput(String(o.depth), 40)})`);
+      const path = String(o.components);
+      const components = parseComponentsText(readText(path, 'component list'), `component list ${quoteInput(path, 200)}`);
+      const name = String(o.component);
+      const listed = components.find((c) => c.name === name);
+      if (!listed && o.sha256 === undefined) {
+        throw new VeriteeError('INCLUSION_COMPONENT_NOT_FOUND', `component ${quoteInput(name)} is not in ${quoteInput(path, 200)} (${components.length} components)`);
+      }
+      const component: Component = { name, sha256: typeof o.sha256 === 'string' ? o.sha256 : listed!.sha256 };
+      return { params: { depth, ...(typeof o.root === 'string' ? { expectedRoot: parseInclusionRoot(o.root, '--root') } : {}) }, data: { components, component } };
+    },
+  },
 });
 
 /** 64 hex digits (a 0x prefix and upper case are accepted). */
@@ -141,11 +309,9 @@ function hexKey(key: string, get: (p: InclusionParams) => string): ExpectationKe
 }
 
 /** A bundle whose claim is an inclusion claim. */
-export type InclusionBundle = Omit<ProofBundle, 'claim'> & {
-  claim: { kind: typeof INCLUSION_CLAIM; version: number; params: InclusionParams; outputs: InclusionOutputs };
-};
+export type InclusionBundle = ClaimBundle<typeof INCLUSION_CLAIM, InclusionParams, InclusionOutputs>;
 
-export function isInclusionBundle(b: Pick<ProofBundle, 'claim'>): b is InclusionBundle {
+export function isInclusionBundle(b: { claim: { kind: string } }): b is InclusionBundle {
   return b.claim.kind === INCLUSION_CLAIM;
 }
 
@@ -154,7 +320,7 @@ export function isInclusionBundle(b: Pick<ProofBundle, 'claim'>): b is Inclusion
  * data: the root's 32 bytes, zero-padded) carries the root the bundle proves
  * against. Throws INCLUSION_ROOT_MISMATCH otherwise.
  */
-export function assertInclusionRootInHostData(bundle: Pick<ProofBundle, 'claim' | 'commitment'>, hostData: Uint8Array): void {
+export function assertInclusionRootInHostData(bundle: { claim: { kind: string; params: unknown }; commitment: string }, hostData: Uint8Array): void {
   if (!isInclusionBundle(bundle)) throw new VeriteeError('INPUT_INVALID', `bundle is a ${bundle.claim.kind} claim, not ${INCLUSION_CLAIM}`);
   const proven = parseInclusionRoot(bundle.claim.params.root, 'claim root');
   const carried = inclusionRootFromHostData(hostData);

@@ -1,7 +1,9 @@
 /**
  * @module claims
- * The claim kinds veritee can prove. Each module registers itself.
+ * The claim kinds veritee can prove: one module each, listed in the catalogue
+ * (registry.ts).
  */
+export * from './claim.js';
 export * from './registry.js';
 export * from './expect.js';
 export * from './latency.js';
@@ -11,3 +13,5 @@ export * from './memory.js';
 export * from './cpu.js';
 export * from './disk.js';
 export * from './gateway.js';
+export * from './volume.js';
+export * from './table.js';

@@ -9,11 +9,10 @@
  * (9500 = p95) so that p99.9 is expressible.
  */
 import { z } from 'zod';
-import { VeriteeError, OFFSET_LIMIT, quoteInput } from '@veritee/core';
-import { registerClaim } from './registry.js';
-import { periodKey, type ExpectationKey } from './expect.js';
-import { parsePeriod } from './records.js';
-import type { ProofBundle } from '../bundle.js';
+import { latencyCommitment, VeriteeError, OFFSET_LIMIT, quoteInput } from '@veritee/core';
+import { defineClaim, field, type ClaimBundle, type ExpectationKey } from './claim.js';
+import { periodKey } from './expect-keys.js';
+import { detectRecordsFormat, parsePeriod, parseRecordsText, toPeriodOffsets } from './records.js';
 
 export const LATENCY_CLAIM = 'latency';
 export const LATENCY_CIRCUIT_VERSION = 1;
@@ -38,6 +37,11 @@ export interface LatencyParams {
   /** Minimum number of requests for compliance. */
   minN: number;
   slots: LatencySlot[];
+}
+
+/** The private data: request records as offsets from the period start, [start0, end0, start1, end1, ...]. */
+export interface LatencyData {
+  records: readonly number[];
 }
 
 export interface LatencyOutputs {
@@ -178,9 +182,9 @@ export function computeLatencyOutputs(params: LatencyParams, records: readonly n
   return { n, slots, compliant };
 }
 
-/** Public inputs in the circuit's order (see prover/internal/circuits/latency_adapter.go). */
+/** Public inputs in the circuit's order (see prover/internal/circuits/latency/claim.go). */
 export function latencyPublicInputs(commitment: bigint, p: LatencyParams, o: LatencyOutputs): bigint[] {
-  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  const b = field;
   return [
     commitment,
     b(o.n),
@@ -247,10 +251,12 @@ export const LatencyClaimBodySchema = z.object({
     .strict(),
 });
 
-export const latencyClaim = registerClaim<LatencyParams, LatencyOutputs>({
+export const latencyClaim = defineClaim<LatencyParams, LatencyOutputs, LatencyData, LatencyParams, typeof LATENCY_CLAIM>({
   kind: LATENCY_CLAIM,
   version: LATENCY_CIRCUIT_VERSION,
   capacities: LATENCY_CAPACITIES,
+  unit: 'record',
+  title: 'latency SLA: exact nearest-rank percentiles of request latencies, over-threshold counts and the SLA verdict',
   schema: LatencyClaimBodySchema,
   validate(params, outputs, capacity) {
     validateLatencyParams(params);
@@ -258,6 +264,31 @@ export const latencyClaim = registerClaim<LatencyParams, LatencyOutputs>({
   },
   publicInputs: latencyPublicInputs,
   summarize: summarizeLatency,
+  check(params, data) {
+    validateLatencyParams(params);
+    validateLatencyRecords(params, data.records);
+  },
+  capacityFor: (_p, d) => latencyCapacityFor(d.records.length / 2),
+  misfit: (capacity, _p, d) => ((LATENCY_CAPACITIES as readonly number[]).includes(capacity) && capacity >= d.records.length / 2 ? undefined : `size class ${capacity} cannot hold ${d.records.length / 2} records (classes: ${LATENCY_CAPACITIES.join(', ')})`),
+  compute: (p, d) => computeLatencyOutputs(p, d.records),
+  commit: (p, d, salt) => latencyCommitment({ salt, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, records: d.records }),
+  proverInput: (p, d, salt) => latencyProverInput(p, salt, d.records),
+  cli: {
+    description: 'prove latency percentiles and an SLA verdict over request records',
+    options: [
+      { flags: '--records <file>', description: 'records as CSV (start_us,end_us) or JSON Lines ({"start_us","end_us"})', required: true },
+      { flags: '--period <start/end>', description: 'reporting period, RFC 3339 or microseconds: 2025-06-01T00:00:00Z/2025-06-02T00:00:00Z', required: true },
+      { flags: '--sla <expr>', description: 'SLA, e.g. "p95<100ms,p99<500ms,min=10000"', required: true },
+    ],
+    read(o, readText) {
+      const { periodStartUs, periodEndUs } = parsePeriod(String(o.period));
+      const { minN, slots } = parseSla(String(o.sla));
+      const path = String(o.records);
+      const text = readText(path, 'records file');
+      const records = toPeriodOffsets(parseRecordsText(text, detectRecordsFormat(path, text)), periodStartUs, periodEndUs);
+      return { params: { periodStartUs, periodEndUs, minN, slots }, data: { records } };
+    },
+  },
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [periodKey(parsePeriod), slaExpectation()],
 });
@@ -289,8 +320,8 @@ function slaExpectation(): ExpectationKey<LatencyParams> {
 }
 
 /** A bundle whose claim is a latency claim (typed access to params and outputs). */
-export type LatencyBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof LATENCY_CLAIM; version: number; params: LatencyParams; outputs: LatencyOutputs } };
+export type LatencyBundle = ClaimBundle<typeof LATENCY_CLAIM, LatencyParams, LatencyOutputs>;
 
-export function isLatencyBundle(b: ProofBundle | LatencyBundle): b is LatencyBundle {
+export function isLatencyBundle(b: { claim: { kind: string } }): b is LatencyBundle {
   return b.claim.kind === LATENCY_CLAIM;
 }

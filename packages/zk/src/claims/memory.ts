@@ -14,12 +14,11 @@
  * Circuit: prover/internal/circuits/memory.
  */
 import { z } from 'zod';
-import { VeriteeError } from '@veritee/core';
-import { registerClaim } from './registry.js';
-import { integerKey, percentKey, periodKey } from './expect.js';
+import { memoryCommitment, VeriteeError } from '@veritee/core';
+import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
 import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
-import type { ProofBundle } from '../bundle.js';
 
 export const MEMORY_CLAIM = 'memory';
 export const MEMORY_CIRCUIT_VERSION = 1;
@@ -103,9 +102,9 @@ export function computeMemoryOutputs(p: MemoryParams, d: MemoryData): MemoryOutp
   return { nSamples: d.usageKiB.length, nProcesses: d.usageKiB[0]!.length, usageBp, scaleOut: productGreater(v, 10000, p.thresholdBp, p.allocatedKiB) };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/memory_adapter.go). */
+/** Public inputs in the circuit's order (prover/internal/circuits/memory/claim.go). */
 export function memoryPublicInputs(commitment: bigint, p: MemoryParams, o: MemoryOutputs): bigint[] {
-  const b = (v: number | boolean) => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  const b = field;
   return [commitment, b(o.nSamples), b(o.nProcesses), b(p.periodStartUs), b(p.periodEndUs), b(p.allocatedKiB), b(p.percentileBp), b(p.thresholdBp), b(o.usageBp), b(o.scaleOut)];
 }
 
@@ -142,10 +141,12 @@ export const MemoryClaimBodySchema = z.object({
   outputs: z.object({ nSamples: u, nProcesses: u, usageBp: u, scaleOut: z.boolean() }).strict(),
 });
 
-export const memoryClaim = registerClaim<MemoryParams, MemoryOutputs>({
+export const memoryClaim = defineClaim<MemoryParams, MemoryOutputs, MemoryData, MemoryParams, typeof MEMORY_CLAIM>({
   kind: MEMORY_CLAIM,
   version: MEMORY_CIRCUIT_VERSION,
   capacities: MEMORY_CAPACITIES,
+  unit: 'cell (sample × process)',
+  title: 'memory autoscaling: the percentile of total usage against the allocation, and the scale-out decision',
   schema: MemoryClaimBodySchema,
   validate(params, outputs, capacity) {
     validateMemoryParams(params);
@@ -157,6 +158,27 @@ export const memoryClaim = registerClaim<MemoryParams, MemoryOutputs>({
   },
   publicInputs: memoryPublicInputs,
   summarize: summarizeMemory,
+  check(params, data) {
+    validateMemoryParams(params);
+    validateMemoryData(data);
+  },
+  capacityFor: (_p, d) => memoryCapacityFor(d.usageKiB.length, d.usageKiB[0]!.length),
+  misfit(capacity, _p, d) {
+    const nS = d.usageKiB.length;
+    const nP = d.usageKiB[0]!.length;
+    const shape = MEMORY_CLASSES[capacity];
+    return !shape || nS > shape.samples || nP > shape.processes ? `size class ${capacity} cannot hold ${nS} samples x ${nP} processes` : undefined;
+  },
+  compute: computeMemoryOutputs,
+  commit: (params, data, salt) => memoryCommitment({ salt, ...params, ...data }),
+  proverInput: (params, data, salt) => memoryProverInput(params, salt, data),
+  sample(r) {
+    const nS = 60, nP = 256;
+    const usageKiB = Array.from({ length: nS }, () => Array.from({ length: nP }, () => Math.floor(r() * r() * 480_000)));
+    const data = { swapPages: usageKiB.map(() => Math.floor(r() * 500)), pageFaults: usageKiB.map(() => Math.floor(r() * 80_000)), usageKiB };
+    const P0 = Date.UTC(2026, 10, 20) * 1000;
+    return { size: `${nS} samples × ${nP} processes`, elements: nS * nP, target: '≤ 2 s', params: { periodStartUs: P0, periodEndUs: P0 + nS * 60_000_000, allocatedKiB: 64 << 20, ...MEMORY_DEFAULTS }, data };
+  },
   statement: (p, o) => ({ n: o.nSamples, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [
     periodKey(parsePeriod),
@@ -166,8 +188,8 @@ export const memoryClaim = registerClaim<MemoryParams, MemoryOutputs>({
   ],
 });
 
-export type MemoryBundle = Omit<ProofBundle, 'claim'> & { claim: { kind: typeof MEMORY_CLAIM; version: number; params: MemoryParams; outputs: MemoryOutputs } };
+export type MemoryBundle = ClaimBundle<typeof MEMORY_CLAIM, MemoryParams, MemoryOutputs>;
 
-export function isMemoryBundle(b: ProofBundle | MemoryBundle): b is MemoryBundle {
+export function isMemoryBundle(b: { claim: { kind: string } }): b is MemoryBundle {
   return b.claim.kind === MEMORY_CLAIM;
 }

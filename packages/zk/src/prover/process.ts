@@ -17,7 +17,8 @@ export interface ProgressEvent {
 }
 
 export interface ProverRequest {
-  op: 'info' | 'setup' | 'load' | 'prove' | 'verify' | 'merkle';
+  /** info, setup, load, prove, verify, or an op a claim adds (inclusion: merkle). */
+  op: string;
   [key: string]: unknown;
 }
 

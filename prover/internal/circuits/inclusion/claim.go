@@ -1,4 +1,4 @@
-package circuits
+package inclusion
 
 import (
 	"crypto/sha256"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/veritee/veritee/prover/internal/circuits/inclusion"
+	"github.com/veritee/veritee/prover/internal/circuits/claim"
 	"github.com/veritee/veritee/prover/internal/merkle"
 )
 
@@ -21,23 +21,23 @@ type ComponentJSON struct {
 	SHA256 string `json:"sha256"`
 }
 
-// InclusionInput is the JSON input of an inclusion prove request: every
+// JSONInput is the JSON input of an inclusion prove request: every
 // component of the image (any order; the tree sorts them by name) and the one
 // to prove.
-type InclusionInput struct {
+type JSONInput struct {
 	Components json.RawMessage `json:"components"`
 	Component  ComponentJSON   `json:"component"`
 }
 
-// InclusionTreeInput is the input of the `merkle` op.
-type InclusionTreeInput struct {
+// JSONTreeInput is the input of the `merkle` op.
+type JSONTreeInput struct {
 	Components json.RawMessage `json:"components"`
 	Depth      int             `json:"depth"`
 }
 
-// InclusionOutputs are the public outputs of an inclusion proof (the position
+// JSONOutputs are the public outputs of an inclusion proof (the position
 // stays private) and facts about the tree.
-type InclusionOutputs struct {
+type JSONOutputs struct {
 	Root       string `json:"root"`    // decimal
 	RootHex    string `json:"rootHex"` // 32-byte big-endian encoding
 	Depth      int    `json:"depth"`
@@ -55,8 +55,8 @@ type TreeStats struct {
 	Cached      bool
 }
 
-// InclusionCapacities are the size classes: 2^10 (tests) and 2^20 leaves.
-var InclusionCapacities = []int{1 << 10, 1 << 20}
+// Capacities are the size classes: 2^10 (tests) and 2^20 leaves.
+var Capacities = []int{1 << 10, 1 << 20}
 
 // The most recently built tree, so that proving several components of one
 // image (or a `merkle` op followed by `prove`) hashes the tree once. Keyed by
@@ -70,13 +70,13 @@ var treeCache struct {
 func codeErr(err error) error {
 	var me *merkle.Error
 	if errors.As(err, &me) {
-		return &Error{Code: me.Code, Msg: err.Error()}
+		return &claim.Error{Code: me.Code, Msg: err.Error()}
 	}
 	return err
 }
 
-// InclusionTree builds (or reuses) the tree over a JSON component list.
-func InclusionTree(raw json.RawMessage, depth int) (*merkle.Tree, TreeStats, error) {
+// Tree builds (or reuses) the tree over a JSON component list.
+func Tree(raw json.RawMessage, depth int) (*merkle.Tree, TreeStats, error) {
 	t0 := time.Now()
 	h := sha256.New()
 	fmt.Fprintf(h, "%d\n", depth)
@@ -90,10 +90,10 @@ func InclusionTree(raw json.RawMessage, depth int) (*merkle.Tree, TreeStats, err
 	}
 	var list []ComponentJSON
 	if len(raw) == 0 {
-		return nil, TreeStats{}, &Error{Code: "INPUT_INVALID", Msg: "inclusion input: components is missing"}
+		return nil, TreeStats{}, &claim.Error{Code: "INPUT_INVALID", Msg: "inclusion input: components is missing"}
 	}
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, TreeStats{}, &Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("inclusion input: components must be a list of {name, sha256}: %v", err)}
+		return nil, TreeStats{}, &claim.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("inclusion input: components must be a list of {name, sha256}: %v", err)}
 	}
 	cs := make([]merkle.Component, len(list))
 	for i, c := range list {
@@ -111,60 +111,61 @@ func InclusionTree(raw json.RawMessage, depth int) (*merkle.Tree, TreeStats, err
 	return tr, TreeStats{Total: time.Since(t0), Hash: time.Since(t1)}, nil
 }
 
-func inclusionOutputs(tr *merkle.Tree, st TreeStats) *InclusionOutputs {
+func jsonOutputs(tr *merkle.Tree, st TreeStats) *JSONOutputs {
 	root := tr.Root()
-	return &InclusionOutputs{
+	return &JSONOutputs{
 		Root: root.BigInt(new(big.Int)).String(), RootHex: merkle.RootHex(root), Depth: tr.Depth,
 		Components: tr.Len(), TreeMs: st.Total.Milliseconds(), HashMs: st.Hash.Milliseconds(), TreeCached: st.Cached,
 	}
 }
 
-// InclusionRoot answers the `merkle` op: the root of a component list.
-func InclusionRoot(raw json.RawMessage) (*InclusionOutputs, error) {
-	var in InclusionTreeInput
+// RootOp answers the `merkle` op: the root of a component list.
+func RootOp(raw json.RawMessage) (*JSONOutputs, error) {
+	var in JSONTreeInput
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, &Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("merkle input: %v", err)}
+		return nil, &claim.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("merkle input: %v", err)}
 	}
 	if in.Depth == 0 {
 		in.Depth = 20
 	}
-	tr, st, err := InclusionTree(in.Components, in.Depth)
+	tr, st, err := Tree(in.Components, in.Depth)
 	if err != nil {
 		return nil, err
 	}
-	return inclusionOutputs(tr, st), nil
+	return jsonOutputs(tr, st), nil
 }
 
 func init() {
-	Register(&Definition{
-		Name:         inclusion.Name,
-		Version:      inclusion.Version,
-		Capacities:   InclusionCapacities,
-		PublicInputs: inclusionPublicInputs(),
-		New:          func(capacity int) frontend.Circuit { return inclusion.New(capacity) },
+	claim.RegisterOp("merkle", func(raw json.RawMessage) (any, error) { return RootOp(raw) })
+	claim.Register(&claim.Definition{
+		Name:         Name,
+		Version:      Version,
+		Capacities:   Capacities,
+		PublicInputs: publicInputNames(),
+		New:          func(capacity int) frontend.Circuit { return New(capacity) },
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			var in InclusionInput
+			var in JSONInput
 			if err := json.Unmarshal(raw, &in); err != nil {
-				return nil, nil, &Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("inclusion input: %v", err)}
+				return nil, nil, &claim.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("inclusion input: %v", err)}
 			}
 			target, err := merkle.ParseComponent(in.Component.Name, in.Component.SHA256)
 			if err != nil {
 				return nil, nil, codeErr(fmt.Errorf("component to prove: %w", err))
 			}
-			tr, st, err := InclusionTree(in.Components, inclusion.DepthOf(capacity))
+			tr, st, err := Tree(in.Components, DepthOf(capacity))
 			if err != nil {
 				return nil, nil, err
 			}
-			w, _, err := inclusion.Assign(tr, target)
+			w, _, err := Assign(tr, target)
 			if err != nil {
 				return nil, nil, codeErr(err)
 			}
-			return w, inclusionOutputs(tr, st), nil
+			return w, jsonOutputs(tr, st), nil
 		},
 	})
 }
 
-func inclusionPublicInputs() []string {
+func publicInputNames() []string {
 	names := []string{"root", "digestHi", "digestLo"}
 	for j := 0; j < merkle.MaxChunks; j++ {
 		names = append(names, fmt.Sprintf("name[%d]", j))

@@ -1,14 +1,14 @@
-package circuits
+package cpu
 
 import (
 	"encoding/json"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/veritee/veritee/prover/internal/circuits/cpu"
+	"github.com/veritee/veritee/prover/internal/circuits/claim"
 )
 
-// CPUInput is the JSON input of a cpu prove request.
-type CPUInput struct {
+// JSONInput is the JSON input of a cpu prove request.
+type JSONInput struct {
 	Salt            string     `json:"salt"`
 	PeriodStartUs   uint64     `json:"periodStartUs"`
 	PeriodEndUs     uint64     `json:"periodEndUs"`
@@ -20,8 +20,8 @@ type CPUInput struct {
 	UsageMilli      [][]uint64 `json:"usageMilli"` // [sample][process]
 }
 
-// CPUOutputs are the public outputs of a cpu proof.
-type CPUOutputs struct {
+// JSONOutputs are the public outputs of a cpu proof.
+type JSONOutputs struct {
 	Commitment         string `json:"commitment"`
 	NSamples           uint64 `json:"nSamples"`
 	NProcesses         uint64 `json:"nProcesses"`
@@ -31,35 +31,35 @@ type CPUOutputs struct {
 }
 
 func init() {
-	Register(&Definition{
-		Name:       cpu.Name,
-		Version:    cpu.Version,
-		Capacities: cpu.Capacities,
+	claim.Register(&claim.Definition{
+		Name:       Name,
+		Version:    Version,
+		Capacities: Capacities,
 		PublicInputs: []string{
 			"commitment", "nSamples", "nProcesses", "periodStartUs", "periodEndUs",
 			"capacityMilli", "percentileBp", "thresholdBp", "platformLimitBp",
 			"band", "scaleOut", "platformBelowLimit",
 		},
-		New: func(capacity int) frontend.Circuit { c, _ := cpu.NewClass(capacity); return c },
+		New: func(capacity int) frontend.Circuit { c, _ := NewClass(capacity); return c },
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			var in CPUInput
-			if err := decodeInput("cpu", raw, &in); err != nil {
+			var in JSONInput
+			if err := claim.DecodeInput("cpu", raw, &in); err != nil {
 				return nil, nil, err
 			}
-			salt, err := parseSalt("cpu", in.Salt)
+			salt, err := claim.ParseSalt("cpu", in.Salt)
 			if err != nil {
 				return nil, nil, err
 			}
-			ci := &cpu.Input{Salt: salt, Customer: in.Customer, Samples: in.UsageMilli, Params: cpu.Params{
+			ci := &Input{Salt: salt, Customer: in.Customer, Samples: in.UsageMilli, Params: Params{
 				PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs, CapacityMilli: in.CapacityMilli,
 				PercentileBp: in.PercentileBp, ThresholdBp: in.ThresholdBp, PlatformLimitBp: in.PlatformLimitBp,
 			}}
-			w, out, err := cpu.Assign(cpu.Classes[capacity], ci)
+			w, out, err := Assign(Classes[capacity], ci)
 			if err != nil {
-				return nil, nil, claimError(err)
+				return nil, nil, claim.FromInputError(err)
 			}
-			return w, &CPUOutputs{
-				Commitment: decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses,
+			return w, &JSONOutputs{
+				Commitment: claim.Decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses,
 				Band: out.Band, ScaleOut: out.ScaleOut, PlatformBelowLimit: out.PlatformBelowLimit,
 			}, nil
 		},

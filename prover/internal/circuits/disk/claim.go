@@ -1,15 +1,15 @@
-package circuits
+package disk
 
 import (
 	"encoding/json"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/veritee/veritee/prover/internal/circuits/disk"
+	"github.com/veritee/veritee/prover/internal/circuits/claim"
 	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
-// DiskMountInput is one mount of a disk prove request.
-type DiskMountInput struct {
+// JSONMount is one mount of a disk prove request.
+type JSONMount struct {
 	UsedKiB     uint64   `json:"usedKiB"`
 	TotalKiB    uint64   `json:"totalKiB"`
 	InodesUsed  uint64   `json:"inodesUsed"`
@@ -17,19 +17,19 @@ type DiskMountInput struct {
 	QueueDepth  []uint64 `json:"queueDepth"`
 }
 
-// DiskInput is the JSON input of a disk prove request.
-type DiskInput struct {
-	Salt             string           `json:"salt"`
-	PeriodStartUs    uint64           `json:"periodStartUs"`
-	PeriodEndUs      uint64           `json:"periodEndUs"`
-	UsageThresholdBp uint64           `json:"usageThresholdBp"`
-	InodeThresholdBp uint64           `json:"inodeThresholdBp"`
-	QueueThreshold   uint64           `json:"queueThreshold"`
-	Mounts           []DiskMountInput `json:"mounts"`
+// JSONInput is the JSON input of a disk prove request.
+type JSONInput struct {
+	Salt             string      `json:"salt"`
+	PeriodStartUs    uint64      `json:"periodStartUs"`
+	PeriodEndUs      uint64      `json:"periodEndUs"`
+	UsageThresholdBp uint64      `json:"usageThresholdBp"`
+	InodeThresholdBp uint64      `json:"inodeThresholdBp"`
+	QueueThreshold   uint64      `json:"queueThreshold"`
+	Mounts           []JSONMount `json:"mounts"`
 }
 
-// DiskOutputs are the public outputs of a disk proof.
-type DiskOutputs struct {
+// JSONOutputs are the public outputs of a disk proof.
+type JSONOutputs struct {
 	Commitment       string `json:"commitment"`
 	NMounts          uint64 `json:"nMounts"`
 	NSamples         uint64 `json:"nSamples"`
@@ -40,38 +40,38 @@ type DiskOutputs struct {
 }
 
 func init() {
-	Register(&Definition{
-		Name:       disk.Name,
-		Version:    disk.Version,
-		Capacities: disk.Capacities,
+	claim.Register(&claim.Definition{
+		Name:       Name,
+		Version:    Version,
+		Capacities: Capacities,
 		PublicInputs: []string{
 			"commitment", "nMounts", "nSamples", "periodStartUs", "periodEndUs",
 			"usageThresholdBp", "inodeThresholdBp", "queueThreshold",
 			"maxUsageBp", "maxInodeUsageBp", "scaleOut", "performanceIssue",
 		},
-		New: func(capacity int) frontend.Circuit { c, _ := disk.NewClass(capacity); return c },
+		New: func(capacity int) frontend.Circuit { c, _ := NewClass(capacity); return c },
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			var in DiskInput
-			if err := decodeInput("disk", raw, &in); err != nil {
+			var in JSONInput
+			if err := claim.DecodeInput("disk", raw, &in); err != nil {
 				return nil, nil, err
 			}
-			salt, err := parseSalt("disk", in.Salt)
+			salt, err := claim.ParseSalt("disk", in.Salt)
 			if err != nil {
 				return nil, nil, err
 			}
-			di := &disk.Input{Salt: salt, Params: disk.Params{
+			di := &Input{Salt: salt, Params: Params{
 				PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs,
 				UsageThresholdBp: in.UsageThresholdBp, InodeThresholdBp: in.InodeThresholdBp, QueueThreshold: in.QueueThreshold,
 			}}
 			for _, m := range in.Mounts {
 				di.Mounts = append(di.Mounts, commitment.Mount{UsedKiB: m.UsedKiB, TotalKiB: m.TotalKiB, InodesUsed: m.InodesUsed, InodesTotal: m.InodesTotal, QueueDepth: m.QueueDepth})
 			}
-			w, out, err := disk.Assign(disk.Classes[capacity], di)
+			w, out, err := Assign(Classes[capacity], di)
 			if err != nil {
-				return nil, nil, claimError(err)
+				return nil, nil, claim.FromInputError(err)
 			}
-			return w, &DiskOutputs{
-				Commitment: decimal(out.Commitment), NMounts: out.NMounts, NSamples: out.NSamples,
+			return w, &JSONOutputs{
+				Commitment: claim.Decimal(out.Commitment), NMounts: out.NMounts, NSamples: out.NSamples,
 				MaxUsageBp: out.MaxUsageBp, MaxInodeUsageBp: out.MaxInodeUsageBp, ScaleOut: out.ScaleOut, PerformanceIssue: out.PerformanceIssue,
 			}, nil
 		},

@@ -1,14 +1,14 @@
-package circuits
+package gateway
 
 import (
 	"encoding/json"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/veritee/veritee/prover/internal/circuits/gateway"
+	"github.com/veritee/veritee/prover/internal/circuits/claim"
 )
 
-// GatewayInput is the JSON input of a gateway prove request.
-type GatewayInput struct {
+// JSONInput is the JSON input of a gateway prove request.
+type JSONInput struct {
 	Salt              string   `json:"salt"`
 	PeriodStartUs     uint64   `json:"periodStartUs"`
 	PeriodEndUs       uint64   `json:"periodEndUs"`
@@ -20,8 +20,8 @@ type GatewayInput struct {
 	Checks            []bool   `json:"checks"`
 }
 
-// GatewayOutputs are the public outputs of a gateway proof.
-type GatewayOutputs struct {
+// JSONOutputs are the public outputs of a gateway proof.
+type JSONOutputs struct {
 	Commitment     string `json:"commitment"`
 	N              uint64 `json:"n"`
 	NChecks        uint64 `json:"nChecks"`
@@ -34,35 +34,35 @@ type GatewayOutputs struct {
 }
 
 func init() {
-	Register(&Definition{
-		Name:       gateway.Name,
-		Version:    gateway.Version,
-		Capacities: gateway.Capacities,
+	claim.Register(&claim.Definition{
+		Name:       Name,
+		Version:    Version,
+		Capacities: Capacities,
 		PublicInputs: []string{
 			"commitment", "n", "nChecks", "periodStartUs", "periodEndUs",
 			"max5xxBp", "minAvailabilityBp", "minConnectionBp", "maxRateLimited",
 			"healthBp", "errorRateOk", "availabilityOk", "connectionOk", "rateLimitOk", "compliant",
 		},
-		New: func(capacity int) frontend.Circuit { c, _ := gateway.NewClass(capacity); return c },
+		New: func(capacity int) frontend.Circuit { c, _ := NewClass(capacity); return c },
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			var in GatewayInput
-			if err := decodeInput("gateway", raw, &in); err != nil {
+			var in JSONInput
+			if err := claim.DecodeInput("gateway", raw, &in); err != nil {
 				return nil, nil, err
 			}
-			salt, err := parseSalt("gateway", in.Salt)
+			salt, err := claim.ParseSalt("gateway", in.Salt)
 			if err != nil {
 				return nil, nil, err
 			}
-			gi := &gateway.Input{Salt: salt, Requests: in.Requests, Checks: in.Checks, Params: gateway.Params{
+			gi := &Input{Salt: salt, Requests: in.Requests, Checks: in.Checks, Params: Params{
 				PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs, Max5xxBp: in.Max5xxBp,
 				MinAvailabilityBp: in.MinAvailabilityBp, MinConnectionBp: in.MinConnectionBp, MaxRateLimited: in.MaxRateLimited,
 			}}
-			w, out, err := gateway.Assign(gateway.Classes[capacity], gi)
+			w, out, err := Assign(Classes[capacity], gi)
 			if err != nil {
-				return nil, nil, claimError(err)
+				return nil, nil, claim.FromInputError(err)
 			}
-			return w, &GatewayOutputs{
-				Commitment: decimal(out.Commitment), N: out.N, NChecks: out.NChecks, HealthBp: out.HealthBp,
+			return w, &JSONOutputs{
+				Commitment: claim.Decimal(out.Commitment), N: out.N, NChecks: out.NChecks, HealthBp: out.HealthBp,
 				ErrorRateOk: out.ErrorRateOk, AvailabilityOk: out.AvailabilityOk, ConnectionOk: out.ConnectionOk,
 				RateLimitOk: out.RateLimitOk, Compliant: out.Compliant,
 			}, nil

@@ -1,15 +1,15 @@
-package circuits
+package memory
 
 import (
 	"encoding/json"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/veritee/veritee/prover/internal/circuits/memory"
+	"github.com/veritee/veritee/prover/internal/circuits/claim"
 	"github.com/veritee/veritee/prover/internal/commitment"
 )
 
-// MemoryInput is the JSON input of a memory prove request.
-type MemoryInput struct {
+// JSONInput is the JSON input of a memory prove request.
+type JSONInput struct {
 	Salt          string     `json:"salt"`
 	PeriodStartUs uint64     `json:"periodStartUs"`
 	PeriodEndUs   uint64     `json:"periodEndUs"`
@@ -21,8 +21,8 @@ type MemoryInput struct {
 	UsageKiB      [][]uint64 `json:"usageKiB"`   // [sample][process]
 }
 
-// MemoryOutputs are the public outputs of a memory proof.
-type MemoryOutputs struct {
+// JSONOutputs are the public outputs of a memory proof.
+type JSONOutputs struct {
 	Commitment string `json:"commitment"`
 	NSamples   uint64 `json:"nSamples"`
 	NProcesses uint64 `json:"nProcesses"`
@@ -31,39 +31,39 @@ type MemoryOutputs struct {
 }
 
 func init() {
-	Register(&Definition{
-		Name:       memory.Name,
-		Version:    memory.Version,
-		Capacities: memory.Capacities,
+	claim.Register(&claim.Definition{
+		Name:       Name,
+		Version:    Version,
+		Capacities: Capacities,
 		PublicInputs: []string{
 			"commitment", "nSamples", "nProcesses", "periodStartUs", "periodEndUs",
 			"allocatedKiB", "percentileBp", "thresholdBp", "usageBp", "scaleOut",
 		},
-		New: func(capacity int) frontend.Circuit { c, _ := memory.NewClass(capacity); return c },
+		New: func(capacity int) frontend.Circuit { c, _ := NewClass(capacity); return c },
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			var in MemoryInput
-			if err := decodeInput("memory", raw, &in); err != nil {
+			var in JSONInput
+			if err := claim.DecodeInput("memory", raw, &in); err != nil {
 				return nil, nil, err
 			}
-			salt, err := parseSalt("memory", in.Salt)
+			salt, err := claim.ParseSalt("memory", in.Salt)
 			if err != nil {
 				return nil, nil, err
 			}
 			if len(in.SwapPages) != len(in.UsageKiB) || len(in.PageFaults) != len(in.UsageKiB) {
-				return nil, nil, &Error{Code: "INPUT_INVALID", Msg: "memory input: swapPages, pageFaults and usageKiB must have one entry per sample"}
+				return nil, nil, claim.Invalid("memory input: swapPages, pageFaults and usageKiB must have one entry per sample")
 			}
-			mi := &memory.Input{Salt: salt, Params: memory.Params{
+			mi := &Input{Salt: salt, Params: Params{
 				PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs, AllocatedKiB: in.AllocatedKiB,
 				PercentileBp: in.PercentileBp, ThresholdBp: in.ThresholdBp,
 			}}
 			for s := range in.UsageKiB {
 				mi.Samples = append(mi.Samples, commitment.MemorySample{SwapPages: in.SwapPages[s], PageFaults: in.PageFaults[s], UsageKiB: in.UsageKiB[s]})
 			}
-			w, out, err := memory.Assign(memory.Classes[capacity], mi)
+			w, out, err := Assign(Classes[capacity], mi)
 			if err != nil {
-				return nil, nil, claimError(err)
+				return nil, nil, claim.FromInputError(err)
 			}
-			return w, &MemoryOutputs{Commitment: decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses, UsageBp: out.UsageBp, ScaleOut: out.ScaleOut}, nil
+			return w, &JSONOutputs{Commitment: claim.Decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses, UsageBp: out.UsageBp, ScaleOut: out.ScaleOut}, nil
 		},
 	})
 }

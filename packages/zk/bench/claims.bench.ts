@@ -1,50 +1,32 @@
 /**
- * Telemetry proof benchmark: constraints (and per element), dev setup (cached),
- * TypeScript commitment + reference, witness, prove, and verification in Go and
- * TypeScript for
- *   - memory autoscaling, 60 samples x 256 processes   (target: prove <= 2 s)
- *   - cpu autoscaling,    60 samples x 256 processes
- *   - disk autoscaling,   24 mounts x 60 samples
- *   - gateway health,     50,000 requests + 1,440 health checks   (target: prove <= 10 s)
- * Run: node --import tsx packages/zk/bench/telemetry.bench.ts [--only memory,gateway]
+ * Claim benchmark, driven by the registry: for every claim whose definition has
+ * a sample workload (`sample`), its constraints (and per element), dev setup
+ * (cached), TypeScript commitment + reference, witness, prove, and verification
+ * in Go and TypeScript (memory, cpu, disk, gateway, volume, ...; latency and
+ * inclusion have their own benchmarks with size sweeps).
+ * Run: node --import tsx packages/zk/bench/claims.bench.ts [--only memory,gateway]
  * Uses the veritee home ($VERITEE_HOME or ~/.veritee): missing keys are made by a
  * dev setup, timed, and cached.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { cpuCommitment, diskCommitment, gatewayCommitment, memoryCommitment, requestCode, type DiskMount } from '@veritee/core';
 import {
   bundlePublicInputs,
-  computeCpuOutputs,
-  computeDiskOutputs,
-  computeGatewayOutputs,
-  computeMemoryOutputs,
-  CPU_DEFAULTS,
-  cpuCapacityFor,
+  claimDefinitions,
   devSetup,
-  DISK_DEFAULTS,
-  diskCapacityFor,
-  GATEWAY_DEFAULTS,
-  gatewayCapacityFor,
   KeyRing,
-  MEMORY_DEFAULTS,
-  memoryCapacityFor,
-  proveCpu,
-  proveDisk,
-  proveGateway,
-  proveMemory,
+  prove,
   ProverPool,
   verifyProofBundle,
   verifyWithGo,
   veriteeHome,
+  type ClaimDefinition,
   type VerificationKeyDocument,
 } from '../src/index.js';
 
 const arg = process.argv.indexOf('--only');
 const only = arg > 0 ? process.argv[arg + 1]!.split(',') : undefined;
 const home = veriteeHome();
-const P0 = Date.UTC(2026, 10, 20) * 1000;
-const MIN = 60_000_000;
 
 let seed = 12345;
 const r = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -61,88 +43,23 @@ interface Case {
   prove: (pool: ProverPool) => Promise<{ bundle: unknown; timings: { witnessMs: number; proveMs: number } }>;
 }
 
-function memoryCase(): Case {
-  const nS = 60, nP = 256;
-  const allocatedKiB = 64 << 20;
-  const usageKiB = Array.from({ length: nS }, () => Array.from({ length: nP }, () => Math.floor(r() * r() * 480_000)));
-  const data = { swapPages: usageKiB.map(() => Math.floor(r() * 500)), pageFaults: usageKiB.map(() => Math.floor(r() * 80_000)), usageKiB };
-  const params = { periodStartUs: P0, periodEndUs: P0 + nS * MIN, allocatedKiB, ...MEMORY_DEFAULTS };
+/** One case per registered claim that describes a sample workload (and has no prover-side preparation). */
+function caseOf(def: ClaimDefinition): Case | undefined {
+  if (!def.sample || def.prepare) return undefined;
+  const s = def.sample(r);
+  const data = def.normalize ? def.normalize(s.data) : s.data;
   return {
-    claim: 'memory',
-    size: `${nS} samples × ${nP} processes`,
-    elements: nS * nP,
-    unit: 'cell',
-    capacity: memoryCapacityFor(nS, nP),
-    target: '≤ 2 s',
+    claim: def.kind,
+    size: s.size,
+    elements: s.elements,
+    unit: def.unit.split(' ')[0]!,
+    capacity: def.capacityFor(s.params, data),
+    ...(s.target ? { target: s.target } : {}),
     reference: () => {
-      memoryCommitment({ salt: 1n, ...params, ...data });
-      computeMemoryOutputs(params, data);
+      def.commit(s.params, data, 1n);
+      def.compute(s.params, data);
     },
-    prove: (pool) => proveMemory(pool, { params, data }),
-  };
-}
-
-function cpuCase(): Case {
-  const nS = 60, nP = 256;
-  const customer = Array.from({ length: nP }, (_, p) => p >= 40);
-  const usageMilli = Array.from({ length: nS }, () => customer.map((c) => Math.floor(r() * (c ? 60 : 10))));
-  const data = { customer, usageMilli };
-  const params = { periodStartUs: P0, periodEndUs: P0 + nS * 10_000_000, capacityMilli: 16_000, ...CPU_DEFAULTS };
-  return {
-    claim: 'cpu',
-    size: `${nS} samples × ${nP} processes`,
-    elements: nS * nP,
-    unit: 'cell',
-    capacity: cpuCapacityFor(nS, nP),
-    reference: () => {
-      cpuCommitment({ salt: 1n, ...params, ...data });
-      computeCpuOutputs(params, data);
-    },
-    prove: (pool) => proveCpu(pool, { params, data }),
-  };
-}
-
-function diskCase(): Case {
-  const nM = 24, nS = 60;
-  const mounts: DiskMount[] = Array.from({ length: nM }, () => {
-    const totalKiB = Math.floor((10 + r() * 4000) * 2 ** 20);
-    return { totalKiB, usedKiB: Math.floor(totalKiB * r() * 0.9), inodesTotal: 64_000_000, inodesUsed: Math.floor(r() * 20_000_000), queueDepth: Array.from({ length: nS }, () => Math.floor(r() * 40)) };
-  });
-  const params = { periodStartUs: P0, periodEndUs: P0 + nS * 10_000_000, ...DISK_DEFAULTS };
-  return {
-    claim: 'disk',
-    size: `${nM} mounts × ${nS} samples`,
-    elements: nM * nS,
-    unit: 'cell',
-    capacity: diskCapacityFor(nM, nS),
-    reference: () => {
-      diskCommitment({ salt: 1n, ...params, mounts });
-      computeDiskOutputs(params, { mounts });
-    },
-    prove: (pool) => proveDisk(pool, { params, data: { mounts } }),
-  };
-}
-
-function gatewayCase(): Case {
-  const n = 50_000, nChecks = 1440;
-  const requests = Array.from({ length: n }, () => {
-    const x = r();
-    return requestCode({ status: x < 0.0004 ? 503 : x < 0.03 ? 404 : 200, connectionOk: x > 0.0008, rateLimited: false });
-  });
-  const checks = Array.from({ length: nChecks }, () => r() > 0.002);
-  const params = { periodStartUs: P0, periodEndUs: P0 + 24 * 60 * MIN, ...GATEWAY_DEFAULTS };
-  return {
-    claim: 'gateway',
-    size: `${n.toLocaleString('en')} requests + ${nChecks} checks`,
-    elements: n,
-    unit: 'request',
-    capacity: gatewayCapacityFor(n, nChecks),
-    target: '≤ 10 s',
-    reference: () => {
-      gatewayCommitment({ salt: 1n, ...params, requests, checks });
-      computeGatewayOutputs(params, { requests, checks });
-    },
-    prove: (pool) => proveGateway(pool, { params, requests, checks }),
+    prove: (pool) => prove(pool, def.kind, { params: s.params, data }),
   };
 }
 
@@ -192,9 +109,9 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const make of [memoryCase, cpuCase, diskCase, gatewayCase]) {
-  const c = make();
-  if (only && !only.includes(c.claim)) continue;
+for (const def of claimDefinitions()) {
+  const c = caseOf(def);
+  if (!c || (only && !only.includes(c.claim))) continue;
   const pool = new ProverPool({ home, size: 1, timeoutMs: 4 * 3600_000 });
   try {
     const t0 = performance.now();
