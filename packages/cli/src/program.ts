@@ -95,7 +95,11 @@ export function resolveCommandPath(program: Command, args: readonly string[]): C
   let cmd = program;
   let i = 0;
   while (cmd.commands.length > 0) {
-    // Commands with subcommands take no options of their own besides --help/--version.
+    // A command with subcommands AND an action of its own (`veritee build --source …`)
+    // takes its own options and arguments: commander parses those.
+    const ownAction = (cmd as unknown as { _actionHandler?: unknown })._actionHandler != null;
+    if (ownAction && i < args.length && args[i]!.startsWith('-') && args[i] !== '-' && args[i] !== '--help' && args[i] !== '-h') return cmd;
+    // Other commands with subcommands take no options of their own besides --help/--version.
     while (i < args.length && args[i]!.startsWith('-') && args[i] !== '-') {
       if (args[i] === '--') return cmd;
       i++;
@@ -104,6 +108,7 @@ export function resolveCommandPath(program: Command, args: readonly string[]): C
     const word = args[i++]!;
     if (word === 'help') continue; // `veritee help <command>`: the next word names a command here
     const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub && ownAction && cmd.registeredArguments.length > 0) return cmd;
     if (!sub) {
       const names = visibleSubcommands(cmd);
       const nearest = [...names].sort((x, y) => editDistance(word, x) - editDistance(word, y) || x.localeCompare(y))[0];
