@@ -16,11 +16,11 @@ import { isVeriteeError } from '@veritee/core';
 import { parsePolicy } from '@veritee/attestation';
 import { createAttestedClient } from '@veritee/proxy';
 import { loadKeyRingFromHome, nearestRank, productionBundlePolicy, verifyBundle } from '@veritee/zk';
-import { baseConfig, send, startBackend, startGateway, type Backend } from './testing.js';
+import { baseConfig, ensureGatewayTestKeys, gatewayTestHome, send, startBackend, startGateway, type Backend } from './testing.js';
 import { FLAG_SERVED, periodFunction, RecordStore } from './records.js';
 import { SLAS_PATH, type SlaIndex } from './scheduler.js';
 
-const home = process.env.VERITEE_TEST_HOME ?? join(process.cwd(), '.veritee', 'test-home');
+const home = gatewayTestHome();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PERIOD_S = 8;
 
@@ -33,6 +33,7 @@ describe('scheduled SLA proofs over the served traffic', () => {
   let period: { startMs: number; endMs: number };
 
   before(async () => {
+    await ensureGatewayTestKeys(home);
     [fast, slow, victim] = await Promise.all([startBackend('fast', 0), startBackend('slow', 40), startBackend('victim', 0)]);
     const periodOf = periodFunction({ seconds: PERIOD_S });
     g = await startGateway(

@@ -8,6 +8,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SimulatedTee } from '@veritee/attestation';
 import { Enclave, simulatedEvidenceProvider } from '@veritee/proxy';
+import { devSetup, ProverPool } from '@veritee/zk';
+import { testHome } from '@veritee/zk/testing';
 import { Gateway } from './gateway.js';
 import { parseGatewayConfig, type GatewayConfigInput } from './config.js';
 
@@ -43,6 +45,25 @@ export async function startBackend(name: string, delayMs = 0): Promise<Backend> 
   return b;
 }
 
+/** The shared test home ($VERITEE_TEST_HOME or <repo>/.veritee/test-home). */
+export function gatewayTestHome(): string {
+  return testHome();
+}
+
+/**
+ * Makes (or reuses) the dev keys the gateway proves with: latency and gateway at the
+ * 1,024 class. A fresh clone has none, so tests that expect proofs call this first.
+ */
+export async function ensureGatewayTestKeys(home = gatewayTestHome()): Promise<void> {
+  const pool = new ProverPool({ home, size: 1 });
+  try {
+    await devSetup(pool, 'latency', 1024);
+    await devSetup(pool, 'gateway', 1024);
+  } finally {
+    await pool.close();
+  }
+}
+
 let tee: Promise<SimulatedTee> | undefined;
 export async function testEnclave(): Promise<Enclave> {
   tee ??= SimulatedTee.create({ platforms: ['snp'] });
@@ -54,7 +75,7 @@ export function baseConfig(extra: Partial<GatewayConfigInput> & Pick<GatewayConf
 }
 
 export async function startGateway(cfg: GatewayConfigInput, opts: { authTime?: () => Date } = {}): Promise<{ gw: Gateway; url: string; close(): Promise<void> }> {
-  const gw = await Gateway.create({ config: parseGatewayConfig(cfg), enclave: await testEnclave(), home: process.env.VERITEE_TEST_HOME ?? '/nonexistent', logger: false, ...opts });
+  const gw = await Gateway.create({ config: parseGatewayConfig(cfg), enclave: await testEnclave(), home: gatewayTestHome(), logger: false, ...opts });
   const a = await gw.listen();
   return { gw, url: `https://127.0.0.1:${a.port}`, close: () => gw.close() };
 }

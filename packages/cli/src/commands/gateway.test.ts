@@ -3,7 +3,7 @@
  * the simulated TEE and the shared test home: a refused configuration, traffic through
  * the gateway, a SIGHUP reload, and the period's bundles fetched and verified.
  */
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,13 @@ const repoRoot = resolve(here, '..', '..', '..', '..');
 const testHome = process.env['VERITEE_TEST_HOME'] ?? join(repoRoot, '.veritee', 'test-home');
 const tmp = mkdtempSync(join(tmpdir(), 'veritee-gw-cli-'));
 const children: ChildProcess[] = [];
+// A fresh clone has no keys: the period proofs below need latency and gateway at 1,024.
+before(async () => {
+  for (const circuit of ['latency', 'gateway']) {
+    const r = await runCli(['zk', 'setup', '--circuit', circuit, '--size', '1024', '--home', testHome]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+}, { timeout: 900_000 });
 const servers: http.Server[] = [];
 after(() => {
   for (const c of children) c.kill('SIGKILL');
