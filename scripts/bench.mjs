@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script in turn (each prints a Markdown
-// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway
+// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway,control-plane
 // and --sizes 1000,10000,50000 (latency proof sizes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,6 +25,8 @@ const benches = [
   ['kms', 'packages/kms/bench/kms.bench.ts', []],
   ['build', 'packages/build/bench/build.bench.ts', []],
   ['gateway', 'packages/gateway/bench/gateway.bench.ts', []],
+  ['ceremony', 'packages/ceremony/bench/ceremony.bench.ts', opt('--ceremony-circuits') ? ['--circuits', opt('--ceremony-circuits')] : []],
+  ['control-plane', 'packages/control-plane/bench/control-plane.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {

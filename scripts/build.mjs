@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds everything `npm start` and `npm test` need: the TypeScript packages (tsc -b)
-// and the Go prover binary (prover/bin/veritee-prover). Runs on `npm install`.
+// Builds everything `npm start` and `npm test` need: the TypeScript packages (tsc -b),
+// the Go prover binary (prover/bin/veritee-prover) and the web console's browser app
+// (packages/console/dist-web). Runs on `npm install`.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -46,4 +47,9 @@ if (!existsSync(tsc)) {
 console.log('veritee build: compiling TypeScript packages');
 run(process.execPath, [tsc, '-b', 'tsconfig.json'], root, 'tsc -b');
 chmodSync(join(root, 'packages', 'cli', 'dist', 'bin.js'), 0o755);
+
+// 3. The web console's browser app (Vite; type-checked first): packages/console/dist-web.
+console.log('veritee build: building the web console (vite)');
+run(process.execPath, [tsc, '-p', join('packages', 'console', 'web', 'tsconfig.json')], root, 'tsc (console web app)');
+run(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join('packages', 'console', 'web', 'vite.config.mjs')], root, 'vite build (console)');
 console.log('veritee build: done');

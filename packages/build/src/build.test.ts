@@ -253,8 +253,14 @@ test('negative: a provenance re-signed by another key is refused (hint, or the e
   const payload = readFileSync(join(d, 'provenance.json'));
   const other = generateEnclaveKey();
   writeFileSync(join(d, 'provenance.sigstore.json'), JSON.stringify(await signProvenance(payload, other)));
-  assert.deepEqual(failed(await verify(d)), { 'bundle.format': 'BUILD_SIGNATURE_INVALID', 'bundle.signature': 'BUILD_SIGNATURE_INVALID', 'provenance.format': 'BUILD_PROVENANCE_INVALID', 'provenance.file': 'BUILD_PROVENANCE_INVALID', 'artifact.subject': 'BUILD_ARTIFACT_MISMATCH', 'binding.report_data': 'BUILD_EVIDENCE_BINDING_MISMATCH', 'builder.evidence': 'BUILD_BUILDER_UNTRUSTED', 'builder.measurement': 'BUILD_BUILDER_UNTRUSTED', 'builder.id': 'BUILD_SOURCE_MISMATCH', 'build.sealed': 'BUILD_NOT_SEALED', 'source.commit': 'BUILD_SOURCE_MISMATCH' });
+  assert.deepEqual(failed(await verify(d)), { 'bundle.format': 'BUILD_SIGNER_NOT_ATTESTED', 'bundle.signature': 'BUILD_SIGNATURE_INVALID', 'provenance.format': 'BUILD_PROVENANCE_INVALID', 'provenance.file': 'BUILD_PROVENANCE_INVALID', 'artifact.subject': 'BUILD_ARTIFACT_MISMATCH', 'binding.report_data': 'BUILD_EVIDENCE_BINDING_MISMATCH', 'builder.evidence': 'BUILD_BUILDER_UNTRUSTED', 'builder.measurement': 'BUILD_BUILDER_UNTRUSTED', 'builder.id': 'BUILD_SOURCE_MISMATCH', 'build.sealed': 'BUILD_NOT_SEALED', 'source.commit': 'BUILD_SOURCE_MISMATCH' });
   writeFileSync(join(d, 'builder-key.pem'), other.publicPem);
+  const v = await verify(d);
+  assert.deepEqual(failed(v), { 'binding.report_data': 'BUILD_SIGNER_NOT_ATTESTED' });
+  assert.match(v.failures[0]!.detail, new RegExp(`signed by key ${other.hint.slice(0, 16)}.*attests key ${built.keyHash.slice(0, 16)}.*re-signed by another key`));
+  // the binding hints are only believed when they recompute to the signed report data
+  const hints = JSON.parse(readFileSync(join(d, 'binding.json'), 'utf8'));
+  writeFileSync(join(d, 'binding.json'), JSON.stringify({ ...hints, publicKeyHash: other.hint }));
   assert.deepEqual(failed(await verify(d)), { 'binding.report_data': 'BUILD_EVIDENCE_BINDING_MISMATCH' });
 });
 
@@ -262,9 +268,16 @@ test('negative: evidence whose report data binds a different provenance is refus
   const d = copyOut('otherprov');
   const key = readFileSync(join(d, 'builder-key.pem'), 'utf8');
   const spki = new Uint8Array((await import('node:crypto')).createPublicKey(key).export({ type: 'spki', format: 'der' }));
-  const ev = tee.evidence('snp', { reportData: buildReportData(new TextEncoder().encode('{"another":"provenance"}'), spki), measurement: Buffer.from(builderMeasurement(), 'hex') });
+  const another = new TextEncoder().encode('{"another":"provenance"}');
+  const ev = tee.evidence('snp', { reportData: buildReportData(another, spki), measurement: Buffer.from(builderMeasurement(), 'hex') });
   writeFileSync(join(d, 'evidence.json'), JSON.stringify(ev));
   assert.deepEqual(failed(await verify(d)), { 'binding.report_data': 'BUILD_EVIDENCE_BINDING_MISMATCH' });
+  // with the builder's binding hints, the failure says which provenance the evidence binds
+  const anotherHash = Buffer.from(sha256(another)).toString('hex');
+  writeFileSync(join(d, 'binding.json'), JSON.stringify({ version: 1, publicKeyHash: built.keyHash, provenanceSha256: anotherHash }));
+  const v = await verify(d);
+  assert.deepEqual(failed(v), { 'binding.report_data': 'BUILD_EVIDENCE_BINDING_MISMATCH' });
+  assert.match(v.failures[0]!.detail, new RegExp(`binds provenance ${anotherHash.slice(0, 16)}…, not this provenance ${built.provenanceSha256.slice(0, 16)}`));
 });
 
 test('negative: tampered evidence is refused', async () => {
@@ -281,9 +294,9 @@ test('negative: tampered evidence is refused', async () => {
 
 test('negative: a builder launch measurement outside the policy is refused, and a policy must pin it', async () => {
   const other = parseBuildPolicy(devBuildPolicyYaml('ab'.repeat(48)));
-  assert.deepEqual(failed(await verify(out, { policy: other })), { 'builder.measurement': 'BUILD_BUILDER_UNTRUSTED' });
+  assert.deepEqual(failed(await verify(out, { policy: other })), { 'builder.measurement': 'BUILD_BUILDER_MEASUREMENT_MISMATCH' });
   const d = await forge('badmeas', () => {}, 'cd'.repeat(48));
-  assert.deepEqual(failed(await verify(d)), { 'builder.measurement': 'BUILD_BUILDER_UNTRUSTED' });
+  assert.deepEqual(failed(await verify(d)), { 'builder.measurement': 'BUILD_BUILDER_MEASUREMENT_MISMATCH' });
   assert.throws(() => parseBuildPolicy(devBuildPolicyYaml(builderMeasurement()).replace(/measurements: \[.*\]/, 'measurements: any')), /pin the builder's launch measurement/);
   assert.throws(() => parseBuildPolicy(devBuildPolicyYaml(builderMeasurement()) + 'requireSeal: true\n'), (e: unknown) => isVeriteeError(e, 'BUILD_POLICY_INVALID') && /requireSeal/.test(e.message));
 });
@@ -334,7 +347,7 @@ test('tdx builder evidence: the MRTD is the builder measurement', async () => {
   const v = await verify(join(scratch, 'tdx'), { artifact: join(scratch, 'tdx/artifacts/dist/a.txt'), policy: p });
   assert.deepEqual(v.failures, []);
   assert.deepEqual(failed(await verify(join(scratch, 'tdx'), { artifact: join(scratch, 'tdx/artifacts/dist/a.txt'), policy: parseBuildPolicy(devBuildPolicyYaml('ef'.repeat(48), 'tdx')) })), {
-    'builder.measurement': 'BUILD_BUILDER_UNTRUSTED',
+    'builder.measurement': 'BUILD_BUILDER_MEASUREMENT_MISMATCH',
   });
 });
 

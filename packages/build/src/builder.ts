@@ -13,8 +13,10 @@
  *     evidence's report data; the evidence carries the builder's launch measurement.
  *
  * Output directory: `artifacts/`, `provenance.json` (the signed statement bytes),
- * `provenance.sigstore.json`, `evidence.json`, `builder-key.pem`, `builder-anchors.json`
- * (SIMULATED trust anchors), `inputs.json` (the Merkle leaves), `build.log`, `result.json`.
+ * `provenance.sigstore.json`, `evidence.json`, `binding.json` (what the report data binds),
+ * `builder-key.pem`, `builder-measurement.json` (what the simulated measurement covers),
+ * `builder-anchors.json` (SIMULATED trust anchors), `inputs.json` (the
+ * Merkle leaves), `build.log`, `result.json`.
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ import { fetchDependencies } from './fetch.js';
 import { chooseSandbox, networkAttempt, runSealed, sealingOf, type SandboxMethod, type Sealing } from './sandbox.js';
 import { BUILD_TYPES, IN_TOTO_STATEMENT_V1, SLSA_PROVENANCE_V1, VERITEE_BUILDER_ID } from './provenance.js';
 import { generateEnclaveKey, signProvenance } from './sign.js';
-import { builderMeasurement } from './measurement.js';
+import { builderManifest, builderMeasurement } from './measurement.js';
 import { buildReportData } from './binding.js';
 
 export const BUILDER_VERSION = '0.1.0';
@@ -287,7 +289,10 @@ export async function runBuild(o: BuildOptions): Promise<BuildResult> {
     writeOut(join(o.outDir, 'provenance.json'), payload);
     writeOut(join(o.outDir, 'provenance.sigstore.json'), JSON.stringify(bundle, null, 2) + '\n');
     writeOut(join(o.outDir, 'evidence.json'), JSON.stringify({ ...evidence, note: SimulatedTee.LABEL }, null, 2) + '\n');
+    // what the report data binds, so a verifier can say which link broke (untrusted until it recomputes)
+    writeOut(join(o.outDir, 'binding.json'), JSON.stringify({ version: 1, publicKeyHash: key.hint, provenanceSha256 }, null, 2) + '\n');
     writeOut(join(o.outDir, 'builder-key.pem'), key.publicPem);
+    writeOut(join(o.outDir, 'builder-measurement.json'), JSON.stringify(builderManifest(), null, 2) + '\n');
     writeOut(join(o.outDir, 'builder-anchors.json'), JSON.stringify(anchorsToJson(tee.anchors), null, 2) + '\n');
     writeOut(join(o.outDir, 'inputs.json'), JSON.stringify({ version: 1, merkleRoot, leaves }, null, 2) + '\n');
     const timings = {

@@ -12,7 +12,7 @@
 export { runBuild, BUILDER_VERSION, type BuildOptions, type BuildResult, type BuildProgress, type BuildSubject } from './builder.js';
 export { verifyBuild, type BuildCheck, type BuildFiles, type BuildVerification, type VerifyBuildOptions } from './verify.js';
 export { parseBuildPolicy, loadBuildPolicy, devBuildPolicyYaml, MAX_BUILD_POLICY_BYTES, type BuildPolicy } from './policy.js';
-export { builderMeasurement, MEASUREMENT_DOMAIN } from './measurement.js';
+export { builderMeasurement, builderManifest, measurementOfManifest, MEASUREMENT_DOMAIN, MEASURED_TOOLS, type BuilderManifest, type MeasurementComponent } from './measurement.js';
 export { bindingNonce, buildReportData, BUILD_BINDING_DOMAIN } from './binding.js';
 export { inputMerkleRoot, orderLeaves, leafHash, LEAF_KINDS, type InputLeaf, type LeafKind } from './merkle.js';
 export { pinSource, npmDependencies, npmPurl, sriToDigests, measurePreload, LOCKFILE_NAMES, type Preload, type ResolvedDependency, type SourceRef } from './inputs.js';
@@ -27,6 +27,9 @@ export {
   IN_TOTO_PAYLOAD_TYPE,
   VERITEE_BUILDER_ID,
   KETTLE_BUILDER_ID,
+  kettleChecksum,
+  checkKettleStatement,
+  kettleStatementSchema,
   BUILD_TYPES,
   type Statement,
 } from './provenance.js';

@@ -8,6 +8,7 @@
  * phase (`internalParameters.sealing`) and the builder's own measurement
  * (`internalParameters.toolchain["veritee-build"].digest`).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseJsonStrict, quoteInput, VeriteeError } from '@veritee/core';
 
@@ -97,4 +98,75 @@ export function parseStatement(text: string, what = 'provenance'): Statement {
 export function merkleRootOf(s: Statement): string | undefined {
   const b = s.predicate.runDetails.byproducts?.find((p) => p.name === 'input_merkle_root');
   return b?.digest?.['sha256'];
+}
+
+/**
+ * kettle's own provenance structure (Lunal kettle `src/provenance.rs`): the fields its
+ * deserializer requires. A provenance kettle itself could not read is not accepted as one.
+ */
+const kettleDigest = z.union([z.strictObject({ sha256: z.string().min(1).max(256) }), z.strictObject({ sha512: z.string().min(1).max(256) })]);
+const kettleToolVersion = z.object({ version: z.string().min(1).max(1024), digest: kettleDigest });
+export const kettleStatementSchema = z.object({
+  _type: z.literal(IN_TOTO_STATEMENT_V1),
+  predicateType: z.literal(SLSA_PROVENANCE_V1),
+  subject: z.array(z.object({ name: z.string().min(1).max(4096), digest: kettleDigest })).min(1),
+  predicate: z.object({
+    buildDefinition: z.object({
+      buildType: z.string().regex(/^https:\/\/lunal\.dev\/kettle\/[a-z0-9-]+@v\d+$/, 'a kettle build type (https://lunal.dev/kettle/<toolchain>@v<n>)'),
+      externalParameters: z.object({
+        buildCommand: z.string().max(65536),
+        source: z.object({ uri: z.string().max(4096), digest: z.object({ gitCommit: z.string().max(64), gitTree: z.string().max(64) }) }),
+      }),
+      internalParameters: z.object({ lockfileHash: kettleDigest, toolchain: z.object({ kettle: kettleToolVersion }).catchall(kettleToolVersion) }),
+      resolvedDependencies: z.array(z.object({ name: z.string().max(4096), uri: z.string().max(8192), digest: kettleDigest, annotations: z.record(z.string(), z.unknown()).optional() })).max(1_000_000),
+    }),
+    runDetails: z.object({
+      builder: z.object({ id: z.string().min(1).max(1024) }),
+      metadata: z.object({ invocationId: z.string().max(256), startedOn: z.string().max(64), finishedOn: z.string().max(64).nullable().optional() }),
+      byproducts: z.array(z.object({ name: z.string().max(256), digest: kettleDigest })),
+    }),
+  }),
+});
+
+function kettleCanonical(v: unknown, path: string): void {
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+    throw new VeriteeError('BUILD_PROVENANCE_INVALID', `kettle provenance: ${quoteInput(path, 120)} is a non-integer or unsafe number; its serialization is not pinned, refused`);
+  }
+  if (Array.isArray(v)) v.forEach((x, i) => kettleCanonical(x, `${path}[${i}]`));
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      // JavaScript enumerates integer-like keys first: the file's key order would be lost
+      if (/^(0|[1-9][0-9]*)$/.test(k)) throw new VeriteeError('BUILD_PROVENANCE_INVALID', `kettle provenance: key ${quoteInput(`${path}.${k}`, 120)} is integer-like; its order cannot be kept, refused`);
+      kettleCanonical(x, `${path}.${k}`);
+    }
+  }
+}
+
+/**
+ * kettle's provenance checksum, the value its evidence carries as report data
+ * (`Provenance::checksum`: SHA-256 of `serde_json::to_string` of the provenance, i.e. the
+ * compact JSON of the file with its keys in the file's order, no whitespace). Checked
+ * against Lunal's own published fixtures (tests/fixtures/{ripgrep,alejandra} of
+ * lunal-dev/kettle, whose az-snp TPM quotes carry exactly this digest, not SHA-256 of the
+ * pretty-printed file). Strict: duplicate keys, integer-like keys and non-integer numbers
+ * are refused, so the digest is always the one kettle computed over the same fields.
+ * kettle's deserializer drops unknown fields before hashing; veritee hashes every field,
+ * so a kettle provenance with added fields fails the binding (fails closed).
+ */
+export function kettleChecksum(text: string): Uint8Array {
+  const doc = parseJsonStrict(text, { what: 'kettle provenance', code: 'BUILD_PROVENANCE_INVALID', maxDepth: 32 });
+  kettleCanonical(doc, '$');
+  return new Uint8Array(createHash('sha256').update(JSON.stringify(doc)).digest());
+}
+
+/** Checks kettle's required fields (see {@link kettleStatementSchema}); throws BUILD_PROVENANCE_INVALID naming them. */
+export function checkKettleStatement(text: string): void {
+  const r = kettleStatementSchema.safeParse(parseJsonStrict(text, { what: 'kettle provenance', code: 'BUILD_PROVENANCE_INVALID', maxDepth: 32 }));
+  if (!r.success) {
+    const why = r.error.issues
+      .slice(0, 4)
+      .map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`)
+      .join('; ');
+    throw new VeriteeError('BUILD_PROVENANCE_INVALID', `not kettle's provenance layout: ${quoteInput(why, 300)}`);
+  }
 }

@@ -1,21 +1,22 @@
 /**
  * Reproducibility report: the same commit built twice; a deterministic build is reported
- * reproducible, one that embeds the time or randomness is not, with the differing file,
- * sizes and first differing byte.
+ * reproducible, one that embeds randomness is not, with the differing file, sizes, first
+ * differing byte and diffoscope's report (the real diffoscope, installed when missing).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimulatedTee } from '@veritee/attestation';
 import { compareBuilds, formatReproducibility, reproduceBuild } from './index.js';
-import { ensureBubblewrap, makeRepo } from './testing.js';
+import { ensureBubblewrap, ensureDiffoscope, makeRepo } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'veritee-repro-'));
 let tee: SimulatedTee;
 before(async () => {
   ensureBubblewrap();
+  ensureDiffoscope();
   tee = await SimulatedTee.create({ platforms: ['snp'] });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,5 +46,12 @@ test('a build that embeds randomness is reported with what differs', async () =>
   assert.equal(report.differing[0]!.size[0], 25);
   assert.ok(report.differing[0]!.firstDifference >= 9);
   assert.match(formatReproducibility(report), /NOT reproducible[\s\S]*dist\/id\.txt[\s\S]*first difference at byte/);
+  // diffoscope's report names the differing line of each build
+  assert.equal(report.diffoscope, 'used');
+  const ids = ['a', 'b'].map((x) => readFileSync(join(dir, 'rand', x, 'artifacts/dist/id.txt'), 'utf8'));
+  const diff = report.differing[0]!.diffoscope!;
+  assert.match(diff, /^--- .*\/a\/artifacts\/dist\/id\.txt\n\+\+\+ .*\/b\/artifacts\/dist\/id\.txt/);
+  assert.ok(diff.includes(`-${ids[0]}`) && diff.includes(`+${ids[1]}`), diff);
+  assert.match(formatReproducibility(report), /diffoscope: used[\s\S]*```\n--- /);
   assert.throws(() => compareBuilds(join(dir, 'rand', 'a'), dir), /not a build result/);
 });

@@ -97,8 +97,13 @@ export function compareBuilds(dirA: string, dirB: string, opts: { diffoscope?: b
     const pb = join(dirB, 'artifacts', s.name);
     const d: FileDifference = { name: s.name, sha256: [s.digest.sha256, other], size: [statSync(pa).size, statSync(pb).size], firstDifference: firstDifference(pa, pb) };
     if (useDiffoscope) {
-      const r = spawnSync('diffoscope', ['--text', '-', '--no-progress', pa, pb], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
-      d.diffoscope = (r.stdout ?? '').slice(0, opts.maxDiffoscopeBytes ?? 64 * 1024);
+      // exit status: 0 identical, 1 differences found, anything else an error of diffoscope's own
+      const max = opts.maxDiffoscopeBytes ?? 64 * 1024;
+      const r = spawnSync('diffoscope', ['--text', '-', '--text-color', 'never', '--no-progress', '--max-report-size', String(Math.max(max, 4096)), pa, pb], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
+      d.diffoscope =
+        r.status === 1 || r.status === 0
+          ? (r.stdout ?? '').slice(0, max)
+          : `diffoscope failed (${r.error ? (r.error as NodeJS.ErrnoException).code ?? 'error' : `exit ${r.status ?? r.signal}`}): ${(r.stderr ?? '').slice(0, 500)}`;
     }
     differing.push(d);
   }

@@ -6,14 +6,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parsePolicy, SimulatedTee } from '@veritee/attestation';
 import { isVeriteeError } from '@veritee/core';
 import { createAttestedClient, createAttestingProxy, Enclave, simulatedEvidenceProvider, type AttestingProxy } from '@veritee/proxy';
-import { buildService, builderMeasurement } from './index.js';
+import { buildService, builderMeasurement, devBuildPolicyYaml, parseBuildPolicy, verifyBuild } from './index.js';
 import { ensureBubblewrap, makeRepo } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'veritee-build-proxy-'));
@@ -23,6 +24,7 @@ let proxy: AttestingProxy;
 let url: string;
 let posts = 0;
 let bundle: string;
+let commit: string;
 
 const policyFor = (measurement: string) =>
   parsePolicy({ platforms: ['snp'], allowSimulated: true, reportData: { require: ['nonce', 'publicKeyHash'] }, snp: { measurements: [measurement] } });
@@ -41,6 +43,7 @@ before(async () => {
   const addr = await proxy.listen(0, '127.0.0.1');
   url = `https://127.0.0.1:${addr.port}`;
   const repo = makeRepo({ 'a.txt': 'via proxy\n' }, dir);
+  commit = repo.commit;
   execFileSync('git', ['-C', repo.dir, 'bundle', 'create', '-q', join(dir, 'r.bundle'), 'HEAD', 'main']);
   bundle = readFileSync(join(dir, 'r.bundle')).toString('base64');
 });
@@ -56,11 +59,12 @@ test('a client attests the builder (measurement pinned) before sending its sourc
     const info = await client.fetch('/builder');
     assert.equal(info.attestation.verified, true);
     assert.equal(((await info.json()) as { measurement: string }).measurement, builderMeasurement());
-    const res = await client.fetch('/build', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bundle, cmd: 'mkdir -p dist && cp a.txt dist/', artifacts: ['dist'] }) });
+    const nonce = randomBytes(32);
+    const res = await client.fetch('/build', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bundle, cmd: 'mkdir -p dist && cp a.txt dist/', artifacts: ['dist'], nonce: nonce.toString('hex') }) });
     assert.equal(res.status, 202);
     assert.equal(res.attestation.verified, true);
     const { id } = (await res.json()) as { id: string };
-    let result: { status: string; subjects?: { name: string }[] } = { status: 'queued' };
+    let result: { status: string; subjects?: { name: string }[]; [k: string]: unknown } = { status: 'queued' };
     for (let i = 0; i < 200 && result.status !== 'succeeded' && result.status !== 'failed'; i++) {
       const r = await client.fetch(`/build/${id}/result`);
       assert.equal(r.attestation.verified, true);
@@ -69,6 +73,22 @@ test('a client attests the builder (measurement pinned) before sending its sourc
     }
     assert.equal(result.status, 'succeeded');
     assert.deepEqual(result.subjects?.map((s) => s.name), ['dist/a.txt']);
+    // the client verifies what came back through the attested channel, fresh for its nonce
+    const out = join(dir, 'client');
+    mkdirSync(out);
+    writeFileSync(join(out, 'provenance.sigstore.json'), JSON.stringify(result['provenance']));
+    writeFileSync(join(out, 'evidence.json'), JSON.stringify(result['evidence']));
+    writeFileSync(join(out, 'builder-key.pem'), String(result['builderKey']));
+    writeFileSync(join(out, 'builder-anchors.json'), JSON.stringify(result['anchors']));
+    const artRes = await client.fetch(`/build/${id}/artifact?name=dist/a.txt`);
+    assert.equal(artRes.attestation.verified, true);
+    const art = new Uint8Array(await artRes.arrayBuffer());
+    assert.equal(new TextDecoder().decode(art), 'via proxy\n');
+    const policy = parseBuildPolicy(devBuildPolicyYaml(builderMeasurement()));
+    const v = await verifyBuild({ artifact: art, files: { dir: out }, policy, at: new Date(), nonce, sourceCommit: commit });
+    assert.deepEqual(v.failures, []);
+    const stale = await verifyBuild({ artifact: art, files: { dir: out }, policy, at: new Date(), nonce: randomBytes(32) });
+    assert.deepEqual(stale.failures.map((c) => c.code), ['BUILD_EVIDENCE_BINDING_MISMATCH']);
   } finally {
     await client.close();
   }

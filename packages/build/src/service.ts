@@ -197,6 +197,7 @@ export function buildService(opts: BuildServiceOptions = {}): FastifyInstance {
       builderKey: read('builder-key.pem'),
       anchors: JSON.parse(read('builder-anchors.json')) as unknown,
       inputs: JSON.parse(read('inputs.json')) as unknown,
+      binding: JSON.parse(read('binding.json')) as unknown,
     };
   });
 

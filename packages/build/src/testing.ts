@@ -1,7 +1,7 @@
 /**
  * @module testing
- * Test helpers: real git repositories in temp directories, bubblewrap installed when
- * missing (as root, from Debian), npm tarballs served on loopback. Not part of the
+ * Test helpers: real git repositories in temp directories, bubblewrap and diffoscope
+ * installed when missing (as root, from Debian), npm tarballs served on loopback. Not part of the
  * builder's measurement.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,6 +21,19 @@ export function ensureBubblewrap(): void {
     r = spawnSync('apt-get', ['install', '-y', 'bubblewrap'], { stdio: 'inherit' });
   }
   if (r.status !== 0) throw new Error('apt-get install bubblewrap failed');
+}
+
+/** Installs diffoscope (Debian `diffoscope-minimal`) with apt-get when missing (the reproducibility test needs the real tool). */
+export function ensureDiffoscope(): void {
+  if (spawnSync('diffoscope', ['--version'], { stdio: 'ignore' }).status === 0) return;
+  if (process.getuid?.() !== 0) throw new Error('diffoscope is missing and the tests are not root: apt-get install diffoscope-minimal');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'diffoscope-minimal'], { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'diffoscope-minimal'], { stdio: 'inherit', env });
+  }
+  if (r.status !== 0 || spawnSync('diffoscope', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('apt-get install diffoscope-minimal failed');
 }
 
 export function git(dir: string, ...args: string[]): string {

@@ -9,9 +9,12 @@
  *   provenance.format     the payload is an in-toto Statement v1 with SLSA v1 provenance
  *   provenance.file       provenance.json (if present) is exactly the signed payload
  *   binding.report_data   the evidence's report data binds SHA-256(payload) and the key
+ *                         (BUILD_SIGNER_NOT_ATTESTED when it attests another key,
+ *                         BUILD_EVIDENCE_BINDING_MISMATCH when another provenance)
  *   builder.evidence      the evidence verifies (signatures, chain, TCB, debug, ...) under
  *                         the policy's builder section
  *   builder.measurement   the builder's launch measurement is one the policy pins
+ *                         (BUILD_BUILDER_MEASUREMENT_MISMATCH)
  *   builder.id            runDetails.builder.id is one the policy accepts
  *   build.sealed          the provenance records a sealed, network-less build phase
  *   source.commit         the source commit is the one asked for / allowed by the policy
@@ -22,8 +25,8 @@
  *                         lists exactly the resolved dependencies (when present)
  *
  * kettle layout (`provenance.json` + `evidence.json`, no Sigstore bundle): `kettle.layout`
- * replaces the bundle checks, and the binding is SHA-256(provenance.json) as the report
- * data. Everything else (including the builder measurement kettle leaves unchecked) is
+ * replaces the bundle checks (kettle's required fields), and the binding is kettle's
+ * provenance checksum (SHA-256 of the compact JSON, `kettleChecksum`) as the report data. Everything else (including the builder measurement kettle leaves unchecked) is
  * checked the same way; kettle records no sealing, so the default policy refuses it.
  *
  * INVARIANT: `ok` only when every check ran and passed. A check that cannot run because
@@ -32,10 +35,10 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { bytesEqual, fromUtf8, parseJsonStrict, quoteInput, sha256, toHex, VeriteeError, type ErrorCode } from '@veritee/core';
-import { anchorsFromJson, MAX_EVIDENCE_BYTES, verifyEvidence, type TrustAnchors } from '@veritee/attestation';
+import { bytesEqual, fromHex, fromUtf8, parseJsonStrict, quoteInput, sha256, toHex, VeriteeError, type ErrorCode } from '@veritee/core';
+import { anchorsFromJson, computeReportData, MAX_EVIDENCE_BYTES, verifyEvidence, type TrustAnchors } from '@veritee/attestation';
 import { bindingNonce } from './binding.js';
-import { merkleRootOf, parseStatement, IN_TOTO_PAYLOAD_TYPE, type Statement } from './provenance.js';
+import { checkKettleStatement, kettleChecksum, merkleRootOf, parseStatement, IN_TOTO_PAYLOAD_TYPE, type Statement } from './provenance.js';
 import { openBundle, verifyBundleSignature } from './sign.js';
 import type { BuildPolicy } from './policy.js';
 import { inputMerkleRoot, LEAF_KINDS, type InputLeaf } from './merkle.js';
@@ -68,6 +71,7 @@ export interface BuildFiles {
   anchors?: string;
   inputs?: string;
   provenance?: string;
+  binding?: string;
 }
 
 export interface VerifyBuildOptions {
@@ -157,7 +161,12 @@ function checkMerkle(s: Statement, inputsText: string): BuildCheck {
   return pass(name, `${leaves.length} input leaves recompute to the recorded root ${root.slice(0, 16)}… and list the ${provDeps.size} resolved dependencies`);
 }
 
-/** The report data kettle's evidence carries for `digest` = SHA-256(provenance.json). */
+/**
+ * The report data kettle's evidence carries for `digest` = kettle's provenance checksum:
+ * az-snp/az-tdx (and other TPM-quoted platforms): the TPM quote's extraData, the 32 bytes
+ * themselves; bare SNP/TDX: attestation-rs pads the 32 bytes with zeros to the 64 bytes of
+ * report data (`pad_report_data`), and its verifier compares with trailing zeros stripped.
+ */
 export function kettleReportData(evidenceText: string, digest: Uint8Array): Uint8Array {
   const platform = /"platform"\s*:\s*"([a-z-]{2,10})"/.exec(evidenceText.slice(0, 4096))?.[1] ?? '';
   if (platform.startsWith('az-') || platform === 'nvidia') return digest;
@@ -166,9 +175,51 @@ export function kettleReportData(evidenceText: string, digest: Uint8Array): Uint
   return rd;
 }
 
+/**
+ * Why the report data does not bind this provenance and key. The builder writes what it
+ * bound next to the evidence (`binding.json`: `{publicKeyHash, provenanceSha256}`, hex);
+ * those hints are untrusted until they recompute to the evidence's signed report
+ * data, and then tell apart a provenance re-signed by another key (the evidence attests a
+ * different key: BUILD_SIGNER_NOT_ATTESTED) from evidence bound to another provenance
+ * (BUILD_EVIDENCE_BINDING_MISMATCH). Without hints, or when they do not recompute, the
+ * failure is BUILD_EVIDENCE_BINDING_MISMATCH.
+ */
+function bindingFailure(bindingPath: string, actualHex: string | undefined, payload: Uint8Array, spki: Uint8Array, nonce: Uint8Array | undefined, detail: string): BuildCheck {
+  const generic = fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', `the evidence does not bind this provenance and key: ${quoteInput(detail || 'report data not checked', 300)}`);
+  let hint: { publicKeyHash?: unknown; provenanceSha256?: unknown } | undefined;
+  try {
+    if (!existsSync(bindingPath)) return generic;
+    hint = parseJsonStrict(readBounded(bindingPath, 4096, 'binding.json').toString('utf8'), { what: 'binding.json', maxDepth: 4 }) as typeof hint;
+  } catch {
+    return generic;
+  }
+  const hex64 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  if (!actualHex || !hint || !hex64(hint.publicKeyHash) || !hex64(hint.provenanceSha256)) return generic;
+  let recomputed: string;
+  try {
+    recomputed = toHex(computeReportData({ publicKeyHash: fromHex(hint.publicKeyHash, 'binding.publicKeyHash'), nonce: bindingNonce(fromHex(hint.provenanceSha256, 'binding.provenanceSha256'), nonce) }));
+  } catch {
+    return generic;
+  }
+  if (recomputed !== actualHex.toLowerCase()) return generic;
+  const keyHash = toHex(sha256(spki));
+  if (hint.publicKeyHash !== keyHash) {
+    return fail('binding.report_data', 'BUILD_SIGNER_NOT_ATTESTED', `the provenance is signed by key ${keyHash.slice(0, 16)}…, but the builder evidence attests key ${hint.publicKeyHash.slice(0, 16)}…: re-signed by another key`);
+  }
+  const provHash = toHex(sha256(payload));
+  if (hint.provenanceSha256 !== provHash) {
+    return fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', `the evidence binds provenance ${hint.provenanceSha256.slice(0, 16)}…, not this provenance ${provHash.slice(0, 16)}…`);
+  }
+  return fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', 'the evidence binds this provenance and key with another client nonce');
+}
+
 /** Verifies an artifact against a build's signed provenance and evidence (see the module doc). */
 export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerification> {
-  const dir = o.files.dir ?? '.';
+  let dir = o.files.dir ?? '.';
+  // kettle writes its build into <project>/kettle-build/: accept the project directory too
+  if (o.layout !== 'veritee' && !o.files.provenance && !existsSync(join(dir, 'provenance.json')) && !existsSync(join(dir, 'provenance.sigstore.json')) && existsSync(join(dir, 'kettle-build', 'provenance.json'))) {
+    dir = join(dir, 'kettle-build');
+  }
   const path = (k: keyof Omit<BuildFiles, 'dir'>, def: string) => o.files[k] ?? join(dir, def);
   const checks: BuildCheck[] = [];
   const artifactSha256 = typeof o.artifact === 'string' ? hashFile(o.artifact) : toHex(sha256(o.artifact));
@@ -178,12 +229,17 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
   let spki: Uint8Array | undefined;
   let statement: Statement | undefined;
   let bundleJson: unknown;
+  let kettleDigest: Uint8Array | undefined;
   const layout = o.layout && o.layout !== 'auto' ? o.layout : existsSync(path('bundle', 'provenance.sigstore.json')) ? 'veritee' : 'kettle';
   if (layout === 'kettle') {
     // kettle: provenance.json is authenticated by the evidence alone (sha256 in report data)
     try {
-      payload = new Uint8Array(readBounded(path('provenance', 'provenance.json'), LIMITS.provenance, 'provenance'));
-      checks.push(pass('kettle.layout', `kettle layout: provenance.json (sha256 ${toHex(sha256(payload)).slice(0, 16)}…) is authenticated only by the builder evidence's report data`));
+      const bytes = new Uint8Array(readBounded(path('provenance', 'provenance.json'), LIMITS.provenance, 'provenance'));
+      const text = fromUtf8(bytes);
+      checkKettleStatement(text);
+      kettleDigest = kettleChecksum(text);
+      payload = bytes;
+      checks.push(pass('kettle.layout', `kettle layout (Lunal kettle's provenance fields); its checksum, SHA-256 of the compact JSON, ${toHex(kettleDigest).slice(0, 16)}…, is authenticated only by the builder evidence's report data`));
     } catch (e) {
       checks.push(fail('kettle.layout', (e as VeriteeError).code ?? 'BUILD_PROVENANCE_INVALID', (e as Error).message));
     }
@@ -196,7 +252,7 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
     if (opened.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw new VeriteeError('BUILD_PROVENANCE_INVALID', `DSSE payload type is ${quoteInput(opened.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
     spki = pemToSpki(readBounded(path('key', 'builder-key.pem'), LIMITS.key, 'builder key').toString('utf8'));
     if (toHex(sha256(spki)) !== opened.hint) {
-      throw new VeriteeError('BUILD_SIGNATURE_INVALID', `the bundle's key hint ${quoteInput(opened.hint, 20)} is not the SHA-256 of builder-key.pem (${toHex(sha256(spki)).slice(0, 16)}…)`);
+      throw new VeriteeError('BUILD_SIGNER_NOT_ATTESTED', `the bundle is signed by key ${quoteInput(opened.hint, 20)}, not by the builder key (builder-key.pem, ${toHex(sha256(spki)).slice(0, 16)}…): re-signed by another key`);
     }
     checks.push(pass('bundle.format', `Sigstore bundle v0.3 with a DSSE envelope (${IN_TOTO_PAYLOAD_TYPE}) signed by public key ${opened.hint.slice(0, 16)}…`));
     payload = opened.payload;
@@ -259,7 +315,7 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
       const binding = spki
         ? { policy: o.policy.builder, nonce: bindingNonce(sha256(payload), o.nonce), publicKeyHash: sha256(spki) }
         : // kettle: sha256(provenance) is the report data (az-*: the TPM quote's extraData; SNP/TDX: the first 32 of 64 bytes, zeros after)
-          { policy: { ...o.policy.builder, reportData: { require: [] } }, expectedReportData: kettleReportData(evidenceText, sha256(payload)) };
+          { policy: { ...o.policy.builder, reportData: { require: [] } }, expectedReportData: kettleReportData(evidenceText, kettleDigest ?? sha256(payload)) };
       const result = await verifyEvidence(evidenceText, { ...binding, at: o.at, ...(anchors ? { simulatedAnchors: anchors } : {}) });
       // the report-data checks (the platform's and the policy's) are the binding link
       const rd = result.checks.filter((c) => /(^|\.)report_data$/.test(c.name));
@@ -269,8 +325,10 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
       const restFailed = rest.filter((c) => !c.ok);
       checks.push(
         rd.some((c) => c.name === 'policy.report_data') && rdFailed.length === 0
-          ? pass('binding.report_data', `evidence report data binds SHA-256(provenance) ${toHex(sha256(payload)).slice(0, 16)}… and the builder key`)
-          : fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', `the evidence does not bind this provenance and key: ${quoteInput(rdFailed.map((c) => c.detail).join('; ') || 'report data not checked', 300)}`),
+          ? pass('binding.report_data', kettleDigest ? `evidence report data is kettle's provenance checksum ${toHex(kettleDigest).slice(0, 16)}…` : `evidence report data binds SHA-256(provenance) ${toHex(sha256(payload)).slice(0, 16)}… and the builder key`)
+          : spki
+            ? bindingFailure(path('binding', 'binding.json'), result.claims?.reportData, payload, spki, o.nonce, rdFailed.map((c) => c.detail).join('; '))
+            : fail('binding.report_data', 'BUILD_EVIDENCE_BINDING_MISMATCH', `the evidence does not bind this provenance: ${quoteInput(rdFailed.map((c) => c.detail).join('; ') || 'report data not checked', 300)}`),
       );
       checks.push(
         restFailed.length === 0 && rest.length > 0
@@ -280,7 +338,7 @@ export async function verifyBuild(o: VerifyBuildOptions): Promise<BuildVerificat
       checks.push(
         meas?.ok
           ? pass('builder.measurement', `builder launch measurement ${result.claims?.measurement.slice(0, 16)}… is pinned by the policy`)
-          : fail('builder.measurement', 'BUILD_BUILDER_UNTRUSTED', `builder launch measurement is outside the policy: ${meas ? meas.detail : 'not checked'}`),
+          : fail('builder.measurement', meas ? 'BUILD_BUILDER_MEASUREMENT_MISMATCH' : 'BUILD_BUILDER_UNTRUSTED', `builder launch measurement is outside the policy: ${meas ? meas.detail : 'not checked'}`),
       );
     } catch (e) {
       const msg = e instanceof VeriteeError ? `${e.code}: ${e.message}` : (e as Error).message;

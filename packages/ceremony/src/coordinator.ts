@@ -68,7 +68,7 @@ export function readManifest(dir: string): CeremonyManifest {
     throw new VeriteeError('INPUT_FILE_UNREADABLE', `no ceremony in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const m = parseJsonStrict(text, { what: 'ceremony manifest', code: 'CEREMONY_INVALID', maxDepth: 8 }) as CeremonyManifest;
-  if (m?.format !== 'veritee.ceremony/v1') throw new VeriteeError('CEREMONY_INVALID', `${dir}/ceremony.json is not a veritee.ceremony/v1 manifest`);
+  if (m?.format !== 'veritee.ceremony/v2') throw new VeriteeError('CEREMONY_INVALID', `${dir}/ceremony.json is not a veritee.ceremony/v2 manifest`);
   return m;
 }
 

@@ -85,7 +85,7 @@ export async function runEngine<T = unknown>(command: string, flags: Record<stri
 
 /** A phase-2 ceremony manifest (prover/internal/ceremony.Manifest). */
 export interface CeremonyManifest {
-  format: 'veritee.ceremony/v1';
+  format: 'veritee.ceremony/v2';
   circuit: string;
   circuitVersion: number;
   capacity: number;

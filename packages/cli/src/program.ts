@@ -15,6 +15,7 @@ import { registerInclusionCommands } from './commands/inclusion.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerOhttpCommands } from './commands/ohttp.js';
 import { registerCollectCommands } from './commands/collect.js';
+import { registerCpCommands } from './commands/cp.js';
 import { registerKmsCommands } from './commands/kms.js';
 
 export { MAX_ERROR_MESSAGE, sanitizeForTerminal } from './io.js';
@@ -22,6 +23,8 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerGatewayCommands } from './commands/gateway.js';
 import { registerCeremonyCommands } from './commands/ceremony.js';
 import { registerImageCommands } from './commands/image.js';
+import { registerConsoleCommand } from './commands/console.js';
+import { registerAuditCommand } from './commands/audit.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -40,11 +43,14 @@ export function buildProgram(): Command {
   registerProxyCommands(program);
   registerOhttpCommands(program);
   registerCollectCommands(program);
+  registerCpCommands(program);
   registerKmsCommands(program);
   registerBuildCommands(program);
   registerGatewayCommands(program);
   registerImageCommands(program);
+  registerAuditCommand(program);
   registerDemoCommand(program);
+  registerConsoleCommand(program);
   return program;
 }
 

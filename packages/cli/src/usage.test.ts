@@ -40,7 +40,7 @@ test('the root package.json has a bin that npm links, and `npx --no-install veri
 });
 
 test('an unknown command is CLI_COMMAND_UNKNOWN (exit 2) naming it and the nearest command, at every level', async () => {
-  expectError(await cli(['console', '--help']), 'CLI_COMMAND_UNKNOWN', /veritee has no command "console"; did you mean "collect"\?/);
+  expectError(await cli(['colect', '--help']), 'CLI_COMMAND_UNKNOWN', /veritee has no command "colect"; did you mean "collect"\?/);
   expectError(await cli(['market']), 'CLI_COMMAND_UNKNOWN', /no command "market"; did you mean/);
   expectError(await cli(['verfy', 'b.json']), 'CLI_COMMAND_UNKNOWN', /did you mean "verify"\?/);
   expectError(await cli(['attest', 'frobnicate']), 'CLI_COMMAND_UNKNOWN', /veritee attest has no command "frobnicate".*\(commands: verify, serve, check-token, sim;/);

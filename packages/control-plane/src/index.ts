@@ -72,3 +72,20 @@ export {
 export { linuxSource, type TelemetrySource, type StatfsResult } from './telemetry/source.js';
 export { summarizeTelemetry, formatBytes } from './telemetry/summary.js';
 export { memoryClaimInput, type MemoryClaimInput } from './autoscaling/memory.js';
+
+// ---- the autoscaling control plane -------------------------------------------
+export { parseWorkloadSpec, WorkloadSpecSchema, RuleSchema, OrchestratorTargetSchema, METRICS, CLAIM_OF, MAX_REPLICAS_LIMIT, type Metric, type Rule, type WorkloadSpec, type WorkloadSpecInput } from './plane/workload.js';
+export { parseTelemetryReport, measure, TelemetryReportSchema, GpuReportSchema, type TelemetryReport, type GpuReport, type Measurement, type ClaimInput } from './plane/report.js';
+export { openEmbeddedLog, openPostgresLog, type CpDb, type Querier } from './plane/db.js';
+export { DecisionLog, type Decision, type DecisionClaim, type EnactState, type ProofState, type SignedCommand, type WorkloadRecord } from './plane/log.js';
+export { InProcessQueue, proverWorker, checkDecisionBundle, backoffMs, isPermanent, DEFAULT_RETRY, type ProofQueue, type ProofJob, type ProofResult, type ProveFn, type RetryPolicy } from './plane/queue.js';
+export { ProcessPoolOrchestrator, type Orchestrator } from './plane/orchestrator.js';
+export { signCommand, verifyCommand, telemetryMessage, verifyTelemetrySignature, keyIdOf, COMMAND_DOMAIN, TELEMETRY_DOMAIN, type CommandPayload, type Signer } from './plane/command.js';
+export { ControlPlane, type ControlPlaneOptions, type IngestResult } from './plane/plane.js';
+export { buildControlPlaneServer, type ControlPlaneServerOptions } from './plane/server.js';
+export { ControlPlaneAgent, type AgentOptions, type SendResult } from './plane/agent.js';
+export { collectGpu, parseNvidiaSmi } from './plane/gpu.js';
+export { Metrics, quantile } from './plane/metrics.js';
+export { JetStreamQueue, runJetStreamWorker, ensureTopology, JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM, RESULTS_SUBJECT, DEAD_STREAM, DEAD_SUBJECT, WORKER_CONSUMER, type JetStreamOptions, type JetStreamWorker } from './plane/jetstream.js';
+export { KubernetesOrchestrator } from './plane/kubernetes.js';
+export { ensureEngine, startNats, startKubernetes, freePort, engineBinDir, waitFor, stopProcess, type RunningEngine, type RunningKubernetes } from './plane/engines.js';

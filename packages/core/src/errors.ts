@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   ZK_WITNESS_INVALID: input('the witness does not satisfy the circuit'),
   ZK_BUNDLE_UNATTESTED: verify('the bundle carries no enclave signature or attestation evidence, and proof-only verification was not asked for'),
   ZK_EXPECTATION_MISMATCH: verify("the claim's public parameters (thresholds, SLA bounds, kind) are not the ones the verifier expects"),
+  ZK_AUDIT_MISMATCH: verify('the bundle was not computed from exactly the records (and salt) given to the audit'),
   ZK_STATEMENT_SIGNATURE_INVALID: verify('the enclave signature over the claim statement does not verify'),
   ZK_BUNDLE_TIME_INVALID: verify("the bundle's creation time is after the verification time or before the end of the period it reports on"),
 
@@ -81,7 +82,7 @@ export const ERROR_CODES = {
   CEREMONY_STATE: { description: 'the ceremony is not in a state for this operation (sealed, not sealed, no contributions, already initialised)', http: 409, exit: 2 },
   CEREMONY_TURN: { description: 'it is not this contributor\'s turn: another contributor holds the slot, or this slot expired', http: 409, exit: 2 },
   CEREMONY_PTAU_INVALID: input('a snarkjs .ptau file is malformed, fails `snarkjs powersoftau verify`, or its powers are inconsistent'),
-  ZK_CEREMONY_POLICY: verify("the key's ceremony transcript lacks a contribution or the contributors the verifier requires, or its metadata is inconsistent"),
+  ZK_CEREMONY_POLICY: verify("the key's ceremony transcript lacks a contribution or the contributors the verifier requires, or its metadata is inconsistent, or its δ/σ contribution chain does not verify"),
 
   // ---- attestation ----------------------------------------------------------
   ATTEST_EVIDENCE_INVALID: input('the attestation evidence is malformed'),
@@ -150,6 +151,24 @@ export const ERROR_CODES = {
   TELEMETRY_UNAVAILABLE: env('the machine telemetry sources (/proc) cannot be read'),
   TELEMETRY_SOURCE_MALFORMED: env('a /proc source has an unexpected format (truncated read or unsupported kernel)'),
   TELEMETRY_WINDOW_INVALID: input('a telemetry window document is malformed'),
+  // ---- autoscaling control plane ---------------------------------------------
+  CP_TELEMETRY_INVALID: input('a telemetry report sent to the control plane is malformed (shape, ranges, sample counts)'),
+  CP_WORKLOAD_INVALID: input('a workload or its scaling policy is malformed, or would scale below its minimum or above its maximum replicas'),
+  CP_WORKLOAD_NOT_FOUND: { description: 'no workload of that name is registered with the control plane', http: 404, exit: 2 },
+  CP_WORKLOAD_EXISTS: { description: 'a workload of that name is already registered', http: 409, exit: 2 },
+  CP_DECISION_NOT_FOUND: { description: 'no scaling decision with that id is in the decision log', http: 404, exit: 2 },
+  CP_AGENT_UNATTESTED: { description: 'the agent has no accepted attestation: its telemetry is refused', http: 401, exit: 1 },
+  CP_AGENT_ATTESTATION_FAILED: { description: "the agent's evidence does not satisfy the control plane's policy or does not bind its key and nonce", http: 401, exit: 1 },
+  CP_AGENT_ATTESTATION_LAPSED: { description: "the agent's attestation is older than its validity: it must attest again before sending telemetry", http: 401, exit: 1 },
+  CP_AGENT_SIGNATURE_INVALID: { description: "a telemetry report is not signed by the attested agent's key (or replays an old sequence number)", http: 401, exit: 1 },
+  CP_ORCHESTRATOR_DENIED: { description: 'the orchestrator refused the scale request (authorisation): reported, not retried', http: 403, exit: 1 },
+  CP_ORCHESTRATOR_UNAVAILABLE: env('the orchestrator could not be reached or failed: the decision stays pending and is retried', 503),
+  CP_STORAGE_FAILED: env('the decision log database could not be opened or answered with an error', 503),
+  CP_QUEUE_UNAVAILABLE: env('the proof job queue (NATS JetStream) could not be reached or refused the job', 503),
+  CP_PROOF_INVALID: verify("a decision's proof bundle does not verify, or proves other parameters or another outcome than the decision"),
+  CP_COMMAND_SIGNATURE_INVALID: verify('a scaling command does not carry a valid signature of the attested control plane'),
+  CP_ADMIN_UNAUTHENTICATED: { description: 'a control plane admin request (workload registration) carries no valid admin bearer token', http: 401, exit: 1 },
+  CP_ENGINE_UNAVAILABLE: env('an engine binary (etcd, kube-apiserver, nats-server) is missing or did not start'),
 
   // ---- key management ---------------------------------------------------------
   KMS_NOT_ATTESTED: { description: 'the request carries no live attested KMS session (missing, unknown, expired or revoked cookie or token)', http: 401, exit: 1 },
@@ -182,12 +201,14 @@ export const ERROR_CODES = {
   BUILD_SIGNATURE_INVALID: verify('the provenance signature does not verify with the attested builder key'),
   BUILD_ARTIFACT_MISMATCH: verify('the artifact digest matches no subject of the provenance'),
   BUILD_EVIDENCE_BINDING_MISMATCH: verify('the builder evidence binds a different provenance or key'),
-  BUILD_BUILDER_UNTRUSTED: verify('the builder evidence does not verify or its launch measurement is outside the policy'),
+  BUILD_BUILDER_UNTRUSTED: verify('the builder evidence does not verify under the policy (signatures, chain, TCB, debug, simulated)'),
   BUILD_NOT_SEALED: verify('the provenance does not record a network-sealed build phase'),
   BUILD_SOURCE_MISMATCH: verify('the provenance names a different source commit, repository or builder than required'),
   BUILD_POLICY_INVALID: input('the build policy document is malformed'),
   BUILD_SERVICE_BUSY: { description: 'the build service has too many queued builds: retry later', http: 429, exit: 3 },
   BUILD_INPUTS_UNVERIFIED: verify('the build used preloaded inputs or skipped the dependency fetch check, and the policy does not accept that'),
+  BUILD_BUILDER_MEASUREMENT_MISMATCH: verify("the builder's launch measurement is not one the build policy pins"),
+  BUILD_SIGNER_NOT_ATTESTED: verify('the provenance is signed by a key the builder evidence does not attest (re-signed by another key)'),
   // ---- API gateway ----------------------------------------------------------
   GATEWAY_CONFIG_INVALID: input('the gateway configuration is malformed (unknown field, overlapping route, bad upstream URL, unknown pool)'),
   GATEWAY_NO_ROUTE: { description: 'no gateway route matches the request host and path', http: 404, exit: 2 },
@@ -207,6 +228,9 @@ export const ERROR_CODES = {
   IMAGE_EVIDENCE_UNAVAILABLE: env('no platform evidence interface (configfs-tsm, /dev/sev-guest, TDX guest device) is usable'),
   IMAGE_EVIDENCE_INVALID: verify('the report read from the platform is malformed or does not answer the request (wrong report data)'),
   IMAGE_MEASUREMENT_NOT_ENFORCING: verify('the attested launch measurement is not one of an image that enforces its component tree'),
+
+  // ---- web console ------------------------------------------------------------
+  CONSOLE_ASSETS_MISSING: env('the web console has not been built (run npm install, or node scripts/build.mjs)'),
 
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),

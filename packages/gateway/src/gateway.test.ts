@@ -118,11 +118,12 @@ describe('routing, balancing, limits and auth', () => {
   test('validation: unknown route 404, method 405, body too large 413, header rules 400 — none reaches an upstream', async () => {
     const before = a.hits + b.hits;
     const cases: [Reply, number, string][] = [
-      [await send(g.url, '/nowhere'), 404, 'GATEWAY_NO_ROUTE'],
-      [await send(g.url, '/rr/x', { method: 'DELETE', headers: { 'x-tenant': 't' } }), 405, 'GATEWAY_METHOD_NOT_ALLOWED'],
-      [await send(g.url, '/rr/x', { method: 'POST', headers: { 'x-tenant': 't', 'content-type': 'text/plain' }, body: 'more than ten bytes' }), 413, 'PROXY_REQUEST_TOO_LARGE'],
-      [await send(g.url, '/rr/x'), 400, 'GATEWAY_REQUEST_REJECTED'],
-      [await send(g.url, '/rr/x', { headers: { 'x-tenant': 't', 'x-debug': '1' } }), 400, 'GATEWAY_REQUEST_REJECTED'],
+      // Veritee-Sign: 1 asks for the enclave's signature (responses are signed on request).
+      [await send(g.url, '/nowhere', { headers: { 'veritee-sign': '1' } }), 404, 'GATEWAY_NO_ROUTE'],
+      [await send(g.url, '/rr/x', { method: 'DELETE', headers: { 'x-tenant': 't', 'veritee-sign': '1' } }), 405, 'GATEWAY_METHOD_NOT_ALLOWED'],
+      [await send(g.url, '/rr/x', { method: 'POST', headers: { 'x-tenant': 't', 'content-type': 'text/plain', 'veritee-sign': '1' }, body: 'more than ten bytes' }), 413, 'PROXY_REQUEST_TOO_LARGE'],
+      [await send(g.url, '/rr/x', { headers: { 'veritee-sign': '1' } }), 400, 'GATEWAY_REQUEST_REJECTED'],
+      [await send(g.url, '/rr/x', { headers: { 'x-tenant': 't', 'x-debug': '1', 'veritee-sign': '1' } }), 400, 'GATEWAY_REQUEST_REJECTED'],
     ];
     for (const [r, status, code] of cases) {
       assert.equal(r.status, status, r.body);
@@ -297,7 +298,7 @@ describe('attested clients, metrics, records', () => {
     );
     const { createAttestedClient } = await import('@veritee/proxy');
     const { parsePolicy } = await import('@veritee/attestation');
-    const client = createAttestedClient({ baseUrl: g.url, policy: parsePolicy({ name: 'dev', platforms: ['snp'], allowSimulated: true, snp: { measurements: 'any' } }), allowSimulated: true });
+    const client = createAttestedClient({ baseUrl: g.url, policy: parsePolicy({ name: 'dev', platforms: ['snp'], allowSimulated: true, snp: { measurements: 'any' } }), allowSimulated: true, signedResponses: true });
     try {
       const ok = await client.fetch('/open/a', { method: 'POST', body: 'payload', headers: { 'content-type': 'text/plain' } });
       assert.equal(ok.status, 200);

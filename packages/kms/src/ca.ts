@@ -129,7 +129,7 @@ export class WorkloadCa {
   }
 
   /** Issues a certificate for `publicJwk` (EC P-256) carrying `attestation`. */
-  issue(req: { publicJwk: JWK; attestation: AttestationExtension; dns?: string[]; ttlSeconds?: number }): { certPem: string; certDer: Uint8Array; spiffeId: string; notAfter: string } {
+  issue(req: { publicJwk: JWK; attestation: AttestationExtension; dns?: string[]; ttlSeconds?: number }): { certPem: string; certDer: Uint8Array; spiffeId: string; notAfter: string; serial: string } {
     const { publicJwk, attestation } = req;
     if (publicJwk.kty !== 'EC' || publicJwk.crv !== 'P-256') throw new VeriteeError('KMS_TEE_PUBKEY_INVALID', 'workload certificates need an EC P-256 tee-pubkey');
     const spki = new Uint8Array(createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: publicJwk.x!, y: publicJwk.y! }, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
@@ -142,10 +142,11 @@ export class WorkloadCa {
     const spiffeId = this.spiffeId(attestation.tenant, attestation.workload);
     const t = this.now();
     const notAfter = t + ttl * 1000;
+    const serial = cat(new Uint8Array([0x01]), new Uint8Array(randomBytes(15)));
     const san = seq(tlv(0x86, new TextEncoder().encode(spiffeId)), ...dns.map((d) => tlv(0x82, new TextEncoder().encode(d))));
     const tbs = seq(
       ctx(0, uint(new Uint8Array([2]))),
-      uint(cat(new Uint8Array([0x01]), new Uint8Array(randomBytes(15)))),
+      uint(serial),
       seq(oid(OID.ecdsaSha256)),
       this.subject,
       seq(time(t - 60_000), time(notAfter)),
@@ -164,12 +165,14 @@ export class WorkloadCa {
       ),
     );
     const der = signCert(tbs, this.key);
-    return { certPem: pem(der), certDer: der, spiffeId, notAfter: new Date(notAfter).toISOString() };
+    return { certPem: pem(der), certDer: der, spiffeId, notAfter: new Date(notAfter).toISOString(), serial: Buffer.from(serial).toString('hex') };
   }
 }
 
 export interface VerifiedWorkloadCert {
   spiffeId: string;
+  /** Serial number, lowercase hex (what /kms/v0/ca/status/<serial> takes). */
+  serial: string;
   attestation: AttestationExtension;
   notBefore: string;
   notAfter: string;
@@ -254,7 +257,7 @@ export function verifyWorkloadCertificate(
   if (ex.measurements !== undefined && !ex.measurements.map((s) => s.toLowerCase()).includes(String(att.measurement).toLowerCase())) {
     fail(`measurement ${String(att.measurement).slice(0, 96)} is not an accepted one`);
   }
-  return { spiffeId, attestation: att, notBefore: new Date(nb).toISOString(), notAfter: new Date(na).toISOString() };
+  return { spiffeId, serial: x.serialNumber.toLowerCase(), attestation: att, notBefore: new Date(nb).toISOString(), notAfter: new Date(na).toISOString() };
 }
 
 /** The PEM private key of a workload key pair (for TLS), from a CryptoKey. */

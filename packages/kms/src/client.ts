@@ -185,6 +185,41 @@ export class KmsClient {
     throw new VeriteeError('KMS_NOT_ATTESTED', 'the KMS refused the session twice');
   }
 
+  /**
+   * A workload certificate for this client's attested key: `tenant`/`workload` (SPIFFE ID
+   * `spiffe://<td>/tenant/<t>/workload/<w>`), the attestation in an extension, valid no
+   * longer than the session. Returns the PEM key too (the TEE key never leaves the process
+   * otherwise: use it for TLS only).
+   */
+  async getCertificate(tenant: string, workload: string, opts: { dns?: string[]; ttlSeconds?: number } = {}): Promise<{ certPem: string; keyPem: string; caPem: string; spiffeId: string; serial: string; notAfter: string }> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!this.session) await this.attest();
+      const r = await this.call('POST', '/kms/v0/ca/issue', { authorization: `Bearer ${this.session!.token}` }, { tenant, workload, ...(opts.dns ? { dns: opts.dns } : {}), ...(opts.ttlSeconds ? { ttl: opts.ttlSeconds } : {}) });
+      if (r.status === 401 && attempt === 0) {
+        this.session = undefined;
+        continue;
+      }
+      if (r.status !== 200) throw errorFrom(r, `certificate for ${tenant}/${workload} refused`);
+      const b = parseJsonStrict(r.body, { what: 'KMS certificate answer', code: 'KMS_RESPONSE_INVALID' }) as { certificate?: unknown; chain?: unknown; spiffe_id?: unknown; serial?: unknown; not_after?: unknown };
+      if (typeof b.certificate !== 'string' || !Array.isArray(b.chain) || typeof b.chain[0] !== 'string' || typeof b.serial !== 'string' || typeof b.spiffe_id !== 'string') {
+        throw new VeriteeError('KMS_RESPONSE_INVALID', 'KMS certificate answer lacks certificate, chain, serial or spiffe_id');
+      }
+      const { privateKeyPem } = await import('./ca.js');
+      return { certPem: b.certificate, keyPem: privateKeyPem(this.keys!.privateKey), caPem: b.chain[0], spiffeId: b.spiffe_id, serial: b.serial, notAfter: String(b.not_after) };
+    }
+    throw new VeriteeError('KMS_NOT_ATTESTED', 'the KMS refused the session twice');
+  }
+
+  /** The KMS's status of a workload certificate (by serial): good, revoked, expired or unknown. */
+  async certificateStatus(serial: string): Promise<'good' | 'revoked' | 'expired' | 'unknown'> {
+    if (!/^[0-9a-fA-F]{2,64}$/.test(serial)) throw new VeriteeError('INPUT_INVALID', 'certificate serial must be hex');
+    const r = await this.call('GET', `/kms/v0/ca/status/${serial.toLowerCase()}`, {});
+    if (r.status !== 200) throw errorFrom(r, 'certificate status refused');
+    const st = (parseJsonStrict(r.body, { what: 'KMS certificate status', code: 'KMS_RESPONSE_INVALID' }) as { status?: unknown }).status;
+    if (st !== 'good' && st !== 'revoked' && st !== 'expired' && st !== 'unknown') throw new VeriteeError('KMS_RESPONSE_INVALID', 'KMS certificate status is not good/revoked/expired/unknown');
+    return st;
+  }
+
   async getSecretText(path: string): Promise<string> {
     return new TextDecoder().decode(await this.getSecret(path));
   }

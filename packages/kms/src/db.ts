@@ -155,6 +155,7 @@ const SCHEMA = [
      chip_id text,
      evidence_digest text,
      revoked_reason text)`,
+  `ALTER TABLE kms_sessions ADD COLUMN IF NOT EXISTS pck_ppid text`,
   `CREATE INDEX IF NOT EXISTS kms_sessions_expiry ON kms_sessions (expires_ms)`,
   `CREATE INDEX IF NOT EXISTS kms_sessions_measurement ON kms_sessions (measurement)`,
   `CREATE TABLE IF NOT EXISTS kms_secret_meta (
@@ -226,6 +227,20 @@ const SCHEMA = [
      wrapped bytea NOT NULL,
      created_ms bigint NOT NULL,
      PRIMARY KEY (tenant, name, version))`,
+  // Leases: what a session was granted that outlives a single answer (workload certificates).
+  // Revoking the session revokes its leases; peers ask /kms/v0/ca/status/<serial>.
+  `CREATE TABLE IF NOT EXISTS kms_leases (
+     id text PRIMARY KEY,
+     kind text NOT NULL,
+     tenant text NOT NULL,
+     resource text NOT NULL,
+     session_id text NOT NULL,
+     serial text UNIQUE,
+     issued_ms bigint NOT NULL,
+     expires_ms bigint NOT NULL,
+     revoked_ms bigint,
+     revoked_reason text)`,
+  `CREATE INDEX IF NOT EXISTS kms_leases_session ON kms_leases (session_id)`,
 ];
 
 async function migrate(db: SqlDb): Promise<void> {

@@ -87,3 +87,48 @@ test('two instances on one PostgreSQL: kill A after auth, B finishes the exchang
   const res2 = await fetch(`${c.url}/kbs/v0/resource/tenant-a/db/password`, { headers: { cookie } });
   assert.equal(res2.status, 200);
 });
+
+test('kill A with exchanges in flight: tokens A issued keep working on B, interrupted exchanges redo on B', async () => {
+  const [a, b] = await Promise.all([instance(), instance()]);
+  const exchange = async (url: string) => {
+    const keys = await generateTeeKeyPair();
+    const auth = await fetch(`${url}/kbs/v0/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: '0.1.0', tee: 'snp' }) });
+    if (auth.status !== 200) throw new Error(`auth ${auth.status}`);
+    const cookie = auth.headers.get('set-cookie')!.split(';')[0]!;
+    const { nonce } = (await auth.json()) as { nonce: string };
+    const evidence = tee.evidence('snp', { reportData: computeReportData({ nonce: runtimeDataHash(nonce, keys.publicJwk) }) });
+    const att = await fetch(`${url}/kbs/v0/attest`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ 'tee-pubkey': keys.publicJwk, 'tee-evidence': evidence }) });
+    if (att.status !== 200) throw new Error(`attest ${att.status}`);
+    return { keys, token: ((await att.json()) as { token: string }).token };
+  };
+  const release = async (url: string, w: { keys: Awaited<ReturnType<typeof generateTeeKeyPair>>; token: string }) => {
+    const res = await fetch(`${url}/kbs/v0/resource/tenant-a/db/password`, { headers: { authorization: `Bearer ${w.token}` } });
+    assert.equal(res.status, 200);
+    return Buffer.from((await flattenedDecrypt((await res.json()) as never, w.keys.privateKey)).plaintext).toString();
+  };
+  const N = 40;
+  let done = 0;
+  let killed = false;
+  const onA = Array.from({ length: N }, () =>
+    exchange(a.url).then(
+      (w) => {
+        if (++done >= 3 && !killed) {
+          killed = true;
+          a.child.kill('SIGKILL'); // A dies with the other exchanges in flight
+        }
+        return w;
+      },
+      () => undefined, // connection reset / refused: interrupted by the kill
+    ),
+  );
+  const results = await Promise.all(onA);
+  await new Promise((r) => (a.child.exitCode !== null || a.child.signalCode !== null ? r(undefined) : a.child.once('exit', r)));
+  const fromA = results.filter((w) => w !== undefined);
+  const interrupted = results.length - fromA.length;
+  assert.ok(killed && fromA.length >= 3, `A finished ${fromA.length} exchanges before it died`);
+  assert.ok(interrupted >= 1, 'some exchanges were in flight when A died');
+  // every token A issued is honoured by B (shared sessions and signer)
+  for (const w of fromA) assert.equal(await release(b.url, w!), 'ha-secret');
+  // every interrupted workload starts over on B and gets its secret
+  for (let i = 0; i < interrupted; i++) assert.equal(await release(b.url, await exchange(b.url)), 'ha-secret');
+});

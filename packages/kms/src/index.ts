@@ -20,3 +20,5 @@ export { WorkloadCa, verifyWorkloadCertificate, privateKeyPem, ATTESTATION_EXT_O
 export { TeeRegistry, teeIdentity, type RegisteredTee } from './registry.js';
 export { bootstrapKms, type BootstrapCache, type BootstrapResult } from './bootstrap.js';
 export type { BootstrapDocument } from './kms.js';
+export { transitRotationScheduler, type RotationScheduler } from './rotation.js';
+export { attestedMtlsServer, attestedMtlsRequest, checkPeerCertificate, type PeerCheck, type AttestedMtlsServerOptions } from './mtls.js';

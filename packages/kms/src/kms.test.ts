@@ -91,6 +91,39 @@ for (const backend of backends()) {
       await assert.rejects(flattenedDecrypt(jwe, other.privateKey));
     });
 
+    test('a JWE encrypted to a key the caller does not hold is useless to it (stolen token, own key, tampered header)', async () => {
+      const { r, keys } = await attestOver();
+      assert.equal(r.statusCode, 200, r.body);
+      const stolen = (r.json() as { token: string }).token;
+      // the thief replays the workload's token: the KMS answers, but to the workload's key
+      const res = await app.inject({ method: 'GET', url: '/kbs/v0/resource/tenant-a/db/password', headers: { authorization: `Bearer ${stolen}` } });
+      assert.equal(res.statusCode, 200);
+      assert.ok(!res.body.includes(SECRET));
+      const jwe = res.json() as { protected: string; encrypted_key: string; iv: string; ciphertext: string; tag: string };
+      const hdr = JSON.parse(Buffer.from(jwe.protected, 'base64url').toString()) as { alg: string; enc: string; epk: { x: string } };
+      assert.deepEqual([hdr.alg, hdr.enc], ['ECDH-ES+A256KW', 'A256GCM']);
+      // its own keys (P-256, and another curve) open nothing
+      const own = await generateTeeKeyPair();
+      await assert.rejects(flattenedDecrypt(jwe, own.privateKey));
+      const { generateKeyPair } = await import('jose');
+      const p384 = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-384' });
+      await assert.rejects(flattenedDecrypt(jwe, p384.privateKey));
+      // swapping the ephemeral key in the protected header breaks the AEAD (the header is authenticated)
+      const swapped = { ...jwe, protected: Buffer.from(JSON.stringify({ ...hdr, epk: { ...hdr.epk, x: (await generateTeeKeyPair()).publicJwk.x } })).toString('base64url') };
+      await assert.rejects(flattenedDecrypt(swapped, keys.privateKey));
+      // a flipped ciphertext bit is refused even by the right key
+      const ct = Buffer.from(jwe.ciphertext, 'base64url');
+      ct[0] = ct[0]! ^ 1;
+      await assert.rejects(flattenedDecrypt({ ...jwe, ciphertext: ct.toString('base64url') }, keys.privateKey));
+      // only the workload's key opens it
+      assert.equal(fromUtf8((await flattenedDecrypt(jwe, keys.privateKey)).plaintext), SECRET);
+      // and the thief cannot have the KMS re-encrypt to its own key: a new session needs evidence binding that key
+      const { r: r2 } = await attestOver((rd) => t.tee.evidence('snp', { reportData: computeReportData({ nonce: rd }) }), own);
+      assert.equal(r2.statusCode, 200, 'a genuine TEE with its own key may attest');
+      const { r: r3 } = await attestOver(() => t.tee.evidence('snp', { reportData: computeReportData({ nonce: runtimeDataHash('someone-elses-nonce', keys.publicJwk) }) }), own);
+      assert.equal(r3.statusCode, 401, 'evidence bound to another key/nonce does not give the thief a session for its key');
+    });
+
     test('SDK over a real socket: kms.getSecret(path) runs the exchange and returns the secret', async () => {
       const srv = await buildKmsServer({ kms: t.kms });
       await srv.listen({ host: '127.0.0.1', port: 0 });
@@ -208,6 +241,16 @@ for (const backend of backends()) {
         const r = await small.inject({ method: 'POST', url: '/kbs/v0/attest', payload: {} });
         assert.equal(r.statusCode, 429);
         assert.equal((r.json() as { error: { code: string } }).error.code, 'KMS_RATE_LIMITED');
+        // every unauthenticated endpoint shares the per-address budget
+        for (const url of ['/kms/v0/jwks', '/kms/v0/healthz', '/kms/v0/ca/bundle', `/kms/v0/ca/status/${'01'.repeat(16)}`, `/kms/v0/bootstrap?nonce=${'00'.repeat(32)}`]) {
+          const x = await small.inject({ method: 'GET', url });
+          assert.equal(x.statusCode, 429, url);
+          assert.equal((x.json() as { error: { code: string } }).error.code, 'KMS_RATE_LIMITED', url);
+        }
+        // another address is not affected, and the bucket refills with time
+        assert.equal((await small.inject({ method: 'GET', url: '/kms/v0/jwks', remoteAddress: '127.0.0.9' })).statusCode, 200);
+        t.clock.advance(3_600_000);
+        assert.equal((await small.inject({ method: 'GET', url: '/kms/v0/jwks' })).statusCode, 200);
       } finally {
         await small.close();
       }
@@ -413,12 +456,46 @@ for (const backend of backends()) {
       assert.equal((await get()).statusCode, 403);
     });
 
+    test('TEE registry: a TDX machine is identified by the PPID of its PCK certificate, the same across sessions and keys', async () => {
+      const tdxSession = async () => {
+        const keys = await generateTeeKeyPair();
+        const a = await app.inject({ method: 'POST', url: '/kbs/v0/auth', payload: { version: '0.1.0', tee: 'tdx' } });
+        const cookie = cookieOf(a);
+        const rd = runtimeDataHash((a.json() as { nonce: string }).nonce, keys.publicJwk);
+        const r = await app.inject({ method: 'POST', url: '/kbs/v0/attest', headers: { cookie }, payload: { 'tee-pubkey': keys.publicJwk, 'tee-evidence': t.tee.evidence('tdx', { reportData: computeReportData({ nonce: rd }) }) } });
+        assert.equal(r.statusCode, 200, r.body);
+        const reg = await app.inject({ method: 'POST', url: '/kms/v0/registry/register', headers: { cookie }, payload: { tenant: 'tenant-p' } });
+        assert.equal(reg.statusCode, 200, reg.body);
+        return reg.json() as { teeId: string; kind: string; platform: string };
+      };
+      const one = await tdxSession();
+      const two = await tdxSession();
+      assert.equal(one.kind, 'pck');
+      assert.equal(one.platform, 'tdx');
+      assert.match(one.teeId, /^pck:[0-9a-f]{32}$/);
+      assert.equal(two.teeId, one.teeId, 'two sessions with different keys on one machine are one TEE');
+      // an SNP workload is identified by its chip id, and an envelope that is not TDX yields no PPID
+      const { tdxPckPpid } = await import('./registry.js');
+      assert.equal(tdxPckPpid(t.tee.evidence('snp', { reportData: new Uint8Array(64) })), undefined);
+      assert.equal(tdxPckPpid('{"platform":"tdx","evidence":{"quote":"AAAA"}}'), undefined);
+    });
+
     test('logs carry no secret value, token, nonce, cookie or key', async () => {
       const { r, cookie, nonce } = await attestOver();
       const token = (r.json() as { token: string }).token;
       await app.inject({ method: 'GET', url: '/kbs/v0/resource/tenant-a/db/password', headers: { cookie } });
       await app.inject({ method: 'GET', url: '/kbs/v0/resource/tenant-a/db/password', headers: { authorization: `Bearer ${token}` } });
       await app.inject({ method: 'GET', url: '/kbs/v0/resource/tenant-a/db/password', headers: { cookie: `${SESSION_COOKIE}=nope` } });
+      // admin writes and reads a secret over HTTP; a workload uses transit
+      const adminTok = await admin.token({ sub: 'ops', roles: ['kms-admin'] });
+      const ADMIN_SECRET = 'admin-written-value-7f3e9a';
+      const put = await app.inject({ method: 'POST', url: '/kms/v0/tenants/tenant-a/secrets/data/logs/probe', headers: { authorization: `Bearer ${adminTok}` }, payload: { data: { value: ADMIN_SECRET } } });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.ok((await app.inject({ method: 'GET', url: '/kms/v0/tenants/tenant-a/secrets/data/logs/probe', headers: { authorization: `Bearer ${adminTok}` } })).body.includes(ADMIN_SECRET));
+      await t.kms.transit.create('tenant-a', 'logkey').catch(() => undefined);
+      const PLAIN = Buffer.from('transit-plaintext-91c2').toString('base64');
+      const enc = await app.inject({ method: 'POST', url: '/kms/v0/transit/tenant-a/encrypt/logkey', headers: { authorization: `Bearer ${token}` }, payload: { plaintext: PLAIN } });
+      assert.equal(enc.statusCode, 200, enc.body);
       assert.ok(logs.length > 0, 'the service logged something');
       assert.ok(logs.includes('/kbs/v0/resource/tenant-a/db/password'), 'request paths are logged');
       for (const [what, value] of [
@@ -427,6 +504,13 @@ for (const backend of backends()) {
         ['token signature', token.split('.')[2]!],
         ['nonce', nonce],
         ['session id', cookie.split('=')[1]!],
+        ['admin-written secret', ADMIN_SECRET],
+        ['admin token', adminTok],
+        ['transit plaintext', PLAIN],
+        ['transit plaintext (decoded)', 'transit-plaintext-91c2'],
+        ['transit ciphertext', (enc.json() as { ciphertext: string }).ciphertext],
+        ['root key (hex)', Buffer.from(t.root).toString('hex')],
+        ['root key (base64)', Buffer.from(t.root).toString('base64')],
       ] as const) {
         assert.ok(!logs.includes(value), `the ${what} appears in the logs`);
       }

@@ -41,7 +41,7 @@ import { PolicyStore, type Decision } from './policy.js';
 import { AuditLog } from './audit.js';
 import { TransitStore } from './transit.js';
 import { WorkloadCa, type AttestationExtension } from './ca.js';
-import { TeeRegistry } from './registry.js';
+import { TeeRegistry, tdxPckPpid } from './registry.js';
 
 export const KBS_PROTOCOL_VERSION = '0.1.0';
 export const DEFAULT_AUDIENCE = 'veritee-kms';
@@ -96,6 +96,8 @@ export interface AttestedSession {
   expiresMs: number;
   tokenJti: string;
   evidenceDigest: string;
+  /** TDX: the PPID of the platform's PCK certificate (the registry's machine identity). */
+  pckPpid?: string;
 }
 
 const digest = (s: string | Uint8Array): string => toHex(sha256(typeof s === 'string' ? utf8(s) : s));
@@ -277,9 +279,10 @@ export class Kms {
     const jti = String(decodeJwt(token).jti);
     const { platformData: _pd, ...claims } = result.claims;
     const expiresMs = now + ttl * 1000;
+    const pckPpid = result.platform === 'tdx' ? tdxPckPpid(evidence) : undefined;
     await this.db.query(
-      "UPDATE kms_sessions SET state = 'attested', expires_ms = $2, tee_pubkey = $3, token_jti = $4, claims = $5, measurement = $6, chip_id = $7, evidence_digest = $8 WHERE id = $1",
-      [sessionId, expiresMs, JSON.stringify(teePubkey), jti, JSON.stringify(claims), claims.measurement, claims.chipId ?? null, evidenceDigest],
+      "UPDATE kms_sessions SET state = 'attested', expires_ms = $2, tee_pubkey = $3, token_jti = $4, claims = $5, measurement = $6, chip_id = $7, evidence_digest = $8, pck_ppid = $9 WHERE id = $1",
+      [sessionId, expiresMs, JSON.stringify(teePubkey), jti, JSON.stringify(claims), claims.measurement, claims.chipId ?? null, evidenceDigest, pckPpid ?? null],
     );
     await this.audit.append({
       tenant: '',
@@ -290,7 +293,7 @@ export class Kms {
       evidenceDigest,
       claimsDigest: digest(canonicalJson(claims)),
     });
-    return { token, session: { id: sessionId, tee: row['tee'] as KbsTee, teePubkey, claims, expiresMs, tokenJti: jti, evidenceDigest } };
+    return { token, session: { id: sessionId, tee: row['tee'] as KbsTee, teePubkey, claims, expiresMs, tokenJti: jti, evidenceDigest, ...(pckPpid ? { pckPpid } : {}) } };
   }
 
   // ---- sessions ---------------------------------------------------------------
@@ -304,6 +307,7 @@ export class Kms {
       expiresMs: num(row['expires_ms']),
       tokenJti: String(row['token_jti']),
       evidenceDigest: String(row['evidence_digest'] ?? ''),
+      ...(row['pck_ppid'] ? { pckPpid: String(row['pck_ppid']) } : {}),
     };
   }
 
@@ -341,17 +345,52 @@ export class Kms {
     throw new VeriteeError('KMS_NOT_ATTESTED', 'no kbs-session-id cookie or bearer token: attest first');
   }
 
-  /** Revokes sessions (by id, measurement or chip id) at once; returns how many. */
+  /** Revokes sessions (by id, measurement or chip id) at once; returns how many. Their tokens and leases die with them. */
   async revokeSessions(sel: { sessionId?: string; measurement?: string; chipId?: string }, reason: string): Promise<number> {
+    return (await this.revokeSessionsAndLeases(sel, reason)).sessions;
+  }
+
+  /**
+   * Revokes sessions (by id, measurement or chip id), which kills their EAR tokens (a token
+   * is honoured only while its session row is live), and every lease those sessions hold
+   * (workload certificates: /kms/v0/ca/status answers `revoked` from then on), in one
+   * transaction, on every instance sharing the database.
+   */
+  async revokeSessionsAndLeases(sel: { sessionId?: string; measurement?: string; chipId?: string }, reason: string): Promise<{ sessions: number; leases: number }> {
     const col = sel.sessionId !== undefined ? 'id' : sel.measurement !== undefined ? 'measurement' : sel.chipId !== undefined ? 'chip_id' : null;
     if (col === null) throw new VeriteeError('INPUT_INVALID', 'revoke needs a session id, a measurement or a chip id');
     const value = sel.sessionId ?? sel.measurement ?? sel.chipId;
-    const rows = await this.db.query(`UPDATE kms_sessions SET state = 'revoked', revoked_reason = $2 WHERE ${col} = $1 AND state IN ('attested', 'pending', 'verifying') RETURNING id`, [
-      value,
-      reason.slice(0, 200),
-    ]);
-    await this.audit.append({ tenant: '', actor: 'system', action: 'session.revoke', decision: 'ok', reason: `${rows.length} session(s) by ${col}: ${reason.slice(0, 200)}` });
-    return rows.length;
+    const why = reason.slice(0, 200);
+    const now = this.now;
+    const out = await this.db.tx(async (q) => {
+      // sessions revoked now, and those revoked earlier on the same grounds (their leases too)
+      const rows = await q.query(`UPDATE kms_sessions SET state = 'revoked', revoked_reason = $2 WHERE ${col} = $1 AND state IN ('attested', 'pending', 'verifying') RETURNING id`, [value, why]);
+      const leases = await q.query(
+        `UPDATE kms_leases SET revoked_ms = $2, revoked_reason = $3 WHERE revoked_ms IS NULL AND expires_ms >= $2 AND session_id IN (SELECT id FROM kms_sessions WHERE ${col} = $1 AND state = 'revoked') RETURNING id`,
+        [value, now, why],
+      );
+      return { sessions: rows.length, leases: leases.length };
+    });
+    await this.audit.append({ tenant: '', actor: 'system', action: 'session.revoke', decision: 'ok', reason: `${out.sessions} session(s), ${out.leases} lease(s) by ${col}: ${why}` });
+    return out;
+  }
+
+  /**
+   * The status of a workload certificate (a lease) by serial (hex): `good` while neither
+   * revoked nor expired, `revoked` (with when and why), `expired`, or `unknown`. Peers ask
+   * this in addition to checking the certificate and its attestation extension.
+   */
+  async certificateStatus(serialHex: string): Promise<{ serial: string; status: 'good' | 'revoked' | 'expired' | 'unknown'; notAfter?: string; revokedAt?: string; reason?: string }> {
+    const serial = serialHex.toLowerCase();
+    if (!/^[0-9a-f]{2,64}$/.test(serial)) throw new VeriteeError('INPUT_INVALID', 'certificate serial must be 2-64 hex digits');
+    const [l] = await this.db.query('SELECT * FROM kms_leases WHERE serial = $1', [serial]);
+    if (!l) return { serial, status: 'unknown' };
+    const notAfter = new Date(num(l['expires_ms'])).toISOString();
+    if (l['revoked_ms'] !== null && l['revoked_ms'] !== undefined) {
+      return { serial, status: 'revoked', notAfter, revokedAt: new Date(num(l['revoked_ms'])).toISOString(), reason: String(l['revoked_reason'] ?? '') };
+    }
+    if (num(l['expires_ms']) < this.now) return { serial, status: 'expired', notAfter };
+    return { serial, status: 'good', notAfter };
   }
 
   // ---- KBS: resource ------------------------------------------------------------
@@ -488,6 +527,17 @@ export class Kms {
     const left = Math.floor((session.expiresMs - this.now) / 1000);
     const ttl = Math.max(60, Math.min(opts.ttlSeconds ?? 900, left));
     const out = ca.issue({ publicJwk: session.teePubkey, attestation, ttlSeconds: ttl, ...(opts.dns ? { dns: opts.dns } : {}) });
+    // the certificate is a lease of the session: revoking the session revokes it
+    await this.db.query('INSERT INTO kms_leases (id, kind, tenant, resource, session_id, serial, issued_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      randomBytes(16).toString('hex'),
+      'certificate',
+      tenant,
+      `${tenant}/${path}`,
+      session.id,
+      out.serial,
+      this.now,
+      Date.parse(out.notAfter),
+    ]);
     await this.audit.append({ tenant, actor, action: 'ca.issue', decision: 'allow', resource: `${tenant}/${path}`, policyVersions: decision.policyVersions, claimsDigest: digest(canonicalJson(session.claims)) });
     return { ...out, chainPem: [ca.certPem] };
   }

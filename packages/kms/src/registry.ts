@@ -2,17 +2,20 @@
  * @module registry
  * TEE registry: which TEEs belong to which tenant. A TEE asks to join a tenant by attesting
  * (its identity comes from the verified evidence: the SEV-SNP chip id when the report
- * carries one, else the SHA-256 of its attested instance key), and a tenant admin approves
- * it. Policy rules with `"registered": true` pass only for TEEs approved in that tenant.
+ * carries one; for TDX the PPID of the platform's PCK certificate, from the SGX extension
+ * of the verified PCK leaf; else the SHA-256 of its attested instance key), and a tenant
+ * admin approves it. Policy rules with `"registered": true` pass only for TEEs approved in that tenant.
  */
 import { canonicalJson, sha256, toHex, utf8, VeriteeError } from '@veritee/core';
+import { parseTdxQuote } from '@veritee/attestation';
+import { children, oidString, read } from './der.js';
 import { num, type SqlDb } from './db.js';
 import { checkTenant } from './secrets.js';
 import type { AttestedSession } from './kms.js';
 
 export interface RegisteredTee {
   teeId: string;
-  kind: 'chip-id' | 'instance-key';
+  kind: 'chip-id' | 'pck' | 'instance-key';
   platform: string;
   measurement: string;
   status: 'pending' | 'approved' | 'revoked';
@@ -20,10 +23,45 @@ export interface RegisteredTee {
   decidedBy?: string;
 }
 
+const SGX_EXT = '1.2.840.113741.1.13.1';
+
+/**
+ * The PPID (hex) in the SGX extension of the PCK leaf certificate of a TDX envelope's quote,
+ * or undefined when there is none. Call only on evidence that verified (the PCK chain was
+ * checked then); never throws.
+ */
+export function tdxPckPpid(evidence: unknown): string | undefined {
+  try {
+    const env = (typeof evidence === 'string' ? JSON.parse(evidence) : evidence) as { platform?: unknown; evidence?: { quote?: unknown } };
+    if (env.platform !== 'tdx' || typeof env.evidence?.quote !== 'string') return undefined;
+    const sig = parseTdxQuote(new Uint8Array(Buffer.from(env.evidence.quote, 'base64'))).quote.signature;
+    if (sig.certDataType !== 5) return undefined;
+    const m = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/.exec(new TextDecoder().decode(sig.certData));
+    if (!m) return undefined;
+    const der = new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+    const tbs = children(der, children(der, read(der, 0))[0]!);
+    const exts = tbs.find((n) => n.tag === 0xa3);
+    if (!exts) return undefined;
+    for (const e of children(der, children(der, exts)[0]!)) {
+      const parts = children(der, e);
+      if (oidString(der, parts[0]!) !== SGX_EXT) continue;
+      const value = parts[parts.length - 1]!;
+      for (const item of children(der, read(der, value.start, value.end))) {
+        const [o, v] = children(der, item);
+        if (o && v && oidString(der, o) === `${SGX_EXT}.1` && v.tag === 0x04 && v.end - v.start === 16) return toHex(der.subarray(v.start, v.end));
+      }
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The identity of the TEE behind a session. */
-export function teeIdentity(session: AttestedSession): { teeId: string; kind: 'chip-id' | 'instance-key' } {
+export function teeIdentity(session: AttestedSession): { teeId: string; kind: 'chip-id' | 'pck' | 'instance-key' } {
   const chip = session.claims.chipId;
   if (chip && !/^0*$/.test(chip)) return { teeId: `chip:${chip.toLowerCase()}`, kind: 'chip-id' };
+  if (session.pckPpid) return { teeId: `pck:${session.pckPpid}`, kind: 'pck' };
   return { teeId: `key:${toHex(sha256(utf8(canonicalJson(session.teePubkey))))}`, kind: 'instance-key' };
 }
 

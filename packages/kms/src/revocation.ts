@@ -5,7 +5,8 @@
  * `revokeOn` (default: every reason but `unreachable`, which may be a network blip), every
  * live session of that machine (by SEV-SNP chip id, when the evidence carries one) or else
  * of that software (by the measurement pinned at the first success, and the one last seen)
- * is revoked. Sessions, their EAR tokens and all transit and release rights die together,
+ * is revoked. Sessions, their EAR tokens, their leases (workload certificates: the CA's status
+ * endpoint answers `revoked`) and all transit and release rights die together,
  * on every KMS instance sharing the database, within the event's handling time.
  */
 import type { FailureReason, ReattestationScheduler, ReattestFailedEvent, ReattestVerifiedEvent } from '@veritee/attestation';
@@ -17,7 +18,7 @@ export interface RevocationLink {
   /** Resolves when every revocation started so far has finished (tests, shutdown). */
   settled(): Promise<void>;
   /** Revocations done: target id, reasons, sessions revoked. */
-  readonly log: Array<{ target: string; reasons: FailureReason[]; revoked: number; by: string }>;
+  readonly log: Array<{ target: string; reasons: FailureReason[]; revoked: number; leases: number; by: string; ms: number }>;
 }
 
 export function revokeOnReattestationFailure(kms: Kms, scheduler: ReattestationScheduler, opts: { revokeOn?: FailureReason[] } = {}): RevocationLink {
@@ -41,20 +42,26 @@ export function revokeOnReattestationFailure(kms: Kms, scheduler: ReattestationS
     if (good) measurements.add(good.measurement);
     const reason = `re-attestation of ${e.target.id} failed: ${e.reasons.join(', ')}`;
     const p = (async () => {
+      const t0 = Date.now();
       let n = 0;
+      let leases = 0;
       let by: string;
+      const add = (r: { sessions: number; leases: number }) => {
+        n += r.sessions;
+        leases += r.leases;
+      };
       if (chipId) {
-        n += await kms.revokeSessions({ chipId }, reason);
+        add(await kms.revokeSessionsAndLeases({ chipId }, reason));
         by = 'chip id';
       } else {
-        for (const m of measurements) n += await kms.revokeSessions({ measurement: m }, reason);
+        for (const m of measurements) add(await kms.revokeSessionsAndLeases({ measurement: m }, reason));
         by = 'measurement';
       }
-      log.push({ target: e.target.id, reasons: e.reasons, revoked: n, by });
+      log.push({ target: e.target.id, reasons: e.reasons, revoked: n, leases, by, ms: Date.now() - t0 });
     })()
       .catch((err: unknown) => {
         // Fail loudly in the log of revocations: a revocation that did not happen must be visible.
-        log.push({ target: e.target.id, reasons: e.reasons, revoked: -1, by: `error: ${(err as { code?: string }).code ?? 'INTERNAL'}` });
+        log.push({ target: e.target.id, reasons: e.reasons, revoked: -1, leases: -1, ms: 0, by: `error: ${(err as { code?: string }).code ?? 'INTERNAL'}` });
       })
       .finally(() => pending.delete(p));
     pending.add(p);

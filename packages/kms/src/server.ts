@@ -7,8 +7,8 @@
  * | `POST /kbs/v0/auth`, `POST /kbs/v0/attest`, `GET /kms/v0/bootstrap` | anyone (rate-limited per client address: 429) |
  * | `POST /kms/v0/transit/<tenant>/<op>/<key>`, `POST /kms/v0/ca/issue`, `POST /kms/v0/registry/register` | attested workloads |
  * | `GET /kbs/v0/resource/<repo>/<type>/<tag>` | attested workloads (cookie `kbs-session-id` or `Authorization: Bearer <EAR token>`) |
- * | `GET /kms/v0/jwks`, `GET /kms/v0/healthz`, `GET /kms/v0/ca/bundle` | anyone (rate-limited) |
- * | `/kms/v0/tenants/<tenant>/…` (secrets, policies, dry-run, audit) | admin bearer JWT: role `kms-admin`, or `tenant-admin` with `tenant` = <tenant> |
+ * | `GET /kms/v0/jwks`, `GET /kms/v0/healthz`, `GET /kms/v0/ca/bundle`, `GET /kms/v0/ca/status/<serial>` | anyone (rate-limited) |
+ * | `/kms/v0/tenants/<tenant>/…` (secrets, policies, dry-run, audit) | admin bearer JWT (or an admin client certificate, see `adminClientCa`): role `kms-admin`, or `tenant-admin` with `tenant` = <tenant> |
  * | `POST /kms/v0/sessions/revoke`, `GET /kms/v0/audit` | `kms-admin` |
  *
  * Status codes: 401 not attested / attestation failed (the message lists every failed
@@ -20,6 +20,8 @@
  * nonces, keys or secret values (`authorization`, `cookie` and `set-cookie` are redacted
  * in case a serializer adds headers).
  */
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { ERROR_CODES, VeriteeError, type ErrorCode } from '@veritee/core';
@@ -41,6 +43,15 @@ export interface KmsServerOptions {
   /** Set the cookie's Secure flag (default: true when served over TLS). */
   secureCookie?: boolean;
   https?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
+  /**
+   * PEM CA of admin client certificates (mTLS admin authentication; needs `https`). Every
+   * client is asked for a certificate but may connect without one (workloads do). A
+   * certificate chaining to this CA, valid at the KMS clock's time, authenticates an admin:
+   * subject CN = the admin's name; URI SANs `urn:veritee:kms-admin:kms-admin` and
+   * `urn:veritee:kms-admin:tenant-admin:<tenant>` give the roles (as the JWT's `roles` and
+   * `tenant`). A bearer token, when sent, is what counts.
+   */
+  adminClientCa?: string;
 }
 
 /** Per-address token bucket. */
@@ -133,7 +144,7 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     requestTimeout: 30_000,
     // TEE ids (chip:<128 hex>) are path parameters
     routerOptions: { maxParamLength: 300 },
-    ...(opts.https ? { https: opts.https } : {}),
+    ...(opts.https ? { https: { ...opts.https, ...(opts.adminClientCa ? { ca: opts.adminClientCa, requestCert: true, rejectUnauthorized: false } : {}) } } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   const limiter = new RateLimiter(opts.rateLimit?.burst ?? 60, opts.rateLimit?.perSecond ?? 30, () => kms.now);
   const secure = opts.secureCookie ?? opts.https !== undefined;
@@ -199,12 +210,18 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     const ttl = b['ttl'];
     if (ttl !== undefined && typeof ttl !== 'number') throw new VeriteeError('INPUT_INVALID', 'ttl must be a number of seconds');
     const c = await kms.issueCertificate(session, b['tenant'], b['workload'], { ...(dns ? { dns: dns as string[] } : {}), ...(ttl !== undefined ? { ttlSeconds: ttl as number } : {}) });
-    return { certificate: c.certPem, chain: c.chainPem, spiffe_id: c.spiffeId, not_after: c.notAfter };
+    return { certificate: c.certPem, chain: c.chainPem, spiffe_id: c.spiffeId, not_after: c.notAfter, serial: c.serial };
   });
   app.get('/kms/v0/ca/bundle', async (req) => {
     limited(req);
     const ca = await kms.workloadCa();
     return { trust_domain: ca.trustDomain, bundle: ca.certPem };
+  });
+  // certificate (lease) status: peers ask it on top of checking the certificate and its attestation
+  app.get<{ Params: { serial: string } }>('/kms/v0/ca/status/:serial', async (req) => {
+    limited(req);
+    const st = await kms.certificateStatus(req.params.serial);
+    return { serial: st.serial, status: st.status, ...(st.notAfter ? { not_after: st.notAfter } : {}), ...(st.revokedAt ? { revoked_at: st.revokedAt, reason: st.reason } : {}) };
   });
   app.post('/kms/v0/registry/register', async (req) => {
     const session = await workload(req);
@@ -230,9 +247,43 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
 
   // ---- admin API --------------------------------------------------------------
   const adminKeys = opts.adminJwks ? createLocalJWKSet(opts.adminJwks as Parameters<typeof createLocalJWKSet>[0]) : undefined;
+  if (opts.adminClientCa !== undefined && opts.https === undefined) throw new VeriteeError('INPUT_INVALID', 'adminClientCa (mTLS admin authentication) needs https');
+  /** The admin named by a verified client certificate, or undefined when the client sent none. */
+  const certAdmin = (req: FastifyRequest): AdminIdentity | undefined => {
+    if (opts.adminClientCa === undefined) return undefined;
+    const sock = req.raw.socket as TLSSocket;
+    if (typeof sock.getPeerCertificate !== 'function') return undefined;
+    const peer = sock.getPeerCertificate();
+    if (!peer || !peer.raw) return undefined;
+    if (!sock.authorized) throw new VeriteeError('KMS_ADMIN_UNAUTHENTICATED', 'admin API: the client certificate does not chain to the admin CA');
+    const x = new X509Certificate(peer.raw);
+    const now = kms.now;
+    if (now < Date.parse(x.validFrom) || now > Date.parse(x.validTo)) throw new VeriteeError('KMS_ADMIN_UNAUTHENTICATED', 'admin API: the client certificate is not valid at this time');
+    const cn = /(?:^|\n)CN=([^\n]{1,200})/.exec(x.subject)?.[1];
+    if (!cn) throw new VeriteeError('KMS_ADMIN_UNAUTHENTICATED', 'admin API: the client certificate has no subject CN');
+    const roles: string[] = [];
+    let tenantOf: string | undefined;
+    for (const part of (x.subjectAltName ?? '').split(', ')) {
+      const m = /^URI:urn:veritee:kms-admin:(kms-admin|tenant-admin)(?::([A-Za-z0-9][A-Za-z0-9._-]{0,63}))?$/.exec(part);
+      if (!m) continue;
+      if (m[1] === 'kms-admin') roles.push('kms-admin');
+      else if (m[2] !== undefined && tenantOf === undefined) {
+        roles.push('tenant-admin');
+        tenantOf = m[2];
+      }
+    }
+    return { sub: `cert:${cn}`, roles, ...(tenantOf !== undefined ? { tenant: tenantOf } : {}) };
+  };
   const admin = async (req: FastifyRequest, tenant: string | null): Promise<AdminIdentity> => {
     const tok = bearer(req);
-    if (!tok || !adminKeys) throw new VeriteeError('KMS_ADMIN_UNAUTHENTICATED', 'admin API: send Authorization: Bearer <admin JWT>');
+    const fromCert = tok === undefined ? certAdmin(req) : undefined;
+    if (fromCert) {
+      if (fromCert.roles.includes('kms-admin')) return fromCert;
+      if (tenant !== null && fromCert.roles.includes('tenant-admin') && fromCert.tenant === tenant) return fromCert;
+      await kms.audit.append({ tenant: tenant ?? '', actor: `admin:${fromCert.sub.slice(0, 64)}`, action: `admin.${req.method.toLowerCase()}`, decision: 'deny', resource: req.url.split('?')[0]!.slice(0, 200), reason: 'no role for this tenant' });
+      throw new VeriteeError('KMS_ADMIN_FORBIDDEN', tenant === null ? 'this action needs the kms-admin role' : `no admin role for tenant ${tenant}`);
+    }
+    if (!tok || !adminKeys) throw new VeriteeError('KMS_ADMIN_UNAUTHENTICATED', 'admin API: send Authorization: Bearer <admin JWT>, or an admin client certificate');
     let id: AdminIdentity;
     try {
       const { payload } = await jwtVerify(tok, adminKeys, { algorithms: ['ES256'], audience: ADMIN_AUDIENCE, currentDate: new Date(kms.now), requiredClaims: ['sub', 'exp'] });
@@ -409,8 +460,8 @@ export async function buildKmsServer(opts: KmsServerOptions): Promise<FastifyIns
     const b = obj(req.body);
     const sel: { sessionId?: string; measurement?: string; chipId?: string } = {};
     for (const k of ['sessionId', 'measurement', 'chipId'] as const) if (typeof b[k] === 'string') sel[k] = b[k] as string;
-    const n = await kms.revokeSessions(sel, `by admin ${id.sub.slice(0, 64)}: ${typeof b['reason'] === 'string' ? b['reason'].slice(0, 120) : 'incident'}`);
-    return { revoked: n };
+    const r = await kms.revokeSessionsAndLeases(sel, `by admin ${id.sub.slice(0, 64)}: ${typeof b['reason'] === 'string' ? b['reason'].slice(0, 120) : 'incident'}`);
+    return { revoked: r.sessions, leases_revoked: r.leases };
   });
   app.get<{ Querystring: Record<string, string | undefined> }>('/kms/v0/audit', async (req) => {
     await admin(req, null);

@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { flattenedDecrypt } from 'jose';
-import { computeReportData, ReattestationScheduler, type SimulatedTee } from '@veritee/attestation';
+import { computeReportData, ReattestationScheduler, SimulatedTee, type Policy } from '@veritee/attestation';
 import type { FastifyInstance } from 'fastify';
 import { backends, openTestKms, adminIssuer, devAttestationPolicy, type TestKms } from './testing.js';
 import { generateTeeKeyPair, runtimeDataHash } from './kms.js';
@@ -40,6 +40,7 @@ for (const backend of backends()) {
       admin = await adminIssuer(t.clock);
       app = await buildKmsServer({ kms: t.kms, adminJwks: admin.jwks, rateLimit: { burst: 1000, perSecond: 1000 } });
       await t.kms.policies.put('tenant-t', '', ALLOW_SIM);
+      await t.kms.transit.create('tenant-t', 'revo');
       await t.kms.policies.put('tenant-t', 'transit/locked', { rules: [{ name: 'hw-only', platforms: ['snp'] }] });
     });
     after(async () => {
@@ -106,41 +107,146 @@ for (const backend of backends()) {
       await assert.rejects(t.kms.transit.create('tenant-t', 'bad', { autoRotatePeriodSeconds: 5 }));
     });
 
-    test('re-attestation failure (measurement changed) revokes the machine’s sessions and tokens automatically', async () => {
-      const m1 = new Uint8Array(48).fill(0x11);
-      const m2 = new Uint8Array(48).fill(0x22);
-      const w = await attest(app, t.tee, m1);
+    test('scheduled rotation: the scheduler rotates due keys without any use, once per period, and audits it', async () => {
+      const { transitRotationScheduler } = await import('./rotation.js');
+      await t.kms.transit.create('tenant-t', 'sched', { autoRotatePeriodSeconds: 7200 });
+      await t.kms.transit.create('tenant-t', 'never'); // no period: never rotated by the scheduler
+      const sched = transitRotationScheduler(t.kms);
+      const other = transitRotationScheduler((await openTestKms(db, { clock: t.clock, root: t.root })).kms); // a second instance ticking too
+      assert.deepEqual((await sched.tick()).filter((r) => r.name === 'sched'), []);
+      t.clock.advance(2 * HOUR - 1);
+      assert.deepEqual((await sched.tick()).filter((r) => r.name === 'sched'), [], 'not due one millisecond early');
+      t.clock.advance(1);
+      const [a, b] = await Promise.all([sched.tick(), other.tick()]);
+      const rotated = [...a, ...b].filter((r) => r.name === 'sched');
+      assert.deepEqual(rotated, [{ tenant: 'tenant-t', name: 'sched', version: 2 }], 'two instances ticking at once rotate once');
+      assert.equal((await t.kms.transit.info('tenant-t', 'sched')).latest_version, 2);
+      assert.equal((await t.kms.transit.info('tenant-t', 'never')).latest_version, 1);
+      // the next period counts from the rotation
+      t.clock.advance(HOUR);
+      assert.deepEqual((await sched.tick()).filter((r) => r.name === 'sched'), []);
+      t.clock.advance(HOUR);
+      assert.deepEqual((await sched.tick()).filter((r) => r.name === 'sched'), [{ tenant: 'tenant-t', name: 'sched', version: 3 }]);
+      // a revoked key is not rotated
+      await t.kms.transit.revoke('tenant-t', 'sched');
+      t.clock.advance(3 * HOUR);
+      assert.deepEqual((await sched.tick()).filter((r) => r.name === 'sched'), []);
+      // old ciphertexts still decrypt after scheduled rotations (min_decryption_version stays 1)
+      const audit = await t.kms.audit.list({ tenant: 'tenant-t' });
+      assert.equal(audit.filter((e) => e.entry.action === 'transit.auto-rotate' && e.entry.resource === 'tenant-t/transit/sched').length, 2);
+      // the timer drives tick(): with a short interval, a due key rotates on its own
+      await t.kms.transit.create('tenant-t', 'timed', { autoRotatePeriodSeconds: 3600 });
+      t.clock.advance(HOUR);
+      const timed = transitRotationScheduler(t.kms, { intervalMs: 20 });
+      timed.start();
+      const deadline = Date.now() + 5000;
+      while ((await t.kms.transit.info('tenant-t', 'timed')).latest_version < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await timed.stop();
+      assert.equal((await t.kms.transit.info('tenant-t', 'timed')).latest_version, 2);
+      assert.deepEqual(timed.errors, []);
+    });
+
+    /**
+     * One automatic-revocation scenario: a workload attests, gets a token, uses transit and
+     * holds a workload certificate (a lease); the re-attestation scheduler verifies its
+     * machine once, then `breakIt()` makes the next run fail for `reason`. Within seconds
+     * the session (cookie), the token, and the certificate lease are dead on this instance
+     * and on another one sharing the database.
+     */
+    async function revocationScenario(o: { tee: SimulatedTee; appFor: FastifyInstance; measurement?: Uint8Array; policies: Record<string, Policy>; serve: () => unknown; breakIt: () => void; reason: string }) {
+      const w = await attest(o.appFor, o.tee, o.measurement);
       const bystander = await openTestKms(db, { clock: t.clock, root: t.root }); // another KMS instance on the same database
-      let served = m1;
       const scheduler = new ReattestationScheduler({
         clock: t.clock,
-        simulatedAnchors: t.tee.anchors,
-        policies: { dev: devAttestationPolicy({ reportData: { require: [] } }) },
-        fetch: (async () => new Response(JSON.stringify(t.tee.evidence('snp', { reportData: new Uint8Array(64), measurement: served })))) as typeof fetch,
+        simulatedAnchors: o.tee.anchors,
+        policies: o.policies, // read by name on every run
+        fetch: (async () => new Response(JSON.stringify(o.serve()))) as typeof fetch,
       });
       scheduler.register({ id: 'node-1', url: 'http://node-1.invalid/evidence', policy: 'dev' });
       const link = revokeOnReattestationFailure(t.kms, scheduler);
       await scheduler.runOnce();
       await link.settled();
       assert.equal(link.log.length, 0);
-      const enc = () => app.inject({ method: 'POST', url: '/kms/v0/transit/tenant-t/encrypt/auto', headers: { authorization: `Bearer ${w.token}` }, payload: { plaintext: 'AA==' } });
+      const enc = () => app.inject({ method: 'POST', url: '/kms/v0/transit/tenant-t/encrypt/revo', headers: { authorization: `Bearer ${w.token}` }, payload: { plaintext: 'AA==' } });
       assert.equal((await enc()).statusCode, 200);
-      served = m2; // the node now runs other software
+      const cert = await app.inject({ method: 'POST', url: '/kms/v0/ca/issue', headers: { authorization: `Bearer ${w.token}` }, payload: { tenant: 'tenant-t', workload: 'svc' } });
+      assert.equal(cert.statusCode, 200, cert.body);
+      const serial = (cert.json() as { serial: string }).serial;
+      const status = async () => (await app.inject({ method: 'GET', url: `/kms/v0/ca/status/${serial}` })).json() as { status: string; reason?: string };
+      assert.equal((await status()).status, 'good');
+      o.breakIt();
       const started = Date.now();
       await scheduler.runOnce();
       await link.settled();
       const took = Date.now() - started;
-      assert.equal(link.log.length, 1);
-      assert.deepEqual(link.log[0]!.reasons, ['measurement-changed']);
-      assert.ok(link.log[0]!.revoked >= 1);
+      assert.equal(link.log.length, 1, JSON.stringify(link.log));
+      assert.deepEqual(link.log[0]!.reasons, [o.reason]);
+      assert.ok(link.log[0]!.revoked >= 1, 'the session was revoked');
+      assert.ok(link.log[0]!.leases >= 1, 'the certificate lease was revoked');
       assert.ok(took < 5000, `revocation took ${took} ms`);
+      // token, session cookie and lease: all dead
       const refused = await enc();
       assert.equal(refused.statusCode, 401);
       assert.match(refused.body, /revoked/);
       assert.equal((await app.inject({ method: 'GET', url: '/kbs/v0/resource/tenant-t/x/y', headers: { cookie: w.cookie } })).statusCode, 401);
+      const st = await status();
+      assert.equal(st.status, 'revoked');
+      assert.match(st.reason ?? '', new RegExp(o.reason));
       // the other instance sees the revocation too (shared database)
       await assert.rejects(bystander.kms.authenticate({ bearer: w.token }), (e: Error & { code?: string }) => e.code === 'KMS_NOT_ATTESTED');
+      assert.equal((await bystander.kms.certificateStatus(serial)).status, 'revoked');
+      // a fresh certificate cannot be had on the dead token
+      assert.equal((await app.inject({ method: 'POST', url: '/kms/v0/ca/issue', headers: { authorization: `Bearer ${w.token}` }, payload: { tenant: 'tenant-t', workload: 'svc' } })).statusCode, 401);
       link.detach();
+      return link.log[0]!;
+    }
+
+    test('re-attestation failure: measurement changed → sessions, tokens and leases revoked within seconds', async () => {
+      const m1 = new Uint8Array(48).fill(0x11);
+      const m2 = new Uint8Array(48).fill(0x22);
+      let served = m1;
+      await revocationScenario({
+        tee: t.tee,
+        appFor: app,
+        measurement: m1,
+        policies: { dev: devAttestationPolicy({ reportData: { require: [] } }) },
+        serve: () => t.tee.evidence('snp', { reportData: new Uint8Array(64), measurement: served }),
+        breakIt: () => (served = m2), // the node now runs other software
+        reason: 'measurement-changed',
+      });
+    });
+
+    test('re-attestation failure: TCB fell behind the policy → sessions, tokens and leases revoked within seconds', async () => {
+      const policy = (minSnp: number) => devAttestationPolicy({ reportData: { require: [] }, snp: { measurements: 'any', minTcb: { snp: minSnp } } });
+      const policies = { dev: policy(1) };
+      await revocationScenario({
+        tee: t.tee,
+        appFor: app,
+        policies,
+        serve: () => t.tee.evidence('snp', { reportData: new Uint8Array(64) }),
+        breakIt: () => (policies.dev = policy(250)), // a TCB advisory raises the minimum: the node's firmware is now behind
+        reason: 'tcb-outdated',
+      });
+    });
+
+    test('re-attestation failure: the platform certificate expired → sessions, tokens and leases revoked within seconds', async () => {
+      // a machine whose (simulated) VCEK chain expires 120 s from now; a second KMS instance trusts it
+      const shortTee = await SimulatedTee.create({ at: t.clock.t, platforms: ['snp'], validityDays: 120 / 86_400 });
+      const k2 = await openTestKms(db, { clock: t.clock, root: t.root, tee: shortTee });
+      const app2 = await buildKmsServer({ kms: k2.kms, rateLimit: { burst: 1000, perSecond: 1000 } });
+      try {
+        const log = await revocationScenario({
+          tee: shortTee,
+          appFor: app2,
+          policies: { dev: devAttestationPolicy({ reportData: { require: [] } }) },
+          serve: () => shortTee.evidence('snp', { reportData: new Uint8Array(64) }),
+          breakIt: () => t.clock.advance(130_000), // past the chain's notAfter, well inside the 300 s session
+          reason: 'certificate-expired',
+        });
+        assert.equal(log.by, 'chip id');
+      } finally {
+        await app2.close();
+      }
     });
   });
 }

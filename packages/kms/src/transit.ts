@@ -2,7 +2,9 @@
  * @module transit
  * Named data keys per tenant in the manner of Vault's transit engine: `encrypt`,
  * `decrypt`, `rewrap`, `datakey`; versions with `min_decryption_version`; rotation, also
- * scheduled (`auto_rotate_period`, applied on the next use after it elapses); immediate
+ * scheduled (`auto_rotate_period`: {@link TransitStore.rotateDue} rotates every key whose
+ * period has elapsed, driven by the rotation scheduler in rotation.ts; a use after the
+ * period elapsed rotates first as well, should the scheduler be behind); immediate
  * revocation of a key on an incident.
  *
  * Ciphertexts are `vault:v<version>:<base64(iv ‖ AES-256-GCM ciphertext ‖ tag)>`, the AAD
@@ -111,6 +113,32 @@ export class TransitStore {
   async revoke(tenant: string, name: string): Promise<void> {
     const r = await this.db.query('UPDATE kms_transit_keys SET revoked = true WHERE tenant = $1 AND name = $2 RETURNING name', [tenant, name]);
     if (r.length === 0) throw new VeriteeError('KMS_RESOURCE_NOT_FOUND', `no transit key ${tenant}/${name}`);
+  }
+
+  /**
+   * Scheduled rotation: rotates every unrevoked key whose `auto_rotate_period` has elapsed
+   * at `at` (default now), one transaction per key (a key another instance rotated
+   * meanwhile is skipped). Returns the keys rotated, with their new version.
+   */
+  async rotateDue(at: number = this.now()): Promise<Array<{ tenant: string; name: string; version: number }>> {
+    const due = await this.db.query('SELECT tenant, name FROM kms_transit_keys WHERE auto_rotate_ms > 0 AND revoked = false AND rotated_ms + auto_rotate_ms <= $1 ORDER BY tenant, name LIMIT 1000', [at]);
+    const out: Array<{ tenant: string; name: string; version: number }> = [];
+    for (const d of due) {
+      const tenant = String(d['tenant']);
+      const name = String(d['name']);
+      const v = await this.db.tx(async (q) => {
+        const [cur] = await q.query('SELECT * FROM kms_transit_keys WHERE tenant = $1 AND name = $2 FOR UPDATE', [tenant, name]);
+        if (!cur || cur['revoked'] === true) return 0;
+        const period = num(cur['auto_rotate_ms']);
+        if (!(period > 0 && num(cur['rotated_ms']) + period <= at)) return 0; // rotated meanwhile
+        const next = num(cur['latest_version']) + 1;
+        await this.addVersion(q, tenant, name, next);
+        await q.query('UPDATE kms_transit_keys SET latest_version = $3, rotated_ms = $4 WHERE tenant = $1 AND name = $2', [tenant, name, next, at]);
+        return next;
+      });
+      if (v > 0) out.push({ tenant, name, version: v });
+    }
+    return out;
   }
 
   /** Loads the key row, rotating first when the auto-rotate period has elapsed. */

@@ -153,7 +153,7 @@ describe('responses', () => {
         return b;
       },
     });
-    const client = createAttestedClient({ baseUrl: p.url, policy: devPolicy(), simulatedAnchors: tee.anchors });
+    const client = createAttestedClient({ baseUrl: p.url, policy: devPolicy(), simulatedAnchors: tee.anchors, signedResponses: true });
     try {
       await assert.rejects(client.fetch('/hello'), rejectsWith('PROXY_RESPONSE_SIGNATURE_INVALID', /altered after signing/));
     } finally {

@@ -13,9 +13,13 @@
  * (`createConnection`), which runs the binding on that connection and hands it to the
  * HTTP layer only after every check passed; requests are queued (by node's http
  * machinery) until then, and dropped if it fails. A connection from the keep-alive pool
- * is therefore always a verified one. Every response is buffered and verified
- * (evidence header, enclave signature over method, target, request-body hash, status,
- * response-body hash and the exporter) before the caller sees a byte of it.
+ * is therefore always a verified one, and a response that arrives on any other connection
+ * is refused. Every response is buffered and checked before the caller sees a byte of it:
+ * it must name the evidence verified for its connection (`Attestation-Report`, or its
+ * connection-specific `Attestation-Report-Ref`), and when a signature was asked for
+ * (`signedResponses`, or `signed` per request) it must carry a valid enclave signature
+ * over method, target, request-body hash, status, response-body hash and the exporter.
+ * A signature that comes unasked is verified too; a bad one is never ignored.
  *
  * @example
  * const client = createAttestedClient({ baseUrl: 'https://prover.example.com:8443', policy: loadPolicy('prod.yaml') });
@@ -42,11 +46,14 @@ import {
   ATTESTATION_HEADER,
   BINDING_DOMAIN,
   bindingMessage,
+  EVIDENCE_REF_HEADER,
+  evidenceRef,
   EXPORTER_BYTES,
   EXPORTER_LABEL,
   INCOMPLETE_BODY,
   parseSignatureHeader,
   responseMessage,
+  SIGN_REQUEST_HEADER,
   SIGNATURE_ALG,
   SIGNATURE_HEADER,
 } from './protocol.js';
@@ -81,6 +88,12 @@ export interface AttestedClientOptions {
   maxResponseBytes?: number;
   /** Called once per connection after it was verified (or accepted as legacy). */
   onSession?: (session: SessionInfo) => void;
+  /**
+   * Ask for an enclave-signed response on every request (`Veritee-Sign: 1`): a
+   * transferable proof of each exchange, at the proxy's cost of one ES256 signature.
+   * Default false: the verified TLS session already authenticates the enclave.
+   */
+  signedResponses?: boolean;
 }
 
 /** What was verified for one TLS connection. */
@@ -98,6 +111,8 @@ export interface SessionInfo {
   tlsVersion?: string;
   /** Legacy sessions: why nothing was verified. */
   reason?: string;
+  /** Attested sessions: hex of the TLS exporter the enclave key signed (what a signed response names). */
+  exporter?: string;
 }
 
 export type ResponseAttestation =
@@ -105,8 +120,18 @@ export type ResponseAttestation =
       verified: true;
       legacy: false;
       session: SessionInfo;
-      /** Where the signature travelled: a header (buffered response) or a trailer (streamed). */
-      signedIn: 'header' | 'trailer';
+      /**
+       * Whether the enclave signed this response (transferable proof). Unsigned responses
+       * are verified by their connection: it was bound to the evidence before any request.
+       */
+      signed: boolean;
+      /** Where the signature travelled: a header (buffered response) or a trailer (streamed); absent when unsigned. */
+      signedIn?: 'header' | 'trailer';
+      /** The `Veritee-Signature` value of a signed response. */
+      signature?: string;
+      /** Where the evidence came: in full (`Attestation-Report`) or as its reference on this connection. */
+      evidence: 'report' | 'ref';
+      /** What the enclave signed (signed responses), or what this client sent and received. */
       requestBodySha256: string;
       responseBodySha256: string;
     }
@@ -121,6 +146,8 @@ export interface AttestedRequestInit {
   headers?: Record<string, string> | Headers | [string, string][];
   body?: string | Uint8Array | ArrayBuffer | null;
   signal?: AbortSignal;
+  /** Ask for an enclave-signed response (`Veritee-Sign: 1`); the client's `signedResponses` sets it for every request. */
+  signed?: boolean;
 }
 
 export interface AttestedClient {
@@ -136,6 +163,37 @@ interface Session {
   key?: KeyObject;
   keyId?: string;
   evidence?: string;
+  evidenceRef?: string;
+}
+
+/** What the client verified for one attested connection (the state a response is checked against). */
+export interface VerifiedSession {
+  info: SessionInfo;
+  /** The TLS exporter of the connection, as this client computed it. */
+  exporter: Buffer;
+  /** The enclave key the binding verified. */
+  key: KeyObject;
+  /** First 16 hex of SHA-256(SPKI). */
+  keyId: string;
+  /** The evidence (Attestation-Report value) verified for the connection. */
+  evidence: string;
+  /** evidenceRef(exporter, evidence). */
+  evidenceRef: string;
+}
+
+/** One received response, as {@link verifyAttestedResponse} checks it. */
+export interface ReceivedResponse {
+  headers: IncomingMessage['headers'];
+  trailers: IncomingMessage['trailers'];
+  method: string;
+  /** Request target as sent (path and query). */
+  target: string;
+  /** SHA-256 (hex) of the request body this client sent. */
+  requestHash: string;
+  status: number;
+  responseBody: Buffer;
+  /** A signed response was asked for. */
+  signatureRequested: boolean;
 }
 
 const bindingSchema = z.object({
@@ -309,11 +367,12 @@ export function createAttestedClient(opts: AttestedClientOptions): AttestedClien
     });
     if (!result.ok) throw firstFailure(result);
     record(socket, {
-      info: { id, attested: true, result, enclaveKey: pkh.toString('hex'), nonce: nonce.toString('hex'), tlsVersion: 'TLSv1.3' },
+      info: { id, attested: true, result, enclaveKey: pkh.toString('hex'), nonce: nonce.toString('hex'), tlsVersion: 'TLSv1.3', exporter: exporter.toString('hex') },
       exporter,
       key,
       keyId: pkh.toString('hex').slice(0, 16),
       evidence: evidenceHeader,
+      evidenceRef: evidenceRef(exporter, evidenceHeader),
     });
     return reusable;
   }
@@ -412,6 +471,8 @@ export function createAttestedClient(opts: AttestedClientOptions): AttestedClien
     const requestHash = sha256Hex(body);
     const headers: Record<string, string> = {};
     if (init.headers) new Headers(init.headers as HeadersInit).forEach((v, k) => (headers[k] = v));
+    if (opts.signedResponses || init.signed) headers[SIGN_REQUEST_HEADER] = '1';
+    const signatureRequested = headers[SIGN_REQUEST_HEADER] !== undefined;
     if (body.length > 0 || !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(method)) headers['content-length'] = String(body.length);
 
     const requester = base.protocol === 'https:' ? https.request : http.request;
@@ -427,14 +488,15 @@ export function createAttestedClient(opts: AttestedClientOptions): AttestedClien
     });
     const session = sessions.get(socket) ?? (base.protocol === 'http:' ? legacyHttpSession(socket) : undefined);
     const responseBody = await readBody(res, maxResponseBytes, `response to ${method} ${url.pathname}`);
-    if (session === undefined) throw clientError('PROXY_BINDING_INVALID', 'the response arrived on a connection this client did not verify');
     const status = res.statusCode ?? 0;
 
     let attestation: ResponseAttestation;
-    if (!session.info.attested) {
+    if (session !== undefined && !session.info.attested) {
       attestation = { verified: false, legacy: true, session: session.info, reason: session.info.reason ?? 'nothing was verified' };
     } else {
-      attestation = verifyResponse(session, res, { method, target, requestHash, status, responseBody });
+      // Fails closed: no verified session for this connection is PROXY_BINDING_INVALID.
+      const verified = session?.exporter && session.key && session.keyId && session.evidence && session.evidenceRef ? (session as VerifiedSession) : undefined;
+      attestation = verifyAttestedResponse(verified, { headers: res.headers, trailers: res.trailers, method, target, requestHash, status, responseBody, signatureRequested });
     }
     const outHeaders = new Headers();
     for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) outHeaders.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
@@ -450,50 +512,6 @@ export function createAttestedClient(opts: AttestedClientOptions): AttestedClien
     return s;
   }
 
-  function verifyResponse(
-    session: Session,
-    res: IncomingMessage,
-    r: { method: string; target: string; requestHash: string; status: number; responseBody: Buffer },
-  ): ResponseAttestation {
-    const where = `${r.method} ${r.target.split('?')[0]} (status ${r.status})`;
-    const evidence = headerValue(res.headers[ATTESTATION_HEADER]);
-    if (evidence === undefined) throw clientError('PROXY_RESPONSE_UNSIGNED', `response to ${where} carries no Attestation-Report on an attested session`);
-    if (evidence !== session.evidence) throw clientError('PROXY_BINDING_INVALID', `response to ${where} carries evidence other than the evidence verified for this session`);
-    const inHeader = headerValue(res.headers[SIGNATURE_HEADER]);
-    const inTrailer = headerValue(res.trailers[SIGNATURE_HEADER]);
-    const raw = inHeader ?? inTrailer;
-    if (raw === undefined) throw clientError('PROXY_RESPONSE_UNSIGNED', `response to ${where} carries no Veritee-Signature (header or trailer)`);
-    const sig = parseSignatureHeader(raw);
-    const responseHash = sha256Hex(r.responseBody);
-    if (sig.key !== session.keyId) throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `response to ${where} is signed by key ${sig.key}, not the session's enclave key ${session.keyId}`);
-    if (sig.res !== responseHash) {
-      throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `response body to ${where} was altered after signing: the enclave signed SHA-256 ${sig.res}, received ${responseHash}`);
-    }
-    let requestField = r.requestHash;
-    if (sig.req === INCOMPLETE_BODY && r.status === 413) requestField = INCOMPLETE_BODY;
-    else if (sig.req !== r.requestHash) {
-      throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `the proxy answered ${where} for a request body with SHA-256 ${sig.req}, but this client sent ${r.requestHash}`);
-    }
-    const message = responseMessage({
-      exporter: session.exporter!,
-      method: r.method,
-      target: r.target,
-      requestBodySha256: requestField,
-      status: r.status,
-      responseBodySha256: responseHash,
-    });
-    const ok = nodeVerify('sha256', message, { key: session.key!, dsaEncoding: 'ieee-p1363' }, Buffer.from(fromBase64(sig.sig, 'Veritee-Signature sig')));
-    if (!ok) throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `the enclave signature on the response to ${where} does not verify for this session, request and response`);
-    return {
-      verified: true,
-      legacy: false,
-      session: session.info,
-      signedIn: inHeader !== undefined ? 'header' : 'trailer',
-      requestBodySha256: requestField,
-      responseBodySha256: responseHash,
-    };
-  }
-
   return {
     fetch: doFetch,
     get sessions() {
@@ -502,5 +520,70 @@ export function createAttestedClient(opts: AttestedClientOptions): AttestedClien
     async close() {
       agent.destroy();
     },
+  };
+}
+
+/**
+ * Checks one response against the verified session of the connection it arrived on.
+ * Fails closed: without a verified session (`undefined`) the response is refused
+ * (PROXY_BINDING_INVALID). The response must name the session's evidence, in full or by
+ * its connection-specific reference (else PROXY_BINDING_INVALID; neither:
+ * PROXY_RESPONSE_UNSIGNED). A signature, asked for or not, must verify for this
+ * session, request and response (PROXY_RESPONSE_SIGNATURE_INVALID); one asked for
+ * must be there (PROXY_RESPONSE_UNSIGNED).
+ */
+export function verifyAttestedResponse(session: VerifiedSession | undefined, r: ReceivedResponse): ResponseAttestation {
+  const where = `${r.method} ${r.target.split('?')[0]} (status ${r.status})`;
+  if (session === undefined) throw clientError('PROXY_BINDING_INVALID', `the response to ${where} arrived on a connection this client did not verify`);
+  const evidence = headerValue(r.headers[ATTESTATION_HEADER]);
+  const ref = headerValue(r.headers[EVIDENCE_REF_HEADER]);
+  if (evidence !== undefined) {
+    if (evidence !== session.evidence) throw clientError('PROXY_BINDING_INVALID', `response to ${where} carries evidence other than the evidence verified for this session`);
+  } else if (ref !== undefined) {
+    if (ref !== session.evidenceRef) {
+      throw clientError('PROXY_BINDING_INVALID', `response to ${where} names evidence ${ref.slice(0, 16)}…, not the evidence verified for this connection (${session.evidenceRef.slice(0, 16)}…)`);
+    }
+  } else {
+    throw clientError('PROXY_RESPONSE_UNSIGNED', `response to ${where} carries neither Attestation-Report nor Attestation-Report-Ref on an attested session`);
+  }
+  const inHeader = headerValue(r.headers[SIGNATURE_HEADER]);
+  const inTrailer = headerValue(r.trailers[SIGNATURE_HEADER]);
+  const raw = inHeader ?? inTrailer;
+  const responseHash = sha256Hex(r.responseBody);
+  const evidenceIn = evidence !== undefined ? 'report' : 'ref';
+  if (raw === undefined) {
+    if (r.signatureRequested) throw clientError('PROXY_RESPONSE_UNSIGNED', `response to ${where} carries no Veritee-Signature (header or trailer), though this client asked for one`);
+    return { verified: true, legacy: false, session: session.info, signed: false, evidence: evidenceIn, requestBodySha256: r.requestHash, responseBodySha256: responseHash };
+  }
+  const sig = parseSignatureHeader(raw);
+  if (sig.key !== session.keyId) throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `response to ${where} is signed by key ${sig.key}, not the session's enclave key ${session.keyId}`);
+  if (sig.res !== responseHash) {
+    throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `response body to ${where} was altered after signing: the enclave signed SHA-256 ${sig.res}, received ${responseHash}`);
+  }
+  let requestField = r.requestHash;
+  if (sig.req === INCOMPLETE_BODY && r.status === 413) requestField = INCOMPLETE_BODY;
+  else if (sig.req !== r.requestHash) {
+    throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `the proxy answered ${where} for a request body with SHA-256 ${sig.req}, but this client sent ${r.requestHash}`);
+  }
+  const message = responseMessage({
+    exporter: session.exporter,
+    method: r.method,
+    target: r.target,
+    requestBodySha256: requestField,
+    status: r.status,
+    responseBodySha256: responseHash,
+  });
+  const ok = nodeVerify('sha256', message, { key: session.key, dsaEncoding: 'ieee-p1363' }, Buffer.from(fromBase64(sig.sig, 'Veritee-Signature sig')));
+  if (!ok) throw clientError('PROXY_RESPONSE_SIGNATURE_INVALID', `the enclave signature on the response to ${where} does not verify for this session, request and response`);
+  return {
+    verified: true,
+    legacy: false,
+    session: session.info,
+    signed: true,
+    signedIn: inHeader !== undefined ? 'header' : 'trailer',
+    signature: raw,
+    evidence: evidenceIn,
+    requestBodySha256: requestField,
+    responseBodySha256: responseHash,
   };
 }

@@ -28,7 +28,7 @@ before(async () => {
       return { forward: target };
     },
   });
-  client = createAttestedClient({ baseUrl: p.url, policy: devPolicy(), simulatedAnchors: (await sharedTee()).anchors });
+  client = createAttestedClient({ baseUrl: p.url, policy: devPolicy(), simulatedAnchors: (await sharedTee()).anchors, signedResponses: true });
 });
 after(async () => {
   await client.close();
@@ -49,6 +49,7 @@ test('an error decided before forwarding is signed over the request body and nev
   assert.equal(res.status, 400);
   assert.equal(res.headers.get('x-why'), 'test');
   assert.equal(res.attestation.verified, true, 'the attested client verified the signature over its own body hash');
+  assert.equal(res.attestation.verified && res.attestation.signed, true);
   assert.match(await res.text(), /PROXY_REQUEST_MALFORMED/);
   assert.equal(up.hits, hits);
   // The connection is still usable (the body was read).

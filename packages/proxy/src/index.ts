@@ -35,6 +35,9 @@ export {
   type AttestedResponse,
   type ResponseAttestation,
   type SessionInfo,
+  verifyAttestedResponse,
+  type ReceivedResponse,
+  type VerifiedSession,
 } from './client.js';
 export { buildProverService, clientSafeError, jobRef, ProveRequestSchema, type ProverServiceOptions, type ProveRequest, type JobStatus, type JobView, type ProverJob } from './prover-service.js';
 export { proveLatencyRemote, errorFromResponse, type RemoteProveInput, type RemoteProveOptions, type RemoteProveResult } from './remote-prove.js';

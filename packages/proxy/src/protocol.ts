@@ -17,8 +17,18 @@
  *   signature            = ES256 (ECDSA P-256, SHA-256, IEEE P1363 r||s) by the enclave key over
  *                          the UTF-8 bytes of bindingMessage() below.
  *
- * RESPONSE SIGNATURE (every proxied response, header or trailer `Veritee-Signature`):
+ * RESPONSE SIGNATURE (header or trailer `Veritee-Signature`, on the responses to requests that
+ * carry `Veritee-Sign: 1`, or on every response of a proxy set to sign always):
  *   ES256 by the enclave key over the UTF-8 bytes of responseMessage() below.
+ *   On a connection whose binding the client verified, the TLS session already
+ *   authenticates the enclave: the signature buys a transferable proof (a third party can
+ *   check it with the binding transcript), not channel security, so it is on request.
+ *
+ * EVIDENCE ONCE PER CONNECTION: the binding response (and the first response of a connection
+ * that never bound) carries the evidence in `Attestation-Report`; later responses carry only
+ * `Attestation-Report-Ref: evidenceRef(exporter, evidence)`, which names the evidence of THIS
+ * connection (a reference from another connection never matches). A request with
+ * `Veritee-Evidence: full` gets the full evidence again.
  *
  * Every message is a fixed sequence of fields joined by "\n" (0x0a), no trailing newline.
  * No field can contain "\n": hex digits, a decimal status, an HTTP method token and a
@@ -30,6 +40,7 @@
  * value with the one it computes on its own session. The evidence binds the enclave key
  * and the client's fresh nonce, so old evidence cannot be replayed.
  */
+import { createHash } from 'node:crypto';
 import { VeriteeError } from '@veritee/core';
 
 /** Protocol identifier. */
@@ -50,6 +61,14 @@ export const SIGNATURE_ALG = 'ES256';
 export const ATTESTATION_HEADER = 'attestation-report';
 /** Header (or trailer) carrying the enclave signature of a response. */
 export const SIGNATURE_HEADER = 'veritee-signature';
+/** Response header naming the evidence of the connection (evidenceRef) instead of repeating it. */
+export const EVIDENCE_REF_HEADER = 'attestation-report-ref';
+/** Request header asking for a signed (transferable) response; value `1`. */
+export const SIGN_REQUEST_HEADER = 'veritee-sign';
+/** Request header asking for the full evidence on this response; value `full`. */
+export const EVIDENCE_REQUEST_HEADER = 'veritee-evidence';
+/** Domain tag of the evidence reference. */
+export const EVIDENCE_REF_DOMAIN = 'veritee.proxy.evidence-ref/v1';
 /** `req` value when the proxy stopped reading the request body (413 only). */
 export const INCOMPLETE_BODY = 'incomplete';
 
@@ -100,6 +119,16 @@ export function responseMessage(f: ResponseFacts): Buffer {
     [RESPONSE_DOMAIN, need32(f.exporter, 'exporter'), f.method, f.target, f.requestBodySha256, String(f.status), f.responseBodySha256].join('\n'),
     'utf8',
   );
+}
+
+/**
+ * The `Attestation-Report-Ref` of a connection: lowercase hex SHA-256 of
+ * `veritee.proxy.evidence-ref/v1 \n hex(exporter) \n hex(SHA-256(evidence header value, UTF-8))`.
+ * It names both the evidence and the TLS session, so it cannot be carried to another connection.
+ */
+export function evidenceRef(exporter: Uint8Array, evidence: string): string {
+  const evidenceHash = createHash('sha256').update(evidence, 'utf8').digest('hex');
+  return createHash('sha256').update(`${EVIDENCE_REF_DOMAIN}\n${need32(exporter, 'exporter')}\n${evidenceHash}`, 'utf8').digest('hex');
 }
 
 /** The parsed `Veritee-Signature` value. */

@@ -1,8 +1,10 @@
 /**
  * @module server
  * `veritee proxy`: a TLS 1.3 reverse proxy that runs inside the TEE in front of any HTTP
- * service, binds each TLS session to attestation and signs every response with the
- * enclave key (protocol.ts).
+ * service, binds each TLS session to attestation, sends the evidence once per connection
+ * (later responses name it by Attestation-Report-Ref) and signs responses with the enclave
+ * key when the request asks (`Veritee-Sign: 1`) or always (`signResponses: 'always'`)
+ * (protocol.ts).
  *
  * THREAT MODEL: clients and the network are hostile; the upstream (loopback, same TEE)
  * is trusted. TLS terminates here, so plaintext exists only inside the TEE. Every limit
@@ -11,11 +13,13 @@
  * while streaming), response buffering size. Logs carry method, path (never the query),
  * status, sizes and timings: never a body, a header value, a nonce or key material.
  *
- * INVARIANT: a response leaves the proxy either with `Veritee-Signature` in its header
+ * INVARIANT: a signed response leaves the proxy either with `Veritee-Signature` in its header
  * (bodies up to `maxBufferedResponseBytes`, buffered and signed before the first byte is
  * sent) or declared as a trailer and sent after the last chunk (larger or unbounded
  * bodies, chunked). The signature covers the exporter of the connection that carries
  * it, so it cannot be moved to another session.
+ * An unsigned response is streamed as it arrives; it is authenticated by the TLS session
+ * the client bound to the evidence before sending anything.
  *
  * @example
  * const enclave = Enclave.create(await simulatedEvidenceProvider());
@@ -35,12 +39,16 @@ import {
   ATTESTATION_HEADER,
   BINDING_DOMAIN,
   bindingMessage,
+  EVIDENCE_REF_HEADER,
+  EVIDENCE_REQUEST_HEADER,
+  evidenceRef,
   EXPORTER_BYTES,
   EXPORTER_LABEL,
   formatSignatureHeader,
   INCOMPLETE_BODY,
   RESPONSE_DOMAIN,
   SIGNATURE_ALG,
+  SIGN_REQUEST_HEADER,
   SIGNATURE_HEADER,
   type BindingResponse,
 } from './protocol.js';
@@ -116,6 +124,20 @@ export interface AttestingProxyOptions {
   logLevel?: string;
   /** One log line per request (method, path without query, status, sizes, timings). Default true. */
   accessLog?: boolean;
+  /**
+   * Which responses carry the enclave's `Veritee-Signature` (a transferable proof of the
+   * exchange): 'on-request' (default) those whose request says `Veritee-Sign: 1`;
+   * 'always' every response (the cost of v1: one ES256 signature and body hashes each).
+   * On a connection whose binding the client verified, TLS already authenticates the
+   * enclave, so unsigned responses lose no channel security.
+   */
+  signResponses?: 'on-request' | 'always';
+  /**
+   * Where the evidence travels: 'once' (default) in the binding response and the first
+   * response of a connection, later responses carry `Attestation-Report-Ref`;
+   * 'always' the full `Attestation-Report` (about 8 KB) on every response.
+   */
+  evidence?: 'once' | 'always';
   /** Most keep-alive sockets to the upstream (default 512). */
   maxUpstreamSockets?: number;
   /**
@@ -124,6 +146,12 @@ export interface AttestingProxyOptions {
    * client. Never set in production.
    */
   unsafeAfterSignHook?: (body: Buffer) => Buffer;
+  /**
+   * TEST ONLY: called with the headers of each proxied response (signed or not, evidence
+   * or its reference set) just before they are sent; may change them. Lets tests play a
+   * path that strips a signature or swaps an evidence reference. Never set in production.
+   */
+  unsafeResponseHeadersHook?: (headers: OutgoingHttpHeaders) => void;
 }
 
 /** Where one request is forwarded: plain HTTP inside the TEE. */
@@ -182,6 +210,10 @@ export interface AttestingProxy {
 interface RequestMeta {
   upstreamMs?: number;
   mode?: string;
+  /** The response gets a Veritee-Signature (asked for, or the proxy signs always). */
+  sign: boolean;
+  /** The response carries the full Attestation-Report (else Attestation-Report-Ref). */
+  fullEvidence: boolean;
   reqBytes: number;
   resBytes: number;
   /** Sent a second time on a new connection after the keep-alive race. */
@@ -196,6 +228,10 @@ interface Session {
   evidence: string;
   bindings: number;
   id: string;
+  /** Requests seen on this connection (the first one gets the full evidence). */
+  requests: number;
+  /** Attestation-Report-Ref of `evidence` on this connection, computed when first needed. */
+  ref?: string;
 }
 
 const HOP_BY_HOP = new Set([
@@ -252,10 +288,12 @@ function rawError(code: ErrorCode, message: string): string {
 function forwardable(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): OutgoingHttpHeaders {
   const named = new Set<string>();
   const conn = headers['connection'];
-  if (typeof conn === 'string') for (const t of conn.split(',')) named.add(t.trim().toLowerCase());
+  // `keep-alive` / `close` name no field worth a Set lookup per header.
+  if (typeof conn === 'string' && conn !== 'keep-alive' && conn !== 'close') for (const t of conn.split(',')) named.add(t.trim().toLowerCase());
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k) || drop.has(k)) continue;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || drop.has(k) || (named.size > 0 && named.has(k))) continue;
     out[k] = v;
   }
   return out;
@@ -338,8 +376,9 @@ function headBytes(req: IncomingMessage): number {
 }
 
 // `expect`: node already answered 100-continue to the client.
-const FROM_CLIENT_DROP = new Set(['expect']);
-const FROM_UPSTREAM_DROP = new Set([ATTESTATION_HEADER, SIGNATURE_HEADER, 'content-length']);
+// The veritee request headers are for the proxy, not the upstream.
+const FROM_CLIENT_DROP = new Set(['expect', SIGN_REQUEST_HEADER, EVIDENCE_REQUEST_HEADER]);
+const FROM_UPSTREAM_DROP = new Set([ATTESTATION_HEADER, EVIDENCE_REF_HEADER, SIGNATURE_HEADER, 'content-length']);
 
 /** Builds (does not start) an attesting proxy. */
 export async function createAttestingProxy(opts: AttestingProxyOptions): Promise<AttestingProxy> {
@@ -350,6 +389,14 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
   }
   const log: Logger | undefined = opts.logger === false ? undefined : (opts.logger ?? pino({ level: opts.logLevel ?? 'info', base: { svc: 'veritee-proxy' } }));
   const accessLog = opts.accessLog !== false;
+  const signAlways = opts.signResponses === 'always';
+  const evidenceAlways = opts.evidence === 'always';
+  if (opts.signResponses !== undefined && opts.signResponses !== 'always' && opts.signResponses !== 'on-request') {
+    throw new VeriteeError('INPUT_INVALID', `signResponses must be 'on-request' or 'always' (got ${JSON.stringify(String(opts.signResponses).slice(0, 40))})`);
+  }
+  if (opts.evidence !== undefined && opts.evidence !== 'always' && opts.evidence !== 'once') {
+    throw new VeriteeError('INPUT_INVALID', `evidence must be 'once' or 'always' (got ${JSON.stringify(String(opts.evidence).slice(0, 40))})`);
+  }
   if (lim.headersMs > lim.requestMs) throw new VeriteeError('INPUT_INVALID', `headers timeout (${lim.headersMs} ms) must not exceed the request timeout (${lim.requestMs} ms)`);
 
   if (opts.upstream === undefined && !opts.dispatch) throw new VeriteeError('INPUT_INVALID', '--upstream is required');
@@ -394,17 +441,24 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     if (!s) {
       const exporter = (socket as TLSSocket).exportKeyingMaterial(EXPORTER_BYTES, EXPORTER_LABEL, EMPTY);
       const exporterHex = exporter.toString('hex');
-      s = { exporter, exporterHex, evidence: defaultEvidence, bindings: 0, id: exporterHex.slice(0, 12) };
+      s = { exporter, exporterHex, evidence: defaultEvidence, bindings: 0, id: exporterHex.slice(0, 12), requests: 0 };
       sessions.set(socket, s);
     }
     return s;
   }
 
-  /** Signs and sends a complete (buffered) response. */
+  /** The evidence (first response of the connection, or asked for) or its reference. */
+  function attest(headers: OutgoingHttpHeaders, session: Session, meta: RequestMeta): void {
+    if (meta.fullEvidence) headers[ATTESTATION_HEADER] = session.evidence;
+    else headers[EVIDENCE_REF_HEADER] = session.ref ??= evidenceRef(session.exporter, session.evidence);
+  }
+
+  /** Sends a complete (buffered) response, signed when the request asked (or the proxy signs always). */
   function sendSigned(
     req: IncomingMessage,
     res: ServerResponse,
     session: Session,
+    meta: RequestMeta,
     status: number,
     headers: OutgoingHttpHeaders,
     body: Buffer,
@@ -412,11 +466,14 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     proxied = false,
   ): void {
     if (res.destroyed) return;
-    const resHash = body.length === 0 ? EMPTY_SHA256 : oneShotHash('sha256', body, 'hex');
-    const sig = enclave.sign(responseMessageFast(session, req.method ?? 'GET', req.url ?? '/', reqHash, status, resHash));
-    headers[ATTESTATION_HEADER] = session.evidence;
-    headers[SIGNATURE_HEADER] = formatSignatureHeader({ key: enclave.keyId, req: reqHash, res: resHash, sig: sig.toString('base64url') });
+    attest(headers, session, meta);
+    if (meta.sign) {
+      const resHash = body.length === 0 ? EMPTY_SHA256 : oneShotHash('sha256', body, 'hex');
+      const sig = enclave.sign(responseMessageFast(session, req.method ?? 'GET', req.url ?? '/', reqHash, status, resHash));
+      headers[SIGNATURE_HEADER] = formatSignatureHeader({ key: enclave.keyId, req: reqHash, res: resHash, sig: sig.toString('base64url') });
+    }
     const sent = proxied && opts.unsafeAfterSignHook ? opts.unsafeAfterSignHook(body) : body;
+    if (proxied) opts.unsafeResponseHeadersHook?.(headers);
     if (status === 204 || status === 304 || status < 200) delete headers['content-length'];
     else if (req.method !== 'HEAD' || headers['content-length'] === undefined) headers['content-length'] = sent.length;
     if (closing) headers['connection'] = 'close';
@@ -424,14 +481,14 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     res.end(req.method === 'HEAD' ? undefined : sent);
   }
 
-  function sendError(req: IncomingMessage, res: ServerResponse, session: Session, code: ErrorCode, message: string, reqHash: Promise<string> | string): void {
+  function sendError(req: IncomingMessage, res: ServerResponse, session: Session, meta: RequestMeta, code: ErrorCode, message: string, reqHash: Promise<string> | string): void {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     (res as ServerResponse & { veriteeCode?: string }).veriteeCode = code;
     const status = ERROR_CODES[code].http;
-    const finish = (h: string) => sendSigned(req, res, session, status, { 'content-type': 'application/json' }, errorBody(code, message), h);
+    const finish = (h: string) => sendSigned(req, res, session, meta, status, { 'content-type': 'application/json' }, errorBody(code, message), h);
     if (typeof reqHash === 'string') finish(reqHash);
     else void reqHash.then(finish, () => finish(INCOMPLETE_BODY));
   }
@@ -480,31 +537,33 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     });
   }
 
-  async function handleBinding(req: IncomingMessage, res: ServerResponse, session: Session, meta: { reqBytes: number; resBytes: number }): Promise<void> {
+  async function handleBinding(req: IncomingMessage, res: ServerResponse, session: Session, meta: RequestMeta): Promise<void> {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', `${ATTEST_PATH} accepts POST with {"nonce": "<64 hex digits>"}`, EMPTY_SHA256);
+      return sendError(req, res, session, meta, 'PROXY_REQUEST_MALFORMED', `${ATTEST_PATH} accepts POST with {"nonce": "<64 hex digits>"}`, EMPTY_SHA256);
     }
     const body = await readSmall(req, 1024);
-    if (body === undefined) return sendError(req, res, session, 'PROXY_REQUEST_TOO_LARGE', 'binding request body exceeds 1024 bytes', INCOMPLETE_BODY);
+    if (body === undefined) return sendError(req, res, session, meta, 'PROXY_REQUEST_TOO_LARGE', 'binding request body exceeds 1024 bytes', INCOMPLETE_BODY);
     meta.reqBytes = body.length;
     const reqHash = createHash('sha256').update(body).digest('hex');
     let nonceHex: unknown;
     try {
       nonceHex = (JSON.parse(body.toString('utf8')) as { nonce?: unknown }).nonce;
     } catch {
-      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', 'binding request body is not JSON; send {"nonce": "<64 hex digits>"}', reqHash);
+      return sendError(req, res, session, meta, 'PROXY_REQUEST_MALFORMED', 'binding request body is not JSON; send {"nonce": "<64 hex digits>"}', reqHash);
     }
     if (typeof nonceHex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(nonceHex)) {
-      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', 'binding request needs "nonce": 32 bytes as 64 hex digits, fresh for this session', reqHash);
+      return sendError(req, res, session, meta, 'PROXY_REQUEST_MALFORMED', 'binding request needs "nonce": 32 bytes as 64 hex digits, fresh for this session', reqHash);
     }
     if (++session.bindings > lim.maxBindingsPerConnection) {
-      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', `at most ${lim.maxBindingsPerConnection} bindings per connection; open a new connection`, reqHash);
+      return sendError(req, res, session, meta, 'PROXY_REQUEST_MALFORMED', `at most ${lim.maxBindingsPerConnection} bindings per connection; open a new connection`, reqHash);
     }
     const nonce = Buffer.from(nonceHex, 'hex');
     const evidence = await enclave.evidenceHeader(nonce);
     const signature = enclave.sign(bindingMessage(session.exporter, nonce, enclave.publicKeyHash));
     session.evidence = evidence;
+    session.ref = undefined;
+    meta.fullEvidence = true; // a binding response always carries the evidence it binds
     const out: BindingResponse = {
       version: BINDING_DOMAIN,
       evidence,
@@ -515,7 +574,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     log?.info({ session: session.id, bindings: session.bindings, platform: enclave.provider.platform }, 'session bound');
     const json = Buffer.from(JSON.stringify(out));
     meta.resBytes = json.length;
-    sendSigned(req, res, session, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, json, reqHash);
+    sendSigned(req, res, session, meta, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, json, reqHash);
   }
 
   function handleProxy(req: IncomingMessage, res: ServerResponse, session: Session, meta: RequestMeta, up: UpstreamTarget): void {
@@ -531,7 +590,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > lim.maxRequestBodyBytes) {
       res.shouldKeepAlive = false;
-      return sendError(req, res, session, 'PROXY_REQUEST_TOO_LARGE', `request body of ${declared} bytes exceeds the ${lim.maxRequestBodyBytes}-byte limit`, INCOMPLETE_BODY);
+      return sendError(req, res, session, meta, 'PROXY_REQUEST_TOO_LARGE', `request body of ${declared} bytes exceeds the ${lim.maxRequestBodyBytes}-byte limit`, INCOMPLETE_BODY);
     }
 
     const headers = forwardable(req.headers, FROM_CLIENT_DROP);
@@ -554,7 +613,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       if (upstreamDone) return;
       upstreamDone = true;
       upReq.destroy();
-      sendError(req, res, session, code, message, reqHash);
+      sendError(req, res, session, meta, code, message, reqHash);
     };
 
     /**
@@ -615,7 +674,7 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
         req.resume();
         return;
       }
-      (hash ??= createHash('sha256')).update(chunk);
+      if (meta.sign) (hash ??= createHash('sha256')).update(chunk);
       if (!upstreamDone && !upReq.write(chunk)) {
         req.pause();
         upReq.once('drain', () => req.resume());
@@ -641,6 +700,34 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       const declaredLen = upRes.headers['content-length'] === undefined ? undefined : Number(upRes.headers['content-length']);
       const bodyless = req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
       if (bodyless && req.method === 'HEAD' && declaredLen !== undefined) outHeaders['content-length'] = declaredLen;
+      const broke = () => {
+        if (!res.headersSent) fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} broke off its response`);
+        else res.destroy();
+      };
+
+      if (!meta.sign) {
+        // Unsigned: streamed as it arrives, as any reverse proxy does (nothing to hash, nothing to hold back).
+        meta.mode = 'none';
+        if (!bodyless && declaredLen !== undefined) outHeaders['content-length'] = declaredLen;
+        attest(outHeaders, session, meta);
+        if (closing) outHeaders['connection'] = 'close';
+        opts.unsafeResponseHeadersHook?.(outHeaders);
+        res.writeHead(status, outHeaders);
+        upRes.on('data', (c: Buffer) => {
+          meta.resBytes += c.length;
+          if (!res.write(c)) {
+            upRes.pause();
+            res.once('drain', () => upRes.resume());
+          }
+        });
+        upRes.on('end', () => {
+          upstreamDone = true;
+          res.end();
+        });
+        upRes.on('error', broke);
+        upRes.on('aborted', () => res.destroy());
+        return;
+      }
       let chunks: Buffer[] | undefined = [];
       let buffered = 0;
       let streamHash: ReturnType<typeof createHash> | undefined;
@@ -648,9 +735,10 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       const startStreaming = () => {
         meta.mode = 'trailer';
         streamHash = createHash('sha256');
-        outHeaders[ATTESTATION_HEADER] = session.evidence;
+        attest(outHeaders, session, meta);
         outHeaders['trailer'] = 'Veritee-Signature';
         if (closing) outHeaders['connection'] = 'close';
+        opts.unsafeResponseHeadersHook?.(outHeaders);
         res.writeHead(status, outHeaders);
         for (const c of chunks ?? []) {
           streamHash.update(c);
@@ -678,17 +766,14 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       upRes.on('end', () => {
         upstreamDone = true;
         void reqHash.then((rh) => {
-          if (chunks) return sendSigned(req, res, session, status, outHeaders, bodyless ? EMPTY : Buffer.concat(chunks, buffered), rh, true);
+          if (chunks) return sendSigned(req, res, session, meta, status, outHeaders, bodyless ? EMPTY : Buffer.concat(chunks, buffered), rh, true);
           const resHash = streamHash!.digest('hex');
           const sig = enclave.sign(responseMessageFast(session, req.method ?? 'GET', target, rh, status, resHash));
           res.addTrailers({ [SIGNATURE_HEADER]: formatSignatureHeader({ key: enclave.keyId, req: rh, res: resHash, sig: sig.toString('base64url') }) });
           res.end();
         });
       });
-      upRes.on('error', () => {
-        if (!res.headersSent) fail('PROXY_UPSTREAM_UNAVAILABLE', `upstream ${upstreamLabel} broke off its response`);
-        else res.destroy();
-      });
+      upRes.on('error', broke);
       upRes.on('aborted', () => {
         if (res.headersSent) res.destroy();
       });
@@ -699,8 +784,15 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
     inFlight++;
-    const meta: RequestMeta = { reqBytes: 0, resBytes: 0 };
     const session = sessionOf(req.socket);
+    // Decided in request order (pipelined responses leave in that order): the first request
+    // of a connection gets the full evidence, later ones its reference.
+    const meta: RequestMeta = {
+      reqBytes: 0,
+      resBytes: 0,
+      sign: signAlways || req.headers[SIGN_REQUEST_HEADER] !== undefined,
+      fullEvidence: evidenceAlways || session.requests++ === 0 || req.headers[EVIDENCE_REQUEST_HEADER] !== undefined,
+    };
     res.on('close', () => {
       inFlight--;
       if (accessLog && log?.isLevelEnabled('info')) {
@@ -731,21 +823,21 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       // 200th, say) would hand the upstream a different request than the client sent.
       res.shouldKeepAlive = false;
       const why = fields > lim.maxHeaderCount ? `${fields} header fields exceed the limit of ${lim.maxHeaderCount}` : `request head of ${bytes} bytes exceeds ${lim.maxHeaderBytes} bytes`;
-      return sendError(req, res, session, 'PROXY_HEADERS_TOO_LARGE', why, req.headers['content-length'] || req.headers['transfer-encoding'] ? INCOMPLETE_BODY : EMPTY_SHA256);
+      return sendError(req, res, session, meta, 'PROXY_HEADERS_TOO_LARGE', why, req.headers['content-length'] || req.headers['transfer-encoding'] ? INCOMPLETE_BODY : EMPTY_SHA256);
     }
     if (closing) {
       res.shouldKeepAlive = false;
-      return sendError(req, res, session, 'PROXY_SHUTTING_DOWN', 'the proxy is shutting down; retry on a new connection', req.headers['content-length'] ? INCOMPLETE_BODY : EMPTY_SHA256);
+      return sendError(req, res, session, meta, 'PROXY_SHUTTING_DOWN', 'the proxy is shutting down; retry on a new connection', req.headers['content-length'] ? INCOMPLETE_BODY : EMPTY_SHA256);
     }
     const url = req.url ?? '';
     if (!url.startsWith('/')) {
       res.shouldKeepAlive = false;
-      return sendError(req, res, session, 'PROXY_REQUEST_MALFORMED', 'only origin-form request targets (/path?query) are accepted', INCOMPLETE_BODY);
+      return sendError(req, res, session, meta, 'PROXY_REQUEST_MALFORMED', 'only origin-form request targets (/path?query) are accepted', INCOMPLETE_BODY);
     }
     if (url === ATTEST_PATH || url.startsWith(ATTEST_PATH + '?')) {
       void handleBinding(req, res, session, meta).catch((e: unknown) => {
         log?.error({ err: e instanceof Error ? e.message : String(e) }, 'binding failed');
-        sendError(req, res, session, 'INTERNAL', 'internal error', INCOMPLETE_BODY);
+        sendError(req, res, session, meta, 'INTERNAL', 'internal error', INCOMPLETE_BODY);
       });
       return;
     }
@@ -757,13 +849,13 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
       void drainHash(req, lim.maxRequestBodyBytes, meta).then((reqHash) => {
         if (reqHash === INCOMPLETE_BODY) {
           res.shouldKeepAlive = false;
-          return sendError(req, res, session, 'PROXY_REQUEST_TOO_LARGE', `request body exceeds the ${lim.maxRequestBodyBytes}-byte limit`, INCOMPLETE_BODY);
+          return sendError(req, res, session, meta, 'PROXY_REQUEST_TOO_LARGE', `request body exceeds the ${lim.maxRequestBodyBytes}-byte limit`, INCOMPLETE_BODY);
         }
         if ('error' in d) {
           for (const [k, v] of Object.entries(d.error.headers ?? {})) if (v !== undefined) res.setHeader(k, v);
-          return sendError(req, res, session, d.error.code, d.error.message, reqHash);
+          return sendError(req, res, session, meta, d.error.code, d.error.message, reqHash);
         }
-        sendSigned(req, res, session, d.respond.status, { ...d.respond.headers }, d.respond.body, reqHash);
+        sendSigned(req, res, session, meta, d.respond.status, { ...d.respond.headers }, d.respond.body, reqHash);
       });
     };
     const onDispatchError = (e: unknown) => {

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import {
   bundlePublicInputs,
+  capacityOf,
   claimDefinitions,
   devSetup,
   KeyRing,
@@ -53,7 +54,7 @@ function caseOf(def: ClaimDefinition): Case | undefined {
     size: s.size,
     elements: s.elements,
     unit: def.unit.split(' ')[0]!,
-    capacity: def.capacityFor(s.params, data),
+    capacity: capacityOf(def, s.params, data),
     ...(s.target ? { target: s.target } : {}),
     reference: () => {
       def.commit(s.params, data, 1n);

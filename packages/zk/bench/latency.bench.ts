@@ -1,7 +1,9 @@
 /**
  * Latency SLA proof benchmark: setup, witness, prove, verify (Go and TypeScript),
  * peak prover memory and constraints per record for 1,000 / 10,000 / 50,000
- * records. Run: node --import tsx packages/zk/bench/latency.bench.ts [--sizes 1000,10000]
+ * records. Run: node --import tsx packages/zk/bench/latency.bench.ts [--sizes 1000,10000] [--versions 1,2]
+ * (circuit versions; default 2, the current one: records bound by the BSB22
+ * commitment; version 1 hashes them in the circuit).
  * Uses the veritee home ($VERITEE_HOME or ~/.veritee): missing keys are made by a
  * dev setup, timed, and cached.
  */
@@ -13,6 +15,8 @@ import {
   parseSla,
   ProverPool,
   latencyClaim,
+  latencyClaimV1,
+  LATENCY_V1_CAPACITIES,
   prove,
   verifyProofBundle,
   verifyWithGo,
@@ -23,6 +27,8 @@ import {
 
 const arg = process.argv.indexOf('--sizes');
 const sizes = arg > 0 ? process.argv[arg + 1]!.split(',').map(Number) : [1000, 10_000, 50_000];
+const varg = process.argv.indexOf('--versions');
+const versions = varg > 0 ? process.argv[varg + 1]!.split(',').map(Number) : [2];
 const home = veriteeHome();
 const P0 = Date.UTC(2026, 10, 20) * 1000;
 const DAY = 86_400_000_000;
@@ -42,6 +48,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
 
 interface Row {
+  version: number;
+  domain: number;
   n: number;
   capacity: number;
   constraints: number;
@@ -55,13 +63,15 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const n of sizes) {
-  const capacity = latencyCapacityFor(n);
+for (const [version, n] of versions.flatMap((v) => sizes.map((n) => [v, n] as const))) {
+  const claim = version === 1 ? latencyClaimV1 : latencyClaim;
+  const capacity = version === 1 ? LATENCY_V1_CAPACITIES.find((c) => c >= n)! : latencyCapacityFor(n);
   const pool = new ProverPool({ home, size: 1, timeoutMs: 4 * 3600_000 });
   try {
     const t0 = performance.now();
     let setupFresh = false;
     const vk: VerificationKeyDocument = await devSetup(pool, 'latency', capacity, {
+      version,
       onProgress: (e) => {
         if (e.stage !== 'cached') {
           setupFresh = true;
@@ -76,8 +86,8 @@ for (const n of sizes) {
     const c0 = performance.now();
     latencyCommitment({ salt: 1n, periodStartUs: P0, periodEndUs: P0 + DAY, records: recs });
     const commitTs = performance.now() - c0;
-    await prove(pool, latencyClaim, { params, data: { records: recs }, capacity }); // warm-up: loads keys
-    const r = await prove(pool, latencyClaim, { params, data: { records: recs }, capacity });
+    await prove(pool, claim, { params, data: { records: recs }, capacity }); // warm-up: loads keys
+    const r = await prove(pool, claim, { params, data: { records: recs }, capacity });
     const keys = new KeyRing();
     keys.add(vk);
     const goTimes: number[] = [];
@@ -95,17 +105,19 @@ for (const n of sizes) {
       if (!v.ok) throw new Error('TypeScript verifier rejected the benchmark proof');
     }
     const info = await pool.request<{ peakRssKb: number }>({ op: 'info' });
-    rows.push({ n, capacity, constraints: vk.constraints, setup, commitTs, witness: r.timings.witnessMs, prove: r.timings.proveMs, goVerify: median(goTimes), tsVerify: median(tsTimes), peakMb: info.peakRssKb / 1024 });
-    process.stderr.write(`  ${n} records done\n`);
+    let domain = 1;
+    while (domain < vk.constraints + vk.publicInputs.length + 1) domain *= 2;
+    rows.push({ version, domain, n, capacity, constraints: vk.constraints, setup, commitTs, witness: r.timings.witnessMs, prove: r.timings.proveMs, goVerify: median(goTimes), tsVerify: median(tsTimes), peakMb: info.peakRssKb / 1024 });
+    process.stderr.write(`  v${version} ${n} records done\n`);
   } finally {
     await pool.close();
   }
 }
 
 console.log('\n## Latency SLA proofs (Groth16/BN254, gnark; verification warm, median)\n');
-console.log('| records | size class | constraints | per record | dev setup | TS commitment | witness | prove (Go) | verify Go | verify TS | prover peak RSS |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| version | records | size class | constraints | per record | FFT domain | dev setup | TS commitment | witness | prove (Go) | verify Go | verify TS | prover peak RSS |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.n.toLocaleString('en')} | ${r.capacity} | ${r.constraints.toLocaleString('en')} | ${(r.constraints / r.capacity).toFixed(1)} | ${r.setup} | ${fmt(r.commitTs)} | ${fmt(r.witness)} | ${fmt(r.prove)} | ${fmt(r.goVerify)} | ${fmt(r.tsVerify)} | ${r.peakMb.toFixed(0)} MiB |`);
+  console.log(`| v${r.version} | ${r.n.toLocaleString('en')} | ${r.capacity} | ${r.constraints.toLocaleString('en')} | ${(r.constraints / r.capacity).toFixed(1)} | 2^${Math.log2(r.domain)} | ${r.setup} | ${fmt(r.commitTs)} | ${fmt(r.witness)} | ${fmt(r.prove)} | ${fmt(r.goVerify)} | ${fmt(r.tsVerify)} | ${r.peakMb.toFixed(0)} MiB |`);
 }
 console.log('\nTargets: 50,000 records proven in ≤ 10 s; verification ≤ 5 ms (Go) and ≤ 30 ms (TS).');

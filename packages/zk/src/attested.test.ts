@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { parsePolicy, productionPolicy } from '@veritee/attestation';
 import { ProverPool } from './prover/pool.js';
 import { devSetup, prove } from './prove.js';
-import { attachAttestation, createSimulatedEnclave, verifyBundle, type EnclaveSigner } from './attested.js';
+import { attachAttestation, createSimulatedEnclave, statementOf, verifyBundle, type EnclaveSigner } from './attested.js';
 import { KeyRing } from './keys.js';
 import { latencyClaim, parseSla, type LatencyBundle, type LatencyParams } from './claims/latency.js';
 import { inclusionClaim } from './claims/inclusion.js';
@@ -103,6 +103,27 @@ test('a commitment the enclave did not sign, or a changed count or period, is re
   t.claim.params.slots[1]!.thresholdUs += 1;
   const rt = await verifyBundle(t, { keys, policy: devPolicy, at: now, allowDevSetup: true });
   assert.deepEqual(failed(rt), ['statement.signature:ZK_STATEMENT_SIGNATURE_INVALID', 'proof.groth16:ZK_PROOF_INVALID']);
+});
+
+test('latency v2: the signature covers the BSB22 commitment in the proof, so a proof of other records with the same outputs is refused', async () => {
+  // Same records in another order and another salt: the same outputs (and, with
+  // the salt and period, the digest is recomputed over the records in start
+  // order), but another commitment inside the proof.
+  const params = { periodStartUs: P0, periodEndUs: P0 + 3_600_000_000, ...parseSla('p95<20ms,min=100') };
+  const a = attachAttestation((await proveLatency(pool, { params, records: recs(200, 5), salt: 11n })).bundle, enclave);
+  const reordered = recs(200, 5);
+  reordered.push(...reordered.splice(0, 20));
+  const b = (await proveLatency(pool, { params, records: reordered, salt: 11n })).bundle;
+  assert.equal(b.commitment, a.commitment, 'the digest does not depend on the order of the records');
+  assert.deepEqual(b.proof.groth16.commitments, a.proof.groth16.commitments, 'nor does the commitment in the proof');
+  const c = (await proveLatency(pool, { params, records: recs(200, 5), salt: 12n })).bundle;
+  assert.deepEqual(c.claim.outputs, a.claim.outputs);
+  assert.notDeepEqual(c.proof.groth16.commitments, a.proof.groth16.commitments);
+  const forged = { ...clone(a), proof: c.proof };
+  const r = await verifyBundle(forged, { keys, policy: devPolicy, at: now, allowDevSetup: true });
+  assert.deepEqual(failed(r), ['statement.signature:ZK_STATEMENT_SIGNATURE_INVALID'], 'the proof verifies; only the signature refuses it');
+  assert.equal((await verifyBundle(a, { keys, policy: devPolicy, at: now, allowDevSetup: true })).ok, true);
+  assert.deepEqual(statementOf(a).proofCommitments, a.proof.groth16.commitments);
 });
 
 test('the signature covers the parameters: the same data re-proven under a looser SLA does not inherit it', async () => {

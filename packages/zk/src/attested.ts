@@ -50,22 +50,37 @@ export interface Statement {
   commitment: string;
   /** The bundle's creation time, RFC 3339 UTC. */
   createdAt: string;
+  /**
+   * Claims that bind their data with the BSB22 commitment inside the proof
+   * (`binding: 'bsb22'`, e.g. latency v2): that commitment, so the signature
+   * ties the proven records to the digest in `commitment`.
+   */
+  proofCommitments?: [string, string][];
 }
 
 /** The statement of a bundle (the claim, commitment and creation time; never the proof bytes). */
-export function statementOf(bundle: Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'>): Statement {
-  const def = claimDefinition(bundle.claim.kind);
-  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${String(bundle.claim.kind).slice(0, 40)}"`);
+export function statementOf(bundle: StatementSource): Statement {
+  const def = claimDefinition(bundle.claim.kind, bundle.claim.version);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${String(bundle.claim.kind).slice(0, 40)}" v${String(bundle.claim.version).slice(0, 10)}`);
   const { kind, version, params, outputs } = bundle.claim;
-  return { type: STATEMENT_TYPE, claim: { kind, version, params, outputs }, commitment: bundle.commitment, createdAt: bundle.createdAt };
+  const st: Statement = { type: STATEMENT_TYPE, claim: { kind, version, params, outputs }, commitment: bundle.commitment, createdAt: bundle.createdAt };
+  if (def.binding === 'bsb22') {
+    const cms = bundle.proof?.groth16.commitments;
+    if (!cms || cms.length === 0) throw new VeriteeError('ZK_BUNDLE_INVALID', `a ${kind} v${version} bundle binds its records with the commitment inside its proof, and the proof carries none`);
+    st.proofCommitments = cms.map(([x, y]) => [x, y]);
+  }
+  return st;
 }
+
+/** What a statement is made of: the claim, the commitment, createdAt and (for BSB22-bound claims) the proof. */
+export type StatementSource = Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'> & { proof?: Pick<ProofBundle['proof'], 'groth16'> };
 
 /**
  * The bytes the enclave key signs for a bundle: canonical JSON (sorted keys, no
  * whitespace) of {@link statementOf}. The claim's params and outputs are validated
  * by strict schemas before verification, so no field outside them can be added.
  */
-export function statementBytes(bundle: Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'>): Uint8Array {
+export function statementBytes(bundle: StatementSource): Uint8Array {
   return canonicalJsonBytes(statementOf(bundle));
 }
 
@@ -115,7 +130,7 @@ function signerFromKey(privateKey: KeyObject, spki: Uint8Array, evidence: Eviden
 }
 
 /** Signs the bundle's statement with the enclave key and attaches key, signature and evidence. */
-export function attachAttestation<B extends Pick<ProofBundle, 'claim' | 'commitment' | 'createdAt'>>(bundle: B, signer: EnclaveSigner): B & Required<Pick<ProofBundle, 'signature' | 'evidence'>> {
+export function attachAttestation<B extends StatementSource>(bundle: B, signer: EnclaveSigner): B & Required<Pick<ProofBundle, 'signature' | 'evidence'>> {
   const signature = { alg: 'ES256' as const, publicKey: toBase64Url(signer.publicKey), value: toBase64Url(signer.sign(statementBytes(bundle))) };
   const evidence = {
     envelope: signer.evidence as unknown as Record<string, unknown>,
@@ -233,7 +248,7 @@ export async function verifyBundle(input: unknown, opts: VerifyAttestedBundleOpt
   if (keyBytes) {
     try {
       const ok = nodeVerify('sha256', statementBytes(bundle), { key: spkiKey(keyBytes), dsaEncoding: 'ieee-p1363' }, fromBase64(bundle.signature.value, 'signature.value'));
-      if (ok) pass('statement.signature', `the enclave key signed this ${bundle.claim.kind} v${bundle.claim.version} claim (parameters, outputs), commitment and createdAt${evidenceOk ? '' : ' — but the key is not trusted'}`);
+      if (ok) pass('statement.signature', `the enclave key signed this ${bundle.claim.kind} v${bundle.claim.version} claim (parameters, outputs), commitment${claimDefinition(bundle.claim.kind, bundle.claim.version)?.binding === 'bsb22' ? ", the proof's BSB22 commitment" : ''} and createdAt${evidenceOk ? '' : ' — but the key is not trusted'}`);
       else fail('statement.signature', 'ZK_STATEMENT_SIGNATURE_INVALID', 'the enclave signature does not cover this claim (parameters and outputs), commitment and creation time: something was changed after signing, or another statement was signed');
     } catch (e) {
       fail('statement.signature', isVeriteeError(e) ? e.code : 'ZK_STATEMENT_SIGNATURE_INVALID', (e as Error).message);

@@ -49,9 +49,10 @@ export function parseProofBundle(input: unknown): ProofBundle {
     const issue = r.error.issues[0]!;
     throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  const def = claimDefinition(r.data.claim.kind);
-  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field claim.kind: unknown claim ${quoteInput(r.data.claim.kind, 40)} (known: ${claimKinds().join(', ')})`);
-  if (def.version !== r.data.claim.version) throw new VeriteeError('ZK_BUNDLE_VERSION', `claim ${def.kind} version ${r.data.claim.version} is not supported (this verifier reads version ${def.version})`);
+  const current = claimDefinition(r.data.claim.kind);
+  if (!current) throw new VeriteeError('ZK_BUNDLE_INVALID', `proof bundle field claim.kind: unknown claim ${quoteInput(r.data.claim.kind, 40)} (known: ${claimKinds().join(', ')})`);
+  const def = claimDefinition(r.data.claim.kind, r.data.claim.version);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_VERSION', `claim ${current.kind} version ${r.data.claim.version} is not supported (this verifier reads version ${current.version})`);
   const body = def.schema.safeParse({ params: r.data.claim.params, outputs: r.data.claim.outputs });
   if (!body.success) {
     const issue = body.error.issues[0]!;

@@ -148,9 +148,11 @@ test('null, arrays, retired and unknown versions are refused with their codes', 
   assert.throws(() => parseProofBundle('"veritee.proof/v2"'), code('ZK_BUNDLE_INVALID'));
   assert.throws(() => parseProofBundle({ ...latency(), format: 'veritee.proof/v1' }), code('ZK_BUNDLE_VERSION', /re-prove/));
   assert.throws(() => parseProofBundle({ ...latency(), format: 'veritee.proof/v3' }), code('ZK_BUNDLE_VERSION', /v3/));
-  const v2claim = latency();
-  v2claim.claim.version = 2;
-  assert.throws(() => parseProofBundle(v2claim), code('ZK_BUNDLE_VERSION', /version 2/));
+  const v3claim = latency();
+  v3claim.claim.version = 3;
+  assert.throws(() => parseProofBundle(v3claim), code('ZK_BUNDLE_VERSION', /version 3 is not supported/));
+  // versions 1 (legacy) and 2 (current) of latency both parse
+  for (const v of [1, 2]) assert.equal(parseProofBundle({ ...latency(), claim: { ...latency().claim, version: v } }).claim.version, v);
 });
 
 test('createdAt: RFC 3339 UTC, a real date, not in the future, not before the period ends', () => {

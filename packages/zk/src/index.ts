@@ -9,3 +9,4 @@ export * from './prover/process.js';
 export * from './prover/pool.js';
 export * from './prove.js';
 export * from './attested.js';
+export * from './audit.js';

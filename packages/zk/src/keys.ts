@@ -9,15 +9,19 @@
  * ceremony transcript they verified), never from the bundle. Keys from a dev setup
  * say so in `setup.kind`, that field is covered by the hash, and verifiers refuse
  * dev keys unless told `allowDevSetup`. Ceremony keys are accepted by default when
- * their record is consistent (its transcript hash recomputes) and meets the
- * verifier's {@link CeremonyPolicy}; `veritee zk ceremony verify` checks the
- * transcript behind the record.
+ * their record is consistent (its transcript hash recomputes), their δ and σ are
+ * the end of the recorded contributions' chain of proofs of knowledge and
+ * same-ratio updates sealed by the beacon, and α, β, γ, K digest to the
+ * record's `vkFixedSha256` (ceremony-chain.ts says exactly what that covers),
+ * and the record meets the verifier's {@link CeremonyPolicy}; `veritee zk
+ * ceremony verify` re-runs the whole transcript (including Initialize).
  *
  * Browser-safe: reading keys from disk lives in keystore.ts.
  */
 import { z } from 'zod';
 import { canonicalJsonBytes, parseJsonStrict, quoteInput, sha256, toHex, VeriteeError } from '@veritee/core';
 import { Groth16VerifyingKeySchema } from './groth16/index.js';
+import { CeremonyChainSchema, ceremonyChainProblem } from './ceremony-chain.js';
 
 export const VK_FORMAT = 'veritee.vk/v1';
 
@@ -34,7 +38,11 @@ export const CeremonyRecordSchema = z.object({
   transcriptSha256: z.string().regex(HEX64),
   contributions: z.array(z.object({ name: z.string().regex(CEREMONY_NAME_RE), sha256: z.string().regex(HEX64) }).strict()).max(10000),
   beacon: z.string().regex(/^[0-9a-f]{32,128}$/),
-  beaconIterationsExp: z.number().int().min(0).max(32),
+  beaconIterationsExp: z.number().int().min(0).max(24),
+  /** Digest of α, β, γ, K and the commitment layout (phase 1 + circuit), covered by the transcript hash. */
+  vkFixedSha256: z.string().regex(HEX64),
+  /** δ/σ contribution chain summary (ceremony-chain.ts), checked on acceptance. */
+  chain: CeremonyChainSchema.optional(),
 });
 
 export type CeremonyRecord = z.infer<typeof CeremonyRecordSchema>;
@@ -61,7 +69,7 @@ export const VerificationKeyDocumentSchema = z.object({
 export type VerificationKeyDocument = z.infer<typeof VerificationKeyDocumentSchema>;
 
 /** Tag of the transcript hash preimage (prover/internal/keys.TranscriptHash). */
-export const CEREMONY_TRANSCRIPT_FORMAT = 'veritee.ceremony/v1';
+export const CEREMONY_TRANSCRIPT_FORMAT = 'veritee.ceremony/v2';
 
 /**
  * The transcript hash a ceremony record implies: sha256 over the same lines the Go
@@ -71,7 +79,7 @@ export const CEREMONY_TRANSCRIPT_FORMAT = 'veritee.ceremony/v1';
 export function ceremonyTranscriptHash(doc: Pick<VerificationKeyDocument, 'circuit' | 'circuitVersion' | 'capacity'>, c: CeremonyRecord): string {
   let text =
     `${CEREMONY_TRANSCRIPT_FORMAT}\ncircuit=${doc.circuit}\ncircuitVersion=${doc.circuitVersion}\ncapacity=${doc.capacity}\n` +
-    `domain=${c.domain}\nr1cs=${c.r1csSha256}\nphase1=${c.phase1}\nphase1Sha256=${c.phase1Sha256}\ninit=${c.initSha256}\n`;
+    `domain=${c.domain}\nr1cs=${c.r1csSha256}\nphase1=${c.phase1}\nphase1Sha256=${c.phase1Sha256}\ninit=${c.initSha256}\nvkFixed=${c.vkFixedSha256}\n`;
   c.contributions.forEach((k, i) => {
     text += `contribution=${i + 1}:${k.sha256}:${k.name}\n`;
   });
@@ -91,6 +99,13 @@ export interface CeremonyPolicy {
   requireContributors?: string[];
   /** At least this many distinct contributor names (default 1). */
   minContributors?: number;
+  /**
+   * Accept only these transcript hashes. The TypeScript check proves δ and σ
+   * come from the recorded contributions; pinning a transcript that was verified
+   * in full (`veritee zk ceremony verify`, which re-runs Initialize) also pins
+   * α, β, γ and K to phase 1 and this circuit.
+   */
+  requireTranscripts?: string[];
 }
 
 /**
@@ -111,6 +126,8 @@ export function setupProblem(
   const h = ceremonyTranscriptHash(doc, c);
   if (h !== c.transcriptSha256) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony record does not hash to its transcript hash ${c.transcriptSha256} (recomputed ${h}): the metadata was altered` };
   if (c.contributions.length === 0) return { code: 'ZK_CEREMONY_POLICY', message: 'the ceremony has no contributions' };
+  const pinned = (opts.ceremony?.requireTranscripts ?? []).map((x) => x.toLowerCase());
+  if (pinned.length && !pinned.includes(c.transcriptSha256)) return { code: 'ZK_CEREMONY_POLICY', message: `the key's ceremony transcript ${c.transcriptSha256} is not one the verifier pinned` };
   const hashes = new Set(c.contributions.map((k) => k.sha256));
   const names = new Set(c.contributions.map((k) => k.name));
   const p = opts.ceremony ?? {};
@@ -120,8 +137,21 @@ export function setupProblem(
   if (absent.length) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony transcript lacks the required contributor${absent.length > 1 ? 's' : ''} ${absent.map((n) => quoteInput(n, 64)).join(', ')}` };
   const min = p.minContributors ?? 1;
   if (names.size < min) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony has ${names.size} distinct contributor${names.size === 1 ? '' : 's'}, the verifier requires ${min}` };
+  // The key's δ and σ must be the end of the recorded contributions' proven chain.
+  if (!c.chain) return { code: 'ZK_CEREMONY_POLICY', message: 'the ceremony record carries no contribution chain summary: re-run `veritee zk ceremony finalize` with this veritee' };
+  const key = vkHash(doc);
+  let chainBad = chainChecked.get(key);
+  if (chainBad === undefined) {
+    chainBad = ceremonyChainProblem(c.chain, c, doc.groth16) ?? '';
+    if (chainChecked.size >= 256) chainChecked.delete(chainChecked.keys().next().value!);
+    chainChecked.set(key, chainBad);
+  }
+  if (chainBad) return { code: 'ZK_CEREMONY_POLICY', message: `the ceremony chain does not verify: ${chainBad}` };
   return undefined;
 }
+
+/** Chain verdicts by key hash ('' = verified): the pairing checks run once per key. */
+const chainChecked = new Map<string, string>();
 
 /** sha256 over the canonical JSON of the whole document, hex. */
 export function vkHash(doc: VerificationKeyDocument): string {

@@ -15,6 +15,7 @@ import { devSetup, prove, verifyWithGo, type ProveInput } from './prove.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing } from './keys.js';
 import { attachAttestation, createSimulatedEnclave, verifyBundle, type EnclaveSigner } from './attested.js';
+import { auditBundle } from './audit.js';
 import { computeMemoryOutputs, memoryClaim, MEMORY_DEFAULTS, type MemoryBundle, type MemoryData, type MemoryParams } from './claims/memory.js';
 import { computeCpuOutputs, cpuClaim, CPU_DEFAULTS, type CpuBundle, type CpuData, type CpuParams } from './claims/cpu.js';
 import { computeDiskOutputs, diskClaim, DISK_DEFAULTS, type DiskBundle, type DiskData, type DiskParams } from './claims/disk.js';
@@ -139,10 +140,14 @@ describe('memory', () => {
       ['a sample dropped (n - 1)', (b) => (b.claim.outputs.nSamples -= 1)],
       ['a process dropped', (b) => (b.claim.outputs.nProcesses -= 1)],
       ['period moved', (b) => (b.claim.params.periodEndUs += 1)],
-      ['commitment from other data', (b) => (b.commitment = quiet.commitment)],
       ['proof of other data', (b) => (b.proof.groth16 = quiet.proof.groth16)],
     ];
     await mutations(busy, list);
+    // memory v2: the samples digest is bound by the enclave signature, not by the proof
+    const relabelled = clone(attachAttestation(busy, enclave));
+    relabelled.commitment = quiet.commitment;
+    const rr = await verifyBundle(relabelled, { keys, policy: devPolicy, at: new Date(), allowDevSetup: true });
+    assert.deepEqual(rr.checks.filter((c) => !c.ok).map((c) => c.name), ['statement.signature']);
     await mutations(quiet, [['decision flipped (false -> true)', (b) => (b.claim.outputs.scaleOut = true)]]);
   });
 
@@ -158,11 +163,19 @@ describe('memory', () => {
     ] as const) {
       const c = memoryCommitment({ salt, ...memParams, ...d }).toString();
       assert.notEqual(c, r.bundle.commitment, name);
-      const b = clone(r.bundle);
+      const b = clone(attachAttestation(r.bundle, enclave));
       b.commitment = c;
       if (name === 'dropped') b.claim.outputs.nSamples -= 1;
-      await rejectedByBoth(b, `bundle claiming the commitment of the window with a sample ${name}`);
+      const v = await verifyBundle(b, { keys, policy: devPolicy, at: new Date(), allowDevSetup: true });
+      assert.ok(v.checks.some((x) => x.name === 'statement.signature' && !x.ok), `bundle claiming the commitment of the window with a sample ${name}`);
+      // and the audit with that window fails: digest and the proof's BSB22 commitment both differ
+      const a = await auditBundle(pool, { bundle: r.bundle, data: d, salt });
+      assert.equal(a.ok, false, name);
+      assert.equal(a.checks.find((x) => x.name === 'commitment.digest')?.ok, false, name);
     }
+    const honest = await auditBundle(pool, { bundle: r.bundle, data: w, salt });
+    assert.equal(honest.ok, true, JSON.stringify(honest.checks));
+    assert.equal(honest.checks.find((x) => x.name === 'commitment.proof')?.ok, true);
   });
 
   test('the attestation chain rejects a threshold changed after signing', async () => {

@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { isVeriteeError } from '@veritee/core';
 import { ProverPool } from './prover/pool.js';
 import { devSetup, prove, verifyWithGo } from './prove.js';
+import { auditBundle } from './audit.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
-import { computeLatencyOutputs, latencyClaim, parseSla, type LatencyParams } from './claims/latency.js';
+import { computeLatencyOutputs, latencyClaim, latencyClaimV1, parseSla, type LatencyParams } from './claims/latency.js';
 import type { LatencyBundle as ProofBundle } from './claims/latency.js';
 import { testHome } from './testing/home.js';
 
@@ -81,6 +82,36 @@ test('a proved bundle verifies in TypeScript and in Go', async () => {
   assert.deepEqual(await verdicts(good), { ts: true, go: true });
 });
 
+test('latency v1 bundles (records hashed in the circuit) still prove and verify next to v2', async () => {
+  assert.equal(good.claim.version, 2);
+  const vk1 = await devSetup(pool, 'latency', CAP, { version: 1 });
+  assert.equal(vk1.circuitVersion, 1);
+  const ring = new KeyRing();
+  ring.add(vk1);
+  ring.add(vk);
+  const salt = 0x1234n;
+  const recs = records(300, 21, (r) => 1000 + Math.floor(r() * 90_000));
+  const v1 = await prove(pool, latencyClaimV1, { params: params('p95<50ms'), data: { records: recs }, salt });
+  assert.equal(v1.bundle.claim.version, 1);
+  assert.equal(v1.bundle.commitment, latencyClaimV1.commit(v1.bundle.claim.params, { records: recs }, salt).toString());
+  assert.deepEqual(await verdicts(v1.bundle, ring), { ts: true, go: true });
+  // its commitment is still a public input: changing it breaks the proof
+  const b = clone(v1.bundle);
+  b.commitment = (BigInt(b.commitment) + 1n).toString();
+  assert.deepEqual(await verdicts(b, ring), { ts: false, go: false });
+  // the audit of a v1 bundle: outputs and the in-circuit commitment (no BSB22 step)
+  const audited = await auditBundle(pool, { bundle: v1.bundle, data: { records: recs }, salt });
+  assert.deepEqual(audited.checks.map((c) => `${c.name}:${c.ok}`), ['records.valid:true', 'outputs.recomputed:true', 'commitment.digest:true']);
+  const dropped = await auditBundle(pool, { bundle: v1.bundle, data: { records: recs.slice(2) }, salt });
+  assert.equal(dropped.ok, false);
+  assert.equal(dropped.checks.find((c) => c.name === 'commitment.digest')?.code, 'ZK_AUDIT_MISMATCH');
+  // a v1 bundle relabelled v2 (or the reverse) meets the other key
+  const relabelled = clone(v1.bundle);
+  relabelled.claim.version = 2;
+  relabelled.proof.circuitVersion = 2;
+  assert.equal(verifyProofBundle(relabelled, { keys: ring, allowDevSetup: true }).ok, false);
+});
+
 test('dev keys are refused by both verifiers unless allowDevSetup', async () => {
   const r = verifyProofBundle(good, { keys });
   assert.equal(r.ok, false);
@@ -108,13 +139,20 @@ test('every tampered public output is rejected by both verifiers', async () => {
     ['minN', (b) => (b.claim.params.minN = 0)],
     ['period start', (b) => (b.claim.params.periodStartUs += 1)],
     ['period end', (b) => (b.claim.params.periodEndUs -= 1)],
-    ['commitment', (b) => (b.commitment = (BigInt(b.commitment) + 1n).toString())],
   ];
   for (const [name, mutate] of mutations) {
     const b = clone(good);
     mutate(b);
     assert.deepEqual(await verdicts(b), { ts: false, go: false }, name);
   }
+  // latency v2: the records digest is not a public input (the proof binds the
+  // records through its BSB22 commitment); only the enclave signature binds the
+  // digest (attested.test.ts), and proof-only verification says so.
+  const b = clone(good);
+  b.commitment = (BigInt(b.commitment) + 1n).toString();
+  const r = verifyProofBundle(b, { keys, allowDevSetup: true });
+  assert.equal(r.ok, true);
+  assert.match(r.checks.find((c) => c.name === 'claim.binding')!.detail, /only by the enclave signature/);
 });
 
 test('tampered proof points, swapped keys and proofs of another circuit are rejected by both', async () => {

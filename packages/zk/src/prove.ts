@@ -14,8 +14,9 @@ import { BUNDLE_FORMAT, type ProofBundle } from './bundle-format.js';
 import type { Groth16ProofJSON } from './groth16/index.js';
 import { vkHash, parseVerificationKeyDocument, type VerificationKeyDocument } from './keys.js';
 import type { ProverPool, RequestOptions } from './prover/pool.js';
-import type { ClaimBundle, ClaimDefinition } from './claims/claim.js';
+import { capacityOf, proverInputOf, type ClaimBundle, type ClaimDefinition } from './claims/claim.js';
 import { claimDefinition, claimKinds } from './claims/registry.js';
+import { bsb22Mask } from './binding.js';
 
 /** A random salt below 2^248 (so below the field modulus). */
 export function randomSalt(): bigint {
@@ -39,6 +40,12 @@ export interface ProveInput<PI, D> extends RequestOptions {
 export interface ProveResult<B = ProofBundle> {
   bundle: B;
   vk: VerificationKeyDocument;
+  /**
+   * The opening of the bundle's commitments: the salt (decimal). Secret; whoever
+   * holds it and the data can check the bundle was made from exactly that data
+   * (`veritee audit`).
+   */
+  opening: { salt: string };
   timings: { witnessMs: number; proveMs: number; totalMs: number };
   /** Claim-specific facts from its `prepare` step (inclusion: `tree`). */
   [detail: string]: unknown;
@@ -92,7 +99,7 @@ export async function prove(pool: ProverPool, claim: string | ClaimDefinition, i
     details = p.details ?? {};
   }
   def.check(params, data);
-  const capacity = input.capacity ?? def.capacityFor(params, data);
+  const capacity = input.capacity ?? capacityOf(def, params, data);
   const misfit = def.misfit(capacity, params, data);
   if (misfit !== undefined || !def.capacities.includes(capacity)) {
     throw new VeriteeError('INPUT_INVALID', misfit ?? `claim ${def.kind} has no size class ${capacity} (classes: ${def.capacities.join(', ')})`);
@@ -101,7 +108,10 @@ export async function prove(pool: ProverPool, claim: string | ClaimDefinition, i
   commitment ??= def.commit(params, data, salt);
   const outputs = def.compute(params, data);
 
-  const res = await pool.request<ProveResponse>({ op: 'prove', circuit: def.kind, capacity, input: def.proverInput(params, data, salt) }, opts);
+  const res = await pool.request<ProveResponse>(
+    { op: 'prove', circuit: def.kind, version: def.version, capacity, input: proverInputOf(def, params, data, salt), ...(def.binding === 'bsb22' ? { mask: bsb22Mask(salt).toString() } : {}) },
+    opts,
+  );
   const vk = parseVerificationKeyDocument(res.vk, 'prover verification key');
   const expected = def.publicInputs(commitment, params, outputs).map(String);
   const mismatch = expected.findIndex((v, i) => v !== res.publicInputs[i]);
@@ -125,7 +135,7 @@ export async function prove(pool: ProverPool, claim: string | ClaimDefinition, i
       groth16: res.proof,
     },
   };
-  return { ...details, bundle, vk, timings: { ...res.timings, totalMs: Math.round(performance.now() - t0) } };
+  return { ...details, bundle, vk, opening: { salt: salt.toString() }, timings: { ...res.timings, totalMs: Math.round(performance.now() - t0) } };
 }
 
 /** Runs (or reuses) the dev setup of a circuit size class. */
@@ -133,9 +143,10 @@ export async function devSetup(
   pool: ProverPool,
   circuit: string,
   capacity: number,
-  opts: RequestOptions & { force?: boolean } = {},
+  opts: RequestOptions & { force?: boolean; version?: number } = {},
 ): Promise<VerificationKeyDocument> {
-  const res = await pool.request<{ vk: unknown }>({ op: 'setup', circuit, capacity, force: opts.force ?? false }, { timeoutMs: 6 * 60 * 60_000, ...opts });
+  const { version, ...rest } = opts;
+  const res = await pool.request<{ vk: unknown }>({ op: 'setup', circuit, capacity, force: opts.force ?? false, ...(version !== undefined ? { version } : {}) }, { timeoutMs: 6 * 60 * 60_000, ...rest });
   return parseVerificationKeyDocument(res.vk, 'prover verification key');
 }
 

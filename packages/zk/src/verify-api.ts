@@ -8,3 +8,4 @@ export * from './verify.js';
 export * from './keys.js';
 export * from './claims/index.js';
 export * from './groth16/index.js';
+export * from './ceremony-chain.js';

@@ -64,8 +64,8 @@ export interface VerifyBundleOptions {
 /** Rebuilds the circuit's public inputs from a bundle's claim. */
 export function bundlePublicInputs(bundle: ProofBundle): bigint[] {
   const c = bundle.claim;
-  const def = claimDefinition(c.kind);
-  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${c.kind}"`);
+  const def = claimDefinition(c.kind, c.version);
+  if (!def) throw new VeriteeError('ZK_BUNDLE_INVALID', `unknown claim "${c.kind}" v${c.version}`);
   return def.publicInputs(BigInt(bundle.commitment), c.params, c.outputs);
 }
 
@@ -111,7 +111,7 @@ export function verifyProofBundle(input: unknown, opts: VerifyBundleOptions): Bu
 
   // 2. Claim parameters are in range.
   try {
-    claimDefinition(bundle.claim.kind)!.validate(bundle.claim.params, bundle.claim.outputs, bundle.proof.capacity);
+    claimDefinition(bundle.claim.kind, bundle.claim.version)!.validate(bundle.claim.params, bundle.claim.outputs, bundle.proof.capacity);
     pass('claim.params', 'parameters within the circuit ranges');
   } catch (e) {
     const err = isVeriteeError(e) ? e : new VeriteeError('ZK_BUNDLE_INVALID', String(e));
@@ -168,6 +168,11 @@ export function verifyProofBundle(input: unknown, opts: VerifyBundleOptions): Bu
   } catch (e) {
     const err = isVeriteeError(e) ? e : new VeriteeError('ZK_PROOF_INVALID', String(e));
     fail('proof.groth16', err.code, err.message);
+  }
+
+  // 9. What binds the data (claims whose records are committed inside the proof).
+  if (claimDefinition(bundle.claim.kind, bundle.claim.version)?.binding === 'bsb22') {
+    pass('claim.binding', 'the proof binds the data through its BSB22 commitment; the records digest in "commitment" is bound to it only by the enclave signature (veritee audit recomputes both from the records and the salt)');
   }
 
   result.ok = checks.every((c) => c.ok);

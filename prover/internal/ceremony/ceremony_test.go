@@ -316,6 +316,9 @@ func TestCeremonyThreeContributors(t *testing.T) {
 		if _, err := BeaconChallenge("zz", 1); code(err) != CodeInput {
 			t.Fatalf("bad beacon hex: %v", err)
 		}
+		if _, err := BeaconChallenge(beacon, 25); code(err) != CodeInput {
+			t.Fatalf("2^25 beacon iterations (over the bound every verifier pays): %v", err)
+		}
 	})
 
 	t.Run("transcript for another circuit", func(t *testing.T) {
@@ -360,6 +363,64 @@ func TestCeremonyThreeContributors(t *testing.T) {
 		dev.Setup = keys.Setup{Kind: "dev"}
 		if _, err := CheckKeys(dir, cubicDef, 1, &dev, k.VK); code(err) != CodeMismatch {
 			t.Fatalf("dev metadata: %v", err)
+		}
+		// Another ceremony's chain summary under this record.
+		doc3 := *k.Doc
+		c3 := *doc3.Setup.Ceremony
+		c3.Chain = ores.Doc.Setup.Ceremony.Chain
+		doc3.Setup.Ceremony = &c3
+		if _, err := CheckKeys(dir, cubicDef, 1, &doc3, k.VK); code(err) != CodeMismatch {
+			t.Fatalf("another ceremony's chain summary: %v", err)
+		}
+	})
+
+	t.Run("chain summary", func(t *testing.T) {
+		ch := res.Doc.Setup.Ceremony.Chain
+		if ch == nil || ch.Format != keys.ChainFormat || len(ch.Steps) != 3 {
+			t.Fatalf("chain summary: %+v", ch)
+		}
+		for i, st := range ch.Steps {
+			b, _ := os.ReadFile(filepath.Join(dir, StateFile(i+1)))
+			if st.PrefixLen%64 != 0 || st.PrefixLen+len(st.Tail)/2 != len(b) || len(st.SigmaProofs) != 1 || len(st.Sigma2) != 1 {
+				t.Fatalf("step %d: prefix %d, tail %d, state %d", i, st.PrefixLen, len(st.Tail)/2, len(b))
+			}
+			mid, _ := sha256Midstate(b[:st.PrefixLen])
+			if mid != st.Midstate {
+				t.Fatalf("step %d midstate", i)
+			}
+		}
+		// the vkFixed digest recorded at init is the sealed key's
+		if d, err := vkFixedFromVK(v); err != nil || d != sm.Ceremony.VKFixedSha256 || d != keys.VKFixedDigest(res.Doc.Groth16) {
+			t.Fatalf("vkFixed %s vs %s: %v", d, sm.Ceremony.VKFixedSha256, err)
+		}
+	})
+
+	t.Run("recorded vkFixed that is not phase 1 + circuit", func(t *testing.T) {
+		d := copyDir(t, dir)
+		editManifest(t, d, func(m *Manifest) { m.Ceremony.VKFixedSha256 = strings.Repeat("ab", 32) }, true)
+		if _, err := Verify(d, cubicDef, 1); code(err) != CodeInvalid || !strings.Contains(err.Error(), "α, β, γ, K") {
+			t.Fatalf("a wrong vkFixed digest: %v", err)
+		}
+	})
+
+	t.Run("non-canonical state encoding", func(t *testing.T) {
+		d := filepath.Join(t.TempDir(), "c")
+		Init(d, cubicDef, 1, commons, "veritee-phase1-test")
+		s0, _ := os.ReadFile(filepath.Join(d, StateFile(0)))
+		next, _, _ := Contribute(s0)
+		p, _ := ReadState(next)
+		// the same state with δ₁ uncompressed: gnark reads it, but its hash differs
+		rawDelta := p.Parameters.G1.Delta.RawBytes()
+		raw := append(append(append([]byte{}, next[:2]...), rawDelta[:]...), next[2+curve.SizeOfG1AffineCompressed:]...)
+		var q mpcsetup.Phase2
+		if n, err := q.ReadFrom(bytes.NewReader(raw)); err != nil || n != int64(len(raw)) {
+			t.Fatalf("gnark does not read the raw variant: %v", err)
+		}
+		if bytes.Equal(raw, next) {
+			t.Fatal("raw encoding equals the compressed one")
+		}
+		if _, err := Accept(d, "mallory", raw); code(err) != CodeInvalid || !strings.Contains(err.Error(), "canonical") {
+			t.Fatalf("a non-canonical state: %v", err)
 		}
 	})
 }

@@ -74,6 +74,12 @@ func ReadState(b []byte) (*mpcsetup.Phase2, error) {
 	if n != int64(len(b)) {
 		return nil, errf(CodeInvalid, "phase-2 state has %d trailing bytes", int64(len(b))-n)
 	}
+	// Only gnark's canonical (compressed) encoding: a state's hash is what the next
+	// challenge and the beacon are computed over, and the chain summary verifiers
+	// check assumes it.
+	if !bytes.Equal(marshal(&p), b) {
+		return nil, errf(CodeInvalid, "phase-2 state is not in gnark's canonical compressed encoding")
+	}
 	return &p, nil
 }
 
@@ -113,8 +119,12 @@ func Init(dir string, def *circuits.Definition, capacity int, commons *mpcsetup.
 		return nil, err
 	}
 	var p mpcsetup.Phase2
-	p.Initialize(r, c)
+	evals := p.Initialize(r, c)
 	init := marshal(&p)
+	vkFixed, err := vkFixedDigest(r, c, &evals)
+	if err != nil {
+		return nil, err
+	}
 	c1 := marshal(c)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -131,6 +141,7 @@ func Init(dir string, def *circuits.Definition, capacity int, commons *mpcsetup.
 		Ceremony: keys.Ceremony{
 			Phase1: phase1Label, Phase1Sha256: Sha256Hex(c1), Domain: n,
 			R1CSSha256: rh, InitSha256: Sha256Hex(init), Contributions: []keys.Contribution{},
+			VKFixedSha256: vkFixed,
 		},
 	}
 	return m, WriteManifest(dir, m)
@@ -298,12 +309,20 @@ func Verify(dir string, def *circuits.Definition, capacity int) (*Result, error)
 	if Sha256Hex(prevBytes) != c.InitSha256 {
 		return nil, errf(CodeInvalid, "re-running Initialize gives %s, not the recorded initial state %s", Sha256Hex(prevBytes), c.InitSha256)
 	}
+	vkFixed, err := vkFixedDigest(r, commons, &evals)
+	if err != nil {
+		return nil, err
+	}
+	if vkFixed != c.VKFixedSha256 {
+		return nil, errf(CodeInvalid, "the key points fixed by phase 1 and the circuit (α, β, γ, K) digest to %s, not the recorded %s", vkFixed, c.VKFixedSha256)
+	}
 	lap("initializeMs")
 	// 3. Every contribution.
 	if len(c.Contributions) == 0 {
 		return nil, errf(CodeInvalid, "the transcript has no contributions")
 	}
 	cur := &prev
+	chain := &keys.Chain{Format: keys.ChainFormat, Steps: make([]keys.ChainStep, 0, len(c.Contributions))}
 	for i, k := range c.Contributions {
 		if err := CheckName("contributor name", k.Name); err != nil {
 			return nil, err
@@ -318,6 +337,11 @@ func Verify(dir string, def *circuits.Definition, capacity int) (*Result, error)
 		if err := verifyStep(prevBytes, cur, nx); err != nil {
 			return nil, errf(CodeInvalid, "contribution %d (%s, %s) does not verify: %s", i+1, k.Name, k.Sha256, err.Error())
 		}
+		st, err := chainStep(b, nx)
+		if err != nil {
+			return nil, errf(CodeInvalid, "contribution %d (%s): %v", i+1, k.Name, err)
+		}
+		chain.Steps = append(chain.Steps, st)
 		prevBytes, cur = b, nx
 	}
 	if _, err := os.Stat(filepath.Join(dir, StateFile(len(c.Contributions)+1))); err == nil {
@@ -333,6 +357,9 @@ func Verify(dir string, def *circuits.Definition, capacity int) (*Result, error)
 	if err := checkVK(r, vk); err != nil {
 		return nil, err
 	}
+	if d, err := vkFixedFromVK(vk.(*groth16bn254.VerifyingKey)); err != nil || d != c.VKFixedSha256 {
+		return nil, errf(CodeInvalid, "the sealed key's α, β, γ, K do not digest to the recorded %s", c.VKFixedSha256)
+	}
 	lap("sealMs")
 	vkj, err := export.VerifyingKeyJSON(vk)
 	if err != nil {
@@ -340,6 +367,7 @@ func Verify(dir string, def *circuits.Definition, capacity int) (*Result, error)
 	}
 	cc := *c
 	cc.Contributions = append([]keys.Contribution{}, c.Contributions...)
+	cc.Chain = chain
 	doc := &keys.VKDocument{
 		Format: keys.Format, Circuit: def.Name, CircuitVersion: def.Version, Capacity: capacity,
 		Constraints: r.GetNbConstraints(), PublicInputs: def.PublicInputs,
@@ -392,6 +420,9 @@ func CheckKeys(dir string, def *circuits.Definition, capacity int, doc *keys.VKD
 	}
 	if got := keys.TranscriptHash(doc.Circuit, doc.CircuitVersion, doc.Capacity, doc.Setup.Ceremony); got != doc.Setup.Ceremony.TranscriptSha256 {
 		return nil, errf(CodeMismatch, "the key's ceremony metadata hashes to %s, not the transcript hash it states", got)
+	}
+	if !bytes.Equal(mustJSON(doc.Setup.Ceremony.Chain), mustJSON(res.Doc.Setup.Ceremony.Chain)) {
+		return nil, errf(CodeMismatch, "the key's contribution chain summary is not this transcript's")
 	}
 	if !bytes.Equal(marshal(vk), marshal(res.VK)) {
 		return nil, errf(CodeMismatch, "the verifying key is not the one this transcript produces")

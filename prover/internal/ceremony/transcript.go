@@ -36,7 +36,7 @@ import (
 )
 
 // Format tags a ceremony manifest.
-const Format = "veritee.ceremony/v1"
+const Format = "veritee.ceremony/v2"
 
 // Error is a ceremony failure with a stable veritee error code.
 type Error struct {
@@ -140,14 +140,15 @@ func Sha256Hex(b []byte) string {
 
 // BeaconChallenge derives the sealing value from a public beacon: sha256 iterated
 // 2^exp times (as snarkjs's beacon), so a verifier re-derives it and a late
-// participant cannot grind it cheaply.
+// participant cannot grind it cheaply. At most 2^24 iterations: every verifier,
+// including a browser re-deriving it in JavaScript (seconds), pays this once per key.
 func BeaconChallenge(beaconHex string, exp int) ([]byte, error) {
 	v, err := hex.DecodeString(beaconHex)
 	if err != nil || len(v) < 16 || len(v) > 64 {
 		return nil, errf(CodeInput, "beacon must be 16-64 bytes of hex, got %q", truncate(beaconHex, 80))
 	}
-	if exp < 0 || exp > 32 {
-		return nil, errf(CodeInput, "beacon iterations exponent %d out of range 0..32", exp)
+	if exp < 0 || exp > 24 {
+		return nil, errf(CodeInput, "beacon iterations exponent %d out of range 0..24", exp)
 	}
 	h := v
 	for i := uint64(0); i < uint64(1)<<exp; i++ {

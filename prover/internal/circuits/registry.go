@@ -23,6 +23,8 @@ type (
 	Definition = claim.Definition
 	// Error carries a stable veritee error code across the prover protocol.
 	Error = claim.Error
+	// Vector is one input of a claim's commitment vector set (see package claim).
+	Vector = claim.Vector
 )
 
 var (
@@ -30,6 +32,8 @@ var (
 	Lookup = claim.Lookup
 	// All returns every definition sorted by name.
 	All = claim.All
+	// LookupVersion finds a given version of a definition (0: the newest).
+	LookupVersion = claim.LookupVersion
 	// LookupOp returns a protocol op a claim adds, or nil.
 	LookupOp = claim.LookupOp
 	// Ops lists the ops the claims add.

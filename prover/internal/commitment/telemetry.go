@@ -198,11 +198,11 @@ func CPU(d *CPUData) (fr.Element, error) {
 
 // Mount is one mounted filesystem.
 type Mount struct {
-	UsedKiB     uint64
-	TotalKiB    uint64
-	InodesUsed  uint64
-	InodesTotal uint64
-	QueueDepth  []uint64 // I/Os in flight on the backing device, per sample
+	UsedKiB     uint64   `json:"usedKiB"`
+	TotalKiB    uint64   `json:"totalKiB"`
+	InodesUsed  uint64   `json:"inodesUsed"`
+	InodesTotal uint64   `json:"inodesTotal"`
+	QueueDepth  []uint64 `json:"queueDepth"` // I/Os in flight on the backing device, per sample
 }
 
 // DiskData is everything a disk commitment covers.

@@ -73,6 +73,75 @@ type Ceremony struct {
 	// contribution; BeaconIterationsExp is log2 of the sha256 iterations over it.
 	Beacon              string `json:"beacon"`
 	BeaconIterationsExp int    `json:"beaconIterationsExp"`
+	// VKFixedSha256 is VKFixedDigest of the verifying-key points that do not depend
+	// on phase-2 randomness (α, β, γ, K, the commitment keys' G), computed from
+	// phase 1 and the circuit by Initialize: covered by the transcript hash.
+	VKFixedSha256 string `json:"vkFixedSha256"`
+	// Chain is the δ/σ contribution chain summary (set in key documents, not in the
+	// manifest, and not covered by the transcript hash: it is checked against it).
+	Chain *Chain `json:"chain,omitempty"`
+}
+
+// ChainFormat tags a ceremony chain summary.
+const ChainFormat = "veritee.ceremony-chain/v1"
+
+// Chain summarises a phase-2 transcript for verifiers that do not hold it (the
+// TypeScript verifier): per contribution, the end of its state (the update
+// proofs and the challenge, with the SHA-256 chaining value of everything
+// before them, so the contribution's recorded hash can be recomputed) and the
+// δ₁, δ₂, σᵢ₂ it produced. A verifier re-checks every proof of knowledge and
+// same-ratio pairing and that the beacon leads to the key's δ and σ.
+type Chain struct {
+	Format string      `json:"format"`
+	Steps  []ChainStep `json:"steps"`
+}
+
+// ChainStep is one contribution in a Chain.
+type ChainStep struct {
+	// PrefixLen is a multiple of 64; Midstate is the SHA-256 chaining value (hex)
+	// after the state's first PrefixLen bytes; Tail is the rest of the state (hex),
+	// which ends with the δ proof, the σ proofs and the challenge (one length byte + the previous state's sha256).
+	PrefixLen   int          `json:"prefixLen"`
+	Midstate    string       `json:"midstate"`
+	Tail        string       `json:"tail"`
+	Delta1      export.G1    `json:"delta1"`
+	Delta2      export.G2    `json:"delta2"`
+	Sigma2      []export.G2  `json:"sigma2"`
+	DeltaProof  ChainProof   `json:"deltaProof"`
+	SigmaProofs []ChainProof `json:"sigmaProofs"`
+}
+
+// ChainProof is a gnark mpcsetup update proof: x = [s]₁ and π = s·H(x, challenge).
+type ChainProof struct {
+	X   export.G1 `json:"x"`
+	Pok export.G2 `json:"pok"`
+}
+
+// VKFixedDigest is sha256 over lines of the verifying key's points that phase 2
+// does not randomise (α, β, γ, K, each commitment key's G, the commitment
+// layout); the TypeScript verifier computes the same from a key document.
+func VKFixedDigest(v *export.VKJSON) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "veritee.vk-fixed/v1\nalpha=%s,%s\nbeta=%s\ngamma=%s\nnbPublic=%d\n", v.Alpha[0], v.Alpha[1], g2Line(v.Beta), g2Line(v.Gamma), v.NbPublic)
+	for i, k := range v.IC {
+		fmt.Fprintf(&b, "ic=%d:%s,%s\n", i, k[0], k[1])
+	}
+	for i, c := range v.CommitmentKeys {
+		fmt.Fprintf(&b, "commitmentG=%d:%s\n", i, g2Line(c.G))
+	}
+	for i, c := range v.PublicAndCommitmentCommitted {
+		s := make([]string, len(c))
+		for j, x := range c {
+			s[j] = strconv.Itoa(x)
+		}
+		fmt.Fprintf(&b, "committed=%d:%s\n", i, strings.Join(s, ","))
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+func g2Line(p export.G2) string {
+	return p.X[0] + "," + p.X[1] + "," + p.Y[0] + "," + p.Y[1]
 }
 
 // Contribution is one participant's phase-2 contribution: the sha256 of the
@@ -84,7 +153,7 @@ type Contribution struct {
 }
 
 // TranscriptFormat tags the transcript hash preimage.
-const TranscriptFormat = "veritee.ceremony/v1"
+const TranscriptFormat = "veritee.ceremony/v2"
 
 // TranscriptHash is sha256 over a line-oriented preimage of the ceremony record
 // and the circuit it is for (names and labels are restricted to printable
@@ -92,8 +161,8 @@ const TranscriptFormat = "veritee.ceremony/v1"
 // by a name). The TypeScript verifier recomputes the same preimage.
 func TranscriptHash(circuit string, circuitVersion, capacity int, c *Ceremony) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\ncircuit=%s\ncircuitVersion=%d\ncapacity=%d\ndomain=%d\nr1cs=%s\nphase1=%s\nphase1Sha256=%s\ninit=%s\n",
-		TranscriptFormat, circuit, circuitVersion, capacity, c.Domain, c.R1CSSha256, c.Phase1, c.Phase1Sha256, c.InitSha256)
+	fmt.Fprintf(&b, "%s\ncircuit=%s\ncircuitVersion=%d\ncapacity=%d\ndomain=%d\nr1cs=%s\nphase1=%s\nphase1Sha256=%s\ninit=%s\nvkFixed=%s\n",
+		TranscriptFormat, circuit, circuitVersion, capacity, c.Domain, c.R1CSSha256, c.Phase1, c.Phase1Sha256, c.InitSha256, c.VKFixedSha256)
 	for i, k := range c.Contributions {
 		fmt.Fprintf(&b, "contribution=%d:%s:%s\n", i+1, k.Sha256, k.Name)
 	}

@@ -170,8 +170,8 @@ func buildConstants() []byte {
 
 func TestVectors(t *testing.T) {
 	files := map[string][]byte{
-		filepath.Join(coreDir, "poseidon2-t2-constants.ts"):          buildConstants(),
-		filepath.Join(coreDir, "testdata", "inclusion-vectors.json"): buildVectors(t),
+		filepath.Join(coreDir, "poseidon2-t2-constants.ts"):       buildConstants(),
+		filepath.Join(coreDir, "testdata", "merkle-vectors.json"): buildVectors(t),
 	}
 	for path, want := range files {
 		testvectors.WriteOrCompare(t, path, want, "go test ./internal/merkle -run TestVectors")

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/frontend"
 	"github.com/veritee/veritee/prover/internal/circuits"
@@ -56,6 +57,8 @@ type Request struct {
 	Op            string             `json:"op"`
 	Circuit       string             `json:"circuit,omitempty"`
 	Capacity      int                `json:"capacity,omitempty"`
+	Version       int                `json:"version,omitempty"` // circuit version; 0: the newest
+	Mask          string             `json:"mask,omitempty"`    // BSB22 commitment mask (decimal); default random
 	Force         bool               `json:"force,omitempty"`
 	Input         json.RawMessage    `json:"input,omitempty"`
 	VK            *keys.VKDocument   `json:"vk,omitempty"`
@@ -180,7 +183,7 @@ func (s *Server) dispatch(req *Request) (any, error) {
 	case "info":
 		return s.info(), nil
 	case "setup":
-		def, err := circuits.Lookup(req.Circuit, req.Capacity)
+		def, err := circuits.LookupVersion(req.Circuit, req.Version, req.Capacity)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +198,7 @@ func (s *Server) dispatch(req *Request) (any, error) {
 		}
 		return map[string]any{"vk": doc}, nil
 	case "load":
-		def, err := circuits.Lookup(req.Circuit, req.Capacity)
+		def, err := circuits.LookupVersion(req.Circuit, req.Version, req.Capacity)
 		if err != nil {
 			return nil, err
 		}
@@ -209,11 +212,13 @@ func (s *Server) dispatch(req *Request) (any, error) {
 		return s.prove(req)
 	case "verify":
 		return s.verify(req)
+	case "commitments":
+		return s.commitments(req)
 	default:
 		if op := circuits.LookupOp(req.Op); op != nil {
 			return op(req.Input)
 		}
-		names := append([]string{"info", "setup", "load", "prove", "verify"}, circuits.Ops()...)
+		names := append([]string{"info", "setup", "load", "prove", "verify", "commitments"}, circuits.Ops()...)
 		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: fmt.Sprintf("unknown op %q (%s, shutdown)", req.Op, strings.Join(names, ", "))}
 	}
 }
@@ -256,7 +261,7 @@ func (s *Server) info() any {
 }
 
 func (s *Server) prove(req *Request) (any, error) {
-	def, err := circuits.Lookup(req.Circuit, req.Capacity)
+	def, err := circuits.LookupVersion(req.Circuit, req.Version, req.Capacity)
 	if err != nil {
 		return nil, err
 	}
@@ -276,8 +281,16 @@ func (s *Server) prove(req *Request) (any, error) {
 	if err != nil {
 		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
 	}
+	mask, err := parseMask(req.Mask)
+	if err != nil {
+		return nil, err
+	}
+	var opts []backend.ProverOption
+	if mask != nil {
+		opts = append(opts, backend.WithSolverOptions(export.MaskOption(mask)))
+	}
 	t1 := time.Now()
-	proof, err := groth16.Prove(k.CCS, k.PK, w)
+	proof, err := groth16.Prove(k.CCS, k.PK, w, opts...)
 	if err != nil {
 		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: "the witness does not satisfy the circuit: " + err.Error()}
 	}

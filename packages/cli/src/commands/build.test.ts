@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBubblewrap, makeRepo } from '@veritee/build/testing';
-import { hasStackTrace, runCli } from '../testing.js';
+import { cliBinPath, hasStackTrace, runCli } from '../testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'veritee-cli-build-'));
 let repo: { dir: string; commit: string };
@@ -54,7 +54,7 @@ test('veritee build → build verify: VERIFIED with every check listed; tamperin
   writeFileSync(other, tpl.stdout.replace(/measurements: \["[0-9a-f]+"\]/, `measurements: ["${'ab'.repeat(48)}"]`));
   const m = await runCli(['build', 'verify', artifact, '--provenance', out, '--policy', other]);
   assert.equal(m.code, 1);
-  assert.match(m.stderr, /error\[BUILD_BUILDER_UNTRUSTED\]/);
+  assert.match(m.stderr, /error\[BUILD_BUILDER_MEASUREMENT_MISMATCH\]/);
   for (const r of [t, c, m]) assert.equal(hasStackTrace(r.stderr), false);
 
   const dp = await runCli(['build', 'policy', artifact, '--provenance', out, '--policy', policy, '--launch-measurement', 'cd'.repeat(48)]);
@@ -114,4 +114,43 @@ test('veritee build reproduce: two sealed builds of one commit, compared', async
   const rep = JSON.parse(c.stdout);
   assert.deepEqual(rep.identical, ['dist/app.js']);
   assert.deepEqual(rep.differing.map((d: { name: string }) => d.name), ['dist/stamp']);
+});
+
+test('veritee build serve --attested: a client pinning the builder measurement attests it on TLS and builds; one pinning another measurement refuses before sending', async () => {
+  const { spawn } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { anchorsFromJson, parsePolicy } = await import('@veritee/attestation');
+  const { createAttestedClient } = await import('@veritee/proxy');
+  const { isVeriteeError } = await import('@veritee/core');
+  const anchorsFile = join(dir, 'serve-anchors.json');
+  const child = spawn(process.execPath, [cliBinPath(), 'build', 'serve', '--attested', '--port', '0', '--sim-anchors-out', anchorsFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const [url, measurement] = await new Promise<[string, string]>((ok, fail) => {
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => {
+        err += c.toString();
+        const m = /attested build service on (https:\/\/[^\s]+) \(builder measurement ([0-9a-f]{96})\)/.exec(err);
+        if (m) ok([m[1]!, m[2]!]);
+      });
+      child.once('exit', (code) => fail(new Error(`build serve exited with ${code}: ${err}`)));
+    });
+    const anchors = anchorsFromJson(JSON.parse(readFileSync(anchorsFile, 'utf8')));
+    const policyFor = (m: string) => parsePolicy({ platforms: ['snp'], allowSimulated: true, reportData: { require: ['nonce', 'publicKeyHash'] }, snp: { measurements: [m] } });
+    const good = createAttestedClient({ baseUrl: url, policy: policyFor(measurement), simulatedAnchors: anchors });
+    try {
+      const info = await good.fetch('/builder');
+      assert.equal(info.attestation.verified, true);
+      assert.equal(((await info.json()) as { measurement: string }).measurement, measurement);
+    } finally {
+      await good.close();
+    }
+    const bad = createAttestedClient({ baseUrl: url, policy: policyFor('ab'.repeat(48)), simulatedAnchors: anchors });
+    try {
+      await assert.rejects(bad.fetch('/build', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), (e: unknown) => isVeriteeError(e) && /measurement/i.test(e.message));
+    } finally {
+      await bad.close();
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
 });

@@ -18,7 +18,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromHex, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
-import { buildService, builderMeasurement, compareBuilds, deploymentPolicy, devBuildPolicyYaml, formatReproducibility, reproduceBuild, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
+import { buildService, builderManifest, builderMeasurement, compareBuilds, deploymentPolicy, devBuildPolicyYaml, formatReproducibility, reproduceBuild, loadBuildPolicy, runBuild, verifyBuild, type BuildFiles, type SandboxMethod } from '@veritee/build';
 import { listenError } from '@veritee/proxy';
 import { printChecks, warnLoudly } from '../io.js';
 
@@ -166,9 +166,14 @@ export function registerBuildCommands(program: Command): void {
     .command('measurement')
     .description("print the simulated builder's launch measurement (what a build policy pins)")
     .option('--policy-template', 'print a development build policy pinning it (for --platform snp or tdx)')
-    .action((o: { policyTemplate?: boolean }, cmd: Command) => {
+    .option('--manifest', 'print what the simulated measurement covers (runtime, builder code, module closure, tools) as JSON')
+    .action((o: { policyTemplate?: boolean; manifest?: boolean }, cmd: Command) => {
       const platform = cmd.parent?.opts<{ platform: string }>().platform ?? 'snp';
       if (platform !== 'snp' && platform !== 'tdx') throw usage(`--platform ${quoteInput(platform)}: snp or tdx`);
+      if (o.manifest) {
+        process.stdout.write(JSON.stringify(builderManifest(), null, 2) + '\n');
+        return;
+      }
       process.stdout.write(o.policyTemplate ? devBuildPolicyYaml(builderMeasurement(), platform) : `${builderMeasurement()}\n`);
     });
 
@@ -178,20 +183,39 @@ export function registerBuildCommands(program: Command): void {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', '8790')
     .option('--max-queued <n>', 'builds waiting behind the running one before 429', '4')
-    .action(async (o: { host: string; port: string; maxQueued: string }, cmd: Command) => {
+    .option('--attested', "serve only through the attesting proxy (TLS whose evidence carries the builder measurement): clients attest the builder before they send source")
+    .option('--sim-anchors-out <file>', 'with --attested: write the simulated TEE trust anchors clients need (development)')
+    .action(async (o: { host: string; port: string; maxQueued: string; attested?: boolean; simAnchorsOut?: string }, cmd: Command) => {
       const port = Number(o.port);
       if (!/^\d{1,5}$/.test(o.port) || port > 65535) throw usage(`--port ${quoteInput(o.port)}: a port number`);
       if (!/^\d{1,3}$/.test(o.maxQueued)) throw usage(`--max-queued ${quoteInput(o.maxQueued)}: a small whole number`);
+      if (o.simAnchorsOut && !o.attested) throw usage('--sim-anchors-out needs --attested');
       const sandbox = cmd.parent?.opts<{ sandbox: string }>().sandbox ?? 'auto';
-      warnLoudly(['veritee build serve runs builds in a SIMULATED TEE (development only).', 'Put it behind veritee proxy so clients attest the builder first.']);
-      const app = buildService({ maxQueued: Number(o.maxQueued), sandbox: sandbox as SandboxMethod | 'auto', logger: true });
+      warnLoudly(['veritee build serve runs builds in a SIMULATED TEE (development only).', o.attested ? 'Clients attest the builder (its measurement) on the TLS connection before sending source.' : 'Use --attested (or put it behind veritee proxy) so clients attest the builder first.']);
+      const { SimulatedTee, anchorsToJson } = await import('@veritee/attestation');
+      const tee = await SimulatedTee.create({ platforms: ['snp', 'tdx'] });
+      const app = buildService({ maxQueued: Number(o.maxQueued), sandbox: sandbox as SandboxMethod | 'auto', logger: true, tee });
+      let proxy: { close(): Promise<void> } | undefined;
       try {
-        await app.listen({ host: o.host, port });
+        if (o.attested) {
+          // the build service on a private loopback port; only the attesting proxy is reachable on --host:--port
+          const upstream = await app.listen({ host: '127.0.0.1', port: 0 });
+          const { Enclave, createAttestingProxy, simulatedEvidenceProvider } = await import('@veritee/proxy');
+          const enclave = Enclave.create(await simulatedEvidenceProvider({ tee, measurement: builderMeasurement() }));
+          const p = await createAttestingProxy({ host: o.host, upstream, enclave, logger: false });
+          const a = await p.listen(port, o.host);
+          proxy = p;
+          if (o.simAnchorsOut) writeFileSync(o.simAnchorsOut, JSON.stringify(anchorsToJson(tee.anchors), null, 2) + '\n');
+          process.stderr.write(`attested build service on https://${o.host.includes(':') ? `[${o.host}]` : o.host}:${a.port} (builder measurement ${builderMeasurement()})\n`);
+        } else {
+          await app.listen({ host: o.host, port });
+          process.stderr.write(`build service on http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}\n`);
+        }
       } catch (e) {
+        if (e instanceof VeriteeError) throw e;
         throw listenError(e as NodeJS.ErrnoException, o.host, port);
       }
-      process.stderr.write(`build service on http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}\n`);
-      const stop = () => void app.close().then(() => process.exit(0));
+      const stop = () => void Promise.all([proxy?.close(), app.close()]).then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

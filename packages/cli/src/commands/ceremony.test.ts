@@ -11,11 +11,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256, toHex, utf8 } from '@veritee/core';
 import { runEngine } from '@veritee/ceremony';
+import { parseVerificationKeyText, vkHash } from '@veritee/zk';
 import { hasStackTrace, runCli } from '../testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'veritee-ceremony-cli-'));
@@ -72,11 +73,12 @@ test('zk setup --ceremony runs a local ceremony once and keeps its keys', async 
 });
 
 test('ceremony keys for a real circuit: `veritee verify` accepts their proofs without --allow-dev-setup', async () => {
-  const home = process.env.VERITEE_CEREMONY_TEST_HOME ?? join(homedir(), '.cache', 'veritee', 'ceremony-test-home');
+  // (-v2: keys whose record carries vkFixedSha256 and the chain summary; older caches are not reused)
+  const home = process.env.VERITEE_CEREMONY_TEST_HOME ?? join(homedir(), '.cache', 'veritee', 'ceremony-test-home-v2');
   const vkPath = join(home, 'keys', 'inclusion-v1-1024', 'vk.json');
   // Reused only while they are ceremony keys for this build's constraint system.
   const d = await runEngine<{ r1csSha256: string }>('domain', { circuit: 'inclusion', size: 1024 });
-  const cached = existsSync(vkPath) && JSON.parse(readFileSync(vkPath, 'utf8')).setup?.ceremony?.r1csSha256 === d.r1csSha256;
+  const cached = existsSync(vkPath) && JSON.parse(readFileSync(vkPath, 'utf8')).setup?.ceremony?.r1csSha256 === d.r1csSha256 && JSON.parse(readFileSync(vkPath, 'utf8')).setup?.ceremony?.chain !== undefined;
   if (!cached) {
     rmSync(join(home, 'ceremonies'), { recursive: true, force: true });
     const t0 = Date.now();
@@ -114,4 +116,26 @@ test('ceremony keys for a real circuit: `veritee verify` accepts their proofs wi
   assert.equal(setupCheck.code, 'ZK_CEREMONY_POLICY');
   const absent = await runCli(['verify', bundle, '--proof-only', '--home', home, '--require-contributor', 'dave']);
   assert.equal(absent.code, 1);
+  const pinned = await runCli(['verify', bundle, '--proof-only', '--home', home, '--require-transcript', doc.setup.ceremony.transcriptSha256, '--min-contributors', '3']);
+  assert.equal(pinned.code, 0, pinned.stdout);
+  const otherPin = await runCli(['verify', bundle, '--proof-only', '--home', home, '--require-transcript', '34'.repeat(32)]);
+  assert.equal(otherPin.code, 1);
+  assert.match(otherPin.stdout, /not one the verifier pinned/);
+  const four = await runCli(['verify', bundle, '--proof-only', '--home', home, '--min-contributors', '4']);
+  assert.equal(four.code, 1);
+  // A key document whose chain was tampered with is refused by `veritee verify` (TypeScript
+  // chain check), even though its record still hashes to its transcript hash.
+  const forged = structuredClone(doc);
+  forged.setup.ceremony.chain.steps[1].delta2 = forged.setup.ceremony.chain.steps[2].delta2;
+  const forgedHome = join(dir, 'forged-home');
+  mkdirSync(join(forgedHome, 'keys'), { recursive: true });
+  const forgedVk = join(dir, 'forged-vk.json');
+  writeFileSync(forgedVk, JSON.stringify(forged));
+  const forgedBundle = join(dir, 'forged-bundle.json');
+  const b = JSON.parse(readFileSync(bundle, 'utf8'));
+  b.proof.vkHash = vkHash(parseVerificationKeyText(JSON.stringify(forged)));
+  writeFileSync(forgedBundle, JSON.stringify(b));
+  const refused = await runCli(['verify', forgedBundle, '--proof-only', '--home', forgedHome, '--vk', forgedVk, '--json']);
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stdout, /ceremony chain does not verify/);
 });

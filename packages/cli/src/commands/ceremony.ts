@@ -41,7 +41,7 @@ function checkName(name: string): string {
 function checkBeacon(b: string, iterations: string): { beacon: string; iterations: number } {
   if (!BEACON_RE.test(b)) throw new VeriteeError('INPUT_INVALID', `--beacon must be 16-64 bytes of lowercase hex (a public value announced in advance, e.g. a future drand round), got ${quoteInput(b, 80)}`);
   const n = Number(iterations);
-  if (!Number.isInteger(n) || n < 0 || n > 32) throw new VeriteeError('INPUT_INVALID', `--iterations must be an integer 0..32 (log2 of the sha256 iterations), got ${quoteInput(iterations, 20)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 24) throw new VeriteeError('INPUT_INVALID', `--iterations must be an integer 0..24 (log2 of the sha256 iterations), got ${quoteInput(iterations, 20)}`);
   return { beacon: b, iterations: n };
 }
 

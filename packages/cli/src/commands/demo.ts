@@ -3,6 +3,8 @@
  * `veritee demo` (what `npm start` runs): synthesize a realistic day of request
  * traffic, prove its latency SLA, verify the bundle, print the result.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { VeriteeError } from '@veritee/core';
 import { parsePolicy } from '@veritee/attestation';
@@ -26,6 +28,7 @@ import { printChecks, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
 import { homeOf, parseIntegerOption, withPool } from './common.js';
 import { ensureDevKeys } from './zk.js';
+import { consoleBundlesDir, DEFAULT_CONSOLE_LISTEN, startConsole } from './console.js';
 
 /** mulberry32: a small seeded PRNG, so the demo is reproducible. */
 function prng(seed: number): () => number {
@@ -105,7 +108,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--out <file>', 'also write the bundle here')
     .option('--home <dir>', 'veritee home directory')
     .option('--no-telemetry', 'skip the memory-autoscaling proof from this machine\'s telemetry')
-    .action(async (o: { requests: string; sla: string; seed: string; out?: string; home?: string; telemetry: boolean }) => {
+    .option('--console [host:port]', `then write the bundles to <home>/console/bundles and serve the web console (default ${DEFAULT_CONSOLE_LISTEN}) until Ctrl-C`)
+    .action(async (o: { requests: string; sla: string; seed: string; out?: string; home?: string; telemetry: boolean; console?: string | boolean }) => {
       const n = parseIntegerOption('--requests', o.requests, 1, LATENCY_CAPACITIES[LATENCY_CAPACITIES.length - 1]!);
       const seed = parseIntegerOption('--seed', o.seed, 0, 2 ** 32 - 1);
       const capacity = latencyCapacityFor(n);
@@ -152,5 +156,15 @@ export function registerDemoCommand(program: Command): void {
         for (const l of summarizeClaim(memory)) process.stdout.write(`  ${l}\n`);
       }
       process.exitCode = v.ok && memOk ? 0 : 1;
+      if (o.console) {
+        // The console reads the demo's output directory; the page verifies the bundles itself.
+        const dir = consoleBundlesDir(home);
+        mkdirSync(dir, { recursive: true });
+        writeJsonFile(join(dir, `latency-${new Date(dayStartUs / 1000).toISOString().slice(0, 10)}.json`), bundle);
+        if (memory) writeJsonFile(join(dir, `memory-${memory.createdAt.replace(/[:.]/g, '-')}.json`), memory);
+        const c = await startConsole({ listen: typeof o.console === 'string' ? o.console : DEFAULT_CONSOLE_LISTEN, bundlesDir: dir, home });
+        process.stdout.write(`\nweb console: ${c.url} — verify these bundles in your browser (bundles in ${dir}; Ctrl-C stops it)\n`);
+        process.once('SIGINT', () => void c.close().then(() => process.exit(process.exitCode ?? 0)));
+      }
     });
 }

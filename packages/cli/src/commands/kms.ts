@@ -3,7 +3,7 @@
  * `veritee kms …`: the key management service and its workload client.
  *
  * - `serve (--db DIR | --postgres URL) --root-key FILE [--policy FILE] [--sim-anchors FILE]
- *   [--admin-jwks FILE] [--listen HOST:PORT] [--tls-cert F --tls-key F]` runs the KMS.
+ *   [--admin-jwks FILE] [--listen HOST:PORT] [--tls-cert F --tls-key F [--admin-client-ca F]]` runs the KMS.
  * - `fetch kbs:///<repo>/<type>/<tag> --kms URL --tee sim-snp|sim-tdx|snp|tdx [--ca FILE]
  *   [--evidence-cmd CMD] [--sim-anchors-out FILE] [--out FILE]` runs the KBS exchange
  *   from the workload and prints (or writes) the secret.
@@ -94,12 +94,14 @@ interface ServeOpts extends DbOpts {
   listen: string;
   tlsCert?: string;
   tlsKey?: string;
+  adminClientCa?: string;
   log?: boolean;
 }
 
 async function serveCommand(o: ServeOpts): Promise<void> {
   const { host, port } = parseListen(o.listen);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new VeriteeError('CLI_USAGE_INVALID', 'give both --tls-cert and --tls-key, or neither');
+  if (o.adminClientCa !== undefined && o.tlsCert === undefined) throw new VeriteeError('CLI_USAGE_INVALID', '--admin-client-ca (mTLS admin authentication) needs --tls-cert and --tls-key');
   const { kms, db, k } = await openKms(o);
   const adminJwks = o.adminJwks ? (parseJsonStrict(readText(o.adminJwks, 'admin JWKS'), { what: 'admin JWKS' }) as { keys: never[] }) : undefined;
   const app = await k.buildKmsServer({
@@ -107,6 +109,7 @@ async function serveCommand(o: ServeOpts): Promise<void> {
     ...(adminJwks ? { adminJwks } : {}),
     logger: o.log === true,
     ...(o.tlsCert ? { https: { cert: readText(o.tlsCert, 'TLS certificate'), key: readText(o.tlsKey!, 'TLS key') } } : {}),
+    ...(o.adminClientCa ? { adminClientCa: readText(o.adminClientCa, 'admin client CA') } : {}),
   });
   let address: string;
   try {
@@ -116,10 +119,14 @@ async function serveCommand(o: ServeOpts): Promise<void> {
     throw new VeriteeError('SERVICE_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   process.stderr.write(`veritee kms: listening on ${address} (${db.backend} storage; root key: ${kms.rootKeyLabel})\n`);
+  // scheduled rotation of transit keys with an auto_rotate_period (every instance may tick; a period rotates once)
+  const rotation = k.transitRotationScheduler(kms);
+  rotation.start();
   if (o.simAnchors) process.stderr.write(`veritee kms: accepting SIMULATED evidence anchored in ${o.simAnchors} when the policy allows it (development only)\n`);
   const stop = () => {
-    void app
-      .close()
+    void rotation
+      .stop()
+      .then(() => app.close())
       .then(() => db.close())
       .then(() => process.exit(0));
   };
@@ -242,6 +249,7 @@ export function registerKmsCommands(program: Command): void {
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8444')
     .option('--tls-cert <file>', 'TLS certificate chain (PEM)')
     .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--admin-client-ca <file>', 'PEM CA of admin client certificates (mTLS admin authentication; needs --tls-cert)')
     .option('--log', 'request logs on stdout (pino; never secrets, tokens or cookies)')
     .action((o: ServeOpts) => serveCommand(o));
 

@@ -164,6 +164,9 @@ test('veritee request: attested GET prints the body; bad input and policy failur
   assert.match(ok.stderr, /attested: snp \(SIMULATED\) measurement/);
   assert.match(ok.stderr, /HTTP 200/);
   assert.match(ok.stderr, /response: signature verified \(header\)/);
+  const unsigned = await cli('request', `${proxyUrl}/healthz`, '--policy', 'dev.yaml', '--sim-anchors', 'anchors.json', '--no-sign');
+  assert.equal(unsigned.code, 0, unsigned.stderr);
+  assert.match(unsigned.stderr, /response: on the verified session \(evidence by reference\), not signed/);
   const data = await cli('request', `${proxyUrl}/v1/prove`, '--policy', 'dev.yaml', '--sim-anchors', 'anchors.json', '--data', '{"claim":"latency"}', '-H', 'content-type: application/json', '--fail');
   assert.equal(data.code, 1);
   assert.match(data.stderr, /HTTP 400/);
@@ -197,6 +200,9 @@ test('a port in use and an unknown log level: error[SERVICE_LISTEN_FAILED] exit 
   const level = await cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--log-level', 'bogus');
   assert.equal(level.code, 2, level.stderr);
   assert.match(level.stderr, /error\[INPUT_INVALID\]: --log-level "bogus" must be one of/);
+  const sign = await cli('proxy', '--host', 'localhost', '--upstream', 'http://127.0.0.1:1', '--listen', '127.0.0.1:0', '--sign-responses', 'sometimes');
+  assert.equal(sign.code, 2);
+  assert.match(sign.stderr, /error\[INPUT_INVALID\]: --sign-responses "sometimes" must be on-request or always/);
 });
 
 test('prove latency --remote: SIGINT cancels the remote job on the prover (cancelled, its slot freed)', async () => {

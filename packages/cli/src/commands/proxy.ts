@@ -104,6 +104,8 @@ interface ProxyOpts {
   shutdownTimeout?: string;
   logLevel: string;
   accessLog: boolean;
+  signResponses: string;
+  evidence: string;
 }
 
 async function proxyCommand(o: ProxyOpts): Promise<void> {
@@ -113,6 +115,8 @@ async function proxyCommand(o: ProxyOpts): Promise<void> {
   const tlsMaterial = o.cert !== undefined && o.key !== undefined ? { cert: readFileOrFail(o.cert, 'certificate'), key: readFileOrFail(o.key, 'private key') } : undefined;
   if (tlsMaterial) checkTlsCredentials(tlsMaterial.cert, o.cert!, tlsMaterial.key, o.key!);
   const logLevel = parseLogLevel(o.logLevel);
+  if (o.signResponses !== 'on-request' && o.signResponses !== 'always') throw new VeriteeError('INPUT_INVALID', `--sign-responses ${quoteInput(o.signResponses, 40)} must be on-request or always`);
+  if (o.evidence !== 'once' && o.evidence !== 'always') throw new VeriteeError('INPUT_INVALID', `--evidence ${quoteInput(o.evidence, 40)} must be once or always`);
   const kind = o.tee === 'sim' ? 'sim-snp' : o.tee;
   if (kind !== 'sim-snp' && kind !== 'sim-tdx') {
     throw new VeriteeError('ATTEST_PLATFORM_UNSUPPORTED', `--tee ${o.tee}: this build has the simulated TEE only (sim-snp, sim-tdx); see packages/proxy/README.md for hardware evidence providers`);
@@ -150,6 +154,8 @@ async function proxyCommand(o: ProxyOpts): Promise<void> {
     enclave,
     logLevel,
     accessLog: o.accessLog,
+    signResponses: o.signResponses,
+    evidence: o.evidence,
     limits,
     timeouts,
     ...(tlsMaterial ? { tls: tlsMaterial } : {}),
@@ -216,6 +222,7 @@ export function describeSession(s: SessionInfo): string {
 
 function describeResponse(a: ResponseAttestation): string {
   if (!a.verified) return 'response: NOT VERIFIED (legacy server)';
+  if (!a.signed) return `response: on the verified session (evidence ${a.evidence === 'ref' ? 'by reference' : 'in full'}), not signed (--no-sign); response body sha256 ${a.responseBodySha256.slice(0, 16)}…`;
   return `response: signature verified (${a.signedIn}); request body sha256 ${a.requestBodySha256.slice(0, 16)}…, response body sha256 ${a.responseBodySha256.slice(0, 16)}…`;
 }
 
@@ -227,6 +234,7 @@ interface RequestOpts extends ClientOpts {
   include?: boolean;
   fail?: boolean;
   verbose?: boolean;
+  sign?: boolean;
 }
 
 async function requestCommand(target: string, o: RequestOpts): Promise<void> {
@@ -249,7 +257,8 @@ async function requestCommand(target: string, o: RequestOpts): Promise<void> {
   if (body && !headers['content-type']) headers['content-type'] = 'application/octet-stream';
   const client = await clientFromOptions(url.origin, o, policy, (s) => process.stderr.write(describeSession(s) + '\n'));
   try {
-    const res = await client.fetch(url.pathname + url.search, { method: o.method ?? (body ? 'POST' : 'GET'), headers, body: body ?? null });
+    // One request from the command line: ask for the transferable signature unless --no-sign.
+    const res = await client.fetch(url.pathname + url.search, { method: o.method ?? (body ? 'POST' : 'GET'), headers, body: body ?? null, signed: o.sign !== false });
     if (!res.attestation.verified) warnLoudly([`${url.origin} presents no attestation: NOTHING was verified.`, 'The response could come from anyone who holds its TLS certificate.']);
     process.stderr.write(`HTTP ${res.status} ${res.statusText}\n${describeResponse(res.attestation)}\n`);
     if (o.verbose && res.attestation.verified) printChecks(res.attestation.session.result?.checks ?? [], (s) => process.stderr.write(s));
@@ -382,7 +391,7 @@ async function proverServeCommand(o: ProverServeOpts): Promise<void> {
 export function registerProxyCommands(program: Command): void {
   program
     .command('proxy')
-    .description('attesting TLS reverse proxy: TLS 1.3 ends inside the TEE, sessions are bound to attestation, every response is signed')
+    .description('attesting TLS reverse proxy: TLS 1.3 ends inside the TEE, sessions are bound to attestation, responses are signed on request')
     .requiredOption('--host <name>', 'public host name (certificate subject)')
     .requiredOption('--upstream <url>', 'the service behind the proxy, inside the TEE, e.g. http://127.0.0.1:8082')
     .option('--listen <[host]:port>', 'address to listen on', ':8443')
@@ -402,6 +411,8 @@ export function registerProxyCommands(program: Command): void {
     .option('--shutdown-timeout <ms>', 'graceful shutdown limit for in-flight requests (default 30000)')
     .option('--log-level <level>', 'pino level', 'info')
     .option('--no-access-log', 'no log line per request')
+    .option('--sign-responses <when>', 'on-request: sign responses whose request says Veritee-Sign: 1; always: sign every response', 'on-request')
+    .option('--evidence <where>', 'once: full evidence in the binding and the first response of a connection, then Attestation-Report-Ref; always: on every response', 'once')
     .action(proxyCommand);
 
   program
@@ -421,6 +432,7 @@ export function registerProxyCommands(program: Command): void {
     .option('--accept-legacy', 'accept a server without attestation (the output says nothing was verified)')
     .option('--ca <file>', 'CA certificate(s) for legacy servers')
     .option('--at <time>', 'verification time, RFC 3339 (default: now)')
+    .option('--no-sign', 'do not ask for an enclave-signed response (the verified session still authenticates the TEE)')
     .action(requestCommand);
 
   const prover = program.command('prover').description('the zero-knowledge prover as a service');

@@ -3,10 +3,12 @@
  * `veritee prove <claim>` (one command per registered claim, its options from
  * the claim's definition), `veritee verify`, `veritee zk setup|info`.
  */
+import { chmodSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parseJsonStrict, quoteInput, toEpochMs, VeriteeError } from '@veritee/core';
 import { loadPolicy } from '@veritee/attestation';
 import {
+  capacityOf,
   devSetup,
   KeyRing,
   LATENCY_CLAIM,
@@ -31,9 +33,9 @@ import {
   type ProverPool,
   type VerificationKeyDocument,
 } from '@veritee/zk';
-import { assertWritable, MAX_JSON_BYTES, MAX_RECORDS_BYTES, printChecks, readTextFile, warnLoudly, writeJsonFile } from '../io.js';
+import { assertWritable, MAX_JSON_BYTES, MAX_RECORDS_BYTES, printChecks, readTextFile, warnLoudly, writeJsonFile, writeOutputFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
-import { homeOf, progressPrinter, withPool } from './common.js';
+import { homeOf, parseIntegerOption, progressPrinter, withPool } from './common.js';
 import { runCeremonySetup } from './ceremony.js';
 import { addRemoteProveOptions, proveLatencyOnRemote, type RemoteProveCliOptions } from './proxy.js';
 
@@ -89,11 +91,13 @@ function registerProveCommand(prove: Command, def: ClaimDefinition): void {
     .option('--size <n>', `size class: auto or ${def.capacities.join('|')}`, 'auto')
     .option('--no-setup', 'fail instead of running a dev setup when keys are missing')
     .option('--sim-tee <platform>', 'sign the claim with an enclave key inside the SIMULATED TEE (snp|tdx; development only)')
+    .option('--opening-out <file>', 'where to write the opening (the secret salt) that `veritee audit` needs; keep it with the records')
     .addOption(homeOption())
-    .action(async (o: ProveCliOptions) => {
+    .action(async (o: ProveCliOptions & { openingOut?: string }) => {
       const simTee = o.simTee;
       if (simTee !== undefined && simTee !== 'snp' && simTee !== 'tdx') throw new VeriteeError('INPUT_INVALID', `--sim-tee must be snp or tdx (got ${quoteInput(simTee, 40)})`);
       assertWritable(o.out);
+      if (o.openingOut !== undefined) assertWritable(o.openingOut, '--opening-out');
       // Records files are bounded by the records limit; other inputs (component lists) by the general one.
       const readText = (path: string, what: string) => readTextFile(path, what, what === 'records file' ? { maxBytes: MAX_RECORDS_BYTES } : {});
       const input = def.cli ? def.cli.read(o, readText) : readProveInput(String(o.input));
@@ -111,12 +115,12 @@ function registerProveCommand(prove: Command, def: ClaimDefinition): void {
         let capacity: number | undefined = size;
         if (def.prepare) {
           // Its parameters are completed by the prover; they name the size class (inclusion: the depth).
-          capacity ??= def.capacityFor(input.params, input.data);
+          capacity ??= capacityOf(def, input.params, input.data);
         } else {
           // Size the proof before any setup: bad input fails fast, and the setup is for the class used.
           const data = def.normalize ? def.normalize(input.data) : input.data;
           def.check(input.params, data);
-          capacity ??= def.capacityFor(input.params, data);
+          capacity ??= capacityOf(def, input.params, data);
           const misfit = def.misfit(capacity, input.params, data);
           if (misfit) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', misfit);
         }
@@ -130,6 +134,10 @@ function registerProveCommand(prove: Command, def: ClaimDefinition): void {
         bundle = attachAttestation(result.bundle, await createSimulatedEnclave({ platform: simTee }));
       }
       writeJsonFile(o.out, bundle);
+      if (o.openingOut !== undefined) {
+        writeOutputFile(o.openingOut, JSON.stringify({ format: 'veritee.opening/v1', salt: result.opening.salt }) + '\n', '--opening-out');
+        chmodSync(o.openingOut, 0o600); // the salt is the secret that hides the records
+      }
       for (const l of summarizeClaim(result.bundle)) process.stdout.write(l + '\n');
       process.stdout.write(`proof written to ${o.out} (prove ${result.timings.proveMs} ms, total ${result.timings.totalMs} ms)\n`);
     });
@@ -156,10 +164,12 @@ export function registerZkCommands(program: Command): void {
     .option('--vk <file...>', 'trust these verification key documents (in addition to the key store)')
     .option('--require-contribution <hash...>', 'ceremony keys only: contribution hashes that must be in the transcript (yours)')
     .option('--require-contributor <name...>', 'ceremony keys only: contributor names that must be in the transcript')
+    .option('--min-contributors <n>', 'ceremony keys only: at least this many distinct contributors')
+    .option('--require-transcript <hash...>', 'ceremony keys only: accept only these transcript hashes (pins α, β, K to a transcript you or someone you trust verified with `veritee zk ceremony verify`)')
     .option('--image-policy <file>', 'inclusion bundles: the policy of an image that enforces its component tree (veritee image policy --enforcing; repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'machine-readable result on stdout')
     .addOption(homeOption())
-    .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string; requireContribution?: string[]; requireContributor?: string[] }) => {
+    .action(async (file: string, o: { expect?: string[]; policy?: string; at?: string; proofOnly?: boolean; allowSimulated?: boolean; json?: boolean; allowDevSetup?: boolean; vk?: string[]; home?: string; requireContribution?: string[]; requireContributor?: string[]; minContributors?: string; requireTranscript?: string[] }) => {
       // A bundle that cannot be read, is not strict JSON (duplicate keys), is not a
       // bundle or has an unsupported version is bad input: error[CODE], exit 2.
       // Every named input is read first, so a missing or oversized file is reported as such.
@@ -192,7 +202,12 @@ export function registerZkCommands(program: Command): void {
         imagePolicies,
         at,
         allowDevSetup: o.allowDevSetup === true,
-        ceremony: { requireContributions: o.requireContribution ?? [], requireContributors: o.requireContributor ?? [] },
+        ceremony: {
+          requireContributions: o.requireContribution ?? [],
+          requireContributors: o.requireContributor ?? [],
+          ...(o.minContributors !== undefined ? { minContributors: parseIntegerOption('--min-contributors', o.minContributors, 1, 10000) } : {}),
+          ...(o.requireTranscript ? { requireTranscripts: o.requireTranscript } : {}),
+        },
         ...(o.allowSimulated ? { allowSimulated: true } : {}),
         proofOnly: o.proofOnly === true,
         ...(terms.length ? { expect: terms } : {}),

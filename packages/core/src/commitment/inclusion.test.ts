@@ -20,7 +20,7 @@ import {
 import { isVeriteeError } from '../errors.js';
 
 // Works from src/commitment (tsx) and dist/commitment (compiled).
-const vectorsPath = fileURLToPath(new URL('../../src/commitment/testdata/inclusion-vectors.json', import.meta.url));
+const vectorsPath = fileURLToPath(new URL('../../src/commitment/testdata/merkle-vectors.json', import.meta.url));
 const v = JSON.parse(readFileSync(vectorsPath, 'utf8')) as {
   tag: string;
   compress: { left: string; right: string; out: string }[];

@@ -7,10 +7,11 @@
  * the catalogue (claims/registry.ts) lists the definitions.
  *
  * Browser-safe: nothing here needs Node. This module imports no claim and no
- * bundle code, so no import circle runs through it.
+ * bundle code, so no import circle runs through it. The helpers at the end
+ * give the defaults of the optional members.
  */
 import type { z } from 'zod';
-import type { ErrorCode } from '@veritee/core';
+import { VeriteeError, type ErrorCode } from '@veritee/core';
 import type { ProofBundle } from '../bundle-format.js';
 
 /** One key a verifier can pin for a claim kind (see claims/expect.ts). */
@@ -105,6 +106,15 @@ export interface ClaimDefinition<P = any, O = any, D = any, PI = P, K extends st
   unit: string;
   /** One line: what the claim says. */
   title: string;
+  /**
+   * How the private data is bound to the proof. `public-input` (default): the
+   * data commitment is a public input of the circuit. `bsb22`: the circuit
+   * commits to the data with gnark's BSB22 commitment, carried in the proof and
+   * masked with a value derived from the salt ({@link bsb22Mask} in binding.ts);
+   * the bundle's `commitment` is a digest computed outside the circuit, and the
+   * enclave statement covers both (attested.ts).
+   */
+  binding?: 'public-input' | 'bsb22';
   /** Strict schema of `{ params, outputs }` as a bundle carries them. */
   schema: z.ZodType<{ params: P; outputs: O }>;
   /** Throws a VeriteeError naming the problem when parameters are outside the circuit's ranges. */
@@ -130,16 +140,25 @@ export interface ClaimDefinition<P = any, O = any, D = any, PI = P, K extends st
   normalize?(data: D): D;
   /** Validates parameters and private data (throws VeriteeError naming the record). */
   check(params: P, data: D): void;
-  /** The smallest size class holding the data. */
-  capacityFor(params: P, data: D): number;
+  /** The smallest size class holding the data (default: the first class without a {@link misfit}). */
+  capacityFor?(params: P, data: D): number;
   /** Why the data does not fit a size class, or undefined when it does. */
   misfit(capacity: number, params: P, data: D): string | undefined;
   /** The plain reference computation the circuit must agree with. */
   compute(params: P, data: D): O;
   /** The data commitment (package commitment in @veritee/core). */
   commit(params: P, data: D, salt: bigint): bigint;
-  /** The JSON input of the Go prover's `prove` op (prover/internal/circuits/<kind>/claim.go). */
-  proverInput(params: P, data: D, salt: bigint): unknown;
+  /**
+   * The JSON input of the Go prover's `prove` op (prover/internal/circuits/<kind>/claim.go);
+   * default `{ salt, ...params, ...data }`.
+   */
+  proverInput?(params: P, data: D, salt: bigint): unknown;
+  /**
+   * The inverse of {@link proverInput}, for the claim's Go vector set (claims/vectors.test.ts);
+   * default: the schema's parameter keys are params, the rest data. `commitment` when
+   * the claim's commitment does not come from {@link commit} (inclusion: the tree root).
+   */
+  fromProverInput?(input: Record<string, unknown>, capacity: number): { params: P; data: D; salt: bigint; commitment?: bigint };
   /**
    * For claims whose parameters or commitment come from the prover (inclusion:
    * the tree root): completes the parameters before proving. Returns the
@@ -176,3 +195,39 @@ export type ClaimBundle<K extends string, P, O> = Omit<ProofBundle, 'claim'> & {
 
 /** A boolean or number as a public input. */
 export const field = (v: number | boolean): bigint => BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+
+/**
+ * {@link ClaimDefinition.publicInputs} from the names of the circuit's public inputs, in
+ * witness order as the Go claim registers them: `commitment`, then parameters and outputs by name.
+ */
+export function publicInputLayout<P, O>(...names: readonly ('commitment' | (keyof P & string) | (keyof O & string))[]): (commitment: bigint, params: P, outputs: O) => bigint[] {
+  const value = (p: P, o: O, n: string) => ((p as Record<string, unknown>)[n] ?? (o as Record<string, unknown>)[n]) as number | boolean;
+  return (c, p, o) => names.map((n) => (n === 'commitment' ? c : field(value(p, o, n))));
+}
+
+/** Narrows a bundle to the kind of a claim definition. */
+export function isBundleOf<P, O, K extends string>(def: ClaimDefinition<P, O, any, any, K>, b: { claim: { kind: string } }): b is ClaimBundle<K, P, O> {
+  return b.claim.kind === def.kind;
+}
+
+/** The size class to prove data at: {@link ClaimDefinition.capacityFor}, or the first class the data fits. */
+export function capacityOf<P, D>(def: ClaimDefinition<P, any, D, any>, params: P, data: D): number {
+  if (def.capacityFor) return def.capacityFor(params, data);
+  const c = def.capacities.find((c) => def.misfit(c, params, data) === undefined);
+  if (c === undefined) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${def.misfit(def.capacities[def.capacities.length - 1]!, params, data)}, the largest`);
+  return c;
+}
+
+/** The Go prover's JSON input for a claim (its {@link ClaimDefinition.proverInput}, or `{ salt, ...params, ...data }`). */
+export function proverInputOf<P, D>(def: ClaimDefinition<P, any, D, any>, params: P, data: D, salt: bigint): unknown {
+  return def.proverInput ? def.proverInput(params, data, salt) : { salt: salt.toString(), ...params, ...data };
+}
+
+/** A Go prover input back as the claim's parameters, data and salt (see {@link ClaimDefinition.fromProverInput}). */
+export function fromProverInputOf<P, D>(def: ClaimDefinition<P, any, D, any>, input: Record<string, unknown>, capacity: number): { params: P; data: D; salt: bigint; commitment?: bigint } {
+  if (def.fromProverInput) return def.fromProverInput(input, capacity);
+  const keys = Object.keys((def.schema as unknown as { shape: { params: { shape: object } } }).shape.params.shape);
+  const { salt, ...rest } = input;
+  const pick = (isParam: boolean) => Object.fromEntries(Object.entries(rest).filter(([k]) => keys.includes(k) === isParam));
+  return { params: pick(true) as P, data: pick(false) as D, salt: BigInt(String(salt)) };
+}

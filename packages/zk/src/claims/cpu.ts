@@ -16,10 +16,10 @@
  */
 import { z } from 'zod';
 import { cpuCommitment, VeriteeError } from '@veritee/core';
-import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
 import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
-import { checkBp, checkCount, checkMatrix, checkParam, classFor, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
+import { checkBp, checkCount, checkMatrix, checkParam, shapeMisfit, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
 
 export const CPU_CLAIM = 'cpu';
 export const CPU_CIRCUIT_VERSION = 1;
@@ -82,10 +82,6 @@ export function validateCpuData(d: CpuData): void {
   if (nS > max.samples || nP > max.processes) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${nS} samples x ${nP} processes exceed the largest size class (${max.samples} x ${max.processes})`);
 }
 
-export function cpuCapacityFor(nSamples: number, nProcesses: number): number {
-  return classFor(CPU_CLASSES, (s) => nSamples <= s.samples && nProcesses <= s.processes, `${nSamples} samples x ${nProcesses} processes`);
-}
-
 /** Figures of the reference computation (private; exported for tests and tools). */
 export function cpuFigures(d: CpuData): { customerPerSample: number[]; total: number; platform: number } {
   let total = 0;
@@ -118,55 +114,7 @@ export function computeCpuOutputs(p: CpuParams, d: CpuData): CpuOutputs {
   };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/cpu/claim.go). */
-export function cpuPublicInputs(commitment: bigint, p: CpuParams, o: CpuOutputs): bigint[] {
-  const b = field;
-  return [
-    commitment,
-    b(o.nSamples),
-    b(o.nProcesses),
-    b(p.periodStartUs),
-    b(p.periodEndUs),
-    b(p.capacityMilli),
-    b(p.percentileBp),
-    b(p.thresholdBp),
-    b(p.platformLimitBp),
-    b(o.band),
-    b(o.scaleOut),
-    b(o.platformBelowLimit),
-  ];
-}
-
-export function cpuProverInput(p: CpuParams, salt: bigint, d: CpuData): Record<string, unknown> {
-  return {
-    salt: salt.toString(),
-    periodStartUs: p.periodStartUs,
-    periodEndUs: p.periodEndUs,
-    capacityMilli: p.capacityMilli,
-    percentileBp: p.percentileBp,
-    thresholdBp: p.thresholdBp,
-    platformLimitBp: p.platformLimitBp,
-    customer: d.customer,
-    usageMilli: d.usageMilli,
-  };
-}
-
-export function summarizeCpu(p: CpuParams, o: CpuOutputs): string[] {
-  return [
-    isoPeriod(p),
-    `window: ${o.nSamples} samples x ${o.nProcesses} processes on ${p.capacityMilli / 1000} cores`,
-    `mean utilisation: ${o.band * 10}-${o.band * 10 + 10} %`,
-    `customer p${p.percentileBp / 100} over ${pct(p.thresholdBp)}: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
-    `platform overhead below ${pct(p.platformLimitBp)} of the CPU used: ${o.platformBelowLimit ? 'yes' : 'NO'}`,
-  ];
-}
-
 const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-export const CpuClaimBodySchema = z.object({
-  params: z.object({ periodStartUs: u, periodEndUs: u, capacityMilli: u, percentileBp: u, thresholdBp: u, platformLimitBp: u }).strict(),
-  outputs: z.object({ nSamples: u, nProcesses: u, band: u, scaleOut: z.boolean(), platformBelowLimit: z.boolean() }).strict(),
-});
 
 export const cpuClaim = defineClaim<CpuParams, CpuOutputs, CpuData, CpuParams, typeof CPU_CLAIM>({
   kind: CPU_CLAIM,
@@ -174,7 +122,10 @@ export const cpuClaim = defineClaim<CpuParams, CpuOutputs, CpuData, CpuParams, t
   capacities: CPU_CAPACITIES,
   unit: 'cell (sample × process)',
   title: "cpu autoscaling: the customer's percentile load and mean band, scale-out, platform overhead below a limit",
-  schema: CpuClaimBodySchema,
+  schema: z.object({
+    params: z.object({ periodStartUs: u, periodEndUs: u, capacityMilli: u, percentileBp: u, thresholdBp: u, platformLimitBp: u }).strict(),
+    outputs: z.object({ nSamples: u, nProcesses: u, band: u, scaleOut: z.boolean(), platformBelowLimit: z.boolean() }).strict(),
+  }),
   validate(params, outputs, capacity) {
     validateCpuParams(params);
     const sh = CPU_CLASSES[capacity];
@@ -183,22 +134,21 @@ export const cpuClaim = defineClaim<CpuParams, CpuOutputs, CpuData, CpuParams, t
     checkCount('nProcesses', outputs.nProcesses, 1, sh.processes);
     checkCount('band', outputs.band, 0, BAND_LIMIT - 1);
   },
-  publicInputs: cpuPublicInputs,
-  summarize: summarizeCpu,
+  publicInputs: publicInputLayout('commitment', 'nSamples', 'nProcesses', 'periodStartUs', 'periodEndUs', 'capacityMilli', 'percentileBp', 'thresholdBp', 'platformLimitBp', 'band', 'scaleOut', 'platformBelowLimit'),
+  summarize: (p, o) => [
+    isoPeriod(p),
+    `window: ${o.nSamples} samples x ${o.nProcesses} processes on ${p.capacityMilli / 1000} cores`,
+    `mean utilisation: ${o.band * 10}-${o.band * 10 + 10} %`,
+    `customer p${p.percentileBp / 100} over ${pct(p.thresholdBp)}: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
+    `platform overhead below ${pct(p.platformLimitBp)} of the CPU used: ${o.platformBelowLimit ? 'yes' : 'NO'}`,
+  ],
   check(params, data) {
     validateCpuParams(params);
     validateCpuData(data);
   },
-  capacityFor: (_p, d) => cpuCapacityFor(d.usageMilli.length, d.customer.length),
-  misfit(capacity, _p, d) {
-    const nS = d.usageMilli.length;
-    const nP = d.customer.length;
-    const shape = CPU_CLASSES[capacity];
-    return !shape || nS > shape.samples || nP > shape.processes ? `size class ${capacity} cannot hold ${nS} samples x ${nP} processes` : undefined;
-  },
+  misfit: (c, _p, d) => shapeMisfit(CPU_CLASSES, c, { samples: d.usageMilli.length, processes: d.customer.length }, `${d.usageMilli.length} samples x ${d.customer.length} processes`),
   compute: computeCpuOutputs,
   commit: (params, data, salt) => cpuCommitment({ salt, ...params, ...data }),
-  proverInput: (params, data, salt) => cpuProverInput(params, salt, data),
   sample(r) {
     const nS = 60, nP = 256;
     const customer = Array.from({ length: nP }, (_, p) => p >= 40);
@@ -217,7 +167,3 @@ export const cpuClaim = defineClaim<CpuParams, CpuOutputs, CpuData, CpuParams, t
 });
 
 export type CpuBundle = ClaimBundle<typeof CPU_CLAIM, CpuParams, CpuOutputs>;
-
-export function isCpuBundle(b: { claim: { kind: string } }): b is CpuBundle {
-  return b.claim.kind === CPU_CLAIM;
-}

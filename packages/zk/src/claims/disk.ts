@@ -15,10 +15,10 @@
  */
 import { z } from 'zod';
 import { diskCommitment, VeriteeError, type DiskMount } from '@veritee/core';
-import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
 import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
-import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
+import { checkBp, checkCount, checkMatrix, checkParam, shapeMisfit, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
 
 export const DISK_CLAIM = 'disk';
 export const DISK_CIRCUIT_VERSION = 1;
@@ -87,10 +87,6 @@ export function validateDiskData(d: DiskData): void {
   if (nM > max.mounts || nS > max.samples) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${nM} mounts x ${nS} samples exceed the largest size class (${max.mounts} x ${max.samples})`);
 }
 
-export function diskCapacityFor(nMounts: number, nSamples: number): number {
-  return classFor(DISK_CLASSES, (s) => nMounts <= s.mounts && nSamples <= s.samples, `${nMounts} mounts x ${nSamples} samples`);
-}
-
 const ratioBp = (used: number, total: number) => (total === 0 ? 0 : floorRatio(used, 10000, total));
 
 /** The plain reference computation the circuit must agree with. */
@@ -108,53 +104,7 @@ export function computeDiskOutputs(p: DiskParams, d: DiskData): DiskOutputs {
   return { nMounts: d.mounts.length, nSamples: d.mounts[0]!.queueDepth.length, maxUsageBp, maxInodeUsageBp, scaleOut, performanceIssue };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/disk/claim.go). */
-export function diskPublicInputs(commitment: bigint, p: DiskParams, o: DiskOutputs): bigint[] {
-  const b = field;
-  return [
-    commitment,
-    b(o.nMounts),
-    b(o.nSamples),
-    b(p.periodStartUs),
-    b(p.periodEndUs),
-    b(p.usageThresholdBp),
-    b(p.inodeThresholdBp),
-    b(p.queueThreshold),
-    b(o.maxUsageBp),
-    b(o.maxInodeUsageBp),
-    b(o.scaleOut),
-    b(o.performanceIssue),
-  ];
-}
-
-export function diskProverInput(p: DiskParams, salt: bigint, d: DiskData): Record<string, unknown> {
-  return {
-    salt: salt.toString(),
-    periodStartUs: p.periodStartUs,
-    periodEndUs: p.periodEndUs,
-    usageThresholdBp: p.usageThresholdBp,
-    inodeThresholdBp: p.inodeThresholdBp,
-    queueThreshold: p.queueThreshold,
-    mounts: d.mounts.map((m) => ({ usedKiB: m.usedKiB, totalKiB: m.totalKiB, inodesUsed: m.inodesUsed, inodesTotal: m.inodesTotal, queueDepth: m.queueDepth })),
-  };
-}
-
-export function summarizeDisk(p: DiskParams, o: DiskOutputs): string[] {
-  return [
-    isoPeriod(p),
-    `${o.nMounts} mounts, ${o.nSamples} queue samples each`,
-    `storage pressure: fullest mount ${pct(o.maxUsageBp)} of its blocks, ${pct(o.maxInodeUsageBp)} of its inodes (rounded down)`,
-    `scale out when a mount is over ${pct(p.usageThresholdBp)} of its blocks or ${pct(p.inodeThresholdBp)} of its inodes: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
-    `I/O queue deeper than ${p.queueThreshold}: ${o.performanceIssue ? 'PERFORMANCE ISSUE' : 'no'}`,
-  ];
-}
-
 const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-export const DiskClaimBodySchema = z.object({
-  params: z.object({ periodStartUs: u, periodEndUs: u, usageThresholdBp: u, inodeThresholdBp: u, queueThreshold: u }).strict(),
-  outputs: z.object({ nMounts: u, nSamples: u, maxUsageBp: u, maxInodeUsageBp: u, scaleOut: z.boolean(), performanceIssue: z.boolean() }).strict(),
-});
 
 export const diskClaim = defineClaim<DiskParams, DiskOutputs, DiskData, DiskParams, typeof DISK_CLAIM>({
   kind: DISK_CLAIM,
@@ -162,7 +112,10 @@ export const diskClaim = defineClaim<DiskParams, DiskOutputs, DiskData, DiskPara
   capacities: DISK_CAPACITIES,
   unit: 'cell (mount × sample)',
   title: 'disk autoscaling: the fullest mount by space and inodes, scale-out, an I/O queue performance issue',
-  schema: DiskClaimBodySchema,
+  schema: z.object({
+    params: z.object({ periodStartUs: u, periodEndUs: u, usageThresholdBp: u, inodeThresholdBp: u, queueThreshold: u }).strict(),
+    outputs: z.object({ nMounts: u, nSamples: u, maxUsageBp: u, maxInodeUsageBp: u, scaleOut: z.boolean(), performanceIssue: z.boolean() }).strict(),
+  }),
   validate(params, outputs, capacity) {
     validateDiskParams(params);
     const sh = DISK_CLASSES[capacity];
@@ -172,22 +125,23 @@ export const diskClaim = defineClaim<DiskParams, DiskOutputs, DiskData, DiskPara
     checkCount('maxUsageBp', outputs.maxUsageBp, 0, 10000);
     checkCount('maxInodeUsageBp', outputs.maxInodeUsageBp, 0, 10000);
   },
-  publicInputs: diskPublicInputs,
-  summarize: summarizeDisk,
+  publicInputs: publicInputLayout('commitment', 'nMounts', 'nSamples', 'periodStartUs', 'periodEndUs', 'usageThresholdBp', 'inodeThresholdBp', 'queueThreshold', 'maxUsageBp', 'maxInodeUsageBp', 'scaleOut', 'performanceIssue'),
+  summarize: (p, o) => [
+    isoPeriod(p),
+    `${o.nMounts} mounts, ${o.nSamples} queue samples each`,
+    `storage pressure: fullest mount ${pct(o.maxUsageBp)} of its blocks, ${pct(o.maxInodeUsageBp)} of its inodes (rounded down)`,
+    `scale out when a mount is over ${pct(p.usageThresholdBp)} of its blocks or ${pct(p.inodeThresholdBp)} of its inodes: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
+    `I/O queue deeper than ${p.queueThreshold}: ${o.performanceIssue ? 'PERFORMANCE ISSUE' : 'no'}`,
+  ],
   check(params, data) {
     validateDiskParams(params);
     validateDiskData(data);
   },
-  capacityFor: (_p, d) => diskCapacityFor(d.mounts.length, d.mounts[0]!.queueDepth.length),
-  misfit(capacity, _p, d) {
-    const nM = d.mounts.length;
-    const nS = d.mounts[0]!.queueDepth.length;
-    const shape = DISK_CLASSES[capacity];
-    return !shape || nM > shape.mounts || nS > shape.samples ? `size class ${capacity} cannot hold ${nM} mounts x ${nS} samples` : undefined;
-  },
+  misfit: (c, _p, d) => shapeMisfit(DISK_CLASSES, c, { mounts: d.mounts.length, samples: d.mounts[0]!.queueDepth.length }, `${d.mounts.length} mounts x ${d.mounts[0]!.queueDepth.length} samples`),
   compute: computeDiskOutputs,
   commit: (params, data, salt) => diskCommitment({ salt, periodStartUs: params.periodStartUs, periodEndUs: params.periodEndUs, mounts: data.mounts }),
-  proverInput: (params, data, salt) => diskProverInput(params, salt, data),
+  // only the mount fields the prover reads
+  proverInput: (p, d, salt) => ({ salt: salt.toString(), ...p, mounts: d.mounts.map(({ usedKiB, totalKiB, inodesUsed, inodesTotal, queueDepth }) => ({ usedKiB, totalKiB, inodesUsed, inodesTotal, queueDepth })) }),
   sample(r) {
     const nM = 24, nS = 60;
     const mounts = Array.from({ length: nM }, () => {
@@ -207,7 +161,3 @@ export const diskClaim = defineClaim<DiskParams, DiskOutputs, DiskData, DiskPara
 });
 
 export type DiskBundle = ClaimBundle<typeof DISK_CLAIM, DiskParams, DiskOutputs>;
-
-export function isDiskBundle(b: { claim: { kind: string } }): b is DiskBundle {
-  return b.claim.kind === DISK_CLAIM;
-}

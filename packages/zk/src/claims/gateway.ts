@@ -18,10 +18,10 @@
  */
 import { z } from 'zod';
 import { CODE_CLASS_MASK, CODE_CONNECTION_OK, CODE_RATE_LIMITED, gatewayCommitment, isRequestCode, requestCode, VeriteeError, type GatewayRequest } from '@veritee/core';
-import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
 import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
-import { checkBp, checkCount, checkParam, classFor, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
+import { checkBp, checkCount, checkParam, shapeMisfit, floorRatio, isoPeriod, pct, productGreater, validatePeriod } from './telemetry.js';
 
 export const GATEWAY_CLAIM = 'gateway';
 /** 2: one log-derivative identity per histogram (issue 9; v1 proofs are unsound and not accepted). */
@@ -96,10 +96,6 @@ export function validateGatewayData(d: GatewayData): void {
   }
 }
 
-export function gatewayCapacityFor(n: number, nChecks: number): number {
-  return classFor(GATEWAY_CLASSES, (s) => n <= s.requests && nChecks <= s.checks, `${n} requests and ${nChecks} health checks`);
-}
-
 /** Counts of the reference computation (private; exported for tests and tools). */
 export function gatewayCounts(d: GatewayData): { success: number; fiveXX: number; connectionOk: number; rateLimited: number; passed: number } {
   const c = { success: 0, fiveXX: 0, connectionOk: 0, rateLimited: 0, passed: 0 };
@@ -137,74 +133,9 @@ export function computeGatewayOutputs(p: GatewayParams, d: GatewayData): Gateway
   };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/gateway/claim.go). */
-export function gatewayPublicInputs(commitment: bigint, p: GatewayParams, o: GatewayOutputs): bigint[] {
-  const b = field;
-  return [
-    commitment,
-    b(o.n),
-    b(o.nChecks),
-    b(p.periodStartUs),
-    b(p.periodEndUs),
-    b(p.max5xxBp),
-    b(p.minAvailabilityBp),
-    b(p.minConnectionBp),
-    b(p.maxRateLimited),
-    b(o.healthBp),
-    b(o.errorRateOk),
-    b(o.availabilityOk),
-    b(o.connectionOk),
-    b(o.rateLimitOk),
-    b(o.compliant),
-  ];
-}
-
-export function gatewayProverInput(p: GatewayParams, salt: bigint, d: GatewayData): Record<string, unknown> {
-  return {
-    salt: salt.toString(),
-    periodStartUs: p.periodStartUs,
-    periodEndUs: p.periodEndUs,
-    max5xxBp: p.max5xxBp,
-    minAvailabilityBp: p.minAvailabilityBp,
-    minConnectionBp: p.minConnectionBp,
-    maxRateLimited: p.maxRateLimited,
-    requests: d.requests,
-    checks: d.checks,
-  };
-}
-
 const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
-export function summarizeGateway(p: GatewayParams, o: GatewayOutputs): string[] {
-  return [
-    isoPeriod(p),
-    `requests: ${o.n}, backend health checks: ${o.nChecks}`,
-    `health score: ${pct(o.healthBp)} of requests connected and answered without a 5xx (rounded down)`,
-    `5xx rate < ${pct(p.max5xxBp)}: ${met(o.errorRateOk)}`,
-    `backend availability > ${pct(p.minAvailabilityBp)}: ${met(o.availabilityOk)}`,
-    `connection success > ${pct(p.minConnectionBp)}: ${met(o.connectionOk)}`,
-    `rate-limit events <= ${p.maxRateLimited}: ${met(o.rateLimitOk)}`,
-    `SLA: ${o.compliant ? 'COMPLIANT' : 'NOT COMPLIANT'}`,
-  ];
-}
-
 const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-export const GatewayClaimBodySchema = z.object({
-  params: z.object({ periodStartUs: u, periodEndUs: u, max5xxBp: u, minAvailabilityBp: u, minConnectionBp: u, maxRateLimited: u }).strict(),
-  outputs: z
-    .object({
-      n: u,
-      nChecks: u,
-      healthBp: u,
-      errorRateOk: z.boolean(),
-      availabilityOk: z.boolean(),
-      connectionOk: z.boolean(),
-      rateLimitOk: z.boolean(),
-      compliant: z.boolean(),
-    })
-    .strict(),
-});
 
 export const gatewayClaim = defineClaim<GatewayParams, GatewayOutputs, GatewayData, GatewayParams, typeof GATEWAY_CLAIM>({
   kind: GATEWAY_CLAIM,
@@ -212,7 +143,21 @@ export const gatewayClaim = defineClaim<GatewayParams, GatewayOutputs, GatewayDa
   capacities: GATEWAY_CAPACITIES,
   unit: 'request',
   title: 'API gateway health: a health score and SLA compliance over every request and the backend health checks',
-  schema: GatewayClaimBodySchema,
+  schema: z.object({
+    params: z.object({ periodStartUs: u, periodEndUs: u, max5xxBp: u, minAvailabilityBp: u, minConnectionBp: u, maxRateLimited: u }).strict(),
+    outputs: z
+      .object({
+        n: u,
+        nChecks: u,
+        healthBp: u,
+        errorRateOk: z.boolean(),
+        availabilityOk: z.boolean(),
+        connectionOk: z.boolean(),
+        rateLimitOk: z.boolean(),
+        compliant: z.boolean(),
+      })
+      .strict(),
+  }),
   validate(params, outputs, capacity) {
     validateGatewayParams(params);
     const sh = GATEWAY_CLASSES[capacity];
@@ -221,8 +166,17 @@ export const gatewayClaim = defineClaim<GatewayParams, GatewayOutputs, GatewayDa
     checkCount('nChecks', outputs.nChecks, 0, sh.checks);
     checkCount('healthBp', outputs.healthBp, 0, 10000);
   },
-  publicInputs: gatewayPublicInputs,
-  summarize: summarizeGateway,
+  publicInputs: publicInputLayout('commitment', 'n', 'nChecks', 'periodStartUs', 'periodEndUs', 'max5xxBp', 'minAvailabilityBp', 'minConnectionBp', 'maxRateLimited', 'healthBp', 'errorRateOk', 'availabilityOk', 'connectionOk', 'rateLimitOk', 'compliant'),
+  summarize: (p, o) => [
+    isoPeriod(p),
+    `requests: ${o.n}, backend health checks: ${o.nChecks}`,
+    `health score: ${pct(o.healthBp)} of requests connected and answered without a 5xx (rounded down)`,
+    `5xx rate < ${pct(p.max5xxBp)}: ${met(o.errorRateOk)}`,
+    `backend availability > ${pct(p.minAvailabilityBp)}: ${met(o.availabilityOk)}`,
+    `connection success > ${pct(p.minConnectionBp)}: ${met(o.connectionOk)}`,
+    `rate-limit events <= ${p.maxRateLimited}: ${met(o.rateLimitOk)}`,
+    `SLA: ${o.compliant ? 'COMPLIANT' : 'NOT COMPLIANT'}`,
+  ],
   // `prove` also takes request records ({status, connectionOk, rateLimited}) and turns them into codes.
   normalize: (d) => {
     const rs = d.requests as readonly (number | GatewayRequest)[];
@@ -232,14 +186,9 @@ export const gatewayClaim = defineClaim<GatewayParams, GatewayOutputs, GatewayDa
     validateGatewayParams(params);
     validateGatewayData(data);
   },
-  capacityFor: (_p, d) => gatewayCapacityFor(d.requests.length, d.checks.length),
-  misfit(capacity, _p, d) {
-    const shape = GATEWAY_CLASSES[capacity];
-    return !shape || d.requests.length > shape.requests || d.checks.length > shape.checks ? `size class ${capacity} cannot hold ${d.requests.length} requests and ${d.checks.length} health checks` : undefined;
-  },
+  misfit: (c, _p, d) => shapeMisfit(GATEWAY_CLASSES, c, { requests: d.requests.length, checks: d.checks.length }, `${d.requests.length} requests and ${d.checks.length} health checks`),
   compute: computeGatewayOutputs,
   commit: (p, d, salt) => gatewayCommitment({ salt, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, requests: d.requests, checks: d.checks }),
-  proverInput: (params, data, salt) => gatewayProverInput(params, salt, data),
   sample(r) {
     const n = 50_000, nChecks = 1440;
     const requests = Array.from({ length: n }, () => {
@@ -261,7 +210,3 @@ export const gatewayClaim = defineClaim<GatewayParams, GatewayOutputs, GatewayDa
 });
 
 export type GatewayBundle = ClaimBundle<typeof GATEWAY_CLAIM, GatewayParams, GatewayOutputs>;
-
-export function isGatewayBundle(b: { claim: { kind: string } }): b is GatewayBundle {
-  return b.claim.kind === GATEWAY_CLAIM;
-}

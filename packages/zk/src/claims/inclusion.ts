@@ -20,6 +20,7 @@ import { z } from 'zod';
 import {
   componentLeafInputs,
   fromHex,
+  inclusionRoot,
   inclusionRootFromHostData,
   inclusionRootToHex,
   parseInclusionRoot,
@@ -267,6 +268,12 @@ export const inclusionClaim = defineClaim<InclusionParams, InclusionOutputs, Inc
   compute: () => ({}),
   commit: (p) => parseInclusionRoot(p.root, 'claim root'),
   proverInput: (_p, d) => ({ components: d.components, component: d.component }),
+  fromProverInput(i, capacity) {
+    const data = { components: i.components as Component[], component: i.component as Component };
+    const depth = Math.log2(capacity);
+    const root = inclusionRoot(data.components, depth);
+    return { params: { root: inclusionRootToHex(root), depth, component: data.component }, data, salt: 0n, commitment: root };
+  },
   cli: {
     description: "prove that a component is in an image's component tree without revealing the other components",
     options: [

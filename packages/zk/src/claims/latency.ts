@@ -15,9 +15,16 @@ import { periodKey } from './expect-keys.js';
 import { detectRecordsFormat, parsePeriod, parseRecordsText, toPeriodOffsets } from './records.js';
 
 export const LATENCY_CLAIM = 'latency';
-export const LATENCY_CIRCUIT_VERSION = 1;
+/**
+ * Version 2 (the one `prove` makes): records bound by the BSB22 commitment in
+ * the proof, not hashed in the circuit (see {@link latencyClaim}). Version 1
+ * bundles keep verifying ({@link latencyClaimV1}).
+ */
+export const LATENCY_CIRCUIT_VERSION = 2;
 export const LATENCY_SLOTS = 3;
-export const LATENCY_CAPACITIES = [1024, 16384, 65536] as const;
+export const LATENCY_CAPACITIES = [1024, 16384, 50000, 65536] as const;
+/** The size classes of version 1. */
+export const LATENCY_V1_CAPACITIES = [1024, 16384, 65536] as const;
 export const DEFAULT_PERCENTILES_BP = [5000, 9500, 9900] as const;
 /** Threshold used for slots without an SLA bound: nothing can reach it. */
 export const NO_THRESHOLD_US = OFFSET_LIMIT;
@@ -200,6 +207,36 @@ export function latencyPublicInputs(commitment: bigint, p: LatencyParams, o: Lat
   ];
 }
 
+/**
+ * Public inputs of version 2: those of version 1 without the commitment (the
+ * records are bound by the BSB22 commitment the proof carries).
+ */
+export function latencyPublicInputsV2(commitment: bigint, p: LatencyParams, o: LatencyOutputs): bigint[] {
+  return latencyPublicInputs(commitment, p, o).slice(1);
+}
+
+/** Records [start0, end0, ...] sorted by start, then end: the order version 2 commits them in. */
+export function latencyRecordsInStartOrder(records: readonly number[]): number[] {
+  const n = records.length / 2;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  idx.sort((a, b) => records[2 * a]! - records[2 * b]! || records[2 * a + 1]! - records[2 * b + 1]!);
+  const out = new Array<number>(records.length);
+  idx.forEach((j, i) => {
+    out[2 * i] = records[2 * j]!;
+    out[2 * i + 1] = records[2 * j + 1]!;
+  });
+  return out;
+}
+
+/**
+ * The version-2 records digest: the Poseidon2 latency commitment of the records
+ * in start order (computed outside the circuit; the enclave signs it next to the
+ * proof's BSB22 commitment, and `veritee audit` recomputes it).
+ */
+export function latencyDigestV2(p: Pick<LatencyParams, 'periodStartUs' | 'periodEndUs'>, records: readonly number[], salt: bigint): bigint {
+  return latencyCommitment({ salt, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, records: latencyRecordsInStartOrder(records) });
+}
+
 /** The JSON input of a prove request for the Go prover. */
 export function latencyProverInput(params: LatencyParams, salt: bigint, records: readonly number[]): Record<string, unknown> {
   return {
@@ -251,10 +288,15 @@ export const LatencyClaimBodySchema = z.object({
     .strict(),
 });
 
-export const latencyClaim = defineClaim<LatencyParams, LatencyOutputs, LatencyData, LatencyParams, typeof LATENCY_CLAIM>({
+/**
+ * Version 1 of the latency claim: the records are hashed in the circuit
+ * (Poseidon2 sponge) and the commitment is a public input. Kept so that
+ * version-1 bundles keep verifying (and can still be proven with it).
+ */
+export const latencyClaimV1 = defineClaim<LatencyParams, LatencyOutputs, LatencyData, LatencyParams, typeof LATENCY_CLAIM>({
   kind: LATENCY_CLAIM,
-  version: LATENCY_CIRCUIT_VERSION,
-  capacities: LATENCY_CAPACITIES,
+  version: 1,
+  capacities: LATENCY_V1_CAPACITIES,
   unit: 'record',
   title: 'latency SLA: exact nearest-rank percentiles of request latencies, over-threshold counts and the SLA verdict',
   schema: LatencyClaimBodySchema,
@@ -268,11 +310,16 @@ export const latencyClaim = defineClaim<LatencyParams, LatencyOutputs, LatencyDa
     validateLatencyParams(params);
     validateLatencyRecords(params, data.records);
   },
-  capacityFor: (_p, d) => latencyCapacityFor(d.records.length / 2),
-  misfit: (capacity, _p, d) => ((LATENCY_CAPACITIES as readonly number[]).includes(capacity) && capacity >= d.records.length / 2 ? undefined : `size class ${capacity} cannot hold ${d.records.length / 2} records (classes: ${LATENCY_CAPACITIES.join(', ')})`),
+  capacityFor: (_p, d) => LATENCY_V1_CAPACITIES.find((c) => c >= d.records.length / 2) ?? latencyCapacityFor(d.records.length / 2),
+  misfit: (capacity, _p, d) => ((LATENCY_V1_CAPACITIES as readonly number[]).includes(capacity) && capacity >= d.records.length / 2 ? undefined : `size class ${capacity} cannot hold ${d.records.length / 2} records (classes: ${LATENCY_V1_CAPACITIES.join(', ')})`),
   compute: (p, d) => computeLatencyOutputs(p, d.records),
   commit: (p, d, salt) => latencyCommitment({ salt, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, records: d.records }),
   proverInput: (p, d, salt) => latencyProverInput(p, salt, d.records),
+  fromProverInput: (i) => {
+    const [pct, thr, enf] = [i.percentiles, i.thresholdsUs, i.enforce] as [number[], number[], boolean[]];
+    const slots = pct.map((percentileBp, j) => ({ percentileBp, thresholdUs: thr[j]!, enforce: enf[j]! }));
+    return { params: { periodStartUs: Number(i.periodStartUs), periodEndUs: Number(i.periodEndUs), minN: Number(i.minN), slots }, data: { records: i.records as number[] }, salt: BigInt(String(i.salt)) };
+  },
   cli: {
     description: 'prove latency percentiles and an SLA verdict over request records',
     options: [
@@ -291,6 +338,26 @@ export const latencyClaim = defineClaim<LatencyParams, LatencyOutputs, LatencyDa
   },
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [periodKey(parsePeriod), slaExpectation()],
+});
+
+/**
+ * The latency claim (version 2). The circuit commits to the records in start
+ * order, as (start, latency), with gnark's BSB22 commitment (a Pedersen vector
+ * commitment carried in the proof, masked with a value derived from the salt);
+ * there is no commitment public input. The bundle's `commitment` is the
+ * Poseidon2 digest of the records in start order ({@link latencyDigestV2}),
+ * computed outside the circuit; the enclave statement covers both, and a holder
+ * of the records and the salt recomputes both (`veritee audit`).
+ */
+export const latencyClaim = defineClaim<LatencyParams, LatencyOutputs, LatencyData, LatencyParams, typeof LATENCY_CLAIM>({
+  ...latencyClaimV1,
+  version: LATENCY_CIRCUIT_VERSION,
+  capacities: LATENCY_CAPACITIES,
+  binding: 'bsb22',
+  publicInputs: latencyPublicInputsV2,
+  capacityFor: (_p, d) => latencyCapacityFor(d.records.length / 2),
+  misfit: (capacity, _p, d) => ((LATENCY_CAPACITIES as readonly number[]).includes(capacity) && capacity >= d.records.length / 2 ? undefined : `size class ${capacity} cannot hold ${d.records.length / 2} records (classes: ${LATENCY_CAPACITIES.join(', ')})`),
+  commit: (p, d, salt) => latencyDigestV2(p, d.records, salt),
 });
 
 /**

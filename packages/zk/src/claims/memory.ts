@@ -15,13 +15,18 @@
  */
 import { z } from 'zod';
 import { memoryCommitment, VeriteeError } from '@veritee/core';
-import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
 import { integerKey, percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
-import { checkBp, checkCount, checkMatrix, checkParam, classFor, floorRatio, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
+import { checkBp, checkCount, checkMatrix, checkParam, shapeMisfit, floorRatio, isoPeriod, pct, percentileOf, productGreater, validatePeriod } from './telemetry.js';
 
 export const MEMORY_CLAIM = 'memory';
-export const MEMORY_CIRCUIT_VERSION = 1;
+/**
+ * Version 2 (what `prove` makes): the samples are bound by the BSB22 commitment
+ * in the proof instead of being hashed in the circuit; version-1 bundles keep
+ * verifying ({@link memoryClaimV1}).
+ */
+export const MEMORY_CIRCUIT_VERSION = 2;
 /** Size classes (samples x processes) and their shapes. */
 export const MEMORY_CLASSES: Readonly<Record<number, { samples: number; processes: number }>> = {
   512: { samples: 16, processes: 32 },
@@ -84,11 +89,6 @@ export function validateMemoryData(d: MemoryData): void {
   if (nS > max.samples || nP > max.processes) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${nS} samples x ${nP} processes exceed the largest size class (${max.samples} x ${max.processes})`);
 }
 
-/** Smallest size class holding the window. */
-export function memoryCapacityFor(nSamples: number, nProcesses: number): number {
-  return classFor(MEMORY_CLASSES, (s) => nSamples <= s.samples && nProcesses <= s.processes, `${nSamples} samples x ${nProcesses} processes`);
-}
-
 /** Per-sample totals (KiB). */
 export function memoryTotals(d: MemoryData): number[] {
   return d.usageKiB.map((row) => row.reduce((a, b) => a + b, 0));
@@ -102,52 +102,21 @@ export function computeMemoryOutputs(p: MemoryParams, d: MemoryData): MemoryOutp
   return { nSamples: d.usageKiB.length, nProcesses: d.usageKiB[0]!.length, usageBp, scaleOut: productGreater(v, 10000, p.thresholdBp, p.allocatedKiB) };
 }
 
-/** Public inputs in the circuit's order (prover/internal/circuits/memory/claim.go). */
-export function memoryPublicInputs(commitment: bigint, p: MemoryParams, o: MemoryOutputs): bigint[] {
-  const b = field;
-  return [commitment, b(o.nSamples), b(o.nProcesses), b(p.periodStartUs), b(p.periodEndUs), b(p.allocatedKiB), b(p.percentileBp), b(p.thresholdBp), b(o.usageBp), b(o.scaleOut)];
-}
-
-/** The JSON input of the Go prover's prove op. */
-export function memoryProverInput(p: MemoryParams, salt: bigint, d: MemoryData): Record<string, unknown> {
-  return {
-    salt: salt.toString(),
-    periodStartUs: p.periodStartUs,
-    periodEndUs: p.periodEndUs,
-    allocatedKiB: p.allocatedKiB,
-    percentileBp: p.percentileBp,
-    thresholdBp: p.thresholdBp,
-    swapPages: d.swapPages,
-    pageFaults: d.pageFaults,
-    usageKiB: d.usageKiB,
-  };
-}
-
 const gib = (kib: number) => `${(kib / 2 ** 20).toFixed(1)} GiB`;
-
-export function summarizeMemory(p: MemoryParams, o: MemoryOutputs): string[] {
-  return [
-    isoPeriod(p),
-    `window: ${o.nSamples} samples x ${o.nProcesses} processes`,
-    `p${p.percentileBp / 100} total memory usage: ${pct(o.usageBp)} of ${gib(p.allocatedKiB)} allocated (rounded down)`,
-    `scale out when over ${pct(p.thresholdBp)}: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
-  ];
-}
 
 const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
-export const MemoryClaimBodySchema = z.object({
-  params: z.object({ periodStartUs: u, periodEndUs: u, allocatedKiB: u, percentileBp: u, thresholdBp: u }).strict(),
-  outputs: z.object({ nSamples: u, nProcesses: u, usageBp: u, scaleOut: z.boolean() }).strict(),
-});
-
-export const memoryClaim = defineClaim<MemoryParams, MemoryOutputs, MemoryData, MemoryParams, typeof MEMORY_CLAIM>({
+/** Version 1: the samples are hashed in the circuit and the commitment is a public input. */
+export const memoryClaimV1 = defineClaim<MemoryParams, MemoryOutputs, MemoryData, MemoryParams, typeof MEMORY_CLAIM>({
   kind: MEMORY_CLAIM,
-  version: MEMORY_CIRCUIT_VERSION,
+  version: 1,
   capacities: MEMORY_CAPACITIES,
   unit: 'cell (sample × process)',
   title: 'memory autoscaling: the percentile of total usage against the allocation, and the scale-out decision',
-  schema: MemoryClaimBodySchema,
+  schema: z.object({
+    params: z.object({ periodStartUs: u, periodEndUs: u, allocatedKiB: u, percentileBp: u, thresholdBp: u }).strict(),
+    outputs: z.object({ nSamples: u, nProcesses: u, usageBp: u, scaleOut: z.boolean() }).strict(),
+  }),
   validate(params, outputs, capacity) {
     validateMemoryParams(params);
     const sh = MEMORY_CLASSES[capacity];
@@ -156,22 +125,20 @@ export const memoryClaim = defineClaim<MemoryParams, MemoryOutputs, MemoryData, 
     checkCount('nProcesses', outputs.nProcesses, 1, sh.processes);
     checkCount('usageBp', outputs.usageBp, 0, USAGE_BP_LIMIT - 1);
   },
-  publicInputs: memoryPublicInputs,
-  summarize: summarizeMemory,
+  publicInputs: publicInputLayout('commitment', 'nSamples', 'nProcesses', 'periodStartUs', 'periodEndUs', 'allocatedKiB', 'percentileBp', 'thresholdBp', 'usageBp', 'scaleOut'),
+  summarize: (p, o) => [
+    isoPeriod(p),
+    `window: ${o.nSamples} samples x ${o.nProcesses} processes`,
+    `p${p.percentileBp / 100} total memory usage: ${pct(o.usageBp)} of ${gib(p.allocatedKiB)} allocated (rounded down)`,
+    `scale out when over ${pct(p.thresholdBp)}: ${o.scaleOut ? 'SCALE OUT' : 'no scale-out'}`,
+  ],
   check(params, data) {
     validateMemoryParams(params);
     validateMemoryData(data);
   },
-  capacityFor: (_p, d) => memoryCapacityFor(d.usageKiB.length, d.usageKiB[0]!.length),
-  misfit(capacity, _p, d) {
-    const nS = d.usageKiB.length;
-    const nP = d.usageKiB[0]!.length;
-    const shape = MEMORY_CLASSES[capacity];
-    return !shape || nS > shape.samples || nP > shape.processes ? `size class ${capacity} cannot hold ${nS} samples x ${nP} processes` : undefined;
-  },
+  misfit: (c, _p, d) => shapeMisfit(MEMORY_CLASSES, c, { samples: d.usageKiB.length, processes: d.usageKiB[0]!.length }, `${d.usageKiB.length} samples x ${d.usageKiB[0]!.length} processes`),
   compute: computeMemoryOutputs,
   commit: (params, data, salt) => memoryCommitment({ salt, ...params, ...data }),
-  proverInput: (params, data, salt) => memoryProverInput(params, salt, data),
   sample(r) {
     const nS = 60, nP = 256;
     const usageKiB = Array.from({ length: nS }, () => Array.from({ length: nP }, () => Math.floor(r() * r() * 480_000)));
@@ -190,6 +157,16 @@ export const memoryClaim = defineClaim<MemoryParams, MemoryOutputs, MemoryData, 
 
 export type MemoryBundle = ClaimBundle<typeof MEMORY_CLAIM, MemoryParams, MemoryOutputs>;
 
-export function isMemoryBundle(b: { claim: { kind: string } }): b is MemoryBundle {
-  return b.claim.kind === MEMORY_CLAIM;
-}
+/**
+ * The memory claim (version 2): the same parameters and outputs as version 1;
+ * no commitment public input (the bundle's `commitment` is the version-1
+ * Poseidon2 digest of the samples, computed outside the circuit and signed by
+ * the enclave next to the proof's BSB22 commitment; `veritee audit --data`
+ * recomputes both).
+ */
+export const memoryClaim = defineClaim<MemoryParams, MemoryOutputs, MemoryData, MemoryParams, typeof MEMORY_CLAIM>({
+  ...memoryClaimV1,
+  version: MEMORY_CIRCUIT_VERSION,
+  binding: 'bsb22',
+  publicInputs: publicInputLayout('nSamples', 'nProcesses', 'periodStartUs', 'periodEndUs', 'allocatedKiB', 'percentileBp', 'thresholdBp', 'usageBp', 'scaleOut'),
+});

@@ -6,9 +6,9 @@
  * verifier, the CLI and the benchmark do not change when a claim is added.
  */
 import type { ClaimDefinition } from './claim.js';
-import { latencyClaim } from './latency.js';
+import { latencyClaim, latencyClaimV1 } from './latency.js';
 import { inclusionClaim } from './inclusion.js';
-import { memoryClaim } from './memory.js';
+import { memoryClaim, memoryClaimV1 } from './memory.js';
 import { cpuClaim } from './cpu.js';
 import { diskClaim } from './disk.js';
 import { gatewayClaim } from './gateway.js';
@@ -17,7 +17,14 @@ import { volumeClaim } from './volume.js';
 /** The claims veritee ships, one line each. */
 export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim, volumeClaim];
 
+/**
+ * Older versions of claims that bundles may still carry: verified (and provable)
+ * with their own definitions, never listed as a kind of their own.
+ */
+export const LEGACY_CLAIMS: readonly ClaimDefinition[] = [latencyClaimV1, memoryClaimV1];
+
 const registry = new Map<string, ClaimDefinition>(BUILTIN_CLAIMS.map((d) => [d.kind, d]));
+const legacy = new Map<string, ClaimDefinition>(LEGACY_CLAIMS.map((d) => [`${d.kind}@${d.version}`, d]));
 
 /** Adds a claim defined outside this package (its circuit must be registered in the Go prover too). */
 export function registerClaim<P, O, D, PI>(def: ClaimDefinition<P, O, D, PI>): ClaimDefinition<P, O, D, PI> {
@@ -26,8 +33,11 @@ export function registerClaim<P, O, D, PI>(def: ClaimDefinition<P, O, D, PI>): C
   return def;
 }
 
-export function claimDefinition(kind: string): ClaimDefinition | undefined {
-  return registry.get(kind);
+/** The definition of a claim kind: its current version, or the given version (undefined when unknown). */
+export function claimDefinition(kind: string, version?: number): ClaimDefinition | undefined {
+  const d = registry.get(kind);
+  if (version === undefined || d?.version === version) return d;
+  return legacy.get(`${kind}@${version}`);
 }
 
 export function claimKinds(): string[] {

@@ -6,11 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isVeriteeError, requestCode } from '@veritee/core';
-import { computeMemoryOutputs, memoryCapacityFor, memoryPublicInputs, validateMemoryData, validateMemoryParams, MEMORY_DEFAULTS, type MemoryParams } from './memory.js';
-import { computeCpuOutputs, cpuCapacityFor, validateCpuData, CPU_DEFAULTS, type CpuParams } from './cpu.js';
-import { computeDiskOutputs, diskCapacityFor, validateDiskData, validateDiskParams, DISK_DEFAULTS, type DiskParams } from './disk.js';
-import { computeGatewayOutputs, gatewayCapacityFor, gatewayRequestCodes, validateGatewayParams, GATEWAY_DEFAULTS, type GatewayParams } from './gateway.js';
+import { computeMemoryOutputs, memoryClaim, validateMemoryData, validateMemoryParams, MEMORY_DEFAULTS, type MemoryParams } from './memory.js';
+import { computeCpuOutputs, cpuClaim, validateCpuData, CPU_DEFAULTS, type CpuParams } from './cpu.js';
+import { computeDiskOutputs, diskClaim, validateDiskData, validateDiskParams, DISK_DEFAULTS, type DiskParams } from './disk.js';
+import { computeGatewayOutputs, gatewayClaim, gatewayRequestCodes, validateGatewayParams, GATEWAY_DEFAULTS, type GatewayParams } from './gateway.js';
 import { percentileOf, rankOf } from './telemetry.js';
+import { capacityOf } from './claim.js';
+
+/** An nS x nP grid, for the size-class fit. */
+const grid = (nS: number, nP: number) => Array.from({ length: nS }, () => new Array<number>(nP).fill(0));
 
 const period = { periodStartUs: 1_763_596_800_000_000, periodEndUs: 1_763_596_800_000_000 + 600_000_000 };
 const code = (e: unknown, c: string) => isVeriteeError(e) && e.code === c;
@@ -47,7 +51,7 @@ test('memory: exactly at the threshold does not scale out; one KiB more does', (
   const big = { ...p, allocatedKiB: 2 ** 40 - 1, thresholdBp: 9999 };
   const huge = { swapPages: [0], pageFaults: [0], usageKiB: [Array.from({ length: 256 }, () => 2 ** 32 - 1)] };
   assert.equal(computeMemoryOutputs(big, huge).usageBp, Math.floor((256 * (2 ** 32 - 1) * 10000) / (2 ** 40 - 1)));
-  assert.equal(memoryPublicInputs(5n, p, computeMemoryOutputs(p, window(8500))).length, 10);
+  assert.equal(memoryClaim.publicInputs(5n, p, computeMemoryOutputs(p, window(8500))).length, 10);
 });
 
 test('memory: parameters and data are validated with codes', () => {
@@ -60,10 +64,10 @@ test('memory: parameters and data are validated with codes', () => {
   assert.throws(() => validateMemoryData({ swapPages: [0, 0], pageFaults: [0, 0], usageKiB: [[1, 2], [3]] }), (e) => code(e, 'INPUT_INVALID'));
   assert.throws(() => validateMemoryData({ swapPages: [0], pageFaults: [0], usageKiB: [[2 ** 32]] }), (e) => code(e, 'RECORD_VALUE_TOO_LARGE'));
   assert.throws(() => validateMemoryData({ swapPages: [0], pageFaults: [-1], usageKiB: [[1]] }), (e) => code(e, 'RECORD_FIELD_INVALID'));
-  assert.equal(memoryCapacityFor(16, 32), 512);
-  assert.equal(memoryCapacityFor(60, 256), 16384);
-  assert.equal(memoryCapacityFor(17, 2), 16384);
-  assert.throws(() => memoryCapacityFor(129, 1), (e) => code(e, 'CLAIM_TOO_MANY_RECORDS'));
+  assert.equal(capacityOf(memoryClaim, {} as never, { usageKiB: grid(16, 32) } as never), 512);
+  assert.equal(capacityOf(memoryClaim, {} as never, { usageKiB: grid(60, 256) } as never), 16384);
+  assert.equal(capacityOf(memoryClaim, {} as never, { usageKiB: grid(17, 2) } as never), 16384);
+  assert.throws(() => capacityOf(memoryClaim, {} as never, { usageKiB: grid(129, 1) } as never), (e) => code(e, 'CLAIM_TOO_MANY_RECORDS'));
 });
 
 test('cpu: customer p95 and platform share at exactly their thresholds', () => {
@@ -91,7 +95,7 @@ test('cpu: customer p95 and platform share at exactly their thresholds', () => {
   assert.equal(computeCpuOutputs(p, data(3000, 4000)).platformBelowLimit, false);
   assert.throws(() => validateCpuData({ customer: [true], usageMilli: [[2 ** 20]] }), (e) => code(e, 'RECORD_VALUE_TOO_LARGE'));
   assert.throws(() => validateCpuData({ customer: [true, false], usageMilli: [[1]] }), (e) => code(e, 'INPUT_INVALID'));
-  assert.equal(cpuCapacityFor(60, 256), 16384);
+  assert.equal(capacityOf(cpuClaim, {} as never, { usageMilli: grid(60, 1), customer: new Array(256) } as never), 16384);
 });
 
 test('disk: usage, inode and queue thresholds at exactly their values', () => {
@@ -114,8 +118,8 @@ test('disk: usage, inode and queue thresholds at exactly their values', () => {
   assert.throws(() => validateDiskData({ mounts: [{ ...none, usedKiB: 1 }] }), (e) => code(e, 'INPUT_INVALID'));
   assert.throws(() => validateDiskData({ mounts: [{ ...none, queueDepth: [2 ** 16] }] }), (e) => code(e, 'RECORD_VALUE_TOO_LARGE'));
   assert.throws(() => validateDiskParams({ ...p, queueThreshold: 2 ** 16 }), (e) => code(e, 'CLAIM_PARAMS_INVALID'));
-  assert.equal(diskCapacityFor(8, 16), 128);
-  assert.equal(diskCapacityFor(9, 16), 4096);
+  assert.equal(capacityOf(diskClaim, {} as never, { mounts: grid(8, 0).map(() => ({ queueDepth: new Array(16) })) } as never), 128);
+  assert.equal(capacityOf(diskClaim, {} as never, { mounts: grid(9, 0).map(() => ({ queueDepth: new Array(16) })) } as never), 4096);
 });
 
 test('gateway: each SLA term at exactly its threshold', () => {
@@ -150,7 +154,7 @@ test('gateway: each SLA term at exactly its threshold', () => {
   assert.deepEqual(gatewayRequestCodes([{ status: 503, connectionOk: true, rateLimited: false }]), [e503]);
   assert.throws(() => gatewayRequestCodes([{ status: 700, connectionOk: true, rateLimited: false }]), (e) => code(e, 'RECORD_FIELD_INVALID'));
   assert.throws(() => validateGatewayParams({ ...p, minConnectionBp: 10001 }), (e) => code(e, 'CLAIM_PARAMS_INVALID'));
-  assert.equal(gatewayCapacityFor(1024, 64), 1024);
-  assert.equal(gatewayCapacityFor(1000, 65), 16384);
-  assert.equal(gatewayCapacityFor(50_000, 100), 65536);
+  assert.equal(capacityOf(gatewayClaim, {} as never, { requests: new Array(1024), checks: new Array(64) } as never), 1024);
+  assert.equal(capacityOf(gatewayClaim, {} as never, { requests: new Array(1000), checks: new Array(65) } as never), 16384);
+  assert.equal(capacityOf(gatewayClaim, {} as never, { requests: new Array(50_000), checks: new Array(100) } as never), 65536);
 });

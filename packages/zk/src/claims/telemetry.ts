@@ -1,7 +1,7 @@
 /**
  * @module claims/telemetry
  * What the telemetry claims (memory, cpu, disk, gateway) share: parameter checks
- * that mirror the circuits' ranges, size-class selection for fixed shapes, the
+ * that mirror the circuits' ranges, size-class fit for fixed shapes, the
  * nearest-rank order statistic and formatting. Browser-safe.
  *
  * All percentages are carried in basis points (8712 = 87.12 %). Every ratio the
@@ -52,13 +52,10 @@ export const productGreater = (a: number, b: number, c: number, d: number): bool
 /** floor(a * b / c), exactly (c >= 1). */
 export const floorRatio = (a: number, b: number, c: number): number => Number((BigInt(a) * BigInt(b)) / BigInt(c));
 
-/** The smallest class whose shape fits both dimensions. */
-export function classFor<S extends Record<string, number>>(classes: Record<number, S>, fits: (s: S) => boolean, what: string): number {
-  const caps = Object.keys(classes)
-    .map(Number)
-    .sort((a, b) => a - b);
-  for (const c of caps) if (fits(classes[c]!)) return c;
-  throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${what} exceed the largest size class`);
+/** Why data of a shape (its size per dimension) does not fit a size class, or undefined when it does. */
+export function shapeMisfit<S extends Record<string, number>>(classes: Readonly<Record<number, S>>, capacity: number, need: S, what: string): string | undefined {
+  const shape = classes[capacity];
+  return shape && Object.keys(need).every((k) => need[k]! <= shape[k]!) ? undefined : `size class ${capacity} cannot hold ${what}`;
 }
 
 /** Basis points as a percentage with two decimals. */

@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import { checkItems, domainTag, packItems, poseidon2Sponge, quoteInput, VeriteeError } from '@veritee/core';
-import { defineClaim, field, type ClaimBundle } from './claim.js';
+import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
 import { integerKey, periodKey } from './expect-keys.js';
 import { detectRecordsFormat, parsePeriod, parseRecordsText, toPeriodOffsets } from './records.js';
 import { checkCount, checkParam, isoPeriod, validatePeriod } from './telemetry.js';
@@ -97,7 +97,7 @@ export const volumeClaim = defineClaim<VolumeParams, VolumeOutputs, VolumeData, 
     checkCount('n', outputs.n, 1, capacity);
   },
   // prover/internal/circuits/volume/claim.go
-  publicInputs: (c, p, o) => [c, field(o.n), field(p.periodStartUs), field(p.periodEndUs), field(p.thresholdPerMin), field(o.ratePerMin), field(o.scaleOut)],
+  publicInputs: publicInputLayout('commitment', 'n', 'periodStartUs', 'periodEndUs', 'thresholdPerMin', 'ratePerMin', 'scaleOut'),
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
   expectations: [periodKey(parsePeriod), integerKey('threshold', (p) => p.thresholdPerMin, 'requests per minute, an integer')],
   summarize: (p, o) => [
@@ -109,15 +109,9 @@ export const volumeClaim = defineClaim<VolumeParams, VolumeOutputs, VolumeData, 
     validateVolumeParams(p);
     validateVolumeData(p, d);
   },
-  capacityFor(_p, d) {
-    const c = VOLUME_CAPACITIES.find((c) => d.times.length <= c);
-    if (c === undefined) throw new VeriteeError('CLAIM_TOO_MANY_RECORDS', `${d.times.length} requests exceed the largest size class`);
-    return c;
-  },
   misfit: (capacity, _p, d) => (d.times.length <= capacity ? undefined : `size class ${capacity} cannot hold ${d.times.length} requests`),
   compute: computeVolumeOutputs,
   commit: (p, d, salt) => volumeCommitment(salt, p, d),
-  proverInput: (p, d, salt) => ({ salt: salt.toString(), periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs, thresholdPerMin: p.thresholdPerMin, times: d.times }),
   sample(r) {
     const n = 10_000;
     const P0 = Date.UTC(2026, 10, 20) * 1000;
@@ -144,7 +138,3 @@ export const volumeClaim = defineClaim<VolumeParams, VolumeOutputs, VolumeData, 
 });
 
 export type VolumeBundle = ClaimBundle<typeof VOLUME_CLAIM, VolumeParams, VolumeOutputs>;
-
-export function isVolumeBundle(b: { claim: { kind: string } }): b is VolumeBundle {
-  return b.claim.kind === VOLUME_CLAIM;
-}

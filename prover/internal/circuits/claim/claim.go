@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/rand"
 	"sort"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -36,22 +37,59 @@ type Definition struct {
 	// Assign builds a witness from the JSON input of a prove request and returns
 	// the public outputs (also JSON).
 	Assign func(capacity int, input json.RawMessage) (frontend.Circuit, any, error)
+	// Vectors are the claim's commitment vectors: JSON inputs whose public
+	// inputs TypeScript must reproduce bit for bit (written by the one
+	// generator, circuits/vectors_test.go; checked by packages/zk).
+	Vectors func() []Vector
+}
+
+// Vector is a JSON input of a prove request and the size class it is proven at.
+type Vector struct {
+	Capacity int
+	Input    any
 }
 
 // Op answers a protocol op a claim adds (e.g. inclusion's "merkle").
 type Op func(input json.RawMessage) (any, error)
 
 var (
+	// registry holds the newest version of each claim; older holds every
+	// version still served (a claim keeps its old circuits registered so that
+	// keys and proofs made with them stay usable).
 	registry = map[string]*Definition{}
+	older    = map[string]*Definition{}
 	ops      = map[string]Op{}
 )
 
-// Register adds a definition; called from each claim package's init.
+func versionKey(name string, version int) string { return fmt.Sprintf("%s@%d", name, version) }
+
+// Register adds a definition; called from each claim package's init. A claim
+// may register several versions; Lookup serves the newest.
 func Register(d *Definition) {
-	if _, dup := registry[d.Name]; dup {
-		panic("claim: duplicate " + d.Name)
+	key := versionKey(d.Name, d.Version)
+	if _, dup := older[key]; dup {
+		panic("claim: duplicate " + key)
 	}
-	registry[d.Name] = d
+	older[key] = d
+	if cur, ok := registry[d.Name]; !ok || d.Version > cur.Version {
+		registry[d.Name] = d
+	}
+}
+
+// LookupVersion finds a given version of a definition (0: the newest) and
+// checks the capacity (0: any).
+func LookupVersion(name string, version, capacity int) (*Definition, error) {
+	if version == 0 {
+		return Lookup(name, capacity)
+	}
+	d, ok := older[versionKey(name, version)]
+	if !ok {
+		if _, known := registry[name]; known {
+			return nil, &Error{Code: "CLAIM_UNKNOWN", Msg: fmt.Sprintf("circuit %q has no version %d", name, version)}
+		}
+		return nil, &Error{Code: "CLAIM_UNKNOWN", Msg: fmt.Sprintf("no circuit named %q", name)}
+	}
+	return checkCapacity(d, capacity)
 }
 
 // RegisterOp adds a protocol op; called from a claim package's init.
@@ -81,6 +119,11 @@ func Lookup(name string, capacity int) (*Definition, error) {
 	if !ok {
 		return nil, &Error{Code: "CLAIM_UNKNOWN", Msg: fmt.Sprintf("no circuit named %q", name)}
 	}
+	return checkCapacity(d, capacity)
+}
+
+func checkCapacity(d *Definition, capacity int) (*Definition, error) {
+	name := d.Name
 	if capacity != 0 {
 		for _, c := range d.Capacities {
 			if c == capacity {
@@ -92,13 +135,19 @@ func Lookup(name string, capacity int) (*Definition, error) {
 	return d, nil
 }
 
-// All returns every definition sorted by name.
+// All returns every definition (every registered version) sorted by name,
+// then version.
 func All() []*Definition {
-	out := make([]*Definition, 0, len(registry))
-	for _, d := range registry {
+	out := make([]*Definition, 0, len(older))
+	for _, d := range older {
 		out = append(out, d)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Version < out[j].Version
+	})
 	return out
 }
 
@@ -125,14 +174,24 @@ func DecodeInput(name string, raw json.RawMessage, v any) error {
 	return nil
 }
 
-// ParseSalt reads a decimal field element.
-func ParseSalt(name, s string) (fr.Element, error) {
+var errSalt = errors.New("salt must be a decimal field element")
+
+func parseSalt(s string) (fr.Element, error) {
 	var e fr.Element
 	salt, ok := new(big.Int).SetString(s, 10)
 	if !ok || salt.Sign() < 0 || salt.Cmp(fr.Modulus()) >= 0 {
-		return e, Invalid("%s input: salt must be a decimal field element", name)
+		return e, errSalt
 	}
 	e.SetBigInt(salt)
+	return e, nil
+}
+
+// ParseSalt reads a decimal field element.
+func ParseSalt(name, s string) (fr.Element, error) {
+	e, err := parseSalt(s)
+	if err != nil {
+		return e, Invalid("%s input: %v", name, err)
+	}
 	return e, nil
 }
 
@@ -148,3 +207,74 @@ func FromInputError(err error) error {
 
 // Decimal writes a field element in decimal.
 func Decimal(e fr.Element) string { return e.BigInt(new(big.Int)).String() }
+
+// Adapt makes a Definition.Assign from a claim's witness builder over its JSON
+// input type: strict decoding (unknown fields are errors), then build; input
+// errors (common.InputError) keep their codes.
+func Adapt[I any](name string, build func(capacity int, in *I) (frontend.Circuit, any, error)) func(int, json.RawMessage) (frontend.Circuit, any, error) {
+	return func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
+		in := new(I)
+		if err := DecodeInput(name, raw, in); err != nil {
+			return nil, nil, err
+		}
+		w, out, err := build(capacity, in)
+		if err != nil {
+			return nil, nil, FromInputError(err)
+		}
+		return w, out, nil
+	}
+}
+
+// Outputs are a claim's JSON outputs: "commitment" in decimal next to the JSON
+// fields of out (a struct whose own commitment and private figures are tagged "-").
+func Outputs(commitment fr.Element, out any) json.RawMessage {
+	b, err := json.Marshal(out)
+	var fields map[string]json.RawMessage
+	if err == nil {
+		err = json.Unmarshal(b, &fields)
+	}
+	if err != nil {
+		panic(err) // outputs are plain structs
+	}
+	fields["commitment"], _ = json.Marshal(Decimal(commitment))
+	b, _ = json.Marshal(fields)
+	return b
+}
+
+// Salt is the salt of a JSON input: a decimal field element in a string.
+type Salt fr.Element
+
+// UnmarshalJSON reads the decimal string as ParseSalt does.
+func (s *Salt) UnmarshalJSON(b []byte) error {
+	var str string
+	if json.Unmarshal(b, &str) != nil {
+		return errSalt
+	}
+	e, err := parseSalt(str)
+	*s = Salt(e)
+	return err
+}
+
+// String is the salt in decimal.
+func (s Salt) String() string { return Decimal(fr.Element(s)) }
+
+// MarshalJSON writes the salt as a decimal string.
+func (s Salt) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// VectorSalt draws a vector's salt below 2^248, as TypeScript's randomSalt does.
+func VectorSalt(rng *rand.Rand) Salt {
+	var s fr.Element
+	s.SetBigInt(new(big.Int).Rand(rng, new(big.Int).Lsh(big.NewInt(1), 248)))
+	return Salt(s)
+}
+
+// Cases draws a claim's vectors, one per case, from one seeded generator (the
+// same vectors on every run).
+func Cases[T any](seed int64, cases []T, draw func(rng *rand.Rand, c T) Vector) []Vector {
+	rng := rand.New(rand.NewSource(seed))
+	vs := make([]Vector, len(cases))
+	for i, c := range cases {
+		vs[i] = draw(rng, c)
+	}
+	return vs
+}

@@ -8,12 +8,12 @@ import (
 
 // Params are the public parameters of a CPU claim.
 type Params struct {
-	PeriodStartUs   uint64
-	PeriodEndUs     uint64
-	CapacityMilli   uint64
-	PercentileBp    uint64 // default 9500 (p95)
-	ThresholdBp     uint64 // default 8000 (80 %)
-	PlatformLimitBp uint64 // default 1000 (10 %)
+	PeriodStartUs   uint64 `json:"periodStartUs"`
+	PeriodEndUs     uint64 `json:"periodEndUs"`
+	CapacityMilli   uint64 `json:"capacityMilli"`
+	PercentileBp    uint64 `json:"percentileBp"`    // default 9500 (p95)
+	ThresholdBp     uint64 `json:"thresholdBp"`     // default 8000 (80 %)
+	PlatformLimitBp uint64 `json:"platformLimitBp"` // default 1000 (10 %)
 }
 
 // Input is everything the prover needs.
@@ -26,16 +26,16 @@ type Input struct {
 
 // Outputs are the public outputs, computed natively (the plain reference).
 type Outputs struct {
-	Commitment         fr.Element
-	NSamples           uint64
-	NProcesses         uint64
-	Band               uint64
-	ScaleOut           bool
-	PlatformBelowLimit bool
+	Commitment         fr.Element `json:"-"`
+	NSamples           uint64     `json:"nSamples"`
+	NProcesses         uint64     `json:"nProcesses"`
+	Band               uint64     `json:"band"`
+	ScaleOut           bool       `json:"scaleOut"`
+	PlatformBelowLimit bool       `json:"platformBelowLimit"`
 	// Private figures, returned for tests.
-	ValueMilli    uint64
-	TotalMilli    uint64
-	PlatformMilli uint64
+	ValueMilli    uint64 `json:"-"`
+	TotalMilli    uint64 `json:"-"`
+	PlatformMilli uint64 `json:"-"`
 }
 
 // Validate checks the input against the ranges of a shape.

@@ -35,6 +35,11 @@ import (
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
+	"github.com/veritee/veritee/prover/internal/gadget/compare"
+	"github.com/veritee/veritee/prover/internal/gadget/digest"
+	"github.com/veritee/veritee/prover/internal/gadget/div"
+	"github.com/veritee/veritee/prover/internal/gadget/prefix"
+	"github.com/veritee/veritee/prover/internal/gadget/rank"
 )
 
 const (
@@ -119,16 +124,16 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Period and parameters.
 	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
 	rc.Check(api.Sub(c.CapacityMilli, 1), CapacityBits)
-	gadget.CheckBp(api, rc, c.PercentileBp, 1)
-	gadget.CheckBp(api, rc, c.ThresholdBp, 0)
-	gadget.CheckBp(api, rc, c.PlatformLimitBp, 0)
+	compare.CheckBp(api, rc, c.PercentileBp, 1)
+	compare.CheckBp(api, rc, c.ThresholdBp, 0)
+	compare.CheckBp(api, rc, c.PlatformLimitBp, 0)
 
 	// Active flags; ownership flags boolean and zero for padding processes.
-	gadget.PrefixFlags(api, c.ActiveSample, c.NSamples)
-	gadget.PrefixFlags(api, c.ActiveProcess, c.NProcesses)
+	prefix.PrefixFlags(api, c.ActiveSample, c.NSamples)
+	prefix.PrefixFlags(api, c.ActiveProcess, c.NProcesses)
 	for p := 0; p < P; p++ {
 		api.AssertIsBoolean(c.Customer[p])
-		gadget.AssertZeroUnlessActive(api, c.ActiveProcess[p], c.Customer[p])
+		prefix.AssertZeroUnlessActive(api, c.ActiveProcess[p], c.Customer[p])
 	}
 
 	// Items in range, padding zero, per-sample totals.
@@ -144,33 +149,33 @@ func (c *Circuit) Define(api frontend.API) error {
 		}
 		rowSums[s] = gadget.Sum(api, c.Usage[s])
 		cust[s] = gadget.Sum(api, ct)
-		gadget.AssertZeroUnlessActive(api, c.ActiveSample[s], rowSums[s])
+		prefix.AssertZeroUnlessActive(api, c.ActiveSample[s], rowSums[s])
 	}
 	for p := 0; p < P; p++ {
-		gadget.AssertZeroUnlessActive(api, c.ActiveProcess[p], gadget.Sum(api, cols[p]))
+		prefix.AssertZeroUnlessActive(api, c.ActiveProcess[p], gadget.Sum(api, cols[p]))
 	}
 	total := gadget.Sum(api, rowSums)
 	platform := api.Sub(total, gadget.Sum(api, cust))
 
 	// Customer percentile and the scale-out decision.
-	gadget.AssertPercentile(api, rc, cust, c.ActiveSample, c.NSamples, c.PercentileBp, c.Value, sampleBits)
+	rank.AssertPercentile(api, rc, cust, c.ActiveSample, c.NSamples, c.PercentileBp, c.Value, sampleBits)
 	cmpBits := max(sampleBits, CapacityBits) + gadget.BpBits
-	gadget.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdBp, c.CapacityMilli), api.Mul(c.Value, gadget.BpScale), cmpBits)
+	compare.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdBp, c.CapacityMilli), api.Mul(c.Value, gadget.BpScale), cmpBits)
 
 	// Utilisation band: floor(10 U / (nSamples * capacity)).
 	den := api.Mul(c.NSamples, c.CapacityMilli)
-	api.AssertIsEqual(gadget.Div(api, rc, api.Mul(total, 10), den, BandBits, nBits+CapacityBits), c.Band)
+	api.AssertIsEqual(div.Div(api, rc, api.Mul(total, 10), den, BandBits, nBits+CapacityBits), c.Band)
 
 	// Platform overhead below the limit (strict).
-	gadget.AssertLess(api, rc, c.PlatformBelowLimit, api.Mul(platform, gadget.BpScale), api.Mul(c.PlatformLimitBp, total), totalBits+gadget.BpBits)
+	compare.AssertLess(api, rc, c.PlatformBelowLimit, api.Mul(platform, gadget.BpScale), api.Mul(c.PlatformLimitBp, total), totalBits+gadget.BpBits)
 
 	// Commitment.
-	owner, err := gadget.ItemsDigest(api, c.Customer, 1, func(i int) frontend.Variable { return c.ActiveProcess[i] })
+	owner, err := digest.ItemsDigest(api, c.Customer, 1, func(i int) frontend.Variable { return c.ActiveProcess[i] })
 	if err != nil {
 		return err
 	}
 	header := []frontend.Variable{commitment.Tag(commitment.CPUDomain), c.NSamples, c.NProcesses, c.Salt, c.PeriodStart, c.PeriodEnd, c.CapacityMilli, owner}
-	return gadget.AssertRowsDigest(api, c.Commitment, header, c.ActiveSample, func(s int) (frontend.Variable, error) {
-		return gadget.ItemsDigest(api, c.Usage[s], ItemBits, func(i int) frontend.Variable { return c.ActiveProcess[i] })
+	return digest.AssertRowsDigest(api, c.Commitment, header, c.ActiveSample, func(s int) (frontend.Variable, error) {
+		return digest.ItemsDigest(api, c.Usage[s], ItemBits, func(i int) frontend.Variable { return c.ActiveProcess[i] })
 	})
 }

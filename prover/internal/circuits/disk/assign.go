@@ -8,11 +8,11 @@ import (
 
 // Params are the public parameters of a disk claim.
 type Params struct {
-	PeriodStartUs    uint64
-	PeriodEndUs      uint64
-	UsageThresholdBp uint64 // default 8500
-	InodeThresholdBp uint64 // default 9000
-	QueueThreshold   uint64 // default 32 I/Os in flight
+	PeriodStartUs    uint64 `json:"periodStartUs"`
+	PeriodEndUs      uint64 `json:"periodEndUs"`
+	UsageThresholdBp uint64 `json:"usageThresholdBp"` // default 8500
+	InodeThresholdBp uint64 `json:"inodeThresholdBp"` // default 9000
+	QueueThreshold   uint64 `json:"queueThreshold"`   // default 32 I/Os in flight
 }
 
 // Input is everything the prover needs.
@@ -24,13 +24,13 @@ type Input struct {
 
 // Outputs are the public outputs, computed natively (the plain reference).
 type Outputs struct {
-	Commitment       fr.Element
-	NMounts          uint64
-	NSamples         uint64
-	MaxUsageBp       uint64
-	MaxInodeUsageBp  uint64
-	ScaleOut         bool
-	PerformanceIssue bool
+	Commitment       fr.Element `json:"-"`
+	NMounts          uint64     `json:"nMounts"`
+	NSamples         uint64     `json:"nSamples"`
+	MaxUsageBp       uint64     `json:"maxUsageBp"`
+	MaxInodeUsageBp  uint64     `json:"maxInodeUsageBp"`
+	ScaleOut         bool       `json:"scaleOut"`
+	PerformanceIssue bool       `json:"performanceIssue"`
 }
 
 // Validate checks the input against the ranges of a shape.

@@ -38,6 +38,12 @@ import (
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
+	"github.com/veritee/veritee/prover/internal/gadget/compare"
+	"github.com/veritee/veritee/prover/internal/gadget/count"
+	"github.com/veritee/veritee/prover/internal/gadget/digest"
+	"github.com/veritee/veritee/prover/internal/gadget/div"
+	"github.com/veritee/veritee/prover/internal/gadget/pack"
+	"github.com/veritee/veritee/prover/internal/gadget/prefix"
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
@@ -115,8 +121,8 @@ func NewClass(capacity int) (*Circuit, error) {
 func ratio(api frontend.API, rc frontend.Rangechecker, used, total, threshold frontend.Variable) (bp, over frontend.Variable) {
 	den := api.Add(total, api.IsZero(total))
 	scaled := api.Mul(used, gadget.BpScale)
-	bp = gadget.Div(api, rc, scaled, den, gadget.BpBits, StatBits)
-	over = gadget.Less(api, rc, api.Mul(threshold, total), scaled, StatBits+gadget.BpBits)
+	bp = div.Div(api, rc, scaled, den, gadget.BpBits, StatBits)
+	over = compare.Less(api, rc, api.Mul(threshold, total), scaled, StatBits+gadget.BpBits)
 	return bp, over
 }
 
@@ -138,12 +144,12 @@ func (c *Circuit) Define(api frontend.API) error {
 
 	// Period and parameters.
 	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
-	gadget.CheckBp(api, rc, c.UsageThresholdBp, 0)
-	gadget.CheckBp(api, rc, c.InodeThresholdBp, 0)
+	compare.CheckBp(api, rc, c.UsageThresholdBp, 0)
+	compare.CheckBp(api, rc, c.InodeThresholdBp, 0)
 	rc.Check(c.QueueThreshold, QueueBits)
 
-	gadget.PrefixFlags(api, c.ActiveMount, c.NMounts)
-	gadget.PrefixFlags(api, c.ActiveSample, c.NSamples)
+	prefix.PrefixFlags(api, c.ActiveMount, c.NMounts)
+	prefix.PrefixFlags(api, c.ActiveSample, c.NSamples)
 
 	var usageBp, inodeBp, overBits, busyBits []frontend.Variable
 	cols := make([][]frontend.Variable, S)
@@ -162,28 +168,28 @@ func (c *Circuit) Define(api frontend.API) error {
 			q := c.Queue[m][s]
 			rc.Check(q, QueueBits)
 			cols[s] = append(cols[s], q)
-			busyBits = append(busyBits, gadget.Less(api, rc, c.QueueThreshold, q, QueueBits))
+			busyBits = append(busyBits, compare.Less(api, rc, c.QueueThreshold, q, QueueBits))
 		}
 		rowSum := gadget.Sum(api, append([]frontend.Variable{c.UsedKiB[m], c.TotalKiB[m], c.InodesUsed[m], c.InodesTotal[m]}, c.Queue[m]...))
-		gadget.AssertZeroUnlessActive(api, c.ActiveMount[m], rowSum)
+		prefix.AssertZeroUnlessActive(api, c.ActiveMount[m], rowSum)
 	}
 	for s := 0; s < S; s++ {
-		gadget.AssertZeroUnlessActive(api, c.ActiveSample[s], gadget.Sum(api, cols[s]))
+		prefix.AssertZeroUnlessActive(api, c.ActiveSample[s], gadget.Sum(api, cols[s]))
 	}
 
 	assertMax(api, rc, c.MaxUsageBp, usageBp, gadget.BpBits)
 	assertMax(api, rc, c.MaxInodeUsageBp, inodeBp, gadget.BpBits)
-	api.AssertIsEqual(c.ScaleOut, api.Sub(1, api.IsZero(gadget.Sum(api, overBits))))
-	api.AssertIsEqual(c.PerformanceIssue, api.Sub(1, api.IsZero(gadget.Sum(api, busyBits))))
+	api.AssertIsEqual(c.ScaleOut, count.Any(api, overBits))
+	api.AssertIsEqual(c.PerformanceIssue, count.Any(api, busyBits))
 
 	// Commitment.
 	statsPer := commitment.PerElement(StatBits)
 	queuePer := commitment.PerElement(QueueBits)
 	header := []frontend.Variable{commitment.Tag(commitment.DiskDomain), c.NMounts, c.NSamples, c.Salt, c.PeriodStart, c.PeriodEnd}
-	return gadget.AssertRowsDigest(api, c.Commitment, header, c.ActiveMount, func(m int) (frontend.Variable, error) {
-		elems := gadget.Pack(api, []frontend.Variable{c.UsedKiB[m], c.TotalKiB[m], c.InodesUsed[m], c.InodesTotal[m]}, StatBits, statsPer)
-		elems = append(elems, gadget.Pack(api, c.Queue[m], QueueBits, queuePer)...)
-		return gadget.VarDigest(api, elems, func(b int) frontend.Variable {
+	return digest.AssertRowsDigest(api, c.Commitment, header, c.ActiveMount, func(m int) (frontend.Variable, error) {
+		elems := pack.Pack(api, []frontend.Variable{c.UsedKiB[m], c.TotalKiB[m], c.InodesUsed[m], c.InodesTotal[m]}, StatBits, statsPer)
+		elems = append(elems, pack.Pack(api, c.Queue[m], QueueBits, queuePer)...)
+		return digest.VarDigest(api, elems, func(b int) frontend.Variable {
 			s := (b*sponge.Rate - 1) * queuePer // first queue sample of the block
 			if s >= S {
 				return 0

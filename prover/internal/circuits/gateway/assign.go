@@ -8,12 +8,12 @@ import (
 
 // Params are the public parameters of a gateway claim.
 type Params struct {
-	PeriodStartUs     uint64
-	PeriodEndUs       uint64
-	Max5xxBp          uint64 // default 10 (0.1 %)
-	MinAvailabilityBp uint64 // default 9900 (99 %)
-	MinConnectionBp   uint64 // default 9950 (99.5 %)
-	MaxRateLimited    uint64 // default 0
+	PeriodStartUs     uint64 `json:"periodStartUs"`
+	PeriodEndUs       uint64 `json:"periodEndUs"`
+	Max5xxBp          uint64 `json:"max5xxBp"`          // default 10 (0.1 %)
+	MinAvailabilityBp uint64 `json:"minAvailabilityBp"` // default 9900 (99 %)
+	MinConnectionBp   uint64 `json:"minConnectionBp"`   // default 9950 (99.5 %)
+	MaxRateLimited    uint64 `json:"maxRateLimited"`    // default 0
 }
 
 // Input is everything the prover needs.
@@ -26,17 +26,17 @@ type Input struct {
 
 // Outputs are the public outputs, computed natively (the plain reference).
 type Outputs struct {
-	Commitment     fr.Element
-	N              uint64
-	NChecks        uint64
-	HealthBp       uint64
-	ErrorRateOk    bool
-	AvailabilityOk bool
-	ConnectionOk   bool
-	RateLimitOk    bool
-	Compliant      bool
+	Commitment     fr.Element `json:"-"`
+	N              uint64     `json:"n"`
+	NChecks        uint64     `json:"nChecks"`
+	HealthBp       uint64     `json:"healthBp"`
+	ErrorRateOk    bool       `json:"errorRateOk"`
+	AvailabilityOk bool       `json:"availabilityOk"`
+	ConnectionOk   bool       `json:"connectionOk"`
+	RateLimitOk    bool       `json:"rateLimitOk"`
+	Compliant      bool       `json:"compliant"`
 	// Counts (private), returned for tests.
-	Success, FiveXX, ConnOK, RateLimited, Passed uint64
+	Success, FiveXX, ConnOK, RateLimited, Passed uint64 `json:"-"`
 }
 
 // Validate checks the input against the ranges of a shape.

@@ -64,6 +64,11 @@ import (
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
+	"github.com/veritee/veritee/prover/internal/gadget/compare"
+	"github.com/veritee/veritee/prover/internal/gadget/digest"
+	"github.com/veritee/veritee/prover/internal/gadget/div"
+	"github.com/veritee/veritee/prover/internal/gadget/logderiv"
+	"github.com/veritee/veritee/prover/internal/gadget/pack"
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
@@ -185,9 +190,9 @@ func (c *Circuit) Define(api frontend.API) error {
 
 	// Period, parameters, counts.
 	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
-	gadget.CheckBp(api, rc, c.Max5xxBp, 0)
-	gadget.CheckBp(api, rc, c.MinAvailabilityBp, 0)
-	gadget.CheckBp(api, rc, c.MinConnectionBp, 0)
+	compare.CheckBp(api, rc, c.Max5xxBp, 0)
+	compare.CheckBp(api, rc, c.MinAvailabilityBp, 0)
+	compare.CheckBp(api, rc, c.MinConnectionBp, 0)
 	rc.Check(c.MaxRateLimited, MaxRateLimitedBits)
 	rc.Check(api.Sub(c.N, 1), nBits)
 
@@ -233,30 +238,30 @@ func (c *Circuit) Define(api frontend.API) error {
 	passed := gadget.Sum(api, passedTerms)
 
 	// 4. Outputs, both ways.
-	api.AssertIsEqual(gadget.Div(api, rc, api.Mul(nSuccess, gadget.BpScale), c.N, gadget.BpBits, nBits), c.HealthBp)
-	gadget.AssertLess(api, rc, c.ErrorRateOk, api.Mul(gadget.Sum(api, fiveXX), gadget.BpScale), api.Mul(c.Max5xxBp, c.N), cmpBits)
-	gadget.AssertLess(api, rc, c.AvailabilityOk, api.Mul(c.MinAvailabilityBp, c.NChecks), api.Mul(passed, gadget.BpScale), gadget.BpBits+hBits+1)
-	gadget.AssertLess(api, rc, c.ConnectionOk, api.Mul(c.MinConnectionBp, c.N), api.Mul(gadget.Sum(api, connOK), gadget.BpScale), cmpBits)
-	gadget.AssertLess(api, rc, c.RateLimitOk, gadget.Sum(api, limited), api.Add(c.MaxRateLimited, 1), MaxRateLimitedBits+1)
+	api.AssertIsEqual(div.Div(api, rc, api.Mul(nSuccess, gadget.BpScale), c.N, gadget.BpBits, nBits), c.HealthBp)
+	compare.AssertLess(api, rc, c.ErrorRateOk, api.Mul(gadget.Sum(api, fiveXX), gadget.BpScale), api.Mul(c.Max5xxBp, c.N), cmpBits)
+	compare.AssertLess(api, rc, c.AvailabilityOk, api.Mul(c.MinAvailabilityBp, c.NChecks), api.Mul(passed, gadget.BpScale), gadget.BpBits+hBits+1)
+	compare.AssertLess(api, rc, c.ConnectionOk, api.Mul(c.MinConnectionBp, c.N), api.Mul(gadget.Sum(api, connOK), gadget.BpScale), cmpBits)
+	compare.AssertLess(api, rc, c.RateLimitOk, gadget.Sum(api, limited), api.Add(c.MaxRateLimited, 1), MaxRateLimitedBits+1)
 	api.AssertIsEqual(c.Compliant, api.Mul(c.ErrorRateOk, c.AvailabilityOk, c.ConnectionOk, c.RateLimitOk))
 
 	// 3. Commitment.
 	checkPer := commitment.PerElement(commitment.CheckBits)
-	checks, err := gadget.VarDigest(api, gadget.Pack(api, c.CheckPairs, 2*commitment.CheckBits, checkPer/2), func(b int) frontend.Variable {
-		return gadget.Less(api, rc, b*sponge.Rate*checkPer, c.NChecks, hBits+1)
+	checks, err := digest.VarDigest(api, pack.Pack(api, c.CheckPairs, 2*commitment.CheckBits, checkPer/2), func(b int) frontend.Variable {
+		return compare.Less(api, rc, b*sponge.Rate*checkPer, c.NChecks, hBits+1)
 	})
 	if err != nil {
 		return err
 	}
 	codePer := commitment.PerElement(commitment.CodeBits)
 	stream := []frontend.Variable{commitment.Tag(commitment.GatewayDomain), c.N, c.NChecks, c.Salt, c.PeriodStart, c.PeriodEnd, checks}
-	stream = append(stream, gadget.Pack(api, c.Pairs, 2*commitment.CodeBits, codePer/2)...)
-	digest, err := gadget.VarDigest(api, stream, func(b int) frontend.Variable {
+	stream = append(stream, pack.Pack(api, c.Pairs, 2*commitment.CodeBits, codePer/2)...)
+	digest, err := digest.VarDigest(api, stream, func(b int) frontend.Variable {
 		first := (b*sponge.Rate - commitment.GatewayHeaderLen) * codePer
 		if first >= R {
 			return 0
 		}
-		return gadget.Less(api, rc, first, c.N, nBits+1)
+		return compare.Less(api, rc, first, c.N, nBits+1)
 	})
 	if err != nil {
 		return err
@@ -272,23 +277,17 @@ func (c *Circuit) Define(api frontend.API) error {
 	multicommit.WithCommitment(api, func(api frontend.API, r frontend.Variable) error {
 		// One identity per multiset: a shared identity would let a slot of one
 		// multiset hold a value read as an entry of the other (issue 9).
-		var left, right []frontend.Variable
-		for _, v := range c.Pairs {
-			left = append(left, api.Inverse(api.Sub(r, v)))
-		}
-		for t, pr := range Table {
-			right = append(right, api.Mul(c.Count[t], api.Inverse(api.Sub(r, pr.Key()))))
-		}
-		api.AssertIsEqual(gadget.Sum(api, left), gadget.Sum(api, right))
-		left, right = nil, nil
-		for _, v := range c.CheckPairs {
-			left = append(left, api.Inverse(api.Sub(r, v)))
-		}
-		for u, pr := range CheckTable {
-			right = append(right, api.Mul(c.CheckCount[u], api.Inverse(api.Sub(r, checkKey(pr)))))
-		}
-		api.AssertIsEqual(gadget.Sum(api, left), gadget.Sum(api, right))
+		logderiv.AssertHistogram(api, r, c.Pairs, tableKeys(Table, Pair.Key), c.Count[:])
+		logderiv.AssertHistogram(api, r, c.CheckPairs, tableKeys(CheckTable, checkKey), c.CheckCount[:])
 		return nil
 	}, committed...)
 	return nil
+}
+
+func tableKeys(tab []Pair, key func(Pair) uint64) []uint64 {
+	keys := make([]uint64, len(tab))
+	for i, p := range tab {
+		keys[i] = key(p)
+	}
+	return keys
 }

@@ -143,6 +143,7 @@ func init() {
 		Capacities:   Capacities,
 		PublicInputs: publicInputNames(),
 		New:          func(capacity int) frontend.Circuit { return New(capacity) },
+		Vectors:      vectors,
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
 			var in JSONInput
 			if err := json.Unmarshal(raw, &in); err != nil {

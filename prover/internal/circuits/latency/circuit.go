@@ -41,6 +41,8 @@ import (
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
+	"github.com/veritee/veritee/prover/internal/gadget/compare"
+	"github.com/veritee/veritee/prover/internal/gadget/prefix"
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
@@ -113,7 +115,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	rc.Check(c.PeriodStart, PeriodStartBits)
 
 	// 2. Active flags.
-	gadget.PrefixFlags(api, c.Active, c.N)
+	prefix.PrefixFlags(api, c.Active, c.N)
 
 	// 3. Records: ranges, non-negative latency, start inside the period, zero padding.
 	lat := make([]frontend.Variable, capacity)
@@ -125,7 +127,7 @@ func (c *Circuit) Define(api frontend.API) error {
 		rc.Check(lat[i], offsetBits)
 		rc.Check(api.Sub(periodLen, 1, c.Start[i]), offsetBits)
 		packedRec[i] = api.Add(c.Start[i], api.Mul(c.End[i], gadget.Pow2(offsetBits)))
-		gadget.AssertZeroUnlessActive(api, c.Active[i], packedRec[i])
+		prefix.AssertZeroUnlessActive(api, c.Active[i], packedRec[i])
 	}
 
 	// 4. Order of the sorted copy.
@@ -142,7 +144,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	var notFirst, notLast [NbSlots]frontend.Variable
 	for j := 0; j < NbSlots; j++ {
 		p := c.Percentile[j]
-		gadget.CheckBp(api, rc, p, 1)
+		compare.CheckBp(api, rc, p, 1)
 		rc.Check(api.Sub(c.Rank[j], 1), capBits+1)
 		d := api.Sub(api.Mul(c.Rank[j], PercentileScale), api.Mul(p, c.N))
 		rc.Check(d, 14)
@@ -163,7 +165,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	vals := table.Lookup(idx...)
 
 	rc.Check(c.MinN, MinNBits)
-	gadget.AssertLess(api, rc, api.Sub(1, c.EnoughRecords), c.N, c.MinN, MinNBits)
+	compare.AssertLess(api, rc, api.Sub(1, c.EnoughRecords), c.N, c.MinN, MinNBits)
 	compliant := c.EnoughRecords
 	for j := 0; j < NbSlots; j++ {
 		value, lo, hi := vals[3*j], vals[3*j+1], vals[3*j+2]
@@ -173,7 +175,7 @@ func (c *Circuit) Define(api frontend.API) error {
 		rc.Check(api.Mul(notLast[j], api.Sub(hi, t)), offsetBits)     // Sorted[j] >= T
 		api.AssertIsEqual(c.Exceeding[j], api.Sub(capacity, c.Below[j]))
 
-		gadget.AssertLess(api, rc, c.ValueBelow[j], c.Value[j], t, offsetBits)
+		compare.AssertLess(api, rc, c.ValueBelow[j], c.Value[j], t, offsetBits)
 		api.AssertIsBoolean(c.Enforce[j])
 		ok := api.Sub(1, api.Mul(c.Enforce[j], api.Sub(1, c.ValueBelow[j])))
 		compliant = api.Mul(compliant, ok)

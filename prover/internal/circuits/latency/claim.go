@@ -48,22 +48,24 @@ func init() {
 			"exceeding[0]", "exceeding[1]", "exceeding[2]",
 			"compliant",
 		},
-		New:    func(capacity int) frontend.Circuit { return New(capacity) },
-		Assign: assignJSON,
+		New:     func(capacity int) frontend.Circuit { return New(capacity) },
+		Assign:  assignJSON,
+		Vectors: vectors,
 	})
 }
 
-func assignJSON(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
+// decodeInput reads the JSON input of a prove request (both versions).
+func decodeInput(raw json.RawMessage) (*Input, error) {
 	var in JSONInput
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, nil, claim.Invalid("latency input: %v", err)
+		return nil, claim.Invalid("latency input: %v", err)
 	}
 	if len(in.Records)%2 != 0 {
-		return nil, nil, claim.Invalid("latency input: records must hold start/end pairs")
+		return nil, claim.Invalid("latency input: records must hold start/end pairs")
 	}
 	salt, ok := new(big.Int).SetString(in.Salt, 10)
 	if !ok || salt.Sign() < 0 || salt.BitLen() > 253 {
-		return nil, nil, claim.Invalid("latency input: salt must be a decimal field element")
+		return nil, claim.Invalid("latency input: salt must be a decimal field element")
 	}
 	li := &Input{Params: Params{
 		PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs, MinN: in.MinN,
@@ -73,6 +75,14 @@ func assignJSON(capacity int, raw json.RawMessage) (frontend.Circuit, any, error
 	li.Records = make([]commitment.Record, len(in.Records)/2)
 	for i := range li.Records {
 		li.Records[i] = commitment.Record{Start: in.Records[2*i], End: in.Records[2*i+1]}
+	}
+	return li, nil
+}
+
+func assignJSON(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
+	li, err := decodeInput(raw)
+	if err != nil {
+		return nil, nil, err
 	}
 	w, out, err := Assign(capacity, li)
 	if err != nil {

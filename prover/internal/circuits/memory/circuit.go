@@ -21,12 +21,12 @@
 // Argument:
 //
 //  1. Active flags (prefix of nSamples / nProcesses ones) select the real rows
-//     and columns (gadget.PrefixFlags). Every item is range-checked to 32 bits
+//     and columns (prefix.PrefixFlags). Every item is range-checked to 32 bits
 //     (non-negative, and packing is injective).
 //  2. Padding is zero: (1 - aS[s]) * (row sum) = 0 and (1 - aP[p]) * (column
 //     sum) = 0. Sums of range-checked items cannot wrap, so every item of a
 //     padding row or column is 0.
-//  3. V is the k-th smallest active total by counting (gadget.AssertKthSmallest:
+//  3. V is the k-th smallest active total by counting (rank.AssertKthSmallest:
 //     #{< V} < k <= #{<= V}); no sorted copy is needed for a few dozen samples.
 //  4. usageBp and scaleOut are constrained both ways: usageBp by floor division,
 //     scaleOut by an exact bounded comparison, so a flipped decision fails.
@@ -44,6 +44,11 @@ import (
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
+	"github.com/veritee/veritee/prover/internal/gadget/compare"
+	"github.com/veritee/veritee/prover/internal/gadget/digest"
+	"github.com/veritee/veritee/prover/internal/gadget/div"
+	"github.com/veritee/veritee/prover/internal/gadget/prefix"
+	"github.com/veritee/veritee/prover/internal/gadget/rank"
 )
 
 const (
@@ -129,12 +134,12 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Period and parameters.
 	common.AssertPeriod(api, rc, c.PeriodStart, c.PeriodEnd)
 	rc.Check(api.Sub(c.AllocatedKiB, 1), AllocatedBits)
-	gadget.CheckBp(api, rc, c.PercentileBp, 1)
-	gadget.CheckBp(api, rc, c.ThresholdBp, 0)
+	compare.CheckBp(api, rc, c.PercentileBp, 1)
+	compare.CheckBp(api, rc, c.ThresholdBp, 0)
 
 	// 1. Active flags.
-	gadget.PrefixFlags(api, c.ActiveSample, c.NSamples)
-	gadget.PrefixFlags(api, c.ActiveProcess, c.NProcesses)
+	prefix.PrefixFlags(api, c.ActiveSample, c.NSamples)
+	prefix.PrefixFlags(api, c.ActiveProcess, c.NProcesses)
 
 	// 1-2. Items in range, padding zero, per-sample totals.
 	totals := make([]frontend.Variable, S)
@@ -147,26 +152,26 @@ func (c *Circuit) Define(api frontend.API) error {
 			cols[p] = append(cols[p], c.UsageKiB[s][p])
 		}
 		totals[s] = gadget.Sum(api, c.UsageKiB[s])
-		gadget.AssertZeroUnlessActive(api, c.ActiveSample[s], api.Add(c.SwapPages[s], c.PageFaults[s], totals[s]))
+		prefix.AssertZeroUnlessActive(api, c.ActiveSample[s], api.Add(c.SwapPages[s], c.PageFaults[s], totals[s]))
 	}
 	for p := 0; p < P; p++ {
-		gadget.AssertZeroUnlessActive(api, c.ActiveProcess[p], gadget.Sum(api, cols[p]))
+		prefix.AssertZeroUnlessActive(api, c.ActiveProcess[p], gadget.Sum(api, cols[p]))
 	}
 
 	// 3. The percentile of the totals.
-	gadget.AssertPercentile(api, rc, totals, c.ActiveSample, c.NSamples, c.PercentileBp, c.Value, totalBits)
+	rank.AssertPercentile(api, rc, totals, c.ActiveSample, c.NSamples, c.PercentileBp, c.Value, totalBits)
 
 	// 4. Outputs, both ways.
 	scaled := api.Mul(c.Value, gadget.BpScale)
-	api.AssertIsEqual(gadget.Div(api, rc, scaled, c.AllocatedKiB, UsageBpBits, AllocatedBits), c.UsageBp)
+	api.AssertIsEqual(div.Div(api, rc, scaled, c.AllocatedKiB, UsageBpBits, AllocatedBits), c.UsageBp)
 	cmpBits := max(totalBits, AllocatedBits) + gadget.BpBits
-	gadget.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdBp, c.AllocatedKiB), scaled, cmpBits)
+	compare.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdBp, c.AllocatedKiB), scaled, cmpBits)
 
 	// 5. Commitment.
 	header := []frontend.Variable{commitment.Tag(commitment.MemoryDomain), c.NSamples, c.NProcesses, c.Salt, c.PeriodStart, c.PeriodEnd, c.AllocatedKiB}
-	return gadget.AssertRowsDigest(api, c.Commitment, header, c.ActiveSample, func(s int) (frontend.Variable, error) {
+	return digest.AssertRowsDigest(api, c.Commitment, header, c.ActiveSample, func(s int) (frontend.Variable, error) {
 		row := append([]frontend.Variable{c.SwapPages[s], c.PageFaults[s]}, c.UsageKiB[s]...)
-		return gadget.ItemsDigest(api, row, ItemBits, func(i int) frontend.Variable {
+		return digest.ItemsDigest(api, row, ItemBits, func(i int) frontend.Variable {
 			if i < 2 {
 				return 1
 			}

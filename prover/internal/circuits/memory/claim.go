@@ -39,25 +39,12 @@ func init() {
 			"commitment", "nSamples", "nProcesses", "periodStartUs", "periodEndUs",
 			"allocatedKiB", "percentileBp", "thresholdBp", "usageBp", "scaleOut",
 		},
-		New: func(capacity int) frontend.Circuit { c, _ := NewClass(capacity); return c },
+		New:     func(capacity int) frontend.Circuit { c, _ := NewClass(capacity); return c },
+		Vectors: vectors,
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			var in JSONInput
-			if err := claim.DecodeInput("memory", raw, &in); err != nil {
-				return nil, nil, err
-			}
-			salt, err := claim.ParseSalt("memory", in.Salt)
+			mi, err := decodeInput(raw)
 			if err != nil {
 				return nil, nil, err
-			}
-			if len(in.SwapPages) != len(in.UsageKiB) || len(in.PageFaults) != len(in.UsageKiB) {
-				return nil, nil, claim.Invalid("memory input: swapPages, pageFaults and usageKiB must have one entry per sample")
-			}
-			mi := &Input{Salt: salt, Params: Params{
-				PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs, AllocatedKiB: in.AllocatedKiB,
-				PercentileBp: in.PercentileBp, ThresholdBp: in.ThresholdBp,
-			}}
-			for s := range in.UsageKiB {
-				mi.Samples = append(mi.Samples, commitment.MemorySample{SwapPages: in.SwapPages[s], PageFaults: in.PageFaults[s], UsageKiB: in.UsageKiB[s]})
 			}
 			w, out, err := Assign(Classes[capacity], mi)
 			if err != nil {
@@ -66,4 +53,27 @@ func init() {
 			return w, &JSONOutputs{Commitment: claim.Decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses, UsageBp: out.UsageBp, ScaleOut: out.ScaleOut}, nil
 		},
 	})
+}
+
+// decodeInput reads the JSON input of a prove request (both versions).
+func decodeInput(raw json.RawMessage) (*Input, error) {
+	var in JSONInput
+	if err := claim.DecodeInput("memory", raw, &in); err != nil {
+		return nil, err
+	}
+	salt, err := claim.ParseSalt("memory", in.Salt)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.SwapPages) != len(in.UsageKiB) || len(in.PageFaults) != len(in.UsageKiB) {
+		return nil, claim.Invalid("memory input: swapPages, pageFaults and usageKiB must have one entry per sample")
+	}
+	mi := &Input{Salt: salt, Params: Params{
+		PeriodStartUs: in.PeriodStartUs, PeriodEndUs: in.PeriodEndUs, AllocatedKiB: in.AllocatedKiB,
+		PercentileBp: in.PercentileBp, ThresholdBp: in.ThresholdBp,
+	}}
+	for s := range in.UsageKiB {
+		mi.Samples = append(mi.Samples, commitment.MemorySample{SwapPages: in.SwapPages[s], PageFaults: in.PageFaults[s], UsageKiB: in.UsageKiB[s]})
+	}
+	return mi, nil
 }

@@ -9,8 +9,9 @@ import (
 
 // Params are the public parameters.
 type Params struct {
-	PeriodStartUs, PeriodEndUs uint64
-	ThresholdPerMin            uint64
+	PeriodStartUs   uint64 `json:"periodStartUs"`
+	PeriodEndUs     uint64 `json:"periodEndUs"`
+	ThresholdPerMin uint64 `json:"thresholdPerMin"`
 }
 
 // Input is everything the witness is built from.
@@ -23,10 +24,10 @@ type Input struct {
 
 // Outputs are the public outputs.
 type Outputs struct {
-	Commitment fr.Element
-	N          uint64
-	RatePerMin uint64
-	ScaleOut   bool
+	Commitment fr.Element `json:"-"`
+	N          uint64     `json:"n"`
+	RatePerMin uint64     `json:"ratePerMin"`
+	ScaleOut   bool       `json:"scaleOut"`
 }
 
 // Commit is the volume commitment: the sponge over (tag, n, salt, period

@@ -14,9 +14,9 @@
 //
 // Argument (gadgets of package gadget):
 //
-//  1. Active slots form a prefix of n ones (gadget.PrefixFlags), so 1 <= n <= capacity.
+//  1. Active slots form a prefix of n ones (prefix.PrefixFlags), so 1 <= n <= capacity.
 //  2. Every slot is range-checked below 2^42 (so the packing of the commitment is
-//     injective), an inactive slot is zero (gadget.AssertZeroUnlessActive) and an
+//     injective), an inactive slot is zero (prefix.AssertZeroUnlessActive) and an
 //     active one lies inside the period: active * (L - 1 - t) < 2^42, which for
 //     t < 2^42 and L <= 2^42 holds only if t < L.
 //  3. Commitment ("veritee.volume.v1"): the sponge over (tag, n, salt, period
@@ -24,8 +24,8 @@
 //     by comparing each block's first slot index with n, so the digest does not
 //     depend on the size class, and the zero padding after the data is what the
 //     native sponge absorbs.
-//  4. The rate is a bounded floor division (gadget.Div) and the decision a
-//     bounded comparison (gadget.AssertLess), so both are right both ways.
+//  4. The rate is a bounded floor division (div.Div) and the decision a
+//     bounded comparison (compare.AssertLess), so both are right both ways.
 package volume
 
 import (
@@ -34,6 +34,11 @@ import (
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
 	"github.com/veritee/veritee/prover/internal/gadget"
+	"github.com/veritee/veritee/prover/internal/gadget/compare"
+	"github.com/veritee/veritee/prover/internal/gadget/digest"
+	"github.com/veritee/veritee/prover/internal/gadget/div"
+	"github.com/veritee/veritee/prover/internal/gadget/pack"
+	"github.com/veritee/veritee/prover/internal/gadget/prefix"
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
 
@@ -92,18 +97,18 @@ func (c *Circuit) Define(api frontend.API) error {
 	length := api.Sub(c.PeriodEnd, c.PeriodStart)
 
 	// 1, 2: the active prefix, bounded slots, zero padding, times inside the period.
-	gadget.PrefixFlags(api, c.Active, c.N)
+	prefix.PrefixFlags(api, c.Active, c.N)
 	for i, t := range c.Times {
 		rc.Check(t, TimeBits)
-		gadget.AssertZeroUnlessActive(api, c.Active[i], t)
+		prefix.AssertZeroUnlessActive(api, c.Active[i], t)
 		rc.Check(api.Mul(c.Active[i], api.Sub(length, 1, t)), TimeBits)
 	}
 
 	// 3. Commitment.
 	per := commitment.PerElement(TimeBits)
 	stream := []frontend.Variable{commitment.Tag(Domain), c.N, c.Salt, c.PeriodStart, c.PeriodEnd}
-	stream = append(stream, gadget.Pack(api, c.Times, TimeBits, per)...)
-	digest, err := gadget.VarDigest(api, stream, func(b int) frontend.Variable {
+	stream = append(stream, pack.Pack(api, c.Times, TimeBits, per)...)
+	digest, err := digest.VarDigest(api, stream, func(b int) frontend.Variable {
 		first := (b*sponge.Rate - HeaderLen) * per
 		if first >= C {
 			return 0
@@ -117,7 +122,7 @@ func (c *Circuit) Define(api frontend.API) error {
 
 	// 4. Outputs, both ways.
 	perMin := api.Mul(c.N, UsPerMin)
-	api.AssertIsEqual(gadget.Div(api, rc, perMin, length, nBits+usPerMinBits, common.PeriodBits+1), c.RatePerMin)
-	gadget.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdPerMin, length), perMin, ThresholdBits+common.PeriodBits+2)
+	api.AssertIsEqual(div.Div(api, rc, perMin, length, nBits+usPerMinBits, common.PeriodBits+1), c.RatePerMin)
+	compare.AssertLess(api, rc, c.ScaleOut, api.Mul(c.ThresholdPerMin, length), perMin, ThresholdBits+common.PeriodBits+2)
 	return nil
 }

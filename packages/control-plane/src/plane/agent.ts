@@ -1,0 +1,209 @@
+/**
+ * @module plane/agent
+ * The node agent (`veritee cp agent`, inside the node's TEE): attests to the control plane,
+ * collects telemetry with the collector, and sends it over an attested channel — the
+ * attesting proxy in front of the control plane, whose TLS session is bound to the control
+ * plane's evidence by exported keying material (@veritee/proxy's client refuses anything
+ * else) — each report signed by the agent's own enclave key, which the agent's evidence binds.
+ *
+ * UNTRUSTED CONTROL PLANE MODE (`mode: 'untrusted'`, e.g. a managed Kubernetes whose control
+ * plane belongs to someone else): the agent enacts on its own orchestrator, and only a
+ * command signed by the attested control plane's key (the key whose hash the attested TLS
+ * session proved) for a workload it runs. It then watches the decision's proof: when the
+ * bundle arrives it verifies it itself (its own keys, the claim in the SIGNED command, not
+ * the server's copy); a proof that fails, does not verify, or misses the deadline raises an
+ * alarm and, with `revert`, restores the previous replica count.
+ */
+import { createHash } from 'node:crypto';
+import { VeriteeError } from '@veritee/core';
+import type { Policy, TrustAnchors } from '@veritee/attestation';
+import { createAttestedClient, type AttestedClient, type Enclave } from '@veritee/proxy';
+import type { KeyRing } from '@veritee/zk/verify';
+import { collectTelemetry, type CollectOptions } from '../telemetry/sampler.js';
+import { collectGpu } from './gpu.js';
+import { telemetryMessage, verifyCommand, type CommandPayload } from './command.js';
+import { checkDecisionBundle } from './queue.js';
+import type { Decision } from './log.js';
+import type { Orchestrator } from './orchestrator.js';
+import type { WorkloadSpec } from './workload.js';
+
+export interface AgentOptions {
+  agentId: string;
+  /** https://host:port of the attesting proxy in front of the control plane. */
+  controlPlaneUrl: string;
+  /** Policy the control plane's evidence must satisfy. */
+  policy: Policy;
+  allowSimulated?: boolean;
+  simulatedAnchors?: TrustAnchors;
+  /** The agent's enclave key and evidence source. */
+  enclave: Enclave;
+  mode?: 'trusted' | 'untrusted';
+  /** Untrusted mode: where the agent enacts, and the workloads it runs there. */
+  orchestrator?: Orchestrator;
+  workloads?: WorkloadSpec[];
+  /** Untrusted mode: verification keys for the proofs, and whether dev setups are accepted. */
+  keys?: KeyRing;
+  allowDevSetup?: boolean;
+  /** Untrusted mode: restore the previous replica count when a proof fails. */
+  revert?: boolean;
+  onAlarm?: (a: { decisionId: string; reason: string; reverted: boolean }) => void;
+  clock?: () => number;
+  timeoutMs?: number;
+}
+
+export interface SendResult {
+  decision: Decision | null;
+  note: string | null;
+  /** Untrusted mode: the command the agent verified and enacted. */
+  enacted?: CommandPayload;
+}
+
+interface Watched {
+  cmd: CommandPayload;
+  w: WorkloadSpec;
+  deadlineMs: number;
+}
+
+export class ControlPlaneAgent {
+  private readonly client: AttestedClient;
+  private cpSpki: Buffer | undefined;
+  private seq = Date.now();
+  private readonly watching = new Map<string, Watched>();
+  readonly alarms: { decisionId: string; reason: string; reverted: boolean }[] = [];
+
+  constructor(private readonly opts: AgentOptions) {
+    this.client = createAttestedClient({
+      baseUrl: opts.controlPlaneUrl,
+      policy: opts.policy,
+      ...(opts.allowSimulated ? { allowSimulated: true } : {}),
+      ...(opts.simulatedAnchors ? { simulatedAnchors: opts.simulatedAnchors } : {}),
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    });
+  }
+
+  private async call(path: string, body: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+    const res = await this.client.fetch(path, { method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json', ...headers }, ...(body ? { body } : {}) });
+    const text = await res.text();
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new VeriteeError('CP_ORCHESTRATOR_UNAVAILABLE', `the control plane answered ${res.status} with a non-JSON body`);
+    }
+    if (!res.ok) {
+      const e = (json['error'] ?? {}) as { code?: string; message?: string };
+      throw new VeriteeError((e.code as never) ?? 'INTERNAL', e.message ?? `control plane answered ${res.status}`);
+    }
+    return json;
+  }
+
+  /** The attested TLS session's enclave key hash (what the proxy's evidence bound). */
+  private attestedKeyHash(): string {
+    const s = this.client.sessions.find((x) => x.attested && x.enclaveKey);
+    if (!s?.enclaveKey) throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', 'no attested session with the control plane');
+    return s.enclaveKey;
+  }
+
+  /** Attests this agent to the control plane (challenge, evidence binding its key and the nonce). */
+  async attest(): Promise<{ attestedUntilMs: number }> {
+    const ch = await this.call('/v1/agents/challenge', JSON.stringify({ agentId: this.opts.agentId }));
+    const nonce = String(ch['nonce']);
+    const spki = Buffer.from(String(ch['controlPlaneSpki']), 'base64url');
+    // The control plane's signing key must be the key its attested TLS session proved.
+    if (createHash('sha256').update(spki).digest('hex') !== this.attestedKeyHash()) {
+      throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', "the control plane's signing key is not the key its attestation binds");
+    }
+    this.cpSpki = spki;
+    const evidence = await this.opts.enclave.evidenceHeader(Buffer.from(nonce, 'hex'));
+    const r = await this.call('/v1/agents/attest', JSON.stringify({ agentId: this.opts.agentId, nonce, spki: this.opts.enclave.spkiBase64Url, evidence, ...(this.opts.enclave.simulatedAnchorsJson() ? { simulatedAnchors: this.opts.enclave.simulatedAnchorsJson() } : {}) }));
+    return { attestedUntilMs: Number(r['attestedUntilMs']) };
+  }
+
+  private signedHeaders(body: string): Record<string, string> {
+    return { 'veritee-agent': this.opts.agentId, 'veritee-agent-signature': this.opts.enclave.sign(telemetryMessage(this.opts.agentId, body)).toString('base64url') };
+  }
+
+  /** Collects one window (and GPU samples) and sends it. */
+  async collectAndSend(workload: string, collect: CollectOptions = {}, extra: { requests?: { periodStartUs: number; periodEndUs: number; arrivalsUs: number[] } } = {}): Promise<SendResult> {
+    const window = await collectTelemetry({ samples: 16, intervalMs: 1000, maxProcesses: 30, ...collect });
+    const gpu = await collectGpu();
+    return this.send({ version: 1, workload, node: this.opts.agentId, window, gpu, ...(extra.requests ? { requests: extra.requests } : {}) });
+  }
+
+  /** Sends a report (its `seq` is set here, strictly increasing). */
+  async send(report: Record<string, unknown>): Promise<SendResult> {
+    const body = JSON.stringify({ ...report, seq: ++this.seq });
+    const r = await this.call('/v1/telemetry', body, this.signedHeaders(body));
+    const decision = (r['decision'] ?? null) as Decision | null;
+    const out: SendResult = { decision, note: (r['note'] ?? null) as string | null };
+    if (decision && this.opts.mode === 'untrusted') out.enacted = await this.enactCommand(decision);
+    return out;
+  }
+
+  /** Untrusted mode: verify the command's signature, enact it, report, and watch its proof. */
+  async enactCommand(decision: Pick<Decision, 'command' | 'proof'>): Promise<CommandPayload> {
+    if (!this.cpSpki) throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', 'the agent has not attested the control plane yet');
+    const cmd = verifyCommand(decision.command, this.cpSpki);
+    const w = this.opts.workloads?.find((x) => x.name === cmd.workload);
+    if (!w || !this.opts.orchestrator) throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', `the command names workload ${cmd.workload.slice(0, 63)}, which this agent does not run`);
+    if (cmd.replicas < w.minReplicas || cmd.replicas > w.maxReplicas) throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', `the command asks for ${cmd.replicas} replicas, outside [${w.minReplicas}, ${w.maxReplicas}]`);
+    let ok = true;
+    let detail = '';
+    try {
+      await this.opts.orchestrator.scale(w, cmd.replicas);
+    } catch (e) {
+      ok = false;
+      detail = (e as Error).message;
+    }
+    const body = JSON.stringify({ ok, detail });
+    await this.call(`/v1/decisions/${encodeURIComponent(cmd.decisionId)}/enacted`, body, this.signedHeaders(body)).catch(() => undefined);
+    if (ok) this.watching.set(cmd.decisionId, { cmd, w, deadlineMs: decision.proof.deadlineMs });
+    return cmd;
+  }
+
+  /**
+   * Untrusted mode: fetches the proofs of watched decisions and verifies them here. Returns
+   * the ids verified, alarmed, and still waiting.
+   */
+  async checkProofs(): Promise<{ verified: string[]; alarmed: string[]; waiting: string[] }> {
+    const res = { verified: [] as string[], alarmed: [] as string[], waiting: [] as string[] };
+    const now = (this.opts.clock ?? Date.now)();
+    for (const [id, wd] of this.watching) {
+      const r = await this.call(`/v1/decisions/${encodeURIComponent(id)}`, '');
+      const d = r['decision'] as Decision;
+      let problem: string | undefined;
+      if (d.proof.state === 'verified' && d.proof.bundle !== undefined) {
+        problem = wd.cmd.claim ? checkDecisionBundle(d.proof.bundle, wd.cmd.claim, { keys: this.opts.keys!, allowDevSetup: this.opts.allowDevSetup ?? false, at: now }) : 'the command names no claim';
+        if (!problem) {
+          res.verified.push(id);
+          this.watching.delete(id);
+          continue;
+        }
+      } else if (d.proof.state === 'failed' || d.proof.state === 'unprovable') problem = `the control plane reports the proof ${d.proof.state}: ${d.proof.error ?? ''}`;
+      else if (now > wd.deadlineMs) problem = 'no proof before the deadline';
+      if (!problem) {
+        res.waiting.push(id);
+        continue;
+      }
+      let reverted = false;
+      if (this.opts.revert && this.opts.orchestrator) {
+        try {
+          await this.opts.orchestrator.scale(wd.w, wd.cmd.from);
+          reverted = true;
+        } catch {
+          reverted = false;
+        }
+      }
+      const alarm = { decisionId: id, reason: problem.slice(0, 300), reverted };
+      this.alarms.push(alarm);
+      this.opts.onAlarm?.(alarm);
+      res.alarmed.push(id);
+      this.watching.delete(id);
+    }
+    return res;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
