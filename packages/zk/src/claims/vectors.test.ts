@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../testing/home.js';
 import { fromProverInputOf, proverInputOf } from './claim.js';
-import { claimDefinitions, claimKinds } from './registry.js';
+import { LEGACY_CLAIMS, claimDefinitions, claimKinds } from './registry.js';
 
 const dir = join(repoRoot(), 'packages/zk/src/claims/testdata');
 const regen = 'VERITEE_WRITE_VECTORS=1 go test ./internal/circuits -run TestVectors (in prover/)';
@@ -21,9 +21,13 @@ interface VectorSet {
   vectors: { capacity: number; input: Record<string, unknown>; publicInputs: string[] }[];
 }
 
-for (const def of claimDefinitions()) {
-  test(`${def.kind}: commitment and public inputs equal the Go vectors`, () => {
-    const path = join(dir, `${def.kind}-vectors.json`);
+/** The newest version of a claim has <kind>-vectors.json, an older one <kind>-v<N>-vectors.json. */
+const vectorFile = (def: { kind: string; version: number }, legacy: boolean) => (legacy ? `${def.kind}-v${def.version}-vectors.json` : `${def.kind}-vectors.json`);
+const checked = [...claimDefinitions().map((def) => ({ def, file: vectorFile(def, false) })), ...LEGACY_CLAIMS.map((def) => ({ def, file: vectorFile(def, true) }))];
+
+for (const { def, file } of checked) {
+  test(`${def.kind} v${def.version}: commitment and public inputs equal the Go vectors`, () => {
+    const path = join(dir, file);
     assert.ok(existsSync(path), `${def.kind} has no vector set: ${regen}`);
     const set = JSON.parse(readFileSync(path, 'utf8')) as VectorSet;
     assert.deepEqual([set.kind, set.version], [def.kind, def.version], `${path} is stale: ${regen}`);
@@ -41,6 +45,8 @@ for (const def of claimDefinitions()) {
   });
 }
 
-test('every vector set names a registered claim', () => {
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('-vectors.json'))) assert.ok(claimKinds().includes(f.replace(/-vectors\.json$/, '')), `${f} names no claim`);
+test('every vector set names a registered claim version', () => {
+  assert.ok(claimKinds().length > 0);
+  const files = new Set(checked.map((c) => c.file));
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('-vectors.json'))) assert.ok(files.has(f), `${f} names no claim version`);
 });

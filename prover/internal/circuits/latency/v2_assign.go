@@ -97,8 +97,9 @@ func init() {
 			"exceeding[0]", "exceeding[1]", "exceeding[2]",
 			"compliant",
 		},
-		New:    func(capacity int) frontend.Circuit { return NewV2(capacity) },
-		Assign: assignJSONV2,
+		New:     func(capacity int) frontend.Circuit { return NewV2(capacity) },
+		Assign:  assignJSONV2,
+		Vectors: vectors,
 	})
 }
 

@@ -157,5 +157,6 @@ func init() {
 			}
 			return w, &JSONOutputsV2{Digest: claim.Decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses, UsageBp: out.UsageBp, ScaleOut: out.ScaleOut}, nil
 		},
+		Vectors: vectors,
 	})
 }
