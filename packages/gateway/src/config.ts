@@ -186,6 +186,21 @@ export const configSchema = z
     mtls: z.object({ ca: z.string().min(1) }).strict().optional(),
     /** The KMS: TLS certificate of the gateway, and client certificates of attested workloads. */
     kms: kmsSchema.optional(),
+    /** The control plane's log: every proven bundle is posted to <url>/v1/bundles (at least once). */
+    controlPlane: z
+      .object({
+        url: z.string().url().regex(/^https?:\/\//, 'must be an http(s):// URL'),
+        /** PEM file of the CA of the control plane's TLS certificate (https). */
+        ca: z.string().min(1).optional(),
+        timeoutMs: posInt.max(300_000).default(10_000),
+        /** Backoff of retries: retryBaseMs doubling up to retryMaxMs. */
+        retryBaseMs: posInt.max(3_600_000).default(1000),
+        retryMaxMs: posInt.max(3_600_000).default(60_000),
+        /** Bundles waiting for the control plane; past it the oldest is dropped (and counted). */
+        maxQueue: posInt.max(1_000_000).default(1000),
+      })
+      .strict()
+      .optional(),
     /** Evidence source: the simulated TEE only in this build. */
     tee: z.enum(['sim-snp', 'sim-tdx']).default('sim-snp'),
     limits: z

@@ -41,6 +41,7 @@ import { parseGatewayConfig, parseListen, type GatewayConfig, type RouteConfig }
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { FLAG_CONNECTION_OK, FLAG_RATE_LIMITED, FLAG_SERVED, NO_GROUP, periodFunction, RecordStore } from './records.js';
 import { ProofScheduler, SLAS_PATH } from './scheduler.js';
+import { BundlePublisher } from './publish.js';
 import { KmsClientAuth, KmsServerCertificate, spiffeAllowed, type KmsCertificate } from './kms.js';
 import { KmsClient, type EvidenceProvider as KmsEvidenceProvider } from '@veritee/kms';
 import { renderMetrics } from './metrics.js';
@@ -136,6 +137,8 @@ export class Gateway {
   readonly kmsCertificate: KmsServerCertificate | undefined;
   /** Checks of client certificates the KMS CA issued (with `kms.clientCertificates`). */
   readonly kmsClients: KmsClientAuth | undefined;
+  /** Posts proven bundles to the control plane (with `controlPlane`). */
+  readonly publisher: BundlePublisher | undefined;
   /** Counters for metrics. */
   readonly counters = { requests: new Map<string, number>(), rateLimited: 0, authFailures: 0, overloaded: 0, noBackend: 0, droppedConnections: 0, reloads: 0 };
 
@@ -155,6 +158,20 @@ export class Gateway {
     const periodOf = periodFunction(cfg.slas.period);
     this.store = new RecordStore({ periodOf, memoryRecords: cfg.records.memoryRecords, spoolMaxBytes: cfg.records.spoolMaxBytes, ...(cfg.records.spoolDir ? { spoolDir: cfg.records.spoolDir } : {}) });
     this.limiter = new RateLimiter(cfg.limits.maxClients);
+    if (cfg.controlPlane) {
+      const c = cfg.controlPlane;
+      const base = opts.baseDir ?? '.';
+      let ca: Buffer | undefined;
+      if (c.ca) {
+        try {
+          ca = readFileSync(c.ca.startsWith('/') ? c.ca : `${base}/${c.ca}`);
+        } catch (e) {
+          throw new VeriteeError('INPUT_FILE_UNREADABLE', `controlPlane.ca ${quoteInput(c.ca, 200)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      }
+      this.publisher = new BundlePublisher({ url: c.url, timeoutMs: c.timeoutMs, retryBaseMs: c.retryBaseMs, retryMaxMs: c.retryMaxMs, maxQueue: c.maxQueue, ...(ca ? { ca } : {}), onLog: (level, obj, msg) => this.log?.[level](obj, msg) });
+    } else this.publisher = undefined;
+    const publisher = this.publisher;
     for (const g of cfg.groups) this.groupOf(g);
     this.scheduler = new ProofScheduler({
       store: this.store,
@@ -164,6 +181,7 @@ export class Gateway {
       periodOf,
       home: opts.home,
       onLog: (level, obj, msg) => this.log?.[level](obj, msg),
+      ...(publisher ? { onBundle: (e, body) => publisher.enqueue({ source: this.state.config.host, periodStart: e.periodStart, group: e.group, kind: e.kind, bundle: body }) } : {}),
     });
     this.attachPools(state.pools);
   }
@@ -515,6 +533,7 @@ export class Gateway {
     if (next.limits.maxClients !== cur.limits.maxClients) fixed.push('limits.maxClients');
     if (JSON.stringify(next.mtls) !== JSON.stringify(cur.mtls)) fixed.push('mtls');
     if (JSON.stringify(next.kms) !== JSON.stringify(cur.kms)) fixed.push('kms');
+    if (JSON.stringify(next.controlPlane) !== JSON.stringify(cur.controlPlane)) fixed.push('controlPlane');
     if (JSON.stringify(next.timeouts) !== JSON.stringify(cur.timeouts)) fixed.push('timeouts');
     if (next.limits.maxBodyBytes !== cur.limits.maxBodyBytes || next.limits.maxHeaderBytes !== cur.limits.maxHeaderBytes) fixed.push('limits.maxBodyBytes/maxHeaderBytes');
     if (next.host !== cur.host || next.logLevel !== cur.logLevel || next.accessLog !== cur.accessLog) fixed.push('host/logLevel/accessLog');
@@ -552,6 +571,7 @@ export class Gateway {
     for (const p of this.state.pools.values()) p.stop();
     await this.proxy.close();
     await this.scheduler.close();
+    this.publisher?.close();
     this.store.close();
   }
 }
