@@ -131,6 +131,8 @@ const kmsSchema = z
     trustDomain: z.string().min(1).max(253).optional(),
     /** DEVELOPMENT ONLY: accept client certificates issued on simulated evidence. */
     allowSimulatedClients: z.boolean().default(false),
+    /** Reuse a client certificate's `good` status this long, ms (0: ask the KMS on every request; a revocation takes effect within it). */
+    statusCacheMs: z.number().int().min(0).max(60_000).default(0),
     /** Timeout of each KMS call (certificate status is asked per request), ms. */
     timeoutMs: posInt.max(60_000).default(5000),
   })

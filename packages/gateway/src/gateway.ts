@@ -217,7 +217,7 @@ export class Gateway {
       if (k.serverCertificate && !opts.tls) tls = { cert: first.certPem, key: first.keyPem };
       if (k.clientCertificates) {
         cas.push(first.caPem);
-        kmsClients = new KmsClientAuth({ caPem: first.caPem, client, tenant: k.clientTenant ?? k.tenant, ...(k.trustDomain ? { trustDomain: k.trustDomain } : {}), allowSimulated: k.allowSimulatedClients, now });
+        kmsClients = new KmsClientAuth({ caPem: first.caPem, client, tenant: k.clientTenant ?? k.tenant, ...(k.trustDomain ? { trustDomain: k.trustDomain } : {}), allowSimulated: k.allowSimulatedClients, now, statusCacheMs: k.statusCacheMs });
       }
       if (!k.serverCertificate) kmsCert = undefined;
     }

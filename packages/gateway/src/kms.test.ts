@@ -17,7 +17,7 @@ import { Enclave, simulatedEvidenceProvider as proxyEvidence } from '@veritee/pr
 import { buildKmsServer, Kms, KmsClient, openEmbedded, rootKeyBytes, simulatedEvidenceProvider, type SqlDb } from '@veritee/kms';
 import { Gateway } from './gateway.js';
 import { parseGatewayConfig } from './config.js';
-import { renewalTime, spiffeAllowed } from './kms.js';
+import { KmsClientAuth, renewalTime, spiffeAllowed } from './kms.js';
 import { baseConfig, gatewayTestHome, startBackend, type Backend } from './testing.js';
 
 const TENANT = 'shop';
@@ -112,6 +112,32 @@ test('configurations: allowClients needs kms client certificates and mtls; tls f
   refused({ pools, kms: { url: 'http://127.0.0.1:1', tenant: TENANT, workload: 'gw' }, routes: [{ name: 'r', pathPrefix: '/', pool: 'p', mtls: true, allowClients: ['https://billing'] }] }, /must be a SPIFFE ID/);
   refused({ pools, tls: { cert: 'c.pem', key: 'k.pem' }, kms: { url: 'http://127.0.0.1:1', tenant: TENANT, workload: 'gw' }, routes: [{ name: 'r', pathPrefix: '/', pool: 'p' }] }, /the KMS issues the TLS certificate/);
   refused({ pools, kms: { url: 'ftp://kms', tenant: TENANT, workload: 'gw' }, routes: [{ name: 'r', pathPrefix: '/', pool: 'p' }] }, /kms\.url/);
+});
+
+test('status cache (opt-in): a good status is reused for statusCacheMs, a revoked one never; default asks every time', async () => {
+  const w = await workload(TENANT, 'cached', M_OTHER);
+  const raw = new X509Certificate(w.cert).raw;
+  const kc = new KmsClient({ url: kmsUrl, evidence: simulatedEvidenceProvider(tee, 'snp') });
+  let t = Date.now();
+  const caPem = (await kc.getCertificate(TENANT, 'probe')).caPem;
+  const make = (statusCacheMs?: number) => new KmsClientAuth({ caPem, client: kc, tenant: TENANT, allowSimulated: true, now: () => t, ...(statusCacheMs !== undefined ? { statusCacheMs } : {}) });
+  const perRequest = make();
+  for (let i = 0; i < 3; i++) assert.equal((await perRequest.check(raw)).ok, true);
+  assert.equal(perRequest.stats.lookups, 3);
+  const cached = make(1000);
+  for (let i = 0; i < 3; i++) assert.equal((await cached.check(raw)).ok, true);
+  assert.equal(cached.stats.lookups, 1);
+  t += 1001;
+  assert.equal((await cached.check(raw)).ok, true);
+  assert.equal(cached.stats.lookups, 2, 'asked again once the cached answer is older than statusCacheMs');
+  await kms.revokeSessionsAndLeases({ measurement: M_OTHER }, 'test');
+  t += 1001;
+  for (let i = 0; i < 2; i++) {
+    const r = await cached.check(raw);
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : r.message, /revoked/);
+  }
+  assert.equal(cached.stats.lookups, 4, 'a revoked status is not cached');
 });
 
 test('a gateway without a reachable KMS does not start', async () => {

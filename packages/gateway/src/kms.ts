@@ -11,7 +11,9 @@
  *   of. A client certificate the KMS CA issued is checked per request: CA signature and
  *   validity at the gateway's clock, SPIFFE ID and attestation extension (tenant; simulated
  *   evidence only when allowed), and its lease status at the KMS — revoked, expired or
- *   unknown is refused, and a KMS that cannot be asked refuses too (fail closed). The
+ *   unknown is refused, and a KMS that cannot be asked refuses too (fail closed); with
+ *   `statusCacheMs` a `good` answer is reused that long (a revocation then takes effect
+ *   within it; the default 0 asks on every request). The
  *   client's identity is its SPIFFE ID: rate limits and route allow-lists use it.
  *
  * Time is an explicit input (`now`).
@@ -128,7 +130,9 @@ export type ClientCheck = { ok: true; spiffeId: string; serial: string } | { ok:
 export class KmsClientAuth {
   private readonly ca: X509Certificate;
   /** Status lookups and their failures (metrics). */
-  readonly stats = { checks: 0, refused: 0, unavailable: 0 };
+  readonly stats = { checks: 0, refused: 0, unavailable: 0, lookups: 0 };
+  /** serial → when the KMS last said `good` (only with statusCacheMs; bounded). */
+  private readonly good = new Map<string, number>();
 
   constructor(
     private readonly opts: {
@@ -138,6 +142,8 @@ export class KmsClientAuth {
       trustDomain?: string;
       allowSimulated: boolean;
       now: () => number;
+      /** Reuse a `good` status for this long (ms); 0 (default): ask the KMS on every request. */
+      statusCacheMs?: number;
     },
   ) {
     this.ca = new X509Certificate(opts.caPem);
@@ -170,14 +176,25 @@ export class KmsClientAuth {
       this.stats.refused++;
       return { ok: false, code: 'GATEWAY_UNAUTHENTICATED', message: `client certificate refused: ${(e as Error).message.replace(/^workload certificate rejected: /, '').slice(0, 200)}` };
     }
+    const ttl = this.opts.statusCacheMs ?? 0;
+    const seen = ttl > 0 ? this.good.get(serial) : undefined;
+    if (seen !== undefined && this.opts.now() - seen < ttl) return { ok: true, spiffeId, serial };
     let status: string;
     try {
+      this.stats.lookups++;
+      const asked = this.opts.now();
       status = await this.opts.client.certificateStatus(serial);
+      if (ttl > 0 && status === 'good') {
+        this.good.delete(serial);
+        if (this.good.size >= 10_000) this.good.delete(this.good.keys().next().value!);
+        this.good.set(serial, asked);
+      }
     } catch (e) {
       this.stats.unavailable++;
       return { ok: false, code: 'GATEWAY_KMS_UNAVAILABLE', message: `the status of the client certificate could not be obtained from the KMS, so it is refused (fail closed): ${(e as Error).message.slice(0, 160)}` };
     }
     if (status !== 'good') {
+      this.good.delete(serial);
       this.stats.refused++;
       return { ok: false, code: 'GATEWAY_UNAUTHENTICATED', message: `client certificate refused: the KMS reports it ${status}` };
     }
