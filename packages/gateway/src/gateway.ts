@@ -219,7 +219,7 @@ export class Gateway {
         cas.push(first.caPem);
         kmsClients = new KmsClientAuth({ caPem: first.caPem, client, tenant: k.clientTenant ?? k.tenant, ...(k.trustDomain ? { trustDomain: k.trustDomain } : {}), allowSimulated: k.allowSimulatedClients, now, statusCacheMs: k.statusCacheMs });
       }
-      if (!k.serverCertificate) kmsCert = undefined;
+      if (!k.serverCertificate || opts.tls) kmsCert = undefined;
     }
     const clientCa = cas.length ? cas.join('\n') : undefined;
     const proxy = await createAttestingProxy({
@@ -445,22 +445,10 @@ export class Gateway {
         const why = s.authorizationError ? ` (${String(s.authorizationError).slice(0, 80)})` : '';
         return err('GATEWAY_UNAUTHENTICATED', `route ${route.name} requires a client certificate issued by the configured CA${why}`, challenge);
       }
-      const peer = s.getPeerCertificate();
       const kms = this.kmsClients;
-      if (kms && peer.raw && kms.issued(peer.raw)) {
-        // A KMS workload certificate: attestation extension and lease status, per request.
-        return kms.check(peer.raw).then((c) => {
-          if (!c.ok) {
-            this.counters.authFailures++;
-            return err(c.code, `route ${route.name}: ${c.message}`, c.code === 'GATEWAY_KMS_UNAVAILABLE' ? { 'retry-after': '1' } : challenge);
-          }
-          if (route.allowClients && !spiffeAllowed(route.allowClients, c.spiffeId)) {
-            this.counters.authFailures++;
-            return err('GATEWAY_FORBIDDEN', `route ${route.name} does not allow the workload ${quoteInput(c.spiffeId, 200)}`);
-          }
-          return this.afterClientCertificate(req, route, m, url, address, `w:${c.spiffeId}`);
-        });
-      }
+      if (kms && kms.knows(s)) return this.kmsClientRequest(kms, s, req, route, m, url, address);
+      const peer = s.getPeerCertificate();
+      if (kms && peer.raw && kms.issued(peer.raw)) return this.kmsClientRequest(kms, s, req, route, m, url, address);
       if (route.allowClients) {
         this.counters.authFailures++;
         return err('GATEWAY_FORBIDDEN', `route ${route.name} allows named KMS workloads only: present a workload certificate from the KMS`);
@@ -468,6 +456,24 @@ export class Gateway {
       return this.afterClientCertificate(req, route, m, url, address, `c:${peer.fingerprint256}`);
     }
     return this.afterClientCertificate(req, route, m, url, address, undefined);
+  }
+
+  /** A request with a KMS workload certificate: verified (once per connection), status asked, allow-list. */
+  private kmsClientRequest(kms: KmsClientAuth, s: TLSSocket, req: IncomingMessage, route: RouteConfig, m: Meta, url: string, address: string): Promise<DispatchDecision> {
+    const challenge = { 'www-authenticate': `Mutual realm="${route.group}"` };
+    // A connection's certificate is parsed and verified on its first request only.
+    const raw = kms.knows(s) ? Buffer.alloc(0) : s.getPeerCertificate().raw;
+    return kms.check(raw, s).then((c) => {
+      if (!c.ok) {
+        this.counters.authFailures++;
+        return err(c.code, `route ${route.name}: ${c.message}`, c.code === 'GATEWAY_KMS_UNAVAILABLE' ? { 'retry-after': '1' } : challenge);
+      }
+      if (route.allowClients && !spiffeAllowed(route.allowClients, c.spiffeId)) {
+        this.counters.authFailures++;
+        return err('GATEWAY_FORBIDDEN', `route ${route.name} does not allow the workload ${quoteInput(c.spiffeId, 200)}`);
+      }
+      return this.afterClientCertificate(req, route, m, url, address, `w:${c.spiffeId}`);
+    });
   }
 
   /** The rest of a request's checks once its client certificate (if any) is accepted; `certId` keys its rate limit. */

@@ -138,6 +138,21 @@ test('status cache (opt-in): a good status is reused for statusCacheMs, a revoke
     assert.match(r.ok ? '' : r.message, /revoked/);
   }
   assert.equal(cached.stats.lookups, 4, 'a revoked status is not cached');
+
+  // Per connection the certificate is verified once; its validity is still checked against the clock on each request.
+  const w2 = await workload(TENANT, 'conn', M_BILLING);
+  const conn = {};
+  const perConn = make();
+  assert.equal(perConn.knows(conn), false);
+  assert.equal((await perConn.check(new X509Certificate(w2.cert).raw, conn)).ok, true);
+  assert.equal(perConn.knows(conn), true);
+  const again = await perConn.check(Buffer.alloc(0), conn);
+  assert.deepEqual(again, { ok: true, spiffeId: ID('conn'), serial: w2.serial });
+  t = Date.parse(new X509Certificate(w2.cert).validTo) + 1000;
+  const late = await perConn.check(Buffer.alloc(0), conn);
+  assert.equal(late.ok, false);
+  assert.match(late.ok ? '' : late.message, /outside its validity/);
+  assert.equal((await perConn.check(new X509Certificate(w2.cert).raw)).ok, false, 'and without the connection: expired');
 });
 
 test('a gateway without a reachable KMS does not start', async () => {
@@ -152,6 +167,7 @@ test('KMS certificates: the gateway serves with one and renews it; clients are c
   const config = parseGatewayConfig(
     baseConfig({
       kms: { url: kmsUrl, tenant: TENANT, workload: 'gateway', allowSimulatedClients: true, timeoutMs: 3000 },
+      metrics: true,
       pools: { p: { backends: [backend.url], healthCheck: false } },
       routes: [
         { name: 'pay', pathPrefix: '/pay', pool: 'p', mtls: true, allowClients: [ID('billing')], rateLimit: { ratePerSec: 0.001, burst: 2 } },
@@ -246,6 +262,11 @@ test('KMS certificates: the gateway serves with one and renews it; clients are c
     assert.equal(gw.kmsCertificate!.stats.failures, 1);
     assert.ok(gw.kmsCertificate!.nextAttemptMs > Date.now() && gw.kmsCertificate!.nextAttemptMs < renewed.notAfterMs);
     assert.equal((await get(url, '/open/y', agent(), ca)).peerSerial, renewed.serial);
+    const metrics = (await get(url, '/.well-known/veritee/metrics', agent(), ca)).body;
+    assert.match(metrics, /^veritee_gateway_kms_certificate_renewals_total 1$/m);
+    assert.match(metrics, /^veritee_gateway_kms_certificate_renewal_failures_total 1$/m);
+    assert.match(metrics, /^veritee_gateway_kms_client_checks_total\{outcome="kms_unavailable"\} 1$/m);
+    assert.match(metrics, /^veritee_gateway_kms_client_checks_total\{outcome="refused"\} 2$/m);
   } finally {
     for (const ag of agents) ag.destroy();
     await gw.close();

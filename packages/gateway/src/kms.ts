@@ -133,6 +133,8 @@ export class KmsClientAuth {
   readonly stats = { checks: 0, refused: 0, unavailable: 0, lookups: 0 };
   /** serial → when the KMS last said `good` (only with statusCacheMs; bounded). */
   private readonly good = new Map<string, number>();
+  /** Per TLS connection: its certificate, verified once (a connection's certificate cannot change). */
+  private readonly verified = new WeakMap<object, { spiffeId: string; serial: string; notBeforeMs: number; notAfterMs: number }>();
 
   constructor(
     private readonly opts: {
@@ -149,6 +151,11 @@ export class KmsClientAuth {
     this.ca = new X509Certificate(opts.caPem);
   }
 
+  /** Whether this connection's KMS certificate was verified already. */
+  knows(connection: object): boolean {
+    return this.verified.has(connection);
+  }
+
   /** Whether the KMS CA issued this certificate (DER): then {@link check} decides. */
   issued(raw: Buffer): boolean {
     try {
@@ -158,20 +165,34 @@ export class KmsClientAuth {
     }
   }
 
-  /** Verifies a client certificate and asks the KMS for its status (per request; fail closed). */
-  async check(raw: Buffer): Promise<ClientCheck> {
+  /**
+   * Verifies a client certificate and asks the KMS for its status (per request; fail
+   * closed). With `connection` (the TLS socket), the certificate's signature, SPIFFE ID and
+   * attestation extension are verified on its first request only; its validity is checked
+   * against the clock and its status asked on every request.
+   */
+  async check(raw: Buffer, connection?: object): Promise<ClientCheck> {
     this.stats.checks++;
     let spiffeId: string;
     let serial: string;
+    const now = this.opts.now();
+    const known = connection ? this.verified.get(connection) : undefined;
     try {
-      const v = verifyWorkloadCertificate(new Uint8Array(raw), {
-        caCert: this.opts.caPem,
-        at: this.opts.now(),
-        ...(this.opts.trustDomain ? { trustDomain: this.opts.trustDomain } : {}),
-        expect: { ...(this.opts.tenant ? { tenant: this.opts.tenant } : {}), allowSimulated: this.opts.allowSimulated },
-      });
-      spiffeId = v.spiffeId;
-      serial = v.serial;
+      if (known) {
+        if (now < known.notBeforeMs || now > known.notAfterMs) throw new Error(`outside its validity (${new Date(known.notBeforeMs).toISOString()} to ${new Date(known.notAfterMs).toISOString()}, time ${new Date(now).toISOString()})`);
+        spiffeId = known.spiffeId;
+        serial = known.serial;
+      } else {
+        const v = verifyWorkloadCertificate(new Uint8Array(raw), {
+          caCert: this.opts.caPem,
+          at: now,
+          ...(this.opts.trustDomain ? { trustDomain: this.opts.trustDomain } : {}),
+          expect: { ...(this.opts.tenant ? { tenant: this.opts.tenant } : {}), allowSimulated: this.opts.allowSimulated },
+        });
+        spiffeId = v.spiffeId;
+        serial = v.serial;
+        if (connection) this.verified.set(connection, { spiffeId, serial, notBeforeMs: Date.parse(v.notBefore), notAfterMs: Date.parse(v.notAfter) });
+      }
     } catch (e) {
       this.stats.refused++;
       return { ok: false, code: 'GATEWAY_UNAUTHENTICATED', message: `client certificate refused: ${(e as Error).message.replace(/^workload certificate rejected: /, '').slice(0, 200)}` };
