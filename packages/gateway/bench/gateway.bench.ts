@@ -129,7 +129,7 @@ async function childKms(): Promise<void> {
 }
 
 /** The gateway with its TLS certificate from the KMS and a route for KMS client certificates. */
-async function childGatewayKms(upstreamPort: number, kmsPort: number): Promise<void> {
+async function childGatewayKms(upstreamPort: number, kmsPort: number, statusCacheMs: number): Promise<void> {
   answerCpu();
   const { Gateway, parseGatewayConfig } = await import('../dist/index.js');
   const { Enclave, simulatedEvidenceProvider } = await import('@veritee/proxy');
@@ -146,7 +146,7 @@ async function childGatewayKms(upstreamPort: number, kmsPort: number): Promise<v
     accessLog: false,
     timeouts,
     limits: { maxInFlight: 100_000 },
-    kms: { url, tenant: 'bench', workload: 'gateway', allowSimulatedClients: true },
+    kms: { url, tenant: 'bench', workload: 'gateway', allowSimulatedClients: true, statusCacheMs },
     pools: { p: { backends: [`http://127.0.0.1:${upstreamPort}`], healthCheck: { intervalMs: 1000 } } },
     routes: [{ name: 'api', pathPrefix: '/', pool: 'p', mtls: true, allowClients: ['spiffe://veritee.local/tenant/bench/workload/client'] }],
     slas: { enabled: false },
@@ -269,16 +269,16 @@ async function main(): Promise<void> {
       children.push(s.child);
       servers.push([name, `https://127.0.0.1:${s.port}/x`]);
     }
-    {
-      const kms = await start('kms');
-      children.push(kms.child);
-      const gwChild = fork(self, ['gateway-kms', String(up.port), String(kms.port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } });
+    const kms = await start('kms');
+    children.push(kms.child);
+    for (const statusCacheMs of [0, 1000]) {
+      const gwChild = fork(self, ['gateway-kms', String(up.port), String(kms.port), String(statusCacheMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } });
       children.push(gwChild);
       const anchors = await new Promise<unknown>((r) => gwChild.once('message', r));
       await ask(kms.child, anchors as never, 'trusted');
       gwChild.send('go');
       const ready = await new Promise<{ port: number; cert: string; key: string }>((r) => gwChild.once('message', (m) => r(m as never)));
-      servers.push(['gateway, KMS certificate + KMS client mTLS (status per request), records on', `https://127.0.0.1:${ready.port}/x`, { cert: ready.cert, key: ready.key }]);
+      servers.push([`gateway, KMS certificate + KMS client mTLS (status ${statusCacheMs ? `cached ${statusCacheMs} ms` : 'asked per request'}), records on`, `https://127.0.0.1:${ready.port}/x`, { cert: ready.cert, key: ready.key }]);
     }
     process.stderr.write(`throughput: ${connections} connections, ${duration} s each…\n`);
     const rows: string[] = [];
@@ -344,6 +344,6 @@ if (role === 'upstream') await childUpstream();
 else if (role === 'naive') await childNaive(Number(process.argv[3]));
 else if (role === 'proxy') await childProxy(Number(process.argv[3]));
 else if (role === 'kms') await childKms();
-else if (role === 'gateway-kms') await childGatewayKms(Number(process.argv[3]), Number(process.argv[4]));
+else if (role === 'gateway-kms') await childGatewayKms(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 0));
 else if (role === 'gateway') await childGateway(Number(process.argv[3]), process.argv[4] ?? 'rec');
 else await main();
