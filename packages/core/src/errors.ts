@@ -219,6 +219,9 @@ export const ERROR_CODES = {
   GATEWAY_OVERLOADED: env('the gateway holds its maximum number of requests in flight', 503),
   GATEWAY_NO_BACKEND: env("every backend of the route's pool is unhealthy or ejected", 503),
   GATEWAY_SPOOL_CORRUPT: env('a record spool segment does not decrypt (tampered, or written under another key)'),
+  GATEWAY_FORBIDDEN: { description: "the client's workload identity (SPIFFE ID of its KMS certificate) is not on the route's allow-list", http: 403, exit: 1 },
+  GATEWAY_KMS_UNAVAILABLE: env('the KMS could not be reached for a certificate or a certificate status: the gateway refuses (fail closed)', 503),
+  CP_BUNDLE_INVALID: verify('a proof bundle published to the control plane does not verify (proof, enclave signature or attestation evidence)'),
   // ---- measured images --------------------------------------------------------
   IMAGE_FIRMWARE_INVALID: input('the firmware file is not a usable OVMF/TDVF build (no footer GUID table, malformed SEV or TDX metadata, not whole pages)'),
   IMAGE_FIRMWARE_SECTION_MISSING: input('the firmware lacks a metadata section or table entry the requested launch needs (e.g. SNP_KERNEL_HASHES for measured direct boot)'),

@@ -3,7 +3,10 @@
  *
  *   1. throughput (autocannon, 1 KiB responses) and sequential latency (hrtime) of: the
  *      upstream directly, a naive TLS 1.3 proxy, the attesting proxy, the gateway with
- *      record keeping on, and the gateway with record keeping off;
+ *      record keeping on, and the gateway with record keeping off; then the gateway with a
+ *      KMS-issued TLS certificate on a route that takes KMS client certificates (mTLS: the
+ *      client's attestation extension checked and its status asked of the KMS, its own
+ *      process, on every request), records on;
  *   2. the cost of the scheduled proofs at a fixed 1,000 req/s: the gateway with 1 s
  *      periods (about 1,000 requests each, the 1,024-record size class) proving every
  *      period, against the same gateway with proofs off. Reported: CPU of the prover
@@ -100,6 +103,61 @@ async function childGateway(upstreamPort: number, mode: string): Promise<void> {
   process.send!({ port: a.port });
 }
 
+/** The KMS (@veritee/kms, embedded PGlite) trusting the simulated TEE whose anchors it is sent. */
+async function childKms(): Promise<void> {
+  answerCpu();
+  const { randomBytes } = await import('node:crypto');
+  const { parsePolicy, anchorsFromJson } = await import('@veritee/attestation');
+  const { buildKmsServer, Kms, openEmbedded, rootKeyBytes } = await import('@veritee/kms');
+  let anchors: ReturnType<typeof anchorsFromJson> | undefined;
+  const kms = await Kms.open({
+    db: await openEmbedded(),
+    rootKey: rootKeyBytes(new Uint8Array(randomBytes(32))),
+    attestationPolicy: parsePolicy({ name: 'bench', platforms: ['snp'], allowSimulated: true, reportData: { require: ['nonce'] }, snp: { measurements: 'any' } }),
+    simulatedAnchors: () => anchors,
+  });
+  await kms.policies.put('bench', '', { rules: [{ name: 'dev', allowSimulated: true }] });
+  const app = await buildKmsServer({ kms, rateLimit: { burst: 1_000_000, perSecond: 1_000_000 } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  process.on('message', (m) => {
+    if (m && typeof m === 'object' && 'anchors' in m) {
+      anchors = anchorsFromJson((m as { anchors: Record<string, unknown> }).anchors as never);
+      process.send!({ trusted: true });
+    }
+  });
+  process.send!({ port: (app.server.address() as { port: number }).port });
+}
+
+/** The gateway with its TLS certificate from the KMS and a route for KMS client certificates. */
+async function childGatewayKms(upstreamPort: number, kmsPort: number, statusCacheMs: number): Promise<void> {
+  answerCpu();
+  const { Gateway, parseGatewayConfig } = await import('../dist/index.js');
+  const { Enclave, simulatedEvidenceProvider } = await import('@veritee/proxy');
+  const { anchorsToJson } = await import('@veritee/attestation');
+  const { KmsClient } = await import('@veritee/kms');
+  const provider = await simulatedEvidenceProvider();
+  // The KMS must trust this (simulated) TEE: its anchors go there first.
+  process.send!({ anchors: anchorsToJson(provider.simulatedAnchors!) });
+  await new Promise<void>((r) => process.once('message', () => r()));
+  const url = `http://127.0.0.1:${kmsPort}`;
+  const config = parseGatewayConfig({
+    listen: '127.0.0.1:0',
+    logLevel: 'silent',
+    accessLog: false,
+    timeouts,
+    limits: { maxInFlight: 100_000 },
+    kms: { url, tenant: 'bench', workload: 'gateway', allowSimulatedClients: true, statusCacheMs },
+    pools: { p: { backends: [`http://127.0.0.1:${upstreamPort}`], healthCheck: { intervalMs: 1000 } } },
+    routes: [{ name: 'api', pathPrefix: '/', pool: 'p', mtls: true, allowClients: ['spiffe://veritee.local/tenant/bench/workload/client'] }],
+    slas: { enabled: false },
+  });
+  const gw = await Gateway.create({ config, enclave: Enclave.create(provider), home, logger: false });
+  const a = await gw.listen();
+  // The load generator's workload certificate (a client in the same simulated TEE: the cost measured is the gateway's).
+  const c = await new KmsClient({ url, evidence: { tee: 'snp', evidence: (rd) => provider.evidence(rd) } }).getCertificate('bench', 'client');
+  process.send!({ port: a.port, cert: c.certPem, key: c.keyPem });
+}
+
 // ---- the benchmark ------------------------------------------------------------------------
 
 function arg(name: string, dflt: number): number {
@@ -164,20 +222,21 @@ interface Load {
   total: number;
 }
 
-async function load(url: string, connections: number, duration: number, overallRate?: number): Promise<Load> {
+async function load(url: string, connections: number, duration: number, overallRate?: number, tlsOptions?: { cert: string; key: string }): Promise<Load> {
   const { default: autocannon } = await import('autocannon');
-  const r = await autocannon({ url, connections, duration, pipelining: 1, timeout: 20, ...(overallRate ? { overallRate } : {}) });
+  const r = await autocannon({ url, connections, duration, pipelining: 1, timeout: 20, ...(overallRate ? { overallRate } : {}), ...(tlsOptions ? { tlsOptions } : {}) });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, total: r.requests.total };
 }
 
-async function latency(url: string, n: number): Promise<{ p50: number; p99: number }> {
+async function latency(url: string, n: number, tlsOptions?: { cert: string; key: string }): Promise<{ p50: number; p99: number }> {
   const u = new URL(url);
-  const agent = u.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const agent = u.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false, ...(tlsOptions ?? {}) }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
   const get = u.protocol === 'https:' ? https.get : http.get;
   const once = () =>
     new Promise<number>((resolve, reject) => {
       const t0 = process.hrtime.bigint();
       get(url, { agent }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`${url}: HTTP ${res.statusCode}`));
         res.resume();
         res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
       }).on('error', reject);
@@ -199,7 +258,7 @@ async function main(): Promise<void> {
   const up = await start('upstream');
   const children: ChildProcess[] = [up.child];
   try {
-    const servers: [string, string][] = [['direct to upstream (http)', `http://127.0.0.1:${up.port}/x`]];
+    const servers: [string, string, { cert: string; key: string }?][] = [['direct to upstream (http)', `http://127.0.0.1:${up.port}/x`]];
     for (const [name, r, extra] of [
       ['naive TLS 1.3 proxy', 'naive', ''],
       ['veritee attesting proxy', 'proxy', ''],
@@ -210,13 +269,24 @@ async function main(): Promise<void> {
       children.push(s.child);
       servers.push([name, `https://127.0.0.1:${s.port}/x`]);
     }
+    const kms = await start('kms');
+    children.push(kms.child);
+    for (const statusCacheMs of [0, 1000]) {
+      const gwChild = fork(self, ['gateway-kms', String(up.port), String(kms.port), String(statusCacheMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env } });
+      children.push(gwChild);
+      const anchors = await new Promise<unknown>((r) => gwChild.once('message', r));
+      await ask(kms.child, anchors as never, 'trusted');
+      gwChild.send('go');
+      const ready = await new Promise<{ port: number; cert: string; key: string }>((r) => gwChild.once('message', (m) => r(m as never)));
+      servers.push([`gateway, KMS certificate + KMS client mTLS (status ${statusCacheMs ? `cached ${statusCacheMs} ms` : 'asked per request'}), records on`, `https://127.0.0.1:${ready.port}/x`, { cert: ready.cert, key: ready.key }]);
+    }
     process.stderr.write(`throughput: ${connections} connections, ${duration} s each…\n`);
     const rows: string[] = [];
     const results: Record<string, unknown> = {};
-    for (const [name, url] of servers) {
-      await load(url, connections, 1);
-      const t = await load(url, connections, duration);
-      const l = await latency(url, 1000);
+    for (const [name, url, tlsOptions] of servers) {
+      await load(url, connections, 1, undefined, tlsOptions);
+      const t = await load(url, connections, duration, undefined, tlsOptions);
+      const l = await latency(url, 1000, tlsOptions);
       results[name] = { ...t, seq: l };
       rows.push(`| ${name} | ${t.rps.toFixed(0)} | ${t.p50} | ${t.p99} | ${l.p50.toFixed(3)} | ${l.p99.toFixed(3)} | ${t.errors} | ${t.non2xx} |`);
     }
@@ -273,5 +343,7 @@ async function main(): Promise<void> {
 if (role === 'upstream') await childUpstream();
 else if (role === 'naive') await childNaive(Number(process.argv[3]));
 else if (role === 'proxy') await childProxy(Number(process.argv[3]));
+else if (role === 'kms') await childKms();
+else if (role === 'gateway-kms') await childGatewayKms(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 0));
 else if (role === 'gateway') await childGateway(Number(process.argv[3]), process.argv[4] ?? 'rec');
 else await main();

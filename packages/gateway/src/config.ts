@@ -100,6 +100,41 @@ const routeSchema = z
     mtls: z.boolean().default(false),
     /** Per-client rate limit of this route (overrides the default); false: none. */
     rateLimit: z.union([rateLimitSchema, z.literal(false)]).optional(),
+    /**
+     * Only these KMS workload identities (SPIFFE IDs; an entry ending in "/*" allows every ID
+     * under it) may use the route: others are 403. Needs `mtls: true` and `kms`.
+     */
+    allowClients: z.array(z.string().max(300).regex(/^spiffe:\/\/[^/\s]+\/\S*$/, 'must be a SPIFFE ID (spiffe://trust-domain/path, optionally ending in /*)')).min(1).max(256).optional(),
+  })
+  .strict();
+
+const kmsSchema = z
+  .object({
+    /** The KMS (@veritee/kms), e.g. https://kms:8444. */
+    url: z.string().url().regex(/^https?:\/\//, 'must be an http(s):// URL'),
+    /** PEM file of the CA of the KMS's TLS certificate (https). */
+    ca: z.string().min(1).optional(),
+    /** SHA-256 (hex) of the KMS TLS key's SPKI (e.g. from a bootstrap): any other key is refused. */
+    pinSpkiSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
+    /** The gateway's workload identity at the KMS: spiffe://<td>/tenant/<tenant>/workload/<workload>. */
+    tenant: name,
+    workload: name,
+    /** Lifetime asked for (the KMS caps it at its session's); renewed at two thirds. */
+    ttlSeconds: posInt.min(60).max(86_400).optional(),
+    /** Serve TLS with the KMS-issued certificate (host as its DNS name); else tls files or self-signed. */
+    serverCertificate: z.boolean().default(true),
+    /** Accept client certificates of the KMS CA on mtls routes (checked per request, status included). */
+    clientCertificates: z.boolean().default(true),
+    /** Accept client certificates of this tenant only (default: the gateway's tenant). */
+    clientTenant: name.optional(),
+    /** Required trust domain of client SPIFFE IDs. */
+    trustDomain: z.string().min(1).max(253).optional(),
+    /** DEVELOPMENT ONLY: accept client certificates issued on simulated evidence. */
+    allowSimulatedClients: z.boolean().default(false),
+    /** Reuse a client certificate's `good` status this long, ms (0: ask the KMS on every request; a revocation takes effect within it). */
+    statusCacheMs: z.number().int().min(0).max(60_000).default(0),
+    /** Timeout of each KMS call (certificate status is asked per request), ms. */
+    timeoutMs: posInt.max(60_000).default(5000),
   })
   .strict();
 
@@ -151,6 +186,23 @@ export const configSchema = z
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
     /** Client certificates (mTLS): PEM file of the CA(s) that issue them; routes opt in with `mtls: true`. */
     mtls: z.object({ ca: z.string().min(1) }).strict().optional(),
+    /** The KMS: TLS certificate of the gateway, and client certificates of attested workloads. */
+    kms: kmsSchema.optional(),
+    /** The control plane's log: every proven bundle is posted to <url>/v1/bundles (at least once). */
+    controlPlane: z
+      .object({
+        url: z.string().url().regex(/^https?:\/\//, 'must be an http(s):// URL'),
+        /** PEM file of the CA of the control plane's TLS certificate (https). */
+        ca: z.string().min(1).optional(),
+        timeoutMs: posInt.max(300_000).default(10_000),
+        /** Backoff of retries: retryBaseMs doubling up to retryMaxMs. */
+        retryBaseMs: posInt.max(3_600_000).default(1000),
+        retryMaxMs: posInt.max(3_600_000).default(60_000),
+        /** Bundles waiting for the control plane; past it the oldest is dropped (and counted). */
+        maxQueue: posInt.max(1_000_000).default(1000),
+      })
+      .strict()
+      .optional(),
     /** Evidence source: the simulated TEE only in this build. */
     tee: z.enum(['sim-snp', 'sim-tdx']).default('sim-snp'),
     limits: z
@@ -300,7 +352,9 @@ export function parseGatewayConfig(input: string | unknown, opts: { source?: str
   const routes: RouteConfig[] = c.routes.map((rt, index) => {
     const prefix = normalizePrefix(rt.pathPrefix);
     if (!pools.has(rt.pool)) problems.push(`routes[${index}].pool: no pool named ${quoteInput(rt.pool, 64)} (pools: ${[...pools.keys()].join(', ')})`);
-    if (rt.mtls && !c.mtls) problems.push(`routes[${index}].mtls: needs a top-level mtls.ca (the CA that issues client certificates)`);
+    const kmsClients = c.kms?.clientCertificates === true;
+    if (rt.mtls && !c.mtls && !kmsClients) problems.push(`routes[${index}].mtls: needs a top-level mtls.ca (the CA that issues client certificates) or kms with clientCertificates`);
+    if (rt.allowClients && (!rt.mtls || !kmsClients)) problems.push(`routes[${index}].allowClients: needs mtls: true and kms.clientCertificates (SPIFFE IDs come from KMS workload certificates)`);
     if (rt.auth && !(rt.auth.jwks in c.jwks)) problems.push(`routes[${index}].auth.jwks: no JWKS named ${quoteInput(rt.auth.jwks, 64)}`);
     const key = `${rt.host} ${prefix}`;
     const prior = claimed.get(key);
@@ -326,6 +380,7 @@ export function parseGatewayConfig(input: string | unknown, opts: { source?: str
     }
   }
   for (const g of Object.keys(c.slas.groups)) if (!groups.includes(g)) problems.push(`slas.groups.${g}: no route is in group ${g}`);
+  if (c.kms?.serverCertificate && c.tls) problems.push('tls: the KMS issues the TLS certificate (kms.serverCertificate): give one of them');
   if (!/^(?:\[[^\]]+\]|[^:]*):\d{1,5}$/.test(c.listen)) problems.push(`listen: ${quoteInput(c.listen, 60)} must be HOST:PORT`);
   if (problems.length) throw invalid(source, problems);
   return { ...c, pools, routes, groups, latencySla };

@@ -394,4 +394,50 @@ describe('client certificates (mTLS)', () => {
       await x.close();
     }
   });
+  test('a reload that changes the TLS certificate (SIGHUP) keeps verifying client certificates', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { X509Certificate } = await import('node:crypto');
+    const dir = mkdtempSync(join(tmpdir(), 'veritee-mtls-reload-'));
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    const selfSigned = (name: string, ext: string[]) => ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`, ...ext);
+    selfSigned('ca', ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+    selfSigned('server-a', []);
+    selfSigned('server-b', []);
+    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'alice.key', '-out', 'alice.csr', '-subj', '/CN=alice');
+    writeFileSync(join(dir, 'ext.cnf'), 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
+    ssl('x509', '-req', '-in', 'alice.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'alice.pem', '-days', '1', '-extfile', 'ext.cnf');
+    const alice = { cert: readFileSync(join(dir, 'alice.pem')), key: readFileSync(join(dir, 'alice.key')) };
+    const x = await startBackend('x');
+    const cfg = (server: string) =>
+      baseConfig({
+        tls: { cert: join(dir, `${server}.pem`), key: join(dir, `${server}.key`) },
+        mtls: { ca: join(dir, 'ca.pem') },
+        pools: { p: { backends: [x.url], healthCheck: false } },
+        routes: [{ name: 'secure', pathPrefix: '/secure', pool: 'p', mtls: true }],
+      });
+    const g = await startGateway(cfg('server-a'));
+    const serial = (name: string) => new X509Certificate(readFileSync(join(dir, `${name}.pem`))).serialNumber;
+    const call = () =>
+      new Promise<{ status: number; serial: string }>((resolve, reject) => {
+        const u = new URL(g.url);
+        const req = https.request({ host: u.hostname, port: u.port, path: '/secure/a', agent: false, rejectUnauthorized: false, ...alice }, (res) => {
+          const s = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, serial: s }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      assert.deepEqual(await call(), { status: 200, serial: serial('server-a') });
+      g.gw.reload(parseGatewayConfig(cfg('server-b')));
+      assert.deepEqual(await call(), { status: 200, serial: serial('server-b') }, 'the new certificate is served and the client CA still applies');
+    } finally {
+      await g.close();
+      await x.close();
+    }
+  });
 });

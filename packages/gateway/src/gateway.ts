@@ -41,6 +41,9 @@ import { parseGatewayConfig, parseListen, type GatewayConfig, type RouteConfig }
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { FLAG_CONNECTION_OK, FLAG_RATE_LIMITED, FLAG_SERVED, NO_GROUP, periodFunction, RecordStore } from './records.js';
 import { ProofScheduler, SLAS_PATH } from './scheduler.js';
+import { BundlePublisher } from './publish.js';
+import { KmsClientAuth, KmsServerCertificate, spiffeAllowed, type KmsCertificate } from './kms.js';
+import { KmsClient, type EvidenceProvider as KmsEvidenceProvider } from '@veritee/kms';
 import { renderMetrics } from './metrics.js';
 
 export const METRICS_PATH = '/.well-known/veritee/metrics';
@@ -57,6 +60,10 @@ export interface GatewayOptions {
   logger?: Logger | false;
   /** Clock for JWT checks (tests); default now. */
   authTime?: () => Date;
+  /** Clock for certificate checks and renewal (ms); default Date.now. */
+  now?: () => number;
+  /** The KMS client (default: one for `kms.url` whose evidence comes from the enclave's provider). */
+  kmsClient?: KmsClient;
 }
 
 interface State {
@@ -126,6 +133,12 @@ export class Gateway {
   private inFlight = 0;
   private readonly log: Logger | undefined;
   private signer: Promise<EnclaveSigner> | undefined;
+  /** The gateway's TLS certificate from the KMS (with `kms.serverCertificate`). */
+  readonly kmsCertificate: KmsServerCertificate | undefined;
+  /** Checks of client certificates the KMS CA issued (with `kms.clientCertificates`). */
+  readonly kmsClients: KmsClientAuth | undefined;
+  /** Posts proven bundles to the control plane (with `controlPlane`). */
+  readonly publisher: BundlePublisher | undefined;
   /** Counters for metrics. */
   readonly counters = { requests: new Map<string, number>(), rateLimited: 0, authFailures: 0, overloaded: 0, noBackend: 0, droppedConnections: 0, reloads: 0 };
 
@@ -134,7 +147,10 @@ export class Gateway {
     proxy: AttestingProxy,
     state: State,
     log: Logger | undefined,
+    kms: { cert?: KmsServerCertificate; clients?: KmsClientAuth } = {},
   ) {
+    this.kmsCertificate = kms.cert;
+    this.kmsClients = kms.clients;
     this.proxy = proxy;
     this.state = state;
     this.log = log;
@@ -142,6 +158,20 @@ export class Gateway {
     const periodOf = periodFunction(cfg.slas.period);
     this.store = new RecordStore({ periodOf, memoryRecords: cfg.records.memoryRecords, spoolMaxBytes: cfg.records.spoolMaxBytes, ...(cfg.records.spoolDir ? { spoolDir: cfg.records.spoolDir } : {}) });
     this.limiter = new RateLimiter(cfg.limits.maxClients);
+    if (cfg.controlPlane) {
+      const c = cfg.controlPlane;
+      const base = opts.baseDir ?? '.';
+      let ca: Buffer | undefined;
+      if (c.ca) {
+        try {
+          ca = readFileSync(c.ca.startsWith('/') ? c.ca : `${base}/${c.ca}`);
+        } catch (e) {
+          throw new VeriteeError('INPUT_FILE_UNREADABLE', `controlPlane.ca ${quoteInput(c.ca, 200)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      }
+      this.publisher = new BundlePublisher({ url: c.url, timeoutMs: c.timeoutMs, retryBaseMs: c.retryBaseMs, retryMaxMs: c.retryMaxMs, maxQueue: c.maxQueue, ...(ca ? { ca } : {}), onLog: (level, obj, msg) => this.log?.[level](obj, msg) });
+    } else this.publisher = undefined;
+    const publisher = this.publisher;
     for (const g of cfg.groups) this.groupOf(g);
     this.scheduler = new ProofScheduler({
       store: this.store,
@@ -151,6 +181,7 @@ export class Gateway {
       periodOf,
       home: opts.home,
       onLog: (level, obj, msg) => this.log?.[level](obj, msg),
+      ...(publisher ? { onBundle: (e, body) => publisher.enqueue({ source: this.state.config.host, periodStart: e.periodStart, group: e.group, kind: e.kind, bundle: body }) } : {}),
     });
     this.attachPools(state.pools);
   }
@@ -162,8 +193,35 @@ export class Gateway {
     const state = Gateway.buildState(cfg, opts.baseDir ?? '.');
     let tls = opts.tls;
     if (!tls && cfg.tls) tls = Gateway.readTls(cfg, opts.baseDir ?? '.');
-    const clientCa = cfg.mtls ? Gateway.readClientCa(cfg.mtls.ca, opts.baseDir ?? '.') : undefined;
+    const cas: string[] = [];
+    if (cfg.mtls) cas.push(Gateway.readClientCa(cfg.mtls.ca, opts.baseDir ?? '.').toString());
+    const now = opts.now ?? Date.now;
+    let kmsCert: KmsServerCertificate | undefined;
+    let kmsClients: KmsClientAuth | undefined;
     let self: Gateway | undefined;
+    if (cfg.kms) {
+      const k = cfg.kms;
+      const client = opts.kmsClient ?? Gateway.kmsClientFor(cfg, opts.enclave, opts.baseDir ?? '.');
+      // The gateway attests and gets a workload certificate; its chain[0] is the KMS CA.
+      kmsCert = new KmsServerCertificate({
+        client,
+        tenant: k.tenant,
+        workload: k.workload,
+        dns: /^[a-z0-9.-]+$/.test(cfg.host) && !/^[0-9.]+$/.test(cfg.host) ? [cfg.host] : [],
+        ...(k.ttlSeconds ? { ttlSeconds: k.ttlSeconds } : {}),
+        now,
+        apply: (c) => self?.installKmsCertificate(c),
+        onLog: (level, obj, msg) => log?.[level](obj, msg),
+      });
+      const first = await kmsCert.obtain();
+      if (k.serverCertificate && !opts.tls) tls = { cert: first.certPem, key: first.keyPem };
+      if (k.clientCertificates) {
+        cas.push(first.caPem);
+        kmsClients = new KmsClientAuth({ caPem: first.caPem, client, tenant: k.clientTenant ?? k.tenant, ...(k.trustDomain ? { trustDomain: k.trustDomain } : {}), allowSimulated: k.allowSimulatedClients, now, statusCacheMs: k.statusCacheMs });
+      }
+      if (!k.serverCertificate || opts.tls) kmsCert = undefined;
+    }
+    const clientCa = cas.length ? cas.join('\n') : undefined;
     const proxy = await createAttestingProxy({
       host: cfg.host,
       enclave: opts.enclave,
@@ -175,9 +233,33 @@ export class Gateway {
       timeouts: cfg.timeouts,
       dispatch: (req) => self!.dispatch(req),
     });
-    self = new Gateway(opts, proxy, state, log);
+    self = new Gateway(opts, proxy, state, log, { ...(kmsCert ? { cert: kmsCert } : {}), ...(kmsClients ? { clients: kmsClients } : {}) });
     self.wire();
+    kmsCert?.start();
     return self;
+  }
+
+  /** A KMS client for `kms.url` whose evidence comes from the enclave's evidence provider. */
+  private static kmsClientFor(cfg: GatewayConfig, enclave: Enclave, baseDir: string): KmsClient {
+    const k = cfg.kms!;
+    const p = enclave.provider;
+    if (p.platform !== 'snp' && p.platform !== 'tdx') throw new VeriteeError('GATEWAY_CONFIG_INVALID', `kms: the KMS accepts snp or tdx evidence, this gateway runs on ${p.platform}`);
+    const evidence: KmsEvidenceProvider = { tee: p.platform, evidence: (rd) => p.evidence(rd) };
+    let ca: Buffer | undefined;
+    if (k.ca) {
+      const abs = k.ca.startsWith('/') ? k.ca : `${baseDir}/${k.ca}`;
+      try {
+        ca = readFileSync(abs);
+      } catch (e) {
+        throw new VeriteeError('INPUT_FILE_UNREADABLE', `kms.ca ${quoteInput(k.ca, 200)} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    return new KmsClient({ url: k.url, evidence, timeoutMs: k.timeoutMs, ...(ca ? { ca } : {}), ...(k.pinSpkiSha256 ? { pinSpkiSha256: k.pinSpkiSha256 } : {}) });
+  }
+
+  /** New handshakes present `c` (renewed at the KMS); the client CA(s) stay. */
+  private installKmsCertificate(c: KmsCertificate): void {
+    this.proxy.setTls({ cert: c.certPem, key: c.keyPem });
   }
 
   private static readTls(cfg: GatewayConfig, baseDir: string): { cert: Buffer; key: Buffer } {
@@ -355,16 +437,48 @@ export class Gateway {
     for (const h of route.requireHeaders) if (req.headers[h] === undefined) return err('GATEWAY_REQUEST_REJECTED', `route ${route.name} requires the ${h} header`);
     for (const h of route.forbidHeaders) if (req.headers[h] !== undefined) return err('GATEWAY_REQUEST_REJECTED', `route ${route.name} does not accept the ${h} header`);
     const address = req.socket.remoteAddress ?? 'unknown';
-    let certId: string | undefined;
     if (route.mtls) {
       const s = req.socket as TLSSocket;
+      const challenge = { 'www-authenticate': `Mutual realm="${route.group}"` };
       if (!s.authorized) {
         this.counters.authFailures++;
         const why = s.authorizationError ? ` (${String(s.authorizationError).slice(0, 80)})` : '';
-        return err('GATEWAY_UNAUTHENTICATED', `route ${route.name} requires a client certificate issued by the configured CA${why}`, { 'www-authenticate': `Mutual realm="${route.group}"` });
+        return err('GATEWAY_UNAUTHENTICATED', `route ${route.name} requires a client certificate issued by the configured CA${why}`, challenge);
       }
-      certId = s.getPeerCertificate().fingerprint256;
+      const kms = this.kmsClients;
+      if (kms && kms.knows(s)) return this.kmsClientRequest(kms, s, req, route, m, url, address);
+      const peer = s.getPeerCertificate();
+      if (kms && peer.raw && kms.issued(peer.raw)) return this.kmsClientRequest(kms, s, req, route, m, url, address);
+      if (route.allowClients) {
+        this.counters.authFailures++;
+        return err('GATEWAY_FORBIDDEN', `route ${route.name} allows named KMS workloads only: present a workload certificate from the KMS`);
+      }
+      return this.afterClientCertificate(req, route, m, url, address, `c:${peer.fingerprint256}`);
     }
+    return this.afterClientCertificate(req, route, m, url, address, undefined);
+  }
+
+  /** A request with a KMS workload certificate: verified (once per connection), status asked, allow-list. */
+  private kmsClientRequest(kms: KmsClientAuth, s: TLSSocket, req: IncomingMessage, route: RouteConfig, m: Meta, url: string, address: string): Promise<DispatchDecision> {
+    const challenge = { 'www-authenticate': `Mutual realm="${route.group}"` };
+    // A connection's certificate is parsed and verified on its first request only.
+    const raw = kms.knows(s) ? Buffer.alloc(0) : s.getPeerCertificate().raw;
+    return kms.check(raw, s).then((c) => {
+      if (!c.ok) {
+        this.counters.authFailures++;
+        return err(c.code, `route ${route.name}: ${c.message}`, c.code === 'GATEWAY_KMS_UNAVAILABLE' ? { 'retry-after': '1' } : challenge);
+      }
+      if (route.allowClients && !spiffeAllowed(route.allowClients, c.spiffeId)) {
+        this.counters.authFailures++;
+        return err('GATEWAY_FORBIDDEN', `route ${route.name} does not allow the workload ${quoteInput(c.spiffeId, 200)}`);
+      }
+      return this.afterClientCertificate(req, route, m, url, address, `w:${c.spiffeId}`);
+    });
+  }
+
+  /** The rest of a request's checks once its client certificate (if any) is accepted; `certId` keys its rate limit. */
+  private afterClientCertificate(req: IncomingMessage, route: RouteConfig, m: Meta, url: string, address: string, certId: string | undefined): DispatchDecision | Promise<DispatchDecision> {
+    const st = this.state;
     const byAddress = st.config.clientKey === 'address' || (!route.auth && certId === undefined);
     if (byAddress) {
       const limited = this.rateLimit(route, `a:${address}`, m);
@@ -372,7 +486,7 @@ export class Gateway {
     }
     if (!route.auth) {
       if (!byAddress) {
-        const limited = this.rateLimit(route, `c:${certId}`, m);
+        const limited = this.rateLimit(route, certId!, m);
         if (limited) return limited;
       }
       return this.forward(route, m, url);
@@ -424,6 +538,8 @@ export class Gateway {
     if (next.slas.proverCpus !== cur.slas.proverCpus || next.slas.devSetup !== cur.slas.devSetup || next.slas.home !== cur.slas.home) fixed.push('slas.proverCpus/devSetup/home');
     if (next.limits.maxClients !== cur.limits.maxClients) fixed.push('limits.maxClients');
     if (JSON.stringify(next.mtls) !== JSON.stringify(cur.mtls)) fixed.push('mtls');
+    if (JSON.stringify(next.kms) !== JSON.stringify(cur.kms)) fixed.push('kms');
+    if (JSON.stringify(next.controlPlane) !== JSON.stringify(cur.controlPlane)) fixed.push('controlPlane');
     if (JSON.stringify(next.timeouts) !== JSON.stringify(cur.timeouts)) fixed.push('timeouts');
     if (next.limits.maxBodyBytes !== cur.limits.maxBodyBytes || next.limits.maxHeaderBytes !== cur.limits.maxHeaderBytes) fixed.push('limits.maxBodyBytes/maxHeaderBytes');
     if (next.host !== cur.host || next.logLevel !== cur.logLevel || next.accessLog !== cur.accessLog) fixed.push('host/logLevel/accessLog');
@@ -440,7 +556,8 @@ export class Gateway {
     this.state = state;
     this.attachPools(state.pools);
     for (const p of oldPools.values()) p.stop();
-    if (tls) this.proxy.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' });
+    // setTls keeps the client CA(s): a context from cert and key alone would stop verifying client certificates.
+    if (tls) this.proxy.setTls(tls);
     this.proxy.server.maxConnections = next.limits.maxConnections;
     this.proxy.server.maxRequestsPerSocket = next.limits.maxRequestsPerConnection > 0 ? next.limits.maxRequestsPerConnection : null;
     this.counters.reloads++;
@@ -456,9 +573,11 @@ export class Gateway {
 
   /** Stops: in-flight requests finish, health checks and the proving worker stop, the spool is removed. */
   async close(): Promise<void> {
+    this.kmsCertificate?.stop();
     for (const p of this.state.pools.values()) p.stop();
     await this.proxy.close();
     await this.scheduler.close();
+    this.publisher?.close();
     this.store.close();
   }
 }

@@ -62,6 +62,31 @@ export function renderMetrics(g: Gateway): string {
   metric('veritee_gateway_proofs_failed_total', 'counter', 'SLA proofs that failed.', [[{}, s.failed]]);
   metric('veritee_gateway_periods_skipped_total', 'counter', 'Periods not proven because the prover was behind.', [[{}, s.skipped]]);
   metric('veritee_gateway_prove_seconds_total', 'counter', 'Wall time spent proving.', [[{}, s.proveMs / 1000]]);
+  if (g.kmsCertificate) {
+    const k = g.kmsCertificate;
+    metric('veritee_gateway_kms_certificate_renewals_total', 'counter', 'TLS certificate renewals at the KMS.', [[{}, k.stats.renewals]]);
+    metric('veritee_gateway_kms_certificate_renewal_failures_total', 'counter', 'Failed TLS certificate renewal attempts (the current certificate stays).', [[{}, k.stats.failures]]);
+    metric('veritee_gateway_kms_certificate_expiry_seconds', 'gauge', 'Seconds until the current TLS certificate expires.', [[{}, Math.round((k.current.notAfterMs - now) / 1000)]]);
+  }
+  if (g.kmsClients) {
+    const c = g.kmsClients.stats;
+    metric('veritee_gateway_kms_client_checks_total', 'counter', 'KMS client certificates checked, by outcome.', [
+      [{ outcome: 'accepted' }, c.checks - c.refused - c.unavailable],
+      [{ outcome: 'refused' }, c.refused],
+      [{ outcome: 'kms_unavailable' }, c.unavailable],
+    ]);
+    metric('veritee_gateway_kms_status_lookups_total', 'counter', 'Certificate status lookups sent to the KMS.', [[{}, c.lookups]]);
+  }
+  if (g.publisher) {
+    const p = g.publisher.stats;
+    metric('veritee_gateway_bundles_published_total', 'counter', 'Bundles posted to the control plane, by outcome.', [
+      [{ outcome: 'stored' }, p.published],
+      [{ outcome: 'duplicate' }, p.duplicates],
+      [{ outcome: 'rejected' }, p.rejected],
+      [{ outcome: 'dropped' }, p.dropped],
+    ]);
+    metric('veritee_gateway_bundles_pending', 'gauge', 'Bundles waiting for the control plane.', [[{}, g.publisher.pending]]);
+  }
   metric('veritee_gateway_reloads_total', 'counter', 'Configuration reloads applied.', [[{}, g.counters.reloads]]);
   return out.join('\n') + '\n';
 }

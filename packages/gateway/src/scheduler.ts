@@ -76,6 +76,8 @@ export interface SchedulerOptions {
   onLog?: (level: 'info' | 'warn', obj: Record<string, unknown>, msg: string) => void;
   /** Prover timeout per proof (default 10 minutes). */
   proveTimeoutMs?: number;
+  /** Called with each signed bundle as it is published (e.g. to post it to the control plane). */
+  onBundle?: (entry: SlaEntry, body: Buffer) => void;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -265,11 +267,13 @@ export class ProofScheduler {
     const signer = await this.opts.signer();
     const bundle = attachAttestation(r.bundle as Parameters<typeof attachAttestation>[0], signer);
     const path = `${SLAS_PATH}/${startMs}/${encodeURIComponent(e.group === '*' ? '_gateway' : e.group)}.${e.kind}.json`;
-    this.bundles.set(path, Buffer.from(JSON.stringify(bundle, null, 2) + '\n'));
+    const body = Buffer.from(JSON.stringify(bundle, null, 2) + '\n');
+    this.bundles.set(path, body);
     this.stats.proofs++;
     this.stats.proveMs += r.totalMs;
     const outputs = (bundle as { claim: { outputs: { compliant: boolean } } }).claim.outputs;
     Object.assign(e, { bundle: path, compliant: outputs.compliant, proveMs: r.totalMs });
+    this.opts.onBundle?.(e, body);
   }
 
   private prune(): void {

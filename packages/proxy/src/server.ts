@@ -198,8 +198,14 @@ export function parseUpstreamUrl(value: string, what = '--upstream'): UpstreamTa
 export interface AttestingProxy {
   readonly server: https.Server;
   readonly enclave: Enclave;
-  /** PEM certificate presented by the proxy (self-signed unless given). */
+  /** PEM certificate presented by the proxy (self-signed unless given; the latest after {@link setTls}). */
   readonly certificate: string;
+  /**
+   * Replaces the TLS certificate and key for new handshakes (existing connections keep
+   * theirs). The client CA(s) stay as configured unless `clientCa` is given: a context
+   * made from cert and key alone would stop verifying client certificates.
+   */
+  setTls(tls: { cert: string | Buffer; key: string | Buffer }, clientCa?: string | Buffer): void;
   /** Requests being served now. */
   readonly inFlight: number;
   listen(port?: number, host?: string): Promise<AddressInfo>;
@@ -901,10 +907,23 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
     log?.debug({ code: err.code }, 'TLS handshake failed');
   });
 
+  let currentCert = tlsMaterial.cert.toString();
+  let currentClientCa = opts.clientCa;
   return {
     server,
     enclave,
-    certificate: tlsMaterial.cert.toString(),
+    get certificate() {
+      return currentCert;
+    },
+    setTls(tls, clientCa) {
+      checkTlsCredentials(tls.cert, tls.key);
+      if (clientCa !== undefined) {
+        if (!currentClientCa) throw new VeriteeError('INPUT_INVALID', 'client certificates were not asked for at start: a client CA cannot be added without a restart');
+        currentClientCa = clientCa;
+      }
+      server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3', ...(currentClientCa ? { ca: currentClientCa } : {}) });
+      currentCert = tls.cert.toString();
+    },
     get inFlight() {
       return inFlight;
     },

@@ -10,6 +10,7 @@
  *   POST /v1/telemetry               report JSON; headers veritee-agent, veritee-agent-signature
  *   POST /v1/decisions/:id/enacted   untrusted mode: the agent reports (signed like telemetry)
  *   GET  /v1/decisions[?workload=&limit=], GET /v1/decisions/:id
+ *   POST /v1/bundles, GET /v1/bundles[/:id]   published proof bundles (bundles.ts)
  *   GET  /metrics                    Prometheus text
  *
  * Bodies are read as text (the telemetry signature covers the exact bytes) and parsed
@@ -19,6 +20,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ERROR_CODES, parseJsonStrict, VeriteeError } from '@veritee/core';
 import type { ControlPlane } from './plane.js';
+import { registerBundleRoutes, type BundleRoutesOptions } from './bundles.js';
 
 export interface ControlPlaneServerOptions {
   /** Bearer token required to register workloads (none: open, loopback development only). */
@@ -26,6 +28,8 @@ export interface ControlPlaneServerOptions {
   /** pino options or false (default false). */
   logger?: boolean | Record<string, unknown>;
   bodyLimit?: number;
+  /** Published proof bundles (`/v1/bundles`, bundles.ts). */
+  bundles?: BundleRoutesOptions;
 }
 
 function toServiceError(e: unknown): VeriteeError {
@@ -137,6 +141,7 @@ export async function buildControlPlaneServer(cp: ControlPlane, opts: ControlPla
     return { decision: d };
   });
 
+  await registerBundleRoutes(app, cp, opts.bundles);
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await cp.metricsText()));
   return app;
 }
