@@ -38,6 +38,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { VeriteeError } from '@veritee/core';
 import { z } from 'zod';
+import { gtEquals, gtFinalExponentiate, gtOne, multiMillerLoop, prepareG2, type Gt, type PreparedG2 } from './pairing.js';
 
 // ---------------------------------------------------------------------------
 // JSON format and schemas
@@ -98,12 +99,11 @@ export const COMMITMENT_FOLD_DST = 'G16-BSB22';
 // Curve helpers
 
 const { G1, G2, fields } = bn254;
-const { Fp, Fp2, Fp12 } = fields;
+const { Fp, Fp2 } = fields;
 type Fp2T = ReturnType<typeof Fp2.fromBigTuple>;
-type Fp12T = ReturnType<typeof bn254.pairing>;
 type G1Point = WeierstrassPoint<bigint>;
 type G2Point = WeierstrassPoint<Fp2T>;
-type Lines = ReturnType<typeof bn254.utils.calcPairingPrecomputes>;
+type Lines = PreparedG2;
 
 /** Base field modulus p. */
 export const BN254_P: bigint = Fp.ORDER;
@@ -233,7 +233,7 @@ export interface PreparedGroth16VerifyingKey {
 interface PreparedInternal extends PreparedGroth16VerifyingKey {
   readonly ic0: G1Point;
   readonly msm: ((scalars: bigint[]) => G1Point) | null;
-  readonly eAlphaBeta: Fp12T;
+  readonly eAlphaBeta: Gt;
   readonly negGammaLines: Lines;
   readonly negDeltaLines: Lines;
   readonly gLines: Lines | null; // commitment keys' common G
@@ -245,16 +245,15 @@ function isPrepared(v: unknown): v is PreparedInternal {
   return typeof v === 'object' && v !== null && (v as { [PREPARED]?: unknown })[PREPARED] === true;
 }
 
-const prepareLines = (p: G2Point): Lines => bn254.utils.calcPairingPrecomputes(p);
+const prepareLines = (p: G2Point): Lines => prepareG2(p);
 
-function millerLoop(pairs: [Lines, G1Point][]): Fp12T {
-  const batch: [Lines, bigint, bigint][] = [];
-  for (const [lines, p] of pairs) {
-    if (p.is0()) continue; // e(O, Q) = 1, as in gnark's MillerLoop
-    const a = p.toAffine();
-    batch.push([lines, a.x, a.y]);
-  }
-  return batch.length === 0 ? Fp12.ONE : bn254.millerLoopBatch(batch);
+/**
+ * Π e(Pᵢ, Qᵢ) as one multi-Miller loop and one final exponentiation (./pairing.ts);
+ * pairs with P at infinity contribute 1 (e(O, Q) = 1, as in gnark's MillerLoop).
+ */
+function pairingProduct(pairs: [Lines, G1Point][]): Gt {
+  const live = pairs.filter(([, p]) => !p.is0()).map(([lines, p]) => [p, lines] as const);
+  return live.length === 0 ? gtOne() : gtFinalExponentiate(multiMillerLoop(live));
 }
 
 const VK = 'ZK_VK_INVALID';
@@ -319,7 +318,7 @@ export function prepareGroth16VerifyingKey(vk: unknown): PreparedGroth16Verifyin
     json: j,
     ic0: ic[0]!,
     msm: rest.length ? interleavedMSMUnsafe(G1.Point, rest, rest.length > 16 ? 6 : 4) : null,
-    eAlphaBeta: Fp12.finalExponentiate(millerLoop([[prepareLines(beta), alpha]])),
+    eAlphaBeta: pairingProduct([[prepareLines(beta), alpha]]),
     negGammaLines: prepareLines(gamma.negate()),
     negDeltaLines: prepareLines(delta.negate()),
     gLines,
@@ -481,7 +480,7 @@ export function verifyGroth16(
     }
     pairs.push([key.gLines!, s === 1n ? pok : pok.multiplyUnsafe(s)]);
     if (separate) {
-      if (!Fp12.eql(Fp12.finalExponentiate(millerLoop(pairs)), Fp12.ONE)) return false;
+      if (!gtEquals(pairingProduct(pairs), gtOne())) return false;
       pairs.length = 0;
     }
   }
@@ -492,5 +491,5 @@ export function verifyGroth16(
   for (const c of commitments) kSum = kSum.add(c);
   pairs.push([key.negDeltaLines, krs], [key.negGammaLines, kSum]);
   if (!bs.is0()) pairs.push([prepareLines(bs), ar]); // e(Ar, O) = 1
-  return Fp12.eql(Fp12.finalExponentiate(millerLoop(pairs)), key.eAlphaBeta);
+  return gtEquals(pairingProduct(pairs), key.eAlphaBeta);
 }

@@ -1,0 +1,475 @@
+/**
+ * @module groth16/pairing
+ * A product of BN254 optimal-ate pairings computed as one multi-Miller loop and a
+ * single final exponentiation, with its own GT (Fp12) arithmetic on bigint.
+ *
+ * Why not `bn254.pairingBatch` / `millerLoopBatch` of @noble/curves: noble reduces
+ * modulo p after every field addition and multiplication and allocates a frozen object
+ * per Fp2/Fp6/Fp12 value; bigint `%` on a 510-bit product costs several multiplications.
+ * Here Fp12 values are flat arrays of 12 bigints (the same tower as noble:
+ * Fp2 = Fp[u]/(u²+1), Fp6 = Fp2[v]/(v³-(9+u)), Fp12 = Fp6[w]/(w²-v)), and products are
+ * accumulated unreduced (Karatsuba at every level) and reduced once per output
+ * coefficient: an Fp12 multiplication is 54 bigint multiplications and 12 reductions.
+ *
+ * What is reused from noble: the curve points and their validation, the G2 line
+ * coefficients (`bn254.utils.calcPairingPrecomputes`), Fp2 exponentiation for the
+ * Frobenius constants and the one Fp12 inversion of the final exponentiation. The
+ * result equals noble's `bn254.pairing` / `pairingBatch` exactly (same tower, same final
+ * exponent 2x₀(6x₀²+3x₀+1)·(p¹²-1)/r, a multiple of the textbook one by a factor prime
+ * to r, so the map stays bilinear and non-degenerate); the tests check that.
+ *
+ * The identity: e(O, Q) = e(P, O) = 1. A pair with either point at infinity contributes
+ * nothing to the product (as in gnark's MillerLoop); callers that must refuse the identity
+ * (a Groth16 proof element, a key element) check for it themselves.
+ *
+ * Browser-safe: no `node:` imports.
+ */
+import { bn254 } from '@noble/curves/bn254.js';
+import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
+
+const { Fp, Fp2, Fp12: NobleFp12 } = bn254.fields;
+const P: bigint = Fp.ORDER;
+
+type NobleFp2 = ReturnType<typeof Fp2.fromBigTuple>;
+type NobleFp12 = ReturnType<typeof bn254.pairing>;
+type G1Point = WeierstrassPoint<bigint>;
+type G2Point = WeierstrassPoint<NobleFp2>;
+
+/**
+ * An element of GT ⊂ Fp12 as 12 reduced coefficients:
+ * [c0.c0.c0, c0.c0.c1, c0.c1.c0, c0.c1.c1, c0.c2.c0, c0.c2.c1, c1.c0.c0, …, c1.c2.c1]
+ * (noble's nesting flattened; cX.cY.c0 is the real part of an Fp2 coefficient).
+ */
+export type Gt = bigint[];
+
+const red = (x: bigint): bigint => {
+  const r = x % P;
+  return r < 0n ? r + P : r;
+};
+
+/** The unit of Fp12. */
+export const gtOne = (): Gt => [1n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
+
+/** True if a and b are the same element (both reduced). */
+export function gtEquals(a: readonly bigint[], b: readonly bigint[]): boolean {
+  if (a.length !== 12 || b.length !== 12) return false;
+  for (let i = 0; i < 12; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Converts from noble's Fp12 object. */
+export function gtFromNoble(x: NobleFp12): Gt {
+  const out: bigint[] = [];
+  for (const c of [x.c0, x.c1]) for (const d of [c.c0, c.c1, c.c2]) out.push(d.c0, d.c1);
+  return out;
+}
+
+/** Converts to noble's Fp12 object. */
+export function gtToNoble(x: readonly bigint[]): NobleFp12 {
+  return NobleFp12.fromBigTwelve(x.slice() as Parameters<typeof NobleFp12.fromBigTwelve>[0]);
+}
+
+// ---------------------------------------------------------------------------
+// Fp6 products, unreduced. Inputs are arrays of 6 bigints (3 Fp2) at an offset; they
+// may be unreduced sums of a few reduced values. ξ = 9 + u: ξ·(r + i·u) = (9r - i) + (r + 9i)·u.
+
+function mul6(x: readonly bigint[], xo: number, y: readonly bigint[], yo: number, out: bigint[], oo: number): void {
+  const a0r = x[xo]!, a0i = x[xo + 1]!, a1r = x[xo + 2]!, a1i = x[xo + 3]!, a2r = x[xo + 4]!, a2i = x[xo + 5]!;
+  const b0r = y[yo]!, b0i = y[yo + 1]!, b1r = y[yo + 2]!, b1i = y[yo + 3]!, b2r = y[yo + 4]!, b2i = y[yo + 5]!;
+  let s = a0r * b0r;
+  let t = a0i * b0i;
+  const v0r = s - t, v0i = (a0r + a0i) * (b0r + b0i) - s - t;
+  s = a1r * b1r;
+  t = a1i * b1i;
+  const v1r = s - t, v1i = (a1r + a1i) * (b1r + b1i) - s - t;
+  s = a2r * b2r;
+  t = a2i * b2i;
+  const v2r = s - t, v2i = (a2r + a2i) * (b2r + b2i) - s - t;
+  // (a1+a2)(b1+b2) - v1 - v2
+  let pr = a1r + a2r, pi = a1i + a2i, qr = b1r + b2r, qi = b1i + b2i;
+  s = pr * qr;
+  t = pi * qi;
+  const m12r = s - t - v1r - v2r, m12i = (pr + pi) * (qr + qi) - s - t - v1i - v2i;
+  // (a0+a1)(b0+b1) - v0 - v1
+  pr = a0r + a1r;
+  pi = a0i + a1i;
+  qr = b0r + b1r;
+  qi = b0i + b1i;
+  s = pr * qr;
+  t = pi * qi;
+  const m01r = s - t - v0r - v1r, m01i = (pr + pi) * (qr + qi) - s - t - v0i - v1i;
+  // (a0+a2)(b0+b2) - v0 - v2
+  pr = a0r + a2r;
+  pi = a0i + a2i;
+  qr = b0r + b2r;
+  qi = b0i + b2i;
+  s = pr * qr;
+  t = pi * qi;
+  const m02r = s - t - v0r - v2r, m02i = (pr + pi) * (qr + qi) - s - t - v0i - v2i;
+  // c0 = v0 + ξ·m12, c1 = m01 + ξ·v2, c2 = m02 + v1
+  out[oo] = v0r + 9n * m12r - m12i;
+  out[oo + 1] = v0i + m12r + 9n * m12i;
+  out[oo + 2] = m01r + 9n * v2r - v2i;
+  out[oo + 3] = m01i + v2r + 9n * v2i;
+  out[oo + 4] = m02r + v1r;
+  out[oo + 5] = m02i + v1i;
+}
+
+/** x·(o0 + o1·v) for x in Fp6 (at offset), unreduced (5 Fp2 products). */
+function mul6By01(
+  x: readonly bigint[],
+  xo: number,
+  o0r: bigint,
+  o0i: bigint,
+  o1r: bigint,
+  o1i: bigint,
+  out: bigint[],
+  oo: number,
+): void {
+  const a0r = x[xo]!, a0i = x[xo + 1]!, a1r = x[xo + 2]!, a1i = x[xo + 3]!, a2r = x[xo + 4]!, a2i = x[xo + 5]!;
+  let s = a0r * o0r;
+  let t = a0i * o0i;
+  const v0r = s - t, v0i = (a0r + a0i) * (o0r + o0i) - s - t;
+  s = a1r * o1r;
+  t = a1i * o1i;
+  const v1r = s - t, v1i = (a1r + a1i) * (o1r + o1i) - s - t;
+  // x2·o1 = (a1+a2)·o1 - v1
+  let pr = a1r + a2r, pi = a1i + a2i;
+  s = pr * o1r;
+  t = pi * o1i;
+  const m2r = s - t - v1r, m2i = (pr + pi) * (o1r + o1i) - s - t - v1i;
+  // (a0+a1)(o0+o1) - v0 - v1
+  pr = a0r + a1r;
+  pi = a0i + a1i;
+  let qr = o0r + o1r, qi = o0i + o1i;
+  s = pr * qr;
+  t = pi * qi;
+  const m01r = s - t - v0r - v1r, m01i = (pr + pi) * (qr + qi) - s - t - v0i - v1i;
+  // (a0+a2)·o0 - v0 + v1
+  pr = a0r + a2r;
+  pi = a0i + a2i;
+  qr = o0r;
+  qi = o0i;
+  s = pr * qr;
+  t = pi * qi;
+  const m02r = s - t - v0r + v1r, m02i = (pr + pi) * (qr + qi) - s - t - v0i + v1i;
+  out[oo] = v0r + 9n * m2r - m2i;
+  out[oo + 1] = v0i + m2r + 9n * m2i;
+  out[oo + 2] = m01r;
+  out[oo + 3] = m01i;
+  out[oo + 4] = m02r;
+  out[oo + 5] = m02i;
+}
+
+/** x·o for x in Fp6 (at offset) and o in Fp2, unreduced. */
+function mul6ByFp2(x: readonly bigint[], xo: number, or: bigint, oi: bigint, out: bigint[], oo: number): void {
+  const so = or + oi;
+  for (let k = 0; k < 6; k += 2) {
+    const ar = x[xo + k]!, ai = x[xo + k + 1]!;
+    const s = ar * or;
+    const t = ai * oi;
+    out[oo + k] = s - t;
+    out[oo + k + 1] = (ar + ai) * so - s - t;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Fp12
+
+/** c0 = t0 + v·t1, c1 = t2 - t0 - t1 (v·(x0, x1, x2) = (ξ·x2, x0, x1)), reduced. */
+function combine(t0: readonly bigint[], t1: readonly bigint[], t2: readonly bigint[]): Gt {
+  return [
+    red(t0[0]! + 9n * t1[4]! - t1[5]!),
+    red(t0[1]! + t1[4]! + 9n * t1[5]!),
+    red(t0[2]! + t1[0]!),
+    red(t0[3]! + t1[1]!),
+    red(t0[4]! + t1[2]!),
+    red(t0[5]! + t1[3]!),
+    red(t2[0]! - t0[0]! - t1[0]!),
+    red(t2[1]! - t0[1]! - t1[1]!),
+    red(t2[2]! - t0[2]! - t1[2]!),
+    red(t2[3]! - t0[3]! - t1[3]!),
+    red(t2[4]! - t0[4]! - t1[4]!),
+    red(t2[5]! - t0[5]! - t1[5]!),
+  ];
+}
+
+/** a·b in Fp12 (Karatsuba over Fp6). */
+export function gtMul(a: readonly bigint[], b: readonly bigint[]): Gt {
+  const t0: bigint[] = new Array(6);
+  const t1: bigint[] = new Array(6);
+  const t2: bigint[] = new Array(6);
+  mul6(a, 0, b, 0, t0, 0);
+  mul6(a, 6, b, 6, t1, 0);
+  const sa = [a[0]! + a[6]!, a[1]! + a[7]!, a[2]! + a[8]!, a[3]! + a[9]!, a[4]! + a[10]!, a[5]! + a[11]!];
+  const sb = [b[0]! + b[6]!, b[1]! + b[7]!, b[2]! + b[8]!, b[3]! + b[9]!, b[4]! + b[10]!, b[5]! + b[11]!];
+  mul6(sa, 0, sb, 0, t2, 0);
+  return combine(t0, t1, t2);
+}
+
+/** a² in Fp12 for any a: c0 = (a0+a1)(a0+v·a1) - t - v·t, c1 = 2t with t = a0·a1. */
+export function gtSqr(a: readonly bigint[]): Gt {
+  const t: bigint[] = new Array(6);
+  mul6(a, 0, a, 6, t, 0);
+  const s = [a[0]! + a[6]!, a[1]! + a[7]!, a[2]! + a[8]!, a[3]! + a[9]!, a[4]! + a[10]!, a[5]! + a[11]!];
+  // a0 + v·a1 = (a0.0 + ξ·a1.2, a0.1 + a1.0, a0.2 + a1.1)
+  const q = [
+    a[0]! + 9n * a[10]! - a[11]!,
+    a[1]! + a[10]! + 9n * a[11]!,
+    a[2]! + a[6]!,
+    a[3]! + a[7]!,
+    a[4]! + a[8]!,
+    a[5]! + a[9]!,
+  ];
+  const m: bigint[] = new Array(6);
+  mul6(s, 0, q, 0, m, 0);
+  // v·t = (ξ·t2, t0, t1)
+  const vt0r = 9n * t[4]! - t[5]!, vt0i = t[4]! + 9n * t[5]!;
+  return [
+    red(m[0]! - t[0]! - vt0r),
+    red(m[1]! - t[1]! - vt0i),
+    red(m[2]! - t[2]! - t[0]!),
+    red(m[3]! - t[3]! - t[1]!),
+    red(m[4]! - t[4]! - t[2]!),
+    red(m[5]! - t[5]! - t[3]!),
+    red(2n * t[0]!),
+    red(2n * t[1]!),
+    red(2n * t[2]!),
+    red(2n * t[3]!),
+    red(2n * t[4]!),
+    red(2n * t[5]!),
+  ];
+}
+
+/** f·(o0 + (o3 + o4·v)·w): the product with a line value (13 Fp2 products). */
+function mulByLine(f: readonly bigint[], o0r: bigint, o0i: bigint, o3r: bigint, o3i: bigint, o4r: bigint, o4i: bigint): Gt {
+  const t0: bigint[] = new Array(6);
+  const t1: bigint[] = new Array(6);
+  const t2: bigint[] = new Array(6);
+  mul6ByFp2(f, 0, o0r, o0i, t0, 0);
+  mul6By01(f, 6, o3r, o3i, o4r, o4i, t1, 0);
+  const s = [f[0]! + f[6]!, f[1]! + f[7]!, f[2]! + f[8]!, f[3]! + f[9]!, f[4]! + f[10]!, f[5]! + f[11]!];
+  mul6By01(s, 0, o0r + o3r, o0i + o3i, o4r, o4i, t2, 0);
+  return combine(t0, t1, t2);
+}
+
+/** The conjugate over Fp6 (a0 - a1·w): the inverse on the cyclotomic subgroup. */
+export function gtConj(a: readonly bigint[]): Gt {
+  const out = a.slice(0, 6);
+  for (let i = 6; i < 12; i++) out.push(a[i] === 0n ? 0n : P - a[i]!);
+  return out;
+}
+
+/** a⁻¹ (noble's Fp12 inversion; throws on zero). */
+export function gtInv(a: readonly bigint[]): Gt {
+  return gtFromNoble(NobleFp12.inv(gtToNoble(a)));
+}
+
+// Frobenius: with f = Σ gᵢ·wⁱ (gᵢ in Fp2, w⁶ = ξ), f^(p^k) = Σ conj^k(gᵢ)·γₖᵢ·wⁱ,
+// γₖᵢ = ξ^(i·(p^k-1)/6). Position of gᵢ in the flat layout: g0 c0.c0, g1 c1.c0, g2 c0.c1,
+// g3 c1.c1, g4 c0.c2, g5 c1.c2.
+const W_POS = [0, 6, 2, 8, 4, 10];
+let frobConst: bigint[][][] | null = null; // [k-1][i] = [re, im]
+function frobConstants(): bigint[][][] {
+  if (frobConst) return frobConst;
+  const xi = Fp2.fromBigTuple([9n, 1n]);
+  const out: bigint[][][] = [];
+  for (let k = 1; k <= 3; k++) {
+    const e = (P ** BigInt(k) - 1n) / 6n;
+    const base = Fp2.pow(xi, e);
+    const row: bigint[][] = [];
+    let g = Fp2.ONE;
+    for (let i = 0; i < 6; i++) {
+      row.push([g.c0, g.c1]);
+      g = Fp2.mul(g, base);
+    }
+    out.push(row);
+  }
+  return (frobConst = out);
+}
+
+/** a^(p^k) for k in 1..3. */
+export function gtFrobenius(a: readonly bigint[], k: 1 | 2 | 3): Gt {
+  const row = frobConstants()[k - 1]!;
+  const out: bigint[] = new Array(12);
+  for (let i = 0; i < 6; i++) {
+    const pos = W_POS[i]!;
+    const ar = a[pos]!;
+    const ai = k === 2 ? a[pos + 1]! : P - a[pos + 1]!; // conj^k on Fp2
+    const [gr, gi] = row[i] as [bigint, bigint];
+    const s = ar * gr;
+    const t = ai * gi;
+    out[pos] = red(s - t);
+    out[pos + 1] = red((ar + ai) * (gr + gi) - s - t);
+  }
+  return out;
+}
+
+/**
+ * a² for a in the cyclotomic subgroup (Granger–Scott): with s = w³ (s² = ξ), a is
+ * A + B·w + C·w² over Fp4 = Fp2[s], and a² = (3A² - 2Ā) + (3s·C² + 2B̄)·w + (3B² - 2C̄)·w²,
+ * where x̄ is the conjugate over Fp2 (s → -s).
+ */
+export function gtCyclotomicSqr(a: readonly bigint[]): Gt {
+  // A = g0 + g3·s, B = g1 + g4·s, C = g2 + g5·s
+  const g0r = a[0]!, g0i = a[1]!, g1r = a[6]!, g1i = a[7]!, g2r = a[2]!, g2i = a[3]!;
+  const g3r = a[8]!, g3i = a[9]!, g4r = a[4]!, g4i = a[5]!, g5r = a[10]!, g5i = a[11]!;
+  // (x + y·s)² = (x² + ξ·y²) + 2xy·s; returns [re0, im0, re1, im1] unreduced
+  const sq4 = (xr: bigint, xi: bigint, yr: bigint, yi: bigint): bigint[] => {
+    const x2r = (xr + xi) * (xr - xi), x2i = 2n * xr * xi;
+    const y2r = (yr + yi) * (yr - yi), y2i = 2n * yr * yi;
+    const zr = xr + yr, zi = xi + yi;
+    const z2r = (zr + zi) * (zr - zi), z2i = 2n * zr * zi;
+    return [x2r + 9n * y2r - y2i, x2i + y2r + 9n * y2i, z2r - x2r - y2r, z2i - x2i - y2i];
+  };
+  const A2 = sq4(g0r, g0i, g3r, g3i);
+  const B2 = sq4(g1r, g1i, g4r, g4i);
+  const C2 = sq4(g2r, g2i, g5r, g5i);
+  const out: bigint[] = new Array(12);
+  // A' = 3A² - 2Ā: g0' = 3·A2.0 - 2·g0, g3' = 3·A2.1 + 2·g3
+  out[0] = red(3n * A2[0]! - 2n * g0r);
+  out[1] = red(3n * A2[1]! - 2n * g0i);
+  out[8] = red(3n * A2[2]! + 2n * g3r);
+  out[9] = red(3n * A2[3]! + 2n * g3i);
+  // s·C² = ξ·C2.1 + C2.0·s; B' = 3s·C² + 2B̄: g1' = 3ξ·C2.1 + 2·g1, g4' = 3·C2.0 - 2·g4
+  const c1r = C2[2]!, c1i = C2[3]!;
+  out[6] = red(3n * (9n * c1r - c1i) + 2n * g1r);
+  out[7] = red(3n * (c1r + 9n * c1i) + 2n * g1i);
+  out[4] = red(3n * C2[0]! - 2n * g4r);
+  out[5] = red(3n * C2[1]! - 2n * g4i);
+  // C' = 3B² - 2C̄: g2' = 3·B2.0 - 2·g2, g5' = 3·B2.1 + 2·g5
+  out[2] = red(3n * B2[0]! - 2n * g2r);
+  out[3] = red(3n * B2[1]! - 2n * g2i);
+  out[10] = red(3n * B2[2]! + 2n * g5r);
+  out[11] = red(3n * B2[3]! + 2n * g5i);
+  return out;
+}
+
+/** BN254 seed x₀ and its signed binary digits, most significant first. */
+const BN_X = 4965661367192848881n;
+const X_NAF: number[] = (() => {
+  const digits: number[] = [];
+  let e = BN_X;
+  while (e > 0n) {
+    if (e & 1n) {
+      const d = (e & 3n) === 3n ? -1 : 1;
+      digits.push(d);
+      e -= BigInt(d);
+    } else digits.push(0);
+    e >>= 1n;
+  }
+  return digits.reverse();
+})();
+
+/** a^x₀ for a in the cyclotomic subgroup (signed digits; a⁻¹ is the conjugate). */
+export function gtCyclotomicExpX(a: readonly bigint[]): Gt {
+  const inv = gtConj(a);
+  let r: Gt = a.slice();
+  // the leading digit is 1
+  for (let i = 1; i < X_NAF.length; i++) {
+    r = gtCyclotomicSqr(r);
+    const d = X_NAF[i]!;
+    if (d === 1) r = gtMul(r, a);
+    else if (d === -1) r = gtMul(r, inv);
+  }
+  return r;
+}
+
+/**
+ * f^(2x₀(6x₀²+3x₀+1)·(p¹²-1)/r), the same exponent as @noble/curves' BN254 final
+ * exponentiation. Easy part: m = f^((p⁶-1)(p²+1)). Hard part: with the exponent written
+ * in base p as λ₀ + λ₁p + λ₂p² + λ₃p³, λ₀ = 12x³+12x²+6x+1, λ₁ = 12x³+6x²+4x,
+ * λ₂ = 12x³+6x²+6x, λ₃ = λ₁ - 1, built from m^x, m^(x²), m^(x³).
+ * Throws if f is zero.
+ */
+export function gtFinalExponentiate(f: readonly bigint[]): Gt {
+  if (f.every((c) => c === 0n)) throw new RangeError('final exponentiation of zero');
+  const t = gtMul(gtConj(f), gtInv(f)); // f^(p⁶-1)
+  const m = gtMul(gtFrobenius(t, 2), t); // ^(p²+1): now in the cyclotomic subgroup
+  const mx = gtCyclotomicExpX(m); // m^x
+  const mx2 = gtCyclotomicExpX(mx); // m^(x²)
+  const mx3 = gtCyclotomicExpX(mx2); // m^(x³)
+  // a = m^(6x²+6x) · … build the pieces:
+  const sq = gtCyclotomicSqr;
+  const mx2_2 = sq(mx2); // x²·2
+  const mx2_6 = gtMul(sq(mx2_2), mx2_2); // 6x²
+  const mx_2 = sq(mx); // 2x
+  const mx_4 = sq(mx_2); // 4x
+  const mx_6 = gtMul(mx_4, mx_2); // 6x
+  const mx3_4 = sq(sq(mx3)); // 4x³
+  const mx3_12 = gtMul(sq(mx3_4), mx3_4); // 12x³
+  const base = gtMul(mx3_12, mx2_6); // 12x³ + 6x²
+  const l1 = gtMul(base, mx_4); // λ₁ = 12x³+6x²+4x
+  const l2 = gtMul(base, mx_6); // λ₂ = 12x³+6x²+6x
+  const l3 = gtMul(l1, gtConj(m)); // λ₃ = λ₁ - 1
+  const l0 = gtMul(gtMul(l2, mx2_6), m); // λ₀ = 12x³+12x²+6x+1
+  return gtMul(gtMul(l0, gtFrobenius(l1, 1)), gtMul(gtFrobenius(l2, 2), gtFrobenius(l3, 3)));
+}
+
+// ---------------------------------------------------------------------------
+// Lines and the multi-Miller loop
+
+const PREPARED_G2 = Symbol('pairing.preparedG2');
+
+/**
+ * The line coefficients of a G2 point for the Miller loop (per loop step, each line as
+ * 6 bigints [c2, c1, c0] in noble's naming, evaluated at P as c2·y_P + (c1·x_P + c0·v)·w).
+ * The point at infinity has no lines: it pairs to 1 with everything.
+ */
+export interface PreparedG2 {
+  readonly [PREPARED_G2]: true;
+  readonly infinity: boolean;
+  readonly steps: readonly (readonly bigint[])[];
+}
+
+/**
+ * Precomputes the lines of Q (a G2 point the caller has validated: on the twist and in
+ * the prime-order subgroup). Reuse the result for a fixed Q.
+ */
+export function prepareG2(q: G2Point): PreparedG2 {
+  if (q.is0()) return Object.freeze({ [PREPARED_G2]: true as const, infinity: true, steps: [] });
+  const lines = bn254.utils.calcPairingPrecomputes(q);
+  const steps = lines.map((step) => {
+    const flat: bigint[] = [];
+    for (const [c0, c1, c2] of step) flat.push(c2.c0, c2.c1, c1.c0, c1.c1, c0.c0, c0.c1);
+    return Object.freeze(flat);
+  });
+  return Object.freeze({ [PREPARED_G2]: true as const, infinity: false, steps: Object.freeze(steps) });
+}
+
+/**
+ * Π f_{Qᵢ}(Pᵢ): the Miller loop of several pairs sharing the squarings. Pairs with a
+ * point at infinity are skipped (they contribute 1).
+ */
+export function multiMillerLoop(pairs: readonly (readonly [G1Point, PreparedG2])[]): Gt {
+  const live: [bigint, bigint, readonly (readonly bigint[])[]][] = [];
+  for (const [p, q] of pairs) {
+    if (q[PREPARED_G2] !== true) throw new TypeError('expected a prepared G2 point');
+    if (p.is0() || q.infinity) continue;
+    const a = p.toAffine();
+    live.push([a.x, a.y, q.steps]);
+  }
+  let f = gtOne();
+  if (live.length === 0) return f;
+  const n = live[0]![2].length;
+  for (let i = 0; i < n; i++) {
+    if (i !== 0) f = gtSqr(f);
+    for (const [px, py, steps] of live) {
+      const s = steps[i]!;
+      for (let k = 0; k < s.length; k += 6) {
+        f = mulByLine(f, red(s[k]! * py), red(s[k + 1]! * py), red(s[k + 2]! * px), red(s[k + 3]! * px), s[k + 4]!, s[k + 5]!);
+      }
+    }
+  }
+  return f;
+}
+
+/** Π e(Pᵢ, Qᵢ) with one final exponentiation. */
+export function pairingProduct(pairs: readonly (readonly [G1Point, PreparedG2])[]): Gt {
+  return gtFinalExponentiate(multiMillerLoop(pairs));
+}
+
+/** e(P, Q) for points the caller has validated (equal to noble's `bn254.pairing(P, Q)`). */
+export function pairing(p: G1Point, q: G2Point): Gt {
+  return pairingProduct([[p, prepareG2(q)]]);
+}
