@@ -20,6 +20,7 @@ import {
   pairing,
   pairingProduct,
   prepareG2,
+  prepareG2Noble,
 } from './pairing.js';
 import { parsePublicInputs, prepareGroth16VerifyingKey, verifyGroth16, type Groth16ProofJSON, type Groth16VerifyingKeyJSON } from './verify.js';
 
@@ -110,6 +111,16 @@ describe('pairing: agreement with @noble/curves and bilinearity', () => {
     const e = pairing(G1.Point.BASE, G2.Point.BASE);
     assert.ok(!gtEquals(e, gtOne()));
     assert.ok(Fp12.eql(Fp12.pow(gtToNoble(e), R), Fp12.ONE));
+  });
+
+  test('G2 line coefficients equal those of noble calcPairingPrecomputes (random points, the generator, -Q)', () => {
+    for (const q of [g2(), g2(), G2.Point.BASE, g2().negate()]) {
+      const mine = prepareG2(q).steps;
+      const noble = prepareG2Noble(q).steps;
+      assert.equal(mine.length, noble.length);
+      mine.forEach((s, i) => assert.deepEqual(s, noble[i], `step ${i}`));
+    }
+    assert.notDeepEqual(prepareG2(G2.Point.BASE).steps, prepareG2(G2.Point.BASE.double()).steps);
   });
 
   test('the identity: e(O, Q) = e(P, O) = 1, skipped inside a product; an all-identity product is 1', () => {

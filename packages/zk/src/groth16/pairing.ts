@@ -25,6 +25,7 @@
  * Browser-safe: no `node:` imports.
  */
 import { bn254 } from '@noble/curves/bn254.js';
+import { psiFrobenius } from '@noble/curves/abstract/tower.js';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
 
 const { Fp, Fp2, Fp12: NobleFp12 } = bn254.fields;
@@ -422,11 +423,138 @@ export interface PreparedG2 {
   readonly steps: readonly (readonly bigint[])[];
 }
 
+// G2 line coefficients, computed like noble's `calcPairingPrecomputes` (homogeneous
+// projective doubling and mixed addition, the same formulas and so the same numbers;
+// the tests compare them) but on bigint pairs, each Fp2 product reduced once per component.
+
+type F2 = [bigint, bigint];
+const f2red = (r: bigint, i: bigint): F2 => [red(r), red(i)];
+const f2mul = (a: F2, b: F2): F2 => {
+  const s = a[0] * b[0];
+  const t = a[1] * b[1];
+  return f2red(s - t, (a[0] + a[1]) * (b[0] + b[1]) - s - t);
+};
+const f2sqr = (a: F2): F2 => f2red((a[0] + a[1]) * (a[0] - a[1]), 2n * a[0] * a[1]);
+// sums of reduced values: a comparison and a subtraction are much cheaper than `%`
+const addp = (a: bigint, b: bigint): bigint => {
+  const r = a + b;
+  return r >= P ? r - P : r;
+};
+const subp = (a: bigint, b: bigint): bigint => {
+  const r = a - b;
+  return r < 0n ? r + P : r;
+};
+const f2add = (a: F2, b: F2): F2 => [addp(a[0], b[0]), addp(a[1], b[1])];
+const f2sub = (a: F2, b: F2): F2 => [subp(a[0], b[0]), subp(a[1], b[1])];
+const f2dbl = (a: F2): F2 => f2add(a, a);
+const f2triple = (a: F2): F2 => f2add(f2add(a, a), a);
+const f2neg = (a: F2): F2 => [a[0] === 0n ? 0n : P - a[0], a[1] === 0n ? 0n : P - a[1]];
+const half = (x: bigint): bigint => ((x & 1n) === 0n ? x : x + P) >> 1n;
+const f2half = (a: F2): F2 => [half(a[0]), half(a[1])];
+let twistB: F2 | null = null;
+const f2mulB = (a: F2): F2 => {
+  if (!twistB) {
+    const b = bn254.G2.Point.CURVE().b;
+    twistB = [b.c0, b.c1];
+  }
+  return f2mul(a, twistB);
+};
+
+/** Signed binary digits of the ate loop scalar 6x₀+2 below the leading one, most significant first. */
+const ATE_DIGITS: number[] = (() => {
+  const digits: number[] = [];
+  for (let a = 6n * BN_X + 2n; a > 1n; a >>= 1n) {
+    if ((a & 1n) === 0n) digits.unshift(0);
+    else if ((a & 3n) === 3n) {
+      digits.unshift(-1);
+      a += 1n;
+    } else digits.unshift(1);
+  }
+  return digits;
+})();
+
+interface Proj {
+  x: F2;
+  y: F2;
+  z: F2;
+}
+
+/** R ← 2R; pushes the tangent line [c2, c1, c0] = [-2YZ, 3X², 3b'Z² - Y²]. */
+function lineDouble(out: bigint[], r: Proj): void {
+  const { x, y, z } = r;
+  const t0 = f2sqr(y);
+  const t1 = f2sqr(z);
+  const t2 = f2mulB(f2triple(t1));
+  const t3 = f2triple(t2);
+  const t4 = f2sub(f2sub(f2sqr(f2add(y, z)), t1), t0);
+  const c0 = f2sub(t2, t0);
+  const c1 = f2triple(f2sqr(x));
+  const c2 = f2neg(t4);
+  out.push(c2[0], c2[1], c1[0], c1[1], c0[0], c0[1]);
+  r.x = f2half(f2mul(f2mul(f2sub(t0, t3), x), y));
+  r.y = f2sub(f2sqr(f2half(f2add(t0, t3))), f2triple(f2sqr(t2)));
+  r.z = f2mul(t0, t4);
+}
+
+/** R ← R + Q (Q affine); pushes the chord line [c2, c1, c0] = [X - QxZ, QyZ - Y, (Y - QyZ)Qx - (X - QxZ)Qy]. */
+function lineAdd(out: bigint[], r: Proj, qx: F2, qy: F2): void {
+  const { x, y, z } = r;
+  const t0 = f2sub(y, f2mul(qy, z));
+  const t1 = f2sub(x, f2mul(qx, z));
+  // t0·Qx - t1·Qy with one reduction per component
+  const a = t0[0] * qx[0], b = t0[1] * qx[1], c = t1[0] * qy[0], d = t1[1] * qy[1];
+  const c0 = f2red(a - b - c + d, (t0[0] + t0[1]) * (qx[0] + qx[1]) - a - b - (t1[0] + t1[1]) * (qy[0] + qy[1]) + c + d);
+  const c1 = f2neg(t0);
+  out.push(t1[0], t1[1], c1[0], c1[1], c0[0], c0[1]);
+  const t2 = f2sqr(t1);
+  const t3 = f2mul(t2, t1);
+  const t4 = f2mul(t2, x);
+  const t5 = f2add(f2sub(t3, f2dbl(t4)), f2mul(f2sqr(t0), z));
+  r.x = f2mul(t1, t5);
+  r.y = f2sub(f2mul(f2sub(t4, t5), t0), f2mul(t3, y));
+  r.z = f2mul(z, t3);
+}
+
+let psiMap: ((x: NobleFp2, y: NobleFp2) => [NobleFp2, NobleFp2]) | null = null;
+/** ψ (untwist-Frobenius-twist) on affine coordinates, from noble. */
+function psiAffine(x: F2, y: F2): [F2, F2] {
+  psiMap ??= psiFrobenius(Fp, Fp2, Fp2.NONRESIDUE).psi as (x: NobleFp2, y: NobleFp2) => [NobleFp2, NobleFp2];
+  const [a, b] = psiMap(Fp2.fromBigTuple(x), Fp2.fromBigTuple(y));
+  return [
+    [a.c0, a.c1],
+    [b.c0, b.c1],
+  ];
+}
+
 /**
  * Precomputes the lines of Q (a G2 point the caller has validated: on the twist and in
  * the prime-order subgroup). Reuse the result for a fixed Q.
  */
 export function prepareG2(q: G2Point): PreparedG2 {
+  if (q.is0()) return Object.freeze({ [PREPARED_G2]: true as const, infinity: true, steps: [] });
+  const a = q.toAffine();
+  const qx: F2 = [a.x.c0, a.x.c1];
+  const qy: F2 = [a.y.c0, a.y.c1];
+  const negQy = f2neg(qy);
+  const r: Proj = { x: qx, y: qy, z: [1n, 0n] };
+  const steps: bigint[][] = [];
+  for (const d of ATE_DIGITS) {
+    const step: bigint[] = [];
+    lineDouble(step, r);
+    if (d !== 0) lineAdd(step, r, qx, d === -1 ? negQy : qy);
+    steps.push(step);
+  }
+  // the two final additions of the optimal ate pairing: R + ψ(Q), then - ψ²(Q)
+  const last = steps[steps.length - 1]!;
+  const [q1x, q1y] = psiAffine(qx, qy);
+  lineAdd(last, r, q1x, q1y);
+  const [q2x, q2y] = psiAffine(q1x, q1y);
+  lineAdd(last, r, q2x, f2neg(q2y));
+  return Object.freeze({ [PREPARED_G2]: true as const, infinity: false, steps: Object.freeze(steps.map((s) => Object.freeze(s))) });
+}
+
+/** The same lines through @noble/curves (`calcPairingPrecomputes`), for the tests. */
+export function prepareG2Noble(q: G2Point): PreparedG2 {
   if (q.is0()) return Object.freeze({ [PREPARED_G2]: true as const, infinity: true, steps: [] });
   const lines = bn254.utils.calcPairingPrecomputes(q);
   const steps = lines.map((step) => {
