@@ -30,7 +30,6 @@
  * Runs in Node and browsers (no `node:` imports).
  */
 import { bn254 } from '@noble/curves/bn254.js';
-import { interleavedMSMUnsafe } from '@noble/curves/abstract/curve.js';
 import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
 import { psiFrobenius } from '@noble/curves/abstract/tower.js';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
@@ -38,6 +37,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { VeriteeError } from '@veritee/core';
 import { z } from 'zod';
+import { fixedBaseMsm } from './fixed-msm.js';
 import { gtEquals, gtFinalExponentiate, gtOne, multiMillerLoop, prepareG2, type Gt, type PreparedG2 } from './pairing.js';
 
 // ---------------------------------------------------------------------------
@@ -232,7 +232,7 @@ export interface PreparedGroth16VerifyingKey {
 
 interface PreparedInternal extends PreparedGroth16VerifyingKey {
   readonly ic0: G1Point;
-  readonly msm: ((scalars: bigint[]) => G1Point) | null;
+  readonly msm: ((scalars: readonly bigint[]) => G1Point) | null;
   readonly eAlphaBeta: Gt;
   readonly negGammaLines: Lines;
   readonly negDeltaLines: Lines;
@@ -317,7 +317,7 @@ export function prepareGroth16VerifyingKey(vk: unknown): PreparedGroth16Verifyin
     nbCommitments,
     json: j,
     ic0: ic[0]!,
-    msm: rest.length ? interleavedMSMUnsafe(G1.Point, rest, rest.length > 16 ? 6 : 4) : null,
+    msm: rest.length ? fixedBaseMsm(rest) : null,
     eAlphaBeta: pairingProduct([[prepareLines(beta), alpha]]),
     negGammaLines: prepareLines(gamma.negate()),
     negDeltaLines: prepareLines(delta.negate()),
