@@ -601,3 +601,112 @@ export function pairingProduct(pairs: readonly (readonly [G1Point, PreparedG2])[
 export function pairing(p: G1Point, q: G2Point): Gt {
   return pairingProduct([[p, prepareG2(q)]]);
 }
+
+// ---------------------------------------------------------------------------
+// G2 subgroup membership on bigint pairs (Jacobian coordinates, x = X/Z², y = Y/Z³;
+// Z = 0 is the point at infinity).
+
+interface Jac {
+  x: F2;
+  y: F2;
+  z: F2;
+}
+const F2_ZERO: F2 = [0n, 0n];
+const F2_ONE: F2 = [1n, 0n];
+const f2isZero = (a: F2): boolean => a[0] === 0n && a[1] === 0n;
+const f2eq = (a: F2, b: F2): boolean => a[0] === b[0] && a[1] === b[1];
+const JAC_INF: Jac = { x: F2_ONE, y: F2_ONE, z: F2_ZERO };
+
+/** 2P (a = 0: dbl-2009-l). */
+function jacDouble(p: Jac): Jac {
+  if (f2isZero(p.z) || f2isZero(p.y)) return JAC_INF;
+  const a = f2sqr(p.x);
+  const b = f2sqr(p.y);
+  const c = f2sqr(b);
+  const d = f2dbl(f2sub(f2sub(f2sqr(f2add(p.x, b)), a), c));
+  const e = f2triple(a);
+  const f = f2sqr(e);
+  const x3 = f2sub(f, f2dbl(d));
+  const y3 = f2sub(f2mul(e, f2sub(d, x3)), f2dbl(f2dbl(f2dbl(c))));
+  const z3 = f2dbl(f2mul(p.y, p.z));
+  return { x: x3, y: y3, z: z3 };
+}
+
+/** P + Q for any P, Q (add-2007-bl, with the doubling and inverse cases). */
+function jacAdd(p: Jac, q: Jac): Jac {
+  if (f2isZero(p.z)) return q;
+  if (f2isZero(q.z)) return p;
+  const z1z1 = f2sqr(p.z);
+  const z2z2 = f2sqr(q.z);
+  const u1 = f2mul(p.x, z2z2);
+  const u2 = f2mul(q.x, z1z1);
+  const s1 = f2mul(f2mul(p.y, q.z), z2z2);
+  const s2 = f2mul(f2mul(q.y, p.z), z1z1);
+  const h = f2sub(u2, u1);
+  const rr = f2dbl(f2sub(s2, s1));
+  if (f2isZero(h)) return f2isZero(rr) ? jacDouble(p) : JAC_INF;
+  const i = f2sqr(f2dbl(h));
+  const j = f2mul(h, i);
+  const v = f2mul(u1, i);
+  const x3 = f2sub(f2sub(f2sqr(rr), j), f2dbl(v));
+  const y3 = f2sub(f2mul(rr, f2sub(v, x3)), f2dbl(f2mul(s1, j)));
+  const z3 = f2mul(f2sub(f2sub(f2sqr(f2add(p.z, q.z)), z1z1), z2z2), h);
+  return { x: x3, y: y3, z: z3 };
+}
+
+const jacNeg = (p: Jac): Jac => ({ x: p.x, y: f2neg(p.y), z: p.z });
+
+function jacEquals(p: Jac, q: Jac): boolean {
+  const pInf = f2isZero(p.z);
+  const qInf = f2isZero(q.z);
+  if (pInf || qInf) return pInf && qInf;
+  const z1z1 = f2sqr(p.z);
+  const z2z2 = f2sqr(q.z);
+  return (
+    f2eq(f2mul(p.x, z2z2), f2mul(q.x, z1z1)) && f2eq(f2mul(f2mul(p.y, q.z), z2z2), f2mul(f2mul(q.y, p.z), z1z1))
+  );
+}
+
+/** [x₀]P by signed digits. */
+function jacMulX(p: Jac): Jac {
+  const neg = jacNeg(p);
+  let r = p; // leading digit 1
+  for (let i = 1; i < X_NAF.length; i++) {
+    r = jacDouble(r);
+    const d = X_NAF[i]!;
+    if (d === 1) r = jacAdd(r, p);
+    else if (d === -1) r = jacAdd(r, neg);
+  }
+  return r;
+}
+
+let psiConst: [F2, F2] | null = null;
+/** ψ(X, Y, Z) = (conj(X)·cₓ, conj(Y)·c_y, conj(Z)): Frobenius is a field automorphism. */
+function jacPsi(p: Jac): Jac {
+  if (!psiConst) {
+    const f = psiFrobenius(Fp, Fp2, Fp2.NONRESIDUE);
+    psiConst = [
+      [f.PSI_X.c0, f.PSI_X.c1],
+      [f.PSI_Y.c0, f.PSI_Y.c1],
+    ];
+  }
+  const conj = (a: F2): F2 => [a[0], a[1] === 0n ? 0n : P - a[1]];
+  return { x: f2mul(conj(p.x), psiConst[0]), y: f2mul(conj(p.y), psiConst[1]), z: conj(p.z) };
+}
+
+/**
+ * Whether a point of the twist E'(Fp²) lies in the prime-order subgroup G2, with the
+ * criterion gnark-crypto's `G2Affine.IsInSubGroup` uses (eprint 2022/348, sec. 3 and
+ * 5.1): [r]P = O ⇔ [x₀+1]P + ψ([x₀]P) + ψ²([x₀]P) = ψ³([2x₀]P). The caller has checked
+ * that P is on the twist; the point at infinity is in G2.
+ */
+export function g2InSubgroup(q: G2Point): boolean {
+  if (q.is0()) return true;
+  const a = q.toAffine();
+  const p: Jac = { x: [a.x.c0, a.x.c1], y: [a.y.c0, a.y.c1], z: F2_ONE };
+  const a0 = jacMulX(p);
+  const b = jacPsi(a0);
+  const res = jacPsi(b);
+  const lhs = jacAdd(jacAdd(jacAdd(a0, p), b), res);
+  return jacEquals(jacDouble(jacPsi(res)), lhs);
+}
