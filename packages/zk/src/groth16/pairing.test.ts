@@ -20,6 +20,7 @@ import {
   pairing,
   pairingProduct,
   prepareG2,
+  prepareG2Fixed,
   prepareG2Noble,
 } from './pairing.js';
 import { parsePublicInputs, prepareGroth16VerifyingKey, verifyGroth16, type Groth16ProofJSON, type Groth16VerifyingKeyJSON } from './verify.js';
@@ -121,6 +122,25 @@ describe('pairing: agreement with @noble/curves and bilinearity', () => {
       mine.forEach((s, i) => assert.deepEqual(s, noble[i], `step ${i}`));
     }
     assert.notDeepEqual(prepareG2(G2.Point.BASE).steps, prepareG2(G2.Point.BASE.double()).steps);
+  });
+
+  test('normalized fixed-point lines give the same pairings (alone and mixed with plain lines), and differ as lines', () => {
+    const qs = [g2(), g2(), G2.Point.BASE];
+    const ps = qs.map(() => g1());
+    const plain = pairingProduct(qs.map((q, i) => [ps[i]!, prepareG2(q)] as const));
+    const fixed = pairingProduct(qs.map((q, i) => [ps[i]!, prepareG2Fixed(q)] as const));
+    const mixed = pairingProduct(qs.map((q, i) => [ps[i]!, i === 0 ? prepareG2(q) : prepareG2Fixed(q)] as const));
+    assert.ok(gtEquals(plain, fixed));
+    assert.ok(gtEquals(plain, mixed));
+    assert.ok(Fp12.eql(gtToNoble(pairing(ps[0]!, qs[0]!)), gtToNoble(pairingProduct([[ps[0]!, prepareG2Fixed(qs[0]!)]]))));
+    const f = prepareG2Fixed(qs[0]!);
+    assert.equal(f.steps[0]![0], 1n);
+    assert.equal(f.steps[0]![1], 0n);
+    assert.notDeepEqual(f.steps, prepareG2(qs[0]!).steps);
+    // and bilinearity still holds through normalized lines
+    const a = scalar();
+    assert.ok(gtEquals(pairingProduct([[ps[1]!.multiply(a), f]]), pairingProduct([[ps[1]!, prepareG2Fixed(qs[0]!.multiply(a))]])));
+    assert.ok(prepareG2Fixed(G2.Point.ZERO).infinity);
   });
 
   test('the identity: e(O, Q) = e(P, O) = 1, skipped inside a product; an all-identity product is 1', () => {

@@ -247,7 +247,8 @@ function mulByLine(f: readonly bigint[], o0r: bigint, o0i: bigint, o3r: bigint, 
   const t0: bigint[] = new Array(6);
   const t1: bigint[] = new Array(6);
   const t2: bigint[] = new Array(6);
-  mul6ByFp2(f, 0, o0r, o0i, t0, 0);
+  if (o0i === 0n) for (let k = 0; k < 6; k++) t0[k] = f[k]! * o0r; // a normalized line: o0 = y_P
+  else mul6ByFp2(f, 0, o0r, o0i, t0, 0);
   mul6By01(f, 6, o3r, o3i, o4r, o4i, t1, 0);
   const s = [f[0]! + f[6]!, f[1]! + f[7]!, f[2]! + f[8]!, f[3]! + f[9]!, f[4]! + f[10]!, f[5]! + f[11]!];
   mul6By01(s, 0, o0r + o3r, o0i + o3i, o4r, o4i, t2, 0);
@@ -553,6 +554,32 @@ export function prepareG2(q: G2Point): PreparedG2 {
   return Object.freeze({ [PREPARED_G2]: true as const, infinity: false, steps: Object.freeze(steps.map((s) => Object.freeze(s))) });
 }
 
+/**
+ * The lines of a fixed Q (a verifying key's point), each divided by its c2 coefficient
+ * where that is not zero: the line becomes y_P + (c1'·x_P + c0'·v)·w, which saves the
+ * products by y_P in every Miller loop. Dividing a line by an Fp² constant changes the
+ * Miller loop's value by a factor in Fp², which the final exponentiation maps to 1
+ * (Fp²* has order p²-1, a divisor of p⁶-1): the pairing is the same (tested).
+ * Costs one Fp² inversion per line, once.
+ */
+export function prepareG2Fixed(q: G2Point): PreparedG2 {
+  const plain = prepareG2(q);
+  if (plain.infinity) return plain;
+  const steps = plain.steps.map((step) => {
+    const out = step.slice();
+    for (let k = 0; k < out.length; k += 6) {
+      const c2 = Fp2.fromBigTuple([out[k]!, out[k + 1]!]);
+      if (Fp2.is0(c2)) continue; // a vertical line stays as it is
+      const inv = Fp2.inv(c2);
+      const c1 = Fp2.mul(Fp2.fromBigTuple([out[k + 2]!, out[k + 3]!]), inv);
+      const c0 = Fp2.mul(Fp2.fromBigTuple([out[k + 4]!, out[k + 5]!]), inv);
+      out.splice(k, 6, 1n, 0n, c1.c0, c1.c1, c0.c0, c0.c1);
+    }
+    return Object.freeze(out);
+  });
+  return Object.freeze({ [PREPARED_G2]: true as const, infinity: false, steps: Object.freeze(steps) });
+}
+
 /** The same lines through @noble/curves (`calcPairingPrecomputes`), for the tests. */
 export function prepareG2Noble(q: G2Point): PreparedG2 {
   if (q.is0()) return Object.freeze({ [PREPARED_G2]: true as const, infinity: true, steps: [] });
@@ -585,7 +612,9 @@ export function multiMillerLoop(pairs: readonly (readonly [G1Point, PreparedG2])
     for (const [px, py, steps] of live) {
       const s = steps[i]!;
       for (let k = 0; k < s.length; k += 6) {
-        f = mulByLine(f, red(s[k]! * py), red(s[k + 1]! * py), red(s[k + 2]! * px), red(s[k + 3]! * px), s[k + 4]!, s[k + 5]!);
+        const c2r = s[k]!, c2i = s[k + 1]!;
+        const one = c2i === 0n && c2r === 1n; // normalized (prepareG2Fixed): c2·y_P = y_P
+        f = mulByLine(f, one ? py : red(c2r * py), one ? 0n : red(c2i * py), red(s[k + 2]! * px), red(s[k + 3]! * px), s[k + 4]!, s[k + 5]!);
       }
     }
   }

@@ -37,7 +37,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { VeriteeError } from '@veritee/core';
 import { z } from 'zod';
 import { fixedBaseMsm } from './fixed-msm.js';
-import { g2InSubgroup, gtEquals, gtFinalExponentiate, gtOne, multiMillerLoop, prepareG2, type Gt, type PreparedG2 } from './pairing.js';
+import { g2InSubgroup, gtEquals, gtFinalExponentiate, gtOne, multiMillerLoop, prepareG2, prepareG2Fixed, type Gt, type PreparedG2 } from './pairing.js';
 
 // ---------------------------------------------------------------------------
 // JSON format and schemas
@@ -234,6 +234,8 @@ function isPrepared(v: unknown): v is PreparedInternal {
 }
 
 const prepareLines = (p: G2Point): Lines => prepareG2(p);
+/** Lines of a key's fixed point, normalized once (cheaper in every Miller loop). */
+const prepareKeyLines = (p: G2Point): Lines => prepareG2Fixed(p);
 
 /**
  * Π e(Pᵢ, Qᵢ) as one multi-Miller loop and one final exponentiation (./pairing.ts);
@@ -287,9 +289,9 @@ export function prepareGroth16VerifyingKey(vk: unknown): PreparedGroth16Verifyin
     if (g.is0() || gsn.is0()) fail(VK, `vk.commitmentKeys[${i}]`, 'point at infinity');
     if (g0 === null) {
       g0 = g;
-      gLines = prepareLines(g);
+      gLines = prepareKeyLines(g);
     }
-    gSigmaNegLines.push(prepareLines(gsn));
+    gSigmaNegLines.push(prepareKeyLines(gsn));
     j.publicAndCommitmentCommitted[i]!.forEach((idx, k) => {
       // 1-based index into the public witness when commitment i is hashed:
       // nbPublic inputs followed by the i earlier commitment hashes
@@ -307,8 +309,8 @@ export function prepareGroth16VerifyingKey(vk: unknown): PreparedGroth16Verifyin
     ic0: ic[0]!,
     msm: rest.length ? fixedBaseMsm(rest) : null,
     eAlphaBeta: pairingProduct([[prepareLines(beta), alpha]]),
-    negGammaLines: prepareLines(gamma.negate()),
-    negDeltaLines: prepareLines(delta.negate()),
+    negGammaLines: prepareKeyLines(gamma.negate()),
+    negDeltaLines: prepareKeyLines(delta.negate()),
     gLines,
     gSigmaNegLines,
     committed: j.publicAndCommitmentCommitted.map((c) => [...c]),
