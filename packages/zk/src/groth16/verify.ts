@@ -33,10 +33,10 @@ import { bn254 } from '@noble/curves/bn254.js';
 import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
 import { VeriteeError } from '@veritee/core';
 import { z } from 'zod';
 import { fixedBaseMsm } from './fixed-msm.js';
+import { glvMul, randomGlvScalar } from './glv.js';
 import { g2InSubgroup, gtEquals, gtFinalExponentiate, gtOne, multiMillerLoop, prepareG2, prepareG2Fixed, type Gt, type PreparedG2 } from './pairing.js';
 
 // ---------------------------------------------------------------------------
@@ -423,17 +423,13 @@ export interface VerifyGroth16Options {
    * Run the Pedersen proof-of-knowledge check and the Groth16 equation as two separate
    * pairing products with two final exponentiations, exactly as gnark does. By default
    * both are checked in one product: the proof-of-knowledge terms are raised to a fresh
-   * random 128-bit scalar s, so a proof passes iff both checks pass, except with
-   * probability about 2^-128 (and one final exponentiation is saved).
+   * random scalar s taking 2^128 equally likely values (s₁ + λ·s₂ with 64-bit halves, see
+   * ./glv.ts), so a proof passes iff both checks pass, except with probability at most
+   * 2^-128 (and one final exponentiation is saved).
    */
   readonly separatePairingChecks?: boolean;
 }
 
-function random128(): bigint {
-  let s = 0n;
-  while (s === 0n) for (const b of randomBytes(16)) s = (s << 8n) | BigInt(b);
-  return s;
-}
 
 /**
  * Verifies a gnark BN254 Groth16 proof (with BSB22 commitments) against public inputs.
@@ -462,13 +458,17 @@ export function verifyGroth16(
     appendCommitmentInputs(key, commitments, witness).forEach((h, i) => be32(hashes, 32 * i, h));
     const rho = hashToFr(hashes, COMMITMENT_FOLD_DST);
     // e(C_0, GSigmaNeg_0) · Π e(ρ^i·C_i, GSigmaNeg_i) · e(pok, G), all raised to s
-    const s = separate ? 1n : random128();
+    // s = s₁ + λ·s₂ with 64-bit halves (./glv.ts): as good a randomizer as a uniform
+    // 128-bit scalar, and C_0 and pok are multiplied by it with 64 doublings
+    const g = separate ? null : randomGlvScalar();
+    const s = g === null ? 1n : g.s;
+    const times = (p: G1Point, c: bigint): G1Point => (c === 1n ? p : g !== null && c === g.s ? glvMul(p, g.s1, g.s2) : p.multiplyUnsafe(c));
     let coeff = s;
     for (let i = 0; i < key.nbCommitments; i++) {
-      pairs.push([key.gSigmaNegLines[i]!, coeff === 1n ? commitments[i]! : commitments[i]!.multiplyUnsafe(coeff)]);
+      pairs.push([key.gSigmaNegLines[i]!, times(commitments[i]!, coeff)]);
       coeff = (coeff * rho) % BN254_R;
     }
-    pairs.push([key.gLines!, s === 1n ? pok : pok.multiplyUnsafe(s)]);
+    pairs.push([key.gLines!, times(pok, s)]);
     if (separate) {
       if (!gtEquals(pairingProduct(pairs), gtOne())) return false;
       pairs.length = 0;
