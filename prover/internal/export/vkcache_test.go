@@ -47,4 +47,3 @@ func TestVerifyingKeyCache(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
