@@ -22,6 +22,7 @@ import {
   verifyWithGo,
   veriteeHome,
   type ClaimDefinition,
+  type ProverStep,
   type VerificationKeyDocument,
 } from '../src/index.js';
 
@@ -41,7 +42,7 @@ interface Case {
   target?: string;
   /** TypeScript commitment + reference computation. */
   reference: () => void;
-  prove: (pool: ProverPool) => Promise<{ bundle: unknown; timings: { witnessMs: number; proveMs: number } }>;
+  prove: (pool: ProverPool, steps?: boolean) => Promise<{ bundle: unknown; timings: { witnessMs: number; proveMs: number; steps?: ProverStep[] } }>;
 }
 
 /** One case per registered claim that describes a sample workload (and has no prover-side preparation). */
@@ -60,7 +61,7 @@ function caseOf(def: ClaimDefinition): Case | undefined {
       def.commit(s.params, data, 1n);
       def.compute(s.params, data);
     },
-    prove: (pool) => prove(pool, def.kind, { params: s.params, data }),
+    prove: (pool, steps) => prove(pool, def.kind, { params: s.params, data, ...(steps ? { steps } : {}) }),
   };
 }
 
@@ -107,6 +108,8 @@ interface Row {
   /** Prover CPU time of a whole prove request (witness + prove), median. */
   cpuMs?: number;
   load: number;
+  /** The prover's step breakdown (warm-up proof). */
+  steps: ProverStep[];
 }
 
 const rows: Row[] = [];
@@ -133,7 +136,7 @@ for (const def of claimDefinitions()) {
       c.reference();
       ref.push(performance.now() - s);
     }
-    await c.prove(pool); // warm-up: loads the keys
+    const warm = await c.prove(pool, true); // warm-up: loads the keys; with the prover's step breakdown
     const proofs = [];
     const cpu: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -173,6 +176,7 @@ for (const def of claimDefinitions()) {
       peakMb: info.peakRssKb / 1024,
       ...(cpu.length ? { cpuMs: median(cpu) } : {}),
       load: loadavg()[0]!,
+      steps: warm.timings.steps ?? [],
     });
     process.stderr.write(`  ${c.claim} done\n`);
   } finally {
@@ -191,3 +195,18 @@ for (const r of rows) {
 }
 console.log('\nPer element = constraints of the size class / real elements proven (cells or requests). Prover CPU = user + system time of the');
 console.log('prover process for the prove request (gnark uses every core, so on an idle machine wall ≈ CPU / cores). Targets from issue 4.');
+
+// The prover's steps (CPU time of each, timed one after the other on all cores).
+const stepNames = [...new Set(rows.flatMap((r) => r.steps.map((s) => s.step)))];
+if (stepNames.length) {
+  console.log('\n### Prover steps (CPU time per step, from the warm-up proof: `steps: true`)\n');
+  console.log(`| claim | ${stepNames.join(' | ')} | sum (wall) |`);
+  console.log(`|---|${stepNames.map(() => '---:').join('|')}|---:|`);
+  for (const r of rows) {
+    const cell = (n: string) => {
+      const st = r.steps.find((s) => s.step === n);
+      return st ? fmt(st.cpuMs) : '-';
+    };
+    console.log(`| ${r.c.claim} | ${stepNames.map(cell).join(' | ')} | ${fmt(r.steps.reduce((a, s) => a + s.ms, 0))} |`);
+  }
+}

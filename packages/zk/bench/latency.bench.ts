@@ -6,7 +6,11 @@
  * commitment; version 1 hashes them in the circuit).
  * Uses the veritee home ($VERITEE_HOME or ~/.veritee): missing keys are made by a
  * dev setup, timed, and cached.
+ * The warm-up proof asks the prover for its step breakdown (solve, FFTs, each MSM,
+ * timed one after the other); a table per size follows the summary. CPU times are
+ * printed beside wall times: on a shared machine they say what the work costs.
  */
+import { loadavg } from 'node:os';
 import { latencyCommitment } from '@veritee/core';
 import {
   devSetup,
@@ -22,6 +26,7 @@ import {
   verifyWithGo,
   veriteeHome,
   bundlePublicInputs,
+  type ProverStep,
   type VerificationKeyDocument,
 } from '../src/index.js';
 
@@ -57,9 +62,14 @@ interface Row {
   commitTs: number;
   witness: number;
   prove: number;
+  proveCpu: number | undefined;
   goVerify: number;
   tsVerify: number;
+  tsVerifyCpu: number;
+  tsRuns: number;
   peakMb: number;
+  steps: ProverStep[];
+  load: string;
 }
 
 const rows: Row[] = [];
@@ -86,7 +96,8 @@ for (const [version, n] of versions.flatMap((v) => sizes.map((n) => [v, n] as co
     const c0 = performance.now();
     latencyCommitment({ salt: 1n, periodStartUs: P0, periodEndUs: P0 + DAY, records: recs });
     const commitTs = performance.now() - c0;
-    await prove(pool, claim, { params, data: { records: recs }, capacity }); // warm-up: loads keys
+    // warm-up (loads the keys) with the prover's step breakdown
+    const warm = await prove(pool, claim, { params, data: { records: recs }, capacity, steps: true });
     const r = await prove(pool, claim, { params, data: { records: recs }, capacity });
     const keys = new KeyRing();
     keys.add(vk);
@@ -98,16 +109,21 @@ for (const [version, n] of versions.flatMap((v) => sizes.map((n) => [v, n] as co
     }
     verifyProofBundle(r.bundle, { keys, allowDevSetup: true });
     const tsTimes: number[] = [];
-    for (let i = 0; i < 15; i++) {
+    const tsCpu: number[] = [];
+    const tsRuns = 31;
+    for (let i = 0; i < tsRuns; i++) {
+      const c0 = process.cpuUsage();
       const v0 = performance.now();
       const v = verifyProofBundle(r.bundle, { keys, allowDevSetup: true });
       tsTimes.push(performance.now() - v0);
+      const c = process.cpuUsage(c0);
+      tsCpu.push((c.user + c.system) / 1000);
       if (!v.ok) throw new Error('TypeScript verifier rejected the benchmark proof');
     }
     const info = await pool.request<{ peakRssKb: number }>({ op: 'info' });
     let domain = 1;
     while (domain < vk.constraints + vk.publicInputs.length + 1) domain *= 2;
-    rows.push({ version, domain, n, capacity, constraints: vk.constraints, setup, commitTs, witness: r.timings.witnessMs, prove: r.timings.proveMs, goVerify: median(goTimes), tsVerify: median(tsTimes), peakMb: info.peakRssKb / 1024 });
+    rows.push({ version, domain, n, capacity, constraints: vk.constraints, setup, commitTs, witness: r.timings.witnessMs, prove: r.timings.proveMs, proveCpu: r.timings.proveCpuMs, goVerify: median(goTimes), tsVerify: median(tsTimes), tsVerifyCpu: median(tsCpu), tsRuns, peakMb: info.peakRssKb / 1024, steps: warm.timings.steps ?? [], load: loadavg().map((x) => x.toFixed(1)).join(' ') });
     process.stderr.write(`  v${version} ${n} records done\n`);
   } finally {
     await pool.close();
@@ -115,9 +131,18 @@ for (const [version, n] of versions.flatMap((v) => sizes.map((n) => [v, n] as co
 }
 
 console.log('\n## Latency SLA proofs (Groth16/BN254, gnark; verification warm, median)\n');
-console.log('| version | records | size class | constraints | per record | FFT domain | dev setup | TS commitment | witness | prove (Go) | verify Go | verify TS | prover peak RSS |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| version | records | size class | constraints | per record | FFT domain | dev setup | TS commitment | witness | prove (Go) | prove CPU | verify Go | verify TS | verify TS CPU | prover peak RSS | load (1/5/15 min) |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const r of rows) {
-  console.log(`| v${r.version} | ${r.n.toLocaleString('en')} | ${r.capacity} | ${r.constraints.toLocaleString('en')} | ${(r.constraints / r.capacity).toFixed(1)} | 2^${Math.log2(r.domain)} | ${r.setup} | ${fmt(r.commitTs)} | ${fmt(r.witness)} | ${fmt(r.prove)} | ${fmt(r.goVerify)} | ${fmt(r.tsVerify)} | ${r.peakMb.toFixed(0)} MiB |`);
+  console.log(`| v${r.version} | ${r.n.toLocaleString('en')} | ${r.capacity} | ${r.constraints.toLocaleString('en')} | ${(r.constraints / r.capacity).toFixed(1)} | 2^${Math.log2(r.domain)} | ${r.setup} | ${fmt(r.commitTs)} | ${fmt(r.witness)} | ${fmt(r.prove)} | ${r.proveCpu === undefined ? '-' : fmt(r.proveCpu)} | ${fmt(r.goVerify)} | ${fmt(r.tsVerify)} | ${fmt(r.tsVerifyCpu)} (n=${r.tsRuns}) | ${r.peakMb.toFixed(0)} MiB | ${r.load} |`);
+}
+for (const r of rows) {
+  if (!r.steps.length) continue;
+  const total = r.steps.reduce((a, s) => a + s.ms, 0);
+  console.log(`\n### Prover steps, v${r.version}, ${r.n.toLocaleString('en')} records (timed one after the other, each on all cores)\n`);
+  console.log('| step | size | wall | CPU | share of wall |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const s of r.steps) console.log(`| ${s.step} | ${s.size.toLocaleString('en')} | ${fmt(s.ms)} | ${fmt(s.cpuMs)} | ${((100 * s.ms) / total).toFixed(1)} % |`);
+  console.log(`| sum | | ${fmt(total)} | ${fmt(r.steps.reduce((a, s) => a + s.cpuMs, 0))} | |`);
 }
 console.log('\nTargets: 50,000 records proven in ≤ 10 s; verification ≤ 5 ms (Go) and ≤ 30 ms (TS).');

@@ -35,6 +35,32 @@ export interface ProveInput<PI, D> extends RequestOptions {
   salt?: bigint;
   /** Size class; default the smallest that fits. */
   capacity?: number;
+  /**
+   * Benchmarks: also time each prover step (the Go prover repeats the computation step
+   * by step after the proof, so the call takes about twice as long). Default false.
+   */
+  steps?: boolean;
+}
+
+/** One prover step timed by the Go prover (`prover/internal/profile`). */
+export interface ProverStep {
+  /** solve, commitment pok, fft: …, msm: A (G1), msm: B (G1), msm: B (G2), msm: K (G1), msm: H (G1) */
+  step: string;
+  /** Constraints solved, FFT domain size or MSM length. */
+  size: number;
+  /** Wall time. */
+  ms: number;
+  /** Prover process CPU time during the step. */
+  cpuMs: number;
+}
+
+/** Prover timings; `proveCpuMs` is the prover process's CPU time during the proof. */
+export interface ProveTimings {
+  witnessMs: number;
+  proveMs: number;
+  proveCpuMs?: number;
+  /** Only when `steps` was asked for. */
+  steps?: ProverStep[];
 }
 
 export interface ProveResult<B = ProofBundle> {
@@ -46,7 +72,7 @@ export interface ProveResult<B = ProofBundle> {
    * (`veritee audit`).
    */
   opening: { salt: string };
-  timings: { witnessMs: number; proveMs: number; totalMs: number };
+  timings: ProveTimings & { totalMs: number };
   /** Claim-specific facts from its `prepare` step (inclusion: `tree`). */
   [detail: string]: unknown;
 }
@@ -56,7 +82,7 @@ interface ProveResponse {
   publicInputs: string[];
   outputs: unknown;
   vk: unknown;
-  timings: { witnessMs: number; proveMs: number };
+  timings: ProveTimings;
 }
 
 function definitionOf(claim: string | ClaimDefinition): ClaimDefinition {
@@ -109,7 +135,7 @@ export async function prove(pool: ProverPool, claim: string | ClaimDefinition, i
   const outputs = def.compute(params, data);
 
   const res = await pool.request<ProveResponse>(
-    { op: 'prove', circuit: def.kind, version: def.version, capacity, input: proverInputOf(def, params, data, salt), ...(def.binding === 'bsb22' ? { mask: bsb22Mask(salt).toString() } : {}) },
+    { op: 'prove', circuit: def.kind, version: def.version, capacity, input: proverInputOf(def, params, data, salt), ...(def.binding === 'bsb22' ? { mask: bsb22Mask(salt).toString() } : {}), ...(input.steps === true ? { steps: true } : {}) },
     opts,
   );
   const vk = parseVerificationKeyDocument(res.vk, 'prover verification key');

@@ -409,7 +409,7 @@ func PublicInputsFromJSON(public []string) (fr.Vector, error) {
 // wrapping ErrMalformed are structural; any other error means the proof was
 // well formed but rejected.
 func Verify(vkJ *VKJSON, proofJ *ProofJSONT, public []string) error {
-	vk, err := vkFromJSON(vkJ)
+	vk, err := cachedVK(vkJ)
 	if err != nil {
 		return err
 	}

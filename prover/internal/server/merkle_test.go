@@ -63,6 +63,7 @@ func TestInclusionProveOverProtocol(t *testing.T) {
 		`{"id":2,"op":"prove","circuit":"inclusion","capacity":1024,"input":{"components":` + list + `,"component":` + target + `}}`,
 		`{"id":3,"op":"prove","circuit":"inclusion","capacity":1024,"input":{"components":` + list + `,"component":{"name":"bin/evil","sha256":"` + strings.Repeat("ab", 32) + `"}}}`,
 		`{"id":4,"op":"prove","circuit":"inclusion","capacity":1024,"input":{"components":` + list + `,"component":{"name":"bin/sh","sha256":"` + strings.Repeat("ab", 32) + `"}}}`,
+		`{"id":5,"op":"prove","circuit":"inclusion","capacity":1024,"steps":true,"input":{"components":` + list + `,"component":` + target + `}}`,
 	}, "\n")+"\n")
 	var results []line
 	for _, l := range ls {
@@ -70,13 +71,33 @@ func TestInclusionProveOverProtocol(t *testing.T) {
 			results = append(results, l)
 		}
 	}
-	if len(results) != 4 || results[1].Error != nil {
+	if len(results) != 5 || results[1].Error != nil {
 		t.Fatalf("prove failed: %+v", results)
 	}
 	if pi := results[1].Result["publicInputs"].([]any); len(pi) != 11 {
 		t.Fatalf("%d public inputs", len(pi))
 	}
-	for _, l := range results[2:] {
+	// timings: CPU time always, the step breakdown only on request
+	tm := results[1].Result["timings"].(map[string]any)
+	if _, ok := tm["proveCpuMs"].(float64); !ok || tm["steps"] != nil {
+		t.Fatalf("timings without steps: %+v", tm)
+	}
+	if results[4].Error != nil {
+		t.Fatalf("prove with steps: %+v", results[4].Error)
+	}
+	steps, _ := results[4].Result["timings"].(map[string]any)["steps"].([]any)
+	var names []string
+	for _, st := range steps {
+		m := st.(map[string]any)
+		if ms, ok := m["ms"].(float64); !ok || ms < 0 {
+			t.Fatalf("step %+v", m)
+		}
+		names = append(names, m["step"].(string))
+	}
+	if strings.Join(names, ",") != "solve,commitment pok,fft: 3 inverse,fft: 3 on coset,fft: quotient + inverse on coset,msm: A (G1),msm: B (G1),msm: B (G2),msm: K (G1),msm: H (G1)" {
+		t.Fatalf("steps %v", names)
+	}
+	for _, l := range results[2:4] {
 		if l.Error == nil || l.Error.Code != "INCLUSION_COMPONENT_NOT_FOUND" {
 			t.Fatalf("component not in the tree: %+v", l.Error)
 		}

@@ -9,6 +9,8 @@
 //	<- {"id":2,"ok":true,"result":{"vk":{...veritee.vk/v1...}}}
 //	-> {"id":3,"op":"prove","circuit":"latency","capacity":1024,"input":{...}}
 //	<- {"id":3,"ok":true,"result":{"proof":{...},"publicInputs":["..."],"outputs":{...},"timings":{...}}}
+//	   (timings: witnessMs, proveMs, proveCpuMs; with "steps":true in the request also
+//	   steps, a list of {"step","size","ms","cpuMs"} from internal/profile)
 //	-> {"id":4,"op":"verify","vk":{...},"proof":{...},"publicInputs":[...],"allowDevSetup":true}
 //	<- {"id":4,"ok":true,"result":{"valid":false,"code":"ZK_PROOF_INVALID","reason":"..."}}
 //	<- {"id":5,"ok":false,"error":{"code":"ZK_SETUP_MISSING","message":"..."}}
@@ -41,10 +43,12 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/constraint/solver"
 	"github.com/consensys/gnark/frontend"
 	"github.com/veritee/veritee/prover/internal/circuits"
 	"github.com/veritee/veritee/prover/internal/export"
 	"github.com/veritee/veritee/prover/internal/keys"
+	"github.com/veritee/veritee/prover/internal/profile"
 )
 
 // MaxLine bounds one request line (a 65536-record prove request is ~2 MB; a
@@ -65,6 +69,9 @@ type Request struct {
 	Proof         *export.ProofJSONT `json:"proof,omitempty"`
 	PublicInputs  []string           `json:"publicInputs,omitempty"`
 	AllowDevSetup bool               `json:"allowDevSetup,omitempty"`
+	// Steps asks prove for a per-step timing breakdown (internal/profile): after the
+	// proof, the same computation is run again step by step and timed. Benchmarks only.
+	Steps bool `json:"steps,omitempty"`
 }
 
 type response struct {
@@ -289,12 +296,22 @@ func (s *Server) prove(req *Request) (any, error) {
 	if mask != nil {
 		opts = append(opts, backend.WithSolverOptions(export.MaskOption(mask)))
 	}
-	t1 := time.Now()
+	t1, c1 := time.Now(), cpuTime()
 	proof, err := groth16.Prove(k.CCS, k.PK, w, opts...)
 	if err != nil {
 		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: "the witness does not satisfy the circuit: " + err.Error()}
 	}
-	t2 := time.Now()
+	t2, c2 := time.Now(), cpuTime()
+	var steps []profile.Step
+	if req.Steps {
+		var solverOpts []solver.Option
+		if mask != nil {
+			solverOpts = append(solverOpts, export.MaskOption(mask))
+		}
+		if _, steps, err = profile.Prove(k.CCS, k.PK, w, solverOpts...); err != nil {
+			return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: "the witness does not satisfy the circuit: " + err.Error()}
+		}
+	}
 	pj, err := export.ProofJSON(proof)
 	if err != nil {
 		return nil, err
@@ -307,9 +324,13 @@ func (s *Server) prove(req *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	timings := map[string]any{"witnessMs": t1.Sub(t0).Milliseconds(), "proveMs": t2.Sub(t1).Milliseconds(), "proveCpuMs": (c2 - c1).Milliseconds()}
+	if steps != nil {
+		timings["steps"] = steps
+	}
 	return map[string]any{
 		"proof": pj, "publicInputs": public, "outputs": outputs, "vk": k.Doc,
-		"timings": map[string]int64{"witnessMs": t1.Sub(t0).Milliseconds(), "proveMs": t2.Sub(t1).Milliseconds()},
+		"timings": timings,
 	}, nil
 }
 

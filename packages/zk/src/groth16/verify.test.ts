@@ -332,6 +332,7 @@ describe('groth16 verifier: G2 subgroup check', () => {
     const Fp2 = fields.Fp2;
     const h = G2.Point.CURVE().h;
     let n = 0;
+    let smallChecked = 0;
     for (let i = 1; n < 12; i++) {
       const x = Fp2.fromBigTuple([BigInt(i) * 7919n, BigInt(i) * 104729n + 3n]);
       let y;
@@ -349,8 +350,19 @@ describe('groth16 verifier: G2 subgroup check', () => {
       const c = t.multiplyUnsafe(h >> 128n).add(p.multiplyUnsafe(h & ((1n << 128n) - 1n)));
       assert.equal(isInG2Subgroup(c), true);
       assert.equal(c.isTorsionFree(), true);
+      // [r]P: a point whose order divides the cofactor, not the identity; and P + a G2 point
+      const small = p.multiplyUnsafe(fields.Fr.ORDER - 1n).add(p);
+      if (!small.is0()) {
+        smallChecked++;
+        assert.equal(isInG2Subgroup(small), false);
+        assert.equal(small.isTorsionFree(), false);
+      }
+      assert.equal(isInG2Subgroup(c.add(p)), false);
+      assert.equal(isInG2Subgroup(c.negate()), true);
+      assert.equal(isInG2Subgroup(c.double()), true);
       n++;
     }
+    assert.ok(smallChecked > 0);
     assert.equal(isInG2Subgroup(G2.Point.BASE.multiply(123456789n)), true);
     assert.equal(isInG2Subgroup(G2.Point.ZERO), true);
   });

@@ -30,14 +30,14 @@
  * Runs in Node and browsers (no `node:` imports).
  */
 import { bn254 } from '@noble/curves/bn254.js';
-import { interleavedMSMUnsafe } from '@noble/curves/abstract/curve.js';
 import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
-import { psiFrobenius } from '@noble/curves/abstract/tower.js';
 import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from '@noble/hashes/utils.js';
 import { VeriteeError } from '@veritee/core';
 import { z } from 'zod';
+import { fixedBaseMsm } from './fixed-msm.js';
+import { glvMul, randomGlvScalar } from './glv.js';
+import { g2InSubgroup, gtEquals, gtFinalExponentiate, gtOne, multiMillerLoop, prepareG2, prepareG2Fixed, type Gt, type PreparedG2 } from './pairing.js';
 
 // ---------------------------------------------------------------------------
 // JSON format and schemas
@@ -98,12 +98,11 @@ export const COMMITMENT_FOLD_DST = 'G16-BSB22';
 // Curve helpers
 
 const { G1, G2, fields } = bn254;
-const { Fp, Fp2, Fp12 } = fields;
+const { Fp, Fp2 } = fields;
 type Fp2T = ReturnType<typeof Fp2.fromBigTuple>;
-type Fp12T = ReturnType<typeof bn254.pairing>;
 type G1Point = WeierstrassPoint<bigint>;
 type G2Point = WeierstrassPoint<Fp2T>;
-type Lines = ReturnType<typeof bn254.utils.calcPairingPrecomputes>;
+type Lines = PreparedG2;
 
 /** Base field modulus p. */
 export const BN254_P: bigint = Fp.ORDER;
@@ -113,26 +112,15 @@ export const BN254_R: bigint = fields.Fr.ORDER;
 const G1_B = G1.Point.CURVE().b;
 const G2_B = G2.Point.CURVE().b;
 
-/** BN254 seed x₀. */
-const BN_X = 4965661367192848881n;
-let frob: ReturnType<typeof psiFrobenius> | null = null;
-const psi = (p: G2Point): G2Point => (frob ??= psiFrobenius(Fp, Fp2, Fp2.NONRESIDUE)).G2psi(G2.Point, p);
-
 /**
  * G2 subgroup membership exactly as gnark-crypto's `G2Affine.IsInSubGroup`
  * (eprint 2022/348, sec. 3 and 5.1): for P on the twist,
  * [r]P = O  ⇔  [x₀+1]P + ψ([x₀]P) + ψ²([x₀]P) = ψ³([2x₀]P).
- * About twice as fast as noble's `isTorsionFree` ([6x₀²]P = ψ(P)); the tests check that
- * both agree.
+ * Computed on bigint pairs in ./pairing.ts (about twice as fast as with noble's points,
+ * and four times as fast as noble's `isTorsionFree`); the tests check that both agree.
  */
 export function isInG2Subgroup(p: G2Point): boolean {
-  if (p.is0()) return true;
-  const a0 = p.multiplyUnsafe(BN_X);
-  const b = psi(a0);
-  const a = a0.add(p);
-  const res = psi(b);
-  const c = res.add(b).add(a);
-  return psi(res).double().equals(c);
+  return g2InSubgroup(p);
 }
 
 type ErrCode = 'ZK_VK_INVALID' | 'ZK_BUNDLE_INVALID';
@@ -232,8 +220,8 @@ export interface PreparedGroth16VerifyingKey {
 
 interface PreparedInternal extends PreparedGroth16VerifyingKey {
   readonly ic0: G1Point;
-  readonly msm: ((scalars: bigint[]) => G1Point) | null;
-  readonly eAlphaBeta: Fp12T;
+  readonly msm: ((scalars: readonly bigint[]) => G1Point) | null;
+  readonly eAlphaBeta: Gt;
   readonly negGammaLines: Lines;
   readonly negDeltaLines: Lines;
   readonly gLines: Lines | null; // commitment keys' common G
@@ -245,16 +233,17 @@ function isPrepared(v: unknown): v is PreparedInternal {
   return typeof v === 'object' && v !== null && (v as { [PREPARED]?: unknown })[PREPARED] === true;
 }
 
-const prepareLines = (p: G2Point): Lines => bn254.utils.calcPairingPrecomputes(p);
+const prepareLines = (p: G2Point): Lines => prepareG2(p);
+/** Lines of a key's fixed point, normalized once (cheaper in every Miller loop). */
+const prepareKeyLines = (p: G2Point): Lines => prepareG2Fixed(p);
 
-function millerLoop(pairs: [Lines, G1Point][]): Fp12T {
-  const batch: [Lines, bigint, bigint][] = [];
-  for (const [lines, p] of pairs) {
-    if (p.is0()) continue; // e(O, Q) = 1, as in gnark's MillerLoop
-    const a = p.toAffine();
-    batch.push([lines, a.x, a.y]);
-  }
-  return batch.length === 0 ? Fp12.ONE : bn254.millerLoopBatch(batch);
+/**
+ * Π e(Pᵢ, Qᵢ) as one multi-Miller loop and one final exponentiation (./pairing.ts);
+ * pairs with P at infinity contribute 1 (e(O, Q) = 1, as in gnark's MillerLoop).
+ */
+function pairingProduct(pairs: [Lines, G1Point][]): Gt {
+  const live = pairs.filter(([, p]) => !p.is0()).map(([lines, p]) => [p, lines] as const);
+  return live.length === 0 ? gtOne() : gtFinalExponentiate(multiMillerLoop(live));
 }
 
 const VK = 'ZK_VK_INVALID';
@@ -300,9 +289,9 @@ export function prepareGroth16VerifyingKey(vk: unknown): PreparedGroth16Verifyin
     if (g.is0() || gsn.is0()) fail(VK, `vk.commitmentKeys[${i}]`, 'point at infinity');
     if (g0 === null) {
       g0 = g;
-      gLines = prepareLines(g);
+      gLines = prepareKeyLines(g);
     }
-    gSigmaNegLines.push(prepareLines(gsn));
+    gSigmaNegLines.push(prepareKeyLines(gsn));
     j.publicAndCommitmentCommitted[i]!.forEach((idx, k) => {
       // 1-based index into the public witness when commitment i is hashed:
       // nbPublic inputs followed by the i earlier commitment hashes
@@ -318,10 +307,10 @@ export function prepareGroth16VerifyingKey(vk: unknown): PreparedGroth16Verifyin
     nbCommitments,
     json: j,
     ic0: ic[0]!,
-    msm: rest.length ? interleavedMSMUnsafe(G1.Point, rest, rest.length > 16 ? 6 : 4) : null,
-    eAlphaBeta: Fp12.finalExponentiate(millerLoop([[prepareLines(beta), alpha]])),
-    negGammaLines: prepareLines(gamma.negate()),
-    negDeltaLines: prepareLines(delta.negate()),
+    msm: rest.length ? fixedBaseMsm(rest) : null,
+    eAlphaBeta: pairingProduct([[prepareLines(beta), alpha]]),
+    negGammaLines: prepareKeyLines(gamma.negate()),
+    negDeltaLines: prepareKeyLines(delta.negate()),
     gLines,
     gSigmaNegLines,
     committed: j.publicAndCommitmentCommitted.map((c) => [...c]),
@@ -434,17 +423,13 @@ export interface VerifyGroth16Options {
    * Run the Pedersen proof-of-knowledge check and the Groth16 equation as two separate
    * pairing products with two final exponentiations, exactly as gnark does. By default
    * both are checked in one product: the proof-of-knowledge terms are raised to a fresh
-   * random 128-bit scalar s, so a proof passes iff both checks pass, except with
-   * probability about 2^-128 (and one final exponentiation is saved).
+   * random scalar s taking 2^128 equally likely values (s₁ + λ·s₂ with 64-bit halves, see
+   * ./glv.ts), so a proof passes iff both checks pass, except with probability at most
+   * 2^-128 (and one final exponentiation is saved).
    */
   readonly separatePairingChecks?: boolean;
 }
 
-function random128(): bigint {
-  let s = 0n;
-  while (s === 0n) for (const b of randomBytes(16)) s = (s << 8n) | BigInt(b);
-  return s;
-}
 
 /**
  * Verifies a gnark BN254 Groth16 proof (with BSB22 commitments) against public inputs.
@@ -473,15 +458,19 @@ export function verifyGroth16(
     appendCommitmentInputs(key, commitments, witness).forEach((h, i) => be32(hashes, 32 * i, h));
     const rho = hashToFr(hashes, COMMITMENT_FOLD_DST);
     // e(C_0, GSigmaNeg_0) · Π e(ρ^i·C_i, GSigmaNeg_i) · e(pok, G), all raised to s
-    const s = separate ? 1n : random128();
+    // s = s₁ + λ·s₂ with 64-bit halves (./glv.ts): as good a randomizer as a uniform
+    // 128-bit scalar, and C_0 and pok are multiplied by it with 64 doublings
+    const g = separate ? null : randomGlvScalar();
+    const s = g === null ? 1n : g.s;
+    const times = (p: G1Point, c: bigint): G1Point => (c === 1n ? p : g !== null && c === g.s ? glvMul(p, g.s1, g.s2) : p.multiplyUnsafe(c));
     let coeff = s;
     for (let i = 0; i < key.nbCommitments; i++) {
-      pairs.push([key.gSigmaNegLines[i]!, coeff === 1n ? commitments[i]! : commitments[i]!.multiplyUnsafe(coeff)]);
+      pairs.push([key.gSigmaNegLines[i]!, times(commitments[i]!, coeff)]);
       coeff = (coeff * rho) % BN254_R;
     }
-    pairs.push([key.gLines!, s === 1n ? pok : pok.multiplyUnsafe(s)]);
+    pairs.push([key.gLines!, times(pok, s)]);
     if (separate) {
-      if (!Fp12.eql(Fp12.finalExponentiate(millerLoop(pairs)), Fp12.ONE)) return false;
+      if (!gtEquals(pairingProduct(pairs), gtOne())) return false;
       pairs.length = 0;
     }
   }
@@ -492,5 +481,5 @@ export function verifyGroth16(
   for (const c of commitments) kSum = kSum.add(c);
   pairs.push([key.negDeltaLines, krs], [key.negGammaLines, kSum]);
   if (!bs.is0()) pairs.push([prepareLines(bs), ar]); // e(Ar, O) = 1
-  return Fp12.eql(Fp12.finalExponentiate(millerLoop(pairs)), key.eAlphaBeta);
+  return gtEquals(pairingProduct(pairs), key.eAlphaBeta);
 }
