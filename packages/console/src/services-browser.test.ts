@@ -183,6 +183,7 @@ test('control-plane page: the decision and its proof status; its bundle verified
   await page.click('#cp-verify');
   await page.locator(`tr[data-decision="${services.decisions[0]}"][data-browser="verified"]`).waitFor();
   assert.equal(await row.getAttribute('data-disagrees'), 'false');
+  assert.equal(await page.locator('svg.chart circle.pt.c0:not(.hollow)').count(), 1);
   const ms = Number(await page.locator('#decisions').getAttribute('data-ms'));
   assert.match(await page.locator('#cp-status').innerText(), /^Checked 1 proof bundle of 1 decisions/);
   process.stderr.write(`# control-plane decision proof verified in Chromium in ${ms.toFixed(0)} ms\n`);
@@ -199,6 +200,9 @@ test('control-plane page: the decision and its proof status; its bundle verified
   assert.equal(await row.getAttribute('data-disagrees'), 'true');
   assert.equal(await row.locator('li[data-check="proof.groth16"]').getAttribute('data-ok'), 'false');
   assert.equal(await row.locator('li[data-check="decision.params"]').getAttribute('data-ok'), 'false');
+  // The replicas plot marks the decision's point hollow: its proof no longer verifies here.
+  assert.deepEqual(await page.$$eval('svg.chart > title', (t) => t.map((x) => x.textContent)), ['Replicas over time']);
+  assert.equal(await page.locator('svg.chart circle.pt.c0.hollow').count(), 1);
   await assertNoCsp(page);
   await page.close();
 });

@@ -6,6 +6,7 @@
 import { KeyRing } from '@veritee/zk/verify';
 import { checkDecision, normalizeDecision, type DecisionCheck, type NormalizedDecision } from '../../src/decision-check.js';
 import { fetchSameOrigin, getService, listKeys, ServiceError } from './api.js';
+import { chart, type Series } from './charts.js';
 import { clear, field, fmtTime, h } from './dom.js';
 import { parseKeyText, type TrustedKey } from './verifier.js';
 
@@ -177,6 +178,7 @@ function showDecisions(out: HTMLElement, decisions: NormalizedDecision[], result
       h('td', {}, ms(d.atMs)),
     );
   });
+  out.append(replicasChart(decisions, results));
   out.append(
     h(
       'div',
@@ -189,4 +191,31 @@ function showDecisions(out: HTMLElement, decisions: NormalizedDecision[], result
       ),
     ),
   );
+}
+
+/** Replicas in force after each decision, per workload; a filled point is a decision whose proof verified (here once checked, else as the control plane says). */
+function replicasChart(decisions: NormalizedDecision[], results: Map<string, DecisionCheck> | undefined): HTMLElement {
+  const byWorkload = new Map<string, Series>();
+  for (const d of [...decisions].sort((a, b) => a.atMs - b.atMs)) {
+    let sr = byWorkload.get(d.workload);
+    if (!sr) {
+      if (byWorkload.size >= 4) continue;
+      sr = { label: `${d.workload}: replicas after each decision; filled = proof verified`, cls: `c${byWorkload.size}`, line: true, points: [] };
+      byWorkload.set(d.workload, sr);
+    }
+    const verified = results ? results.get(d.id)?.verdict === 'verified' : d.proofState === 'verified';
+    sr.points.push({ x: d.atMs * 1000, y: d.to, filled: verified, note: `${d.metric} ${d.direction} ${d.from} → ${d.to}: ${d.reason}; proof ${results ? (results.get(d.id)?.verdict ?? 'not checked') : d.proofState}` });
+  }
+  const ys = decisions.flatMap((d) => [d.from, d.to]);
+  return chart({
+    title: 'Replicas over time',
+    desc: `Replicas in force after each of ${decisions.length} scaling decision${decisions.length === 1 ? '' : 's'}; a filled point is a decision whose proof verified${results ? ' in this browser' : ' (as the control plane says)'}.`,
+    xLabel: 'decision time',
+    yLabel: 'replicas',
+    xFormat: (x) => fmtTime(x).slice(5, 16),
+    yFormat: (y) => y.toFixed(0),
+    series: [...byWorkload.values()],
+    yMin: 0,
+    yMax: Math.max(1, ...ys) + 1,
+  });
 }
