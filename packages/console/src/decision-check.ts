@@ -145,9 +145,14 @@ export function checkDecision(d: NormalizedDecision, opts: { keys: KeyRing; allo
   if (d.claims.length === 0) return { verdict: 'unprovable', disagrees: d.proofState === 'verified', claims: [], unpaired: d.bundles.length };
   const pairs = pairClaims(d);
   if (d.bundles.length === 0) return { verdict: 'no-proof', disagrees: d.proofState === 'verified', claims: [], unpaired: 0 };
-  const claims = pairs.map(({ claim, bundle }) =>
-    bundle === undefined ? { claim, ok: false, checks: [{ name: 'decision.bundle', ok: false, detail: `no proof bundle of kind ${claim.kind} for this claim` }] } : checkClaimBundle(bundle, claim, opts),
-  );
+  const claims = pairs.map(({ claim, bundle }): ClaimCheck => {
+    if (bundle === undefined) return { claim, ok: false, checks: [{ name: 'decision.bundle', ok: false, detail: `no proof bundle of kind ${claim.kind} for this claim` }] };
+    try {
+      return checkClaimBundle(bundle, claim, opts);
+    } catch (e) {
+      return { claim, ok: false, checks: [{ name: 'decision.bundle', ok: false, detail: `the bundle could not be checked: ${String((e as Error).message ?? e).slice(0, 300)}` }] };
+    }
+  });
   const ok = claims.every((c) => c.ok);
   return { verdict: ok ? 'verified' : 'failed', disagrees: ok !== (d.proofState === 'verified'), claims, unpaired: d.bundles.length - pairs.filter((p) => p.bundle !== undefined).length };
 }
