@@ -4,3 +4,4 @@
  * The browser app itself lives in web/ and is built by Vite into dist-web/.
  */
 export * from './server.js';
+export { MAX_UPSTREAM_BYTES, UPSTREAM_TIMEOUT_MS, parseUpstreamUrl, relayTarget, relayGet, type ServiceName, type Upstream } from './relay.js';

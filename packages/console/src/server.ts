@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { isVeriteeError, parseJsonStrict, VeriteeError } from '@veritee/core';
 import { readFileBounded } from '@veritee/core/node-fs';
+import { isLoopbackHost, parseUpstreamUrl, relayGet, type ServiceName, type Upstream } from './relay.js';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -72,6 +73,10 @@ export interface ConsoleServerOptions {
   bundlesDir?: string;
   /** A veritee home: its keys/<id>/vk.json are listed by /api/keys. */
   home?: string;
+  /** The KMS to relay read-only admin GETs to (loopback only; `token`: its admin JWT). */
+  kms?: Upstream;
+  /** The control plane to relay read-only GETs to (loopback only). */
+  cp?: Upstream;
   logger?: boolean;
 }
 
@@ -160,6 +165,9 @@ function keyIds(home: string | undefined): string[] {
 
 export async function buildConsoleServer(opts: ConsoleServerOptions = {}): Promise<FastifyInstance> {
   const assets = loadAssets(opts.assetsDir ?? defaultAssetsDir());
+  const upstreams: Partial<Record<ServiceName, Upstream>> = {};
+  if (opts.kms) upstreams.kms = { url: parseUpstreamUrl('kms', opts.kms.url), ...(opts.kms.token ? { token: opts.kms.token } : {}) };
+  if (opts.cp) upstreams.cp = { url: parseUpstreamUrl('cp', opts.cp.url), ...(opts.cp.token ? { token: opts.cp.token } : {}) };
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 });
   app.addHook('onSend', async (_req, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
@@ -168,7 +176,8 @@ export async function buildConsoleServer(opts: ConsoleServerOptions = {}): Promi
   app.setErrorHandler((err, _req, reply) => {
     const ve = isVeriteeError(err) ? err : undefined;
     const code = ve?.code ?? ((err as { statusCode?: number }).statusCode === 404 ? 'NOT_FOUND' : 'INTERNAL');
-    void reply.code(ve ? ve.info.http : ((err as { statusCode?: number }).statusCode ?? 500)).send({ error: { code, message: ve ? ve.message : 'request failed' } });
+    const status = (err as { status?: number }).status;
+    void reply.code(ve ? (status ?? ve.info.http) : ((err as { statusCode?: number }).statusCode ?? 500)).send({ error: { code, message: ve ? ve.message : 'request failed' } });
   });
   app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such page or resource' } }));
 
@@ -188,6 +197,24 @@ export async function buildConsoleServer(opts: ConsoleServerOptions = {}): Promi
   });
 
   app.get('/api/health', async () => ({ ok: true }));
+  app.get('/api/services', async () => ({ kms: upstreams.kms !== undefined, cp: upstreams.cp !== undefined }));
+  for (const service of ['kms', 'cp'] as const) {
+    app.all(`/api/${service}/*`, async (req, reply) => {
+      if (req.method !== 'GET') {
+        void reply.header('allow', 'GET');
+        throw Object.assign(new VeriteeError('CONSOLE_RELAY_REFUSED', `the console relays GET only, not ${req.method.slice(0, 10)}`), { status: 405 });
+      }
+      const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+      if (!isLoopbackHost(host)) throw new VeriteeError('CONSOLE_RELAY_REFUSED', 'the relay answers requests addressed to a loopback host only');
+      const up = upstreams[service];
+      if (!up) throw new VeriteeError('CONSOLE_SERVICE_NOT_CONFIGURED', service === 'kms' ? 'this console was started without a KMS (veritee console --kms URL --kms-token-file FILE)' : 'this console was started without a control plane (veritee console --cp URL)');
+      const raw = req.url;
+      const q = raw.indexOf('?');
+      const path = (q < 0 ? raw : raw.slice(0, q)).slice(`/api/${service}/`.length);
+      const a = await relayGet(service as ServiceName, up, path, new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)));
+      return reply.code(a.status).type('application/json; charset=utf-8').header('cache-control', 'no-store').send(a.body);
+    });
+  }
   app.get('/api/bundles', async () => ({
     dir: opts.bundlesDir ?? '(none)',
     bundles: bundleNames(opts.bundlesDir).map((n) => summarize(opts.bundlesDir!, n)),
@@ -218,10 +245,7 @@ export async function buildConsoleServer(opts: ConsoleServerOptions = {}): Promi
   return app;
 }
 
-/** Loopback only: 127.0.0.0/8, ::1 or localhost. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(host);
-}
+export { isLoopbackHost };
 
 /** Parses `HOST:PORT`, `[::1]:PORT` or `PORT`; refuses hosts outside loopback. */
 export function parseConsoleListen(v: string): { host: string; port: number } {

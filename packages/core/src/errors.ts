@@ -234,6 +234,9 @@ export const ERROR_CODES = {
 
   // ---- web console ------------------------------------------------------------
   CONSOLE_ASSETS_MISSING: env('the web console has not been built (run npm install, or node scripts/build.mjs)'),
+  CONSOLE_SERVICE_NOT_CONFIGURED: { description: 'the console was started without that service (give --kms URL or --cp URL)', http: 404, exit: 2 },
+  CONSOLE_UPSTREAM_UNAVAILABLE: env('the service behind the console (KMS, control plane) could not be reached, timed out or answered too much', 502),
+  CONSOLE_RELAY_REFUSED: { description: 'the console relays only GET requests to an allowlist of read-only service paths', http: 403, exit: 2 },
 
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),

@@ -22,7 +22,7 @@ import {
   verifyBundle,
   LATENCY_CAPACITIES,
   type EnclaveSigner,
-  type ProverPool,
+  ProverPool,
 } from '@veritee/zk';
 import { printChecks, warnLoudly, writeJsonFile } from '../io.js';
 import { summarizeClaim } from '../format.js';
@@ -162,9 +162,20 @@ export function registerDemoCommand(program: Command): void {
         mkdirSync(dir, { recursive: true });
         writeJsonFile(join(dir, `latency-${new Date(dayStartUs / 1000).toISOString().slice(0, 10)}.json`), bundle);
         if (memory) writeJsonFile(join(dir, `memory-${memory.createdAt.replace(/[:.]/g, '-')}.json`), memory);
-        const c = await startConsole({ listen: typeof o.console === 'string' ? o.console : DEFAULT_CONSOLE_LISTEN, bundlesDir: dir, home });
-        process.stdout.write(`\nweb console: ${c.url} — verify these bundles in your browser (bundles in ${dir}; Ctrl-C stops it)\n`);
-        process.once('SIGINT', () => void c.close().then(() => process.exit(process.exitCode ?? 0)));
+        // DEVELOPMENT: a KMS and a control plane in this process (simulated TEE, in-memory), for the console's KMS and control-plane pages.
+        process.stdout.write('\nstarting a demo KMS and control plane in this process (SIMULATED TEE, in-memory databases)…\n');
+        const servicePool = new ProverPool({ home, size: 1 });
+        const { startDemoServices } = await import('@veritee/console/demo');
+        // The bundles pages work without them: a failure here is reported, not fatal.
+        const services = await startDemoServices({ pool: servicePool, onProgress: (l) => process.stdout.write(`${l}\n`) }).catch((e: unknown) => {
+          process.stderr.write(`the demo KMS and control plane did not start (${e instanceof VeriteeError ? `${e.code}: ${e.message}` : String((e as Error)?.message ?? e).slice(0, 300)}); the console runs without their pages\n`);
+          return undefined;
+        });
+        const c = await startConsole({ listen: typeof o.console === 'string' ? o.console : DEFAULT_CONSOLE_LISTEN, bundlesDir: dir, home, ...(services ? { kms: services.kms, cp: services.cp } : {}) });
+        process.stdout.write(`\nweb console: ${c.url} — verify these bundles in your browser (bundles in ${dir}; KMS and control plane pages from the demo services; Ctrl-C stops it)\n`);
+        const stop = () => void c.close().then(() => services?.close()).then(() => servicePool.close()).then(() => process.exit(process.exitCode ?? 0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
       }
     });
 }

@@ -39,3 +39,34 @@ export async function fetchSameOrigin(url: string, maxBytes: number): Promise<st
   if (text.length > maxBytes) throw new Error(`${u.pathname} is larger than ${maxBytes} bytes`);
   return text;
 }
+
+/** What the console was started with: a KMS to relay to, a control plane. */
+export const listServices = () => getJson<{ kms: boolean; cp: boolean }>('/api/services');
+
+/** An error a service (or the console's relay) answered, with its stable code. */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A read-only GET through the console's relay (/api/kms/…, /api/cp/…): JSON, or a ServiceError naming the code. */
+export async function getService<T>(service: 'kms' | 'cp', path: string): Promise<T> {
+  const r = await fetch(`/api/${service}/${path}`, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+  const text = await r.text();
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    throw new ServiceError('CONSOLE_UPSTREAM_UNAVAILABLE', `${service} ${path}: the answer is not JSON (HTTP ${r.status})`, r.status);
+  }
+  if (!r.ok) {
+    const e = (j as { error?: { code?: unknown; message?: unknown } }).error;
+    throw new ServiceError(typeof e?.code === 'string' ? e.code : `HTTP_${r.status}`, typeof e?.message === 'string' ? e.message : `HTTP ${r.status}`, r.status);
+  }
+  return j as T;
+}

@@ -4,13 +4,15 @@ import './style.css';
 import { renderVerifyPage } from './verify-page.js';
 import { renderProofsPage } from './proofs-page.js';
 import { renderAttestationPage } from './attestation-page.js';
+import { renderKmsPage } from './kms-page.js';
+import { renderCpPage } from './cp-page.js';
 
 const main = document.getElementById('main')!;
 
 function route(): void {
   const hash = location.hash.replace(/^#\/?/, '');
   const [name = 'verify', query = ''] = hash.split('?');
-  const page = ['verify', 'proofs', 'attestation'].includes(name) ? name : 'verify';
+  const page = ['verify', 'proofs', 'attestation', 'kms', 'control-plane'].includes(name) ? name : 'verify';
   for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a[data-route]')) {
     if (a.dataset.route === page) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -18,6 +20,8 @@ function route(): void {
   document.title = `veritee console: ${page}`;
   if (page === 'proofs') void renderProofsPage(main);
   else if (page === 'attestation') void renderAttestationPage(main);
+  else if (page === 'kms') void renderKmsPage(main);
+  else if (page === 'control-plane') void renderCpPage(main);
   else renderVerifyPage(main, new URLSearchParams(query));
   document.body.dataset.page = page;
 }
