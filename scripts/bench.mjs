@@ -27,6 +27,7 @@ const benches = [
   ['gateway', 'packages/gateway/bench/gateway.bench.ts', []],
   ['ceremony', 'packages/ceremony/bench/ceremony.bench.ts', opt('--ceremony-circuits') ? ['--circuits', opt('--ceremony-circuits')] : []],
   ['control-plane', 'packages/control-plane/bench/control-plane.bench.ts', []],
+  ['streams', 'packages/streams/bench/streams.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {
