@@ -5,8 +5,9 @@
  *
  *   "veritee.streams.reading.v1" 0x00 sensor-id 0x00 seq (u64 BE) digest (32 bytes BE)
  *
- * where digest = Poseidon2Sponge(tag, ts, value, salt) (streamReadingDigest in
- * @veritee/zk, the same the streamagg circuit recomputes). The signature binds the
+ * where digest = C(K·2^96 + ts·2^32 + value, salt), C the Poseidon2 2-to-1
+ * compression (streamReadingDigest in @veritee/zk, the same the streamagg circuit
+ * recomputes). The signature binds the
  * sensor and the sequence number in clear (so a consumer checks completeness) and
  * the reading only through its salted digest (so the consumer does not see it).
  *

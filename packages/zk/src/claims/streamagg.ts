@@ -5,7 +5,8 @@
  * the readings staying private. The sensors' signatures cover each reading's
  * digest (see @veritee/streams); this claim binds the aggregate to those digests.
  *
- *   reading digest d = Poseidon2Sponge(tag("veritee.streams.reading.v1"), ts, value, salt)
+ *   reading digest d = C(K·2^96 + ts·2^32 + value, salt)   (C: Poseidon2 2-to-1 compression,
+ *                      K: the first 15 bytes of SHA-256("veritee.streams.reading.v1"))
  *   window commitment = Poseidon2Sponge(tag("veritee.streamagg.v1"), n, periodStartUs, periodEndUs, d_1 .. d_n)
  *   sum = Σ value;  mean = floor(sum / n);  above = #{value > threshold} (strict)
  *
@@ -16,7 +17,7 @@
  * Circuit and argument: prover/internal/circuits/streamagg (its package doc).
  */
 import { z } from 'zod';
-import { domainTag, frFromDecimal, poseidon2Sponge, VeriteeError } from '@veritee/core';
+import { domainTag, frFromDecimal, poseidon2Compress, poseidon2Sponge, sha256, utf8, VeriteeError } from '@veritee/core';
 import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
 import { integerKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
@@ -55,9 +56,14 @@ export interface StreamAggOutputs {
   above: number;
 }
 
-/** What a sensor signs: the digest of one reading. */
+/** K·2^96: the reading digest's domain prefix. */
+const READING_PREFIX = sha256(utf8(STREAM_READING_DOMAIN))
+  .slice(0, 15)
+  .reduce((k, b) => (k << 8n) | BigInt(b), 0n) << 96n;
+
+/** What a sensor signs: the digest of one reading (ts < 2^64, value < 2^32). */
 export function streamReadingDigest(r: StreamReading): bigint {
-  return poseidon2Sponge([domainTag(STREAM_READING_DOMAIN), BigInt(r.ts), BigInt(r.value), frFromDecimal(r.salt, 'reading salt')]);
+  return poseidon2Compress(READING_PREFIX + (BigInt(r.ts) << 32n) + BigInt(r.value), frFromDecimal(r.salt, 'reading salt'));
 }
 
 /** The window commitment over reading digests (anyone holding the signed digests computes it). */

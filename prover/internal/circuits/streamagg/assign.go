@@ -1,11 +1,22 @@
 package streamagg
 
 import (
+	"crypto/sha256"
+	"math/big"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/veritee/veritee/prover/internal/circuits/common"
 	"github.com/veritee/veritee/prover/internal/commitment"
+	"github.com/veritee/veritee/prover/internal/merkle"
 	"github.com/veritee/veritee/prover/internal/sponge"
 )
+
+// readingPrefix is K·2^96, K the first 15 bytes of SHA-256(ReadingDomain); tsShift is 2^32.
+var readingPrefix, tsShift = func() (*big.Int, *big.Int) {
+	d := sha256.Sum256([]byte(ReadingDomain))
+	k := new(big.Int).SetBytes(d[:15])
+	return k.Lsh(k, 96), new(big.Int).Lsh(big.NewInt(1), 32)
+}()
 
 // Params are the public parameters.
 type Params struct {
@@ -36,12 +47,15 @@ type Outputs struct {
 	Above      uint64     `json:"above"`
 }
 
-// ReadingDigest is what a sensor signs: the sponge over (tag, ts, value, salt).
+// ReadingDigest is what a sensor signs: C(K·2^96 + ts·2^32 + value, salt).
+// The reading must be in range (ts < 2^64, value < 2^32).
 func ReadingDigest(r Reading) fr.Element {
-	var ts, v fr.Element
-	ts.SetUint64(r.Ts)
-	v.SetUint64(r.Value)
-	return sponge.Hash([]fr.Element{commitment.Tag(ReadingDomain), ts, v, r.Salt})
+	p := new(big.Int).SetUint64(r.Ts)
+	p.Mul(p, tsShift).Add(p, new(big.Int).SetUint64(r.Value)).Add(p, readingPrefix)
+	var packed fr.Element
+	packed.SetBigInt(p)
+	salt := r.Salt
+	return merkle.Compress(&packed, &salt)
 }
 
 // Commit is the window commitment: the sponge over (tag, n, start, end) and the reading digests.
