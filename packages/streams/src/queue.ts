@@ -4,8 +4,12 @@
  * {@link ReadingQueue}: {@link InProcessQueue} (the default, in memory) and
  * NATS JetStream ({@link JetStreamReadingQueue}: stream STREAMS_READINGS,
  * subject veritee.streams.readings.<sensor>, a durable consumer per pipeline,
- * explicit acks after a reading is handled so a processor that dies mid-window
- * gets the unacknowledged readings again).
+ * one message in flight, acknowledged once the pipeline has handled it; a reading
+ * whose handling failed is not acknowledged and stays in the stream).
+ *
+ * Not yet: restart from committed state. The pipeline acknowledges a reading when
+ * it joins an open window, so a processor that dies loses its open window's
+ * readings (the consumer then sees a sequence gap, never a wrong aggregate).
  *
  * Both deliver in publication order, one message at a time. Neither drops a
  * duplicate: replays are the sequence tracker's to refuse, on either backend.
