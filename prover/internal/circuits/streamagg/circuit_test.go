@@ -166,6 +166,23 @@ func TestValuePastItsBoundIsRejected(t *testing.T) {
 	rejected(t, "a value of 2^32", f)
 }
 
+// A value carried into the timestamp: (ts, 2^32 + v) packs to the same digest as
+// the signed (ts + 1, v), so the commitment stays as signed and only the 32-bit
+// range check refuses the inflated value.
+func TestValueCarriedIntoTheTimestampIsRejected(t *testing.T) {
+	in := input(4, 10)
+	in.Readings[1].Ts = W0 + 1000
+	w, out := assign(t, in)
+	if got := ReadingDigest(Reading{Ts: W0 + 999, Value: in.Readings[1].Value + 1<<32, Salt: in.Readings[1].Salt}); got != ReadingDigest(in.Readings[1]) {
+		t.Fatal("the packing was expected to collide outside its ranges")
+	}
+	f := clone(w)
+	f.Ts[1], f.Value[1] = uint64(W0+999), in.Readings[1].Value+1<<32
+	f.Sum = out.Sum + 1<<32
+	f.Mean, f.Above = f.Sum.(uint64)/4, out.Above
+	rejected(t, "a value of 2^32 + v with ts - 1 (same digest)", f)
+}
+
 func TestInputErrorsCarryCodes(t *testing.T) {
 	code := func(err error) string {
 		if ie, ok := err.(*common.InputError); ok {
