@@ -28,6 +28,7 @@ const benches = [
   ['ceremony', 'packages/ceremony/bench/ceremony.bench.ts', opt('--ceremony-circuits') ? ['--circuits', opt('--ceremony-circuits')] : []],
   ['control-plane', 'packages/control-plane/bench/control-plane.bench.ts', []],
   ['console', 'packages/console/bench/console.bench.ts', []],
+  ['streams', 'packages/streams/bench/streams.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {

@@ -25,6 +25,7 @@ import { registerCeremonyCommands } from './commands/ceremony.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerStreamsCommands } from './commands/streams.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerDemoCommand(program);
   registerConsoleCommand(program);
+  registerStreamsCommands(program);
   return program;
 }
 

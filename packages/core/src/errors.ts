@@ -238,6 +238,21 @@ export const ERROR_CODES = {
   CONSOLE_UPSTREAM_UNAVAILABLE: env('the service behind the console (KMS, control plane) could not be reached, timed out or answered too much', 502),
   CONSOLE_RELAY_REFUSED: { description: 'the console relays only GET requests to an allowlist of read-only service paths', http: 403, exit: 2 },
 
+  // ---- verifiable streams -------------------------------------------------------
+  STREAM_SENSOR_KEY_INVALID: input('a sensor key file or the sensor registry is malformed (or lists a sensor twice)'),
+  STREAM_SENSOR_UNKNOWN: verify('a reading names a sensor that is not in the sensor registry'),
+  STREAM_READING_INVALID: input('a signed reading is malformed (fields, ranges, sensor id)'),
+  STREAM_SIGNATURE_INVALID: verify("a reading's signature does not verify under its sensor's key"),
+  STREAM_DIGEST_MISMATCH: verify("a reading's timestamp, value and salt do not open its signed digest"),
+  STREAM_SEQUENCE_GAP: verify("a sensor's readings skip a sequence number (a reading was dropped)"),
+  STREAM_SEQUENCE_REPLAY: verify("a sensor's sequence number was already seen (a replayed or reordered reading)"),
+  STREAM_READING_LATE: input('a reading belongs to a window that is already closed'),
+  STREAM_WINDOW_INVALID: input('a window size is malformed or out of range, or result windows overlap or run backwards'),
+  STREAM_RESULT_INVALID: verify('a window result line is malformed, or there are none'),
+  STREAM_COMMITMENT_MISMATCH: verify("a window's proof is not over its signed readings, its window or the expected threshold"),
+  STREAM_PROOF_INVALID: verify("a window's proof bundle does not verify"),
+  STREAM_QUEUE_UNAVAILABLE: env('the readings queue (NATS JetStream) could not be reached, refused a reading or did not deliver', 503),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),

@@ -37,6 +37,7 @@ const claims: { kind: string; params: unknown }[] = [
   { kind: 'gateway', params: { periodStartUs: P0, periodEndUs: P1, max5xxBp: 10, minAvailabilityBp: 9900, minConnectionBp: 9950, maxRateLimited: 0 } },
   { kind: 'inclusion', params: { root: '0a'.repeat(32), depth: 20, component: { name: 'usr/lib/a,b=c.so', sha256: 'cd'.repeat(32) } } },
   { kind: 'volume', params: { periodStartUs: P0, periodEndUs: P1, thresholdPerMin: 600 } },
+  { kind: 'streamagg', params: { periodStartUs: P0, periodEndUs: P1, threshold: 2000 } },
 ];
 
 const code = (c: string, re?: RegExp) => (e: unknown) => isVeriteeError(e) && e.code === c && (!re || re.test(e.message));

@@ -15,6 +15,7 @@ import (
 	_ "github.com/veritee/veritee/prover/internal/circuits/inclusion"
 	_ "github.com/veritee/veritee/prover/internal/circuits/latency"
 	_ "github.com/veritee/veritee/prover/internal/circuits/memory"
+	_ "github.com/veritee/veritee/prover/internal/circuits/streamagg"
 	_ "github.com/veritee/veritee/prover/internal/circuits/volume"
 )
 

@@ -14,4 +14,5 @@ export * from './cpu.js';
 export * from './disk.js';
 export * from './gateway.js';
 export * from './volume.js';
+export * from './streamagg.js';
 export * from './table.js';

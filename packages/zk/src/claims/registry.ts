@@ -13,9 +13,10 @@ import { cpuClaim } from './cpu.js';
 import { diskClaim } from './disk.js';
 import { gatewayClaim } from './gateway.js';
 import { volumeClaim } from './volume.js';
+import { streamAggClaim } from './streamagg.js';
 
 /** The claims veritee ships, one line each. */
-export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim, volumeClaim];
+export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim, volumeClaim, streamAggClaim];
 
 /**
  * Older versions of claims that bundles may still carry: verified (and provable)
