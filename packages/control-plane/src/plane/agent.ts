@@ -49,13 +49,61 @@ export interface AgentOptions {
   onAlarm?: (a: { decisionId: string; reason: string; reverted: boolean }) => void;
   clock?: () => number;
   timeoutMs?: number;
+  /**
+   * http://127.0.0.1:PORT of the attesting proxy's request counters (`veritee proxy
+   * --counters-listen`): each report then carries the arrivals of the window's period, for
+   * volume rules proven with the volume claim.
+   */
+  requestCountersUrl?: string;
 }
 
 export interface SendResult {
   decision: Decision | null;
   note: string | null;
+  /** What the control plane measured on the report (unavailable metrics with their code). */
+  measurements?: { metric: string; direction: 'out' | 'in'; value: number; above: boolean; unavailable?: string; code?: string }[];
   /** Untrusted mode: the command the agent verified and enacted. */
   enacted?: CommandPayload;
+}
+
+export interface RequestsPart {
+  periodStartUs: number;
+  periodEndUs: number;
+  arrivalsUs: number[];
+}
+
+const MAX_COUNTERS_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Reads the proxy's request arrivals in [fromUs, toUs) from its loopback counters endpoint.
+ * Never throws: a failure becomes `requestsUnavailable` (CP_REQUESTS_UNAVAILABLE) in the
+ * report, so volume rules take no decision while the other rules still do.
+ */
+export async function readRequestCounters(baseUrl: string, fromUs: number, toUs: number, timeoutMs = 5000): Promise<{ requests: RequestsPart } | { requestsUnavailable: { code: 'CP_REQUESTS_UNAVAILABLE'; reason: string } }> {
+  const unavailable = (reason: string) => ({ requestsUnavailable: { code: 'CP_REQUESTS_UNAVAILABLE' as const, reason: reason.slice(0, 300) } });
+  let url: URL;
+  try {
+    url = new URL(`/v1/requests?fromUs=${fromUs}&toUs=${toUs}`, baseUrl);
+  } catch {
+    return unavailable(`the request counters URL ${baseUrl.slice(0, 100)} is not a URL`);
+  }
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const len = Number(res.headers.get('content-length') ?? NaN);
+    if (!(len <= MAX_COUNTERS_BYTES)) {
+      await res.body?.cancel();
+      return unavailable(`the request counters answered without a length or above ${MAX_COUNTERS_BYTES} bytes`);
+    }
+    const json = (await res.json()) as { periodStartUs?: unknown; periodEndUs?: unknown; arrivalsUs?: unknown; error?: { code?: string; message?: string } };
+    if (!res.ok) return unavailable(`the request counters answered ${res.status}: ${json.error?.code ?? ''} ${json.error?.message ?? ''}`.trim());
+    const { periodStartUs, periodEndUs, arrivalsUs } = json;
+    if (!Number.isSafeInteger(periodStartUs) || !Number.isSafeInteger(periodEndUs) || !Array.isArray(arrivalsUs) || !arrivalsUs.every((x) => Number.isSafeInteger(x))) {
+      return unavailable('the request counters answered a malformed period');
+    }
+    return { requests: { periodStartUs: periodStartUs as number, periodEndUs: periodEndUs as number, arrivalsUs: arrivalsUs as number[] } };
+  } catch (e) {
+    return unavailable(`the request counters at ${url.origin} cannot be read: ${(e as Error).message}`);
+  }
 }
 
 interface Watched {
@@ -123,11 +171,16 @@ export class ControlPlaneAgent {
     return { 'veritee-agent': this.opts.agentId, 'veritee-agent-signature': this.opts.enclave.sign(telemetryMessage(this.opts.agentId, body)).toString('base64url') };
   }
 
-  /** Collects one window (and GPU samples) and sends it. */
-  async collectAndSend(workload: string, collect: CollectOptions = {}, extra: { requests?: { periodStartUs: number; periodEndUs: number; arrivalsUs: number[] } } = {}): Promise<SendResult> {
+  /**
+   * Collects one window (and GPU samples, and the proxy's request arrivals over the window's
+   * period when `requestCountersUrl` is set) and sends it.
+   */
+  async collectAndSend(workload: string, collect: CollectOptions = {}, extra: { requests?: RequestsPart } = {}): Promise<SendResult> {
     const window = await collectTelemetry({ samples: 16, intervalMs: 1000, maxProcesses: 30, ...collect });
     const gpu = await collectGpu();
-    return this.send({ version: 1, workload, node: this.opts.agentId, window, gpu, ...(extra.requests ? { requests: extra.requests } : {}) });
+    let requests: Record<string, unknown> = extra.requests ? { requests: extra.requests } : {};
+    if (!extra.requests && this.opts.requestCountersUrl) requests = await readRequestCounters(this.opts.requestCountersUrl, window.startedAtUs, Math.max(window.endedAtUs, window.startedAtUs + 1));
+    return this.send({ version: 1, workload, node: this.opts.agentId, window, gpu, ...requests });
   }
 
   /** Sends a report (its `seq` is set here, strictly increasing). */
@@ -135,7 +188,7 @@ export class ControlPlaneAgent {
     const body = JSON.stringify({ ...report, seq: ++this.seq });
     const r = await this.call('/v1/telemetry', body, this.signedHeaders(body));
     const decision = (r['decision'] ?? null) as Decision | null;
-    const out: SendResult = { decision, note: (r['note'] ?? null) as string | null };
+    const out: SendResult = { decision, note: (r['note'] ?? null) as string | null, ...(Array.isArray(r['measurements']) ? { measurements: r['measurements'] as NonNullable<SendResult['measurements']> } : {}) };
     if (decision && this.opts.mode === 'untrusted') out.enacted = await this.enactCommand(decision);
     return out;
   }
@@ -173,7 +226,21 @@ export class ControlPlaneAgent {
       const d = r['decision'] as Decision;
       let problem: string | undefined;
       if (d.proof.state === 'verified' && d.proof.bundle !== undefined) {
-        problem = wd.cmd.claim ? checkDecisionBundle(d.proof.bundle, wd.cmd.claim, { keys: this.opts.keys!, allowDevSetup: this.opts.allowDevSetup ?? false, at: now }) : 'the command names no claim';
+        // Every claim of the SIGNED command, each against its own bundle (the server's copy of
+        // the claims is not trusted: a bundle must prove what the control plane signed).
+        const signed = wd.cmd.claims ?? (wd.cmd.claim ? [wd.cmd.claim] : []);
+        const bundles = Array.isArray(d.claims) && d.claims.length > 0 ? d.claims.map((c) => c?.proof?.bundle) : [d.proof.bundle];
+        if (signed.length === 0) problem = 'the command names no claim';
+        else if (bundles.length !== signed.length) problem = `the control plane shows ${bundles.length} proven claim(s), the command signed ${signed.length}`;
+        else {
+          for (const [i, claim] of signed.entries()) {
+            const p = checkDecisionBundle(bundles[i], claim, { keys: this.opts.keys!, allowDevSetup: this.opts.allowDevSetup ?? false, at: now });
+            if (p) {
+              problem = signed.length > 1 ? `claim ${i} (${claim.kind}): ${p}` : p;
+              break;
+            }
+          }
+        }
         if (!problem) {
           res.verified.push(id);
           this.watching.delete(id);
