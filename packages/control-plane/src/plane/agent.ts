@@ -23,16 +23,24 @@ import { collectTelemetry, type CollectOptions } from '../telemetry/sampler.js';
 import { collectGpu } from './gpu.js';
 import { telemetryMessage, verifyCommand, type CommandPayload } from './command.js';
 import { checkDecisionBundle } from './queue.js';
+import { mtlsCall, type MtlsIdentity } from './mtls.js';
 import type { Decision } from './log.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { WorkloadSpec } from './workload.js';
 
 export interface AgentOptions {
   agentId: string;
-  /** https://host:port of the attesting proxy in front of the control plane. */
+  /** https://host:port of the attesting proxy in front of the control plane (or of its mTLS listener with `mtls`). */
   controlPlaneUrl: string;
-  /** Policy the control plane's evidence must satisfy. */
+  /** Policy the control plane's evidence must satisfy (the attesting-proxy channel). */
   policy: Policy;
+  /**
+   * The channel over mTLS with KMS workload certificates instead of the attesting proxy:
+   * this agent's certificate and key, and what the control plane's certificate must show
+   * (tenant, workload, measurements, KMS status). The control plane's command key must then
+   * be its certificate's key (mtls.ts).
+   */
+  mtls?: MtlsIdentity;
   allowSimulated?: boolean;
   simulatedAnchors?: TrustAnchors;
   /** The agent's enclave key and evidence source. */
@@ -113,13 +121,16 @@ interface Watched {
 }
 
 export class ControlPlaneAgent {
-  private readonly client: AttestedClient;
+  private readonly client: AttestedClient | undefined;
+  /** mTLS channel: SHA-256 of the control plane certificate's key, as checked on the last call. */
+  private mtlsKeyHash: string | undefined;
   private cpSpki: Buffer | undefined;
   private seq = Date.now();
   private readonly watching = new Map<string, Watched>();
   readonly alarms: { decisionId: string; reason: string; reverted: boolean }[] = [];
 
   constructor(private readonly opts: AgentOptions) {
+    if (opts.mtls) return;
     this.client = createAttestedClient({
       baseUrl: opts.controlPlaneUrl,
       policy: opts.policy,
@@ -130,8 +141,19 @@ export class ControlPlaneAgent {
   }
 
   private async call(path: string, body: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
-    const res = await this.client.fetch(path, { method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json', ...headers }, ...(body ? { body } : {}) });
-    const text = await res.text();
+    let res: { ok: boolean; status: number };
+    let text: string;
+    const init = { method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json', ...headers }, ...(body ? { body } : {}) };
+    if (this.opts.mtls) {
+      const r = await mtlsCall(new URL(path, this.opts.controlPlaneUrl).toString(), this.opts.mtls, { ...init, timeoutMs: this.opts.timeoutMs ?? 30_000 });
+      this.mtlsKeyHash = r.peerKeySha256;
+      res = { ok: r.status >= 200 && r.status < 300, status: r.status };
+      text = r.text;
+    } else {
+      const f = await this.client!.fetch(path, init);
+      res = f;
+      text = await f.text();
+    }
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(text) as Record<string, unknown>;
@@ -147,7 +169,11 @@ export class ControlPlaneAgent {
 
   /** The attested TLS session's enclave key hash (what the proxy's evidence bound). */
   private attestedKeyHash(): string {
-    const s = this.client.sessions.find((x) => x.attested && x.enclaveKey);
+    if (this.opts.mtls) {
+      if (!this.mtlsKeyHash) throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', 'no verified mTLS session with the control plane');
+      return this.mtlsKeyHash;
+    }
+    const s = this.client!.sessions.find((x) => x.attested && x.enclaveKey);
     if (!s?.enclaveKey) throw new VeriteeError('CP_COMMAND_SIGNATURE_INVALID', 'no attested session with the control plane');
     return s.enclaveKey;
   }
@@ -271,6 +297,6 @@ export class ControlPlaneAgent {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    await this.client?.close();
   }
 }
