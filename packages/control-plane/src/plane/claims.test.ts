@@ -188,6 +188,41 @@ for (const backend of logBackends()) {
       }
     });
 
+    test('two claims verified at the same moment (two workers) leave the decision verified: the decision row is locked', async () => {
+      await open();
+      try {
+        await tp.cp.addWorkload(workload());
+        const claims = [0, 1].map((index) => ({ index, metric: 'memory' as const, kind: 'memory', params: { i: index }, expectScaleOut: false, value: 1, threshold: 2, proof: { state: 'queued' as const } }));
+        for (let round = 0; round < 5; round++) {
+          const id = `race-${round}`;
+          const rec = await tp.log.recordDecision({
+            id,
+            workload: 'web',
+            atMs: tp.clock.t,
+            metric: 'memory',
+            direction: round % 2 === 0 ? 'in' : 'out',
+            from: round % 2 === 0 ? 3 : 2,
+            to: round % 2 === 0 ? 2 : 3,
+            reason: 'race',
+            claim: { kind: 'memory', params: { i: 0 }, expectScaleOut: false },
+            claims,
+            enact: { state: 'enacted', attempts: 1 },
+            proof: { state: 'queued', deadlineMs: tp.clock.t + 60_000 },
+            command: { payload: '{}', signature: '', keyId: '' },
+          });
+          assert.ok(rec);
+          const [a, b] = await Promise.all([tp.log.setClaimVerified(id, 0, { b: 0 }, tp.clock.t), tp.log.setClaimVerified(id, 1, { b: 1 }, tp.clock.t)]);
+          assert.ok(a.changed && b.changed);
+          assert.deepEqual([a.decision, b.decision].sort(), ['queued', 'verified'], 'exactly one of them completes the decision');
+          const v = (await tp.log.decision(id))!;
+          assert.equal(v.proof.state, 'verified');
+          assert.deepEqual(v.proof.bundle, { b: 0 });
+        }
+      } finally {
+        await tp.close();
+      }
+    });
+
     test('a decision recorded in the single-claim format reads with its one claim and takes its result', async () => {
       await open();
       try {

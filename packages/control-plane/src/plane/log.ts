@@ -258,6 +258,9 @@ export class DecisionLog {
    */
   async setClaimVerified(id: string, idx: number, bundle: unknown, nowMs: number): Promise<ClaimUpdate> {
     return this.db.tx(async (q) => {
+      // The decision row is locked first: two claims finishing at once (two workers, two
+      // control planes on one PostgreSQL) each see the other's committed state.
+      await q.query('SELECT id FROM cp_decisions WHERE id = $1 FOR UPDATE', [id]);
       const d = await this.decision(id, q);
       const c = d?.claims[idx];
       if (!d || !c) return { changed: false, decision: d?.proof.state };
@@ -284,6 +287,7 @@ export class DecisionLog {
   /** Records a failed proof of claim `idx` and flags the decision (never over a verified claim). */
   async setClaimFailed(id: string, idx: number, error: string): Promise<ClaimUpdate> {
     return this.db.tx(async (q) => {
+      await q.query('SELECT id FROM cp_decisions WHERE id = $1 FOR UPDATE', [id]);
       const d = await this.decision(id, q);
       const c = d?.claims[idx];
       if (!d || !c) return { changed: false, decision: d?.proof.state };
