@@ -2,7 +2,7 @@
  * The control plane's speed, on this machine (loopback, real engines):
  *
  *   node --import tsx packages/control-plane/bench/control-plane.bench.ts [--decisions 50] [--proofs 6]
- *        [--sustained-seconds 120] [--workloads 100] [--no-kubernetes]
+ *        [--sustained-seconds 120] [--workloads 100] [--workers 1] [--no-kubernetes] [--only-sustained]
  *
  * 1. telemetry → decision → enacted: ControlPlane.ingest of a parsed report (measure every
  *    rule with the claim's reference computation, record in the embedded log, enact), on the
@@ -14,7 +14,8 @@
  *    60 s / workloads), every evaluation a decision (loads alternate, cool-downs 0), so every
  *    evaluation is a proof job: does one prover keep up, and what is the queue depth at the end?
  *    The run is `--sustained-seconds` long (default 2 minutes, not 10): the depth is reported
- *    together with the rate it grows at.
+ *    together with the rate it grows at. `--workers N` proves with N prover processes in
+ *    parallel (what `cp serve --workers N` runs); `--only-sustained` skips parts 1 and 2.
  */
 import { cpus, loadavg } from 'node:os';
 import { devSetup, ProverPool } from '@veritee/zk';
@@ -32,7 +33,9 @@ const DECISIONS = Number(arg('decisions', '50'));
 const PROOFS = Number(arg('proofs', '6'));
 const SUSTAINED_S = Number(arg('sustained-seconds', '120'));
 const WORKLOADS = Number(arg('workloads', '100'));
-const K8S = !args.includes('--no-kubernetes');
+const WORKERS = Number(arg('workers', '1'));
+const ONLY_SUSTAINED = args.includes('--only-sustained');
+const K8S = !args.includes('--no-kubernetes') && !ONLY_SUSTAINED;
 
 let seq = 0;
 const report = (workload: string, memBp: number) => parseTelemetryReport({ version: 1, workload, node: 'bench', seq: ++seq, window: syntheticWindow({ memBp }) });
@@ -44,7 +47,7 @@ console.log('| measurement | n | p50 | p99 |');
 console.log('|---|---|---|---|');
 
 // 1a. local process pool
-{
+if (!ONLY_SUSTAINED) {
   const tp = await testPlane(await openEmbeddedLog(), { queue: new InProcessQueue(async () => new Promise(() => undefined)) });
   await tp.cp.addWorkload(spec('web', { kind: 'process', command: ['sleep', '600'] }, 3));
   const lat: number[] = [];
@@ -85,10 +88,10 @@ if (K8S) {
 }
 
 // 2. decision → verified bundle
-const prover = new ProverPool({ home: testHome(), size: 1 });
+const prover = new ProverPool({ home: testHome(), size: WORKERS });
 const keys = new KeyRing();
 keys.add(await devSetup(prover, 'memory', 512));
-{
+if (!ONLY_SUSTAINED) {
   const q = new InProcessQueue(proverWorker(prover));
   const tp = await testPlane(await openEmbeddedLog(), { queue: q, keys, plane: { clock: Date.now } });
   await tp.cp.addWorkload(spec('web', { kind: 'process', command: ['sleep', '600'] }, 3));
@@ -106,7 +109,7 @@ keys.add(await devSetup(prover, 'memory', 512));
 
 // 3. sustained
 {
-  const q = new InProcessQueue(proverWorker(prover));
+  const q = new InProcessQueue(proverWorker(prover), { concurrency: WORKERS });
   const tp = await testPlane(await openEmbeddedLog(), { queue: q, keys, plane: { clock: Date.now } });
   for (let i = 0; i < WORKLOADS; i++) await tp.cp.addWorkload(spec(`w${i}`, { kind: 'process', command: ['true'] }, 2));
   const gapMs = 60_000 / WORKLOADS;
@@ -125,7 +128,7 @@ keys.add(await devSetup(prover, 'memory', 512));
   const elapsed = (Date.now() - t0) / 1000;
   const finalDepth = await q.depth();
   const verified = tp.cp.metrics.get('veritee_cp_proofs_verified_total');
-  console.log(`\nsustained: ${WORKLOADS} workloads evaluated once a minute for ${elapsed.toFixed(0)} s: ${evaluations} evaluations (every one a decision and a proof job), ${verified} proofs verified, queue depth at the end ${finalDepth}`);
+  console.log(`\nsustained (${WORKERS} proof worker${WORKERS > 1 ? 's' : ''}, load at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}): ${WORKLOADS} workloads evaluated once a minute for ${elapsed.toFixed(0)} s: ${evaluations} evaluations (every one a decision and a proof job), ${verified} proofs verified, queue depth at the end ${finalDepth}`);
   console.log(`queue depth after each round of ${WORKLOADS}: ${depth.map(([t, d]) => `${t.toFixed(0)} s: ${d}`).join(', ')}`);
   const rate = (verified / elapsed) * 60;
   console.log(`proving rate ${rate.toFixed(1)} proofs/min against ${WORKLOADS} jobs/min: ${rate >= WORKLOADS ? 'keeps up' : `does not keep up; extrapolated depth after 10 min ≈ ${Math.round((WORKLOADS - rate) * 10)}`}`);

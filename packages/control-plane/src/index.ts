@@ -83,7 +83,8 @@ export { ProcessPoolOrchestrator, type Orchestrator } from './plane/orchestrator
 export { signCommand, verifyCommand, telemetryMessage, verifyTelemetrySignature, keyIdOf, COMMAND_DOMAIN, TELEMETRY_DOMAIN, type CommandPayload, type Signer } from './plane/command.js';
 export { ControlPlane, type ControlPlaneOptions, type IngestResult } from './plane/plane.js';
 export { buildControlPlaneServer, type ControlPlaneServerOptions } from './plane/server.js';
-export { ControlPlaneAgent, type AgentOptions, type SendResult } from './plane/agent.js';
+export { listenAgentsMtls, mtlsCall, pemSigner, type MtlsIdentity } from './plane/mtls.js';
+export { ControlPlaneAgent, readRequestCounters, type AgentOptions, type SendResult, type RequestsPart } from './plane/agent.js';
 export { collectGpu, parseNvidiaSmi } from './plane/gpu.js';
 export { Metrics, quantile } from './plane/metrics.js';
 export { JetStreamQueue, runJetStreamWorker, ensureTopology, JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM, RESULTS_SUBJECT, DEAD_STREAM, DEAD_SUBJECT, WORKER_CONSUMER, type JetStreamOptions, type JetStreamWorker } from './plane/jetstream.js';

@@ -169,6 +169,8 @@ export const ERROR_CODES = {
   CP_COMMAND_SIGNATURE_INVALID: verify('a scaling command does not carry a valid signature of the attested control plane'),
   CP_ADMIN_UNAUTHENTICATED: { description: 'a control plane admin request (workload registration) carries no valid admin bearer token', http: 401, exit: 1 },
   CP_ENGINE_UNAVAILABLE: env('an engine binary (etcd, kube-apiserver, nats-server) is missing or did not start'),
+  CP_GPU_UNAVAILABLE: env('no GPU telemetry on the node (nvidia-smi absent or failing, or no GPU): GPU rules take no decision', 503),
+  CP_REQUESTS_UNAVAILABLE: env("the attesting proxy's request counters could not be read, or hold no request in the period: volume rules take no decision", 503),
 
   // ---- key management ---------------------------------------------------------
   KMS_NOT_ATTESTED: { description: 'the request carries no live attested KMS session (missing, unknown, expired or revoked cookie or token)', http: 401, exit: 1 },

@@ -11,6 +11,7 @@
  */
 export * from './protocol.js';
 export { Enclave, simulatedEvidenceProvider, type EvidenceProvider, type SimulatedProviderOptions } from './enclave.js';
+export { createCountersServer, DEFAULT_COUNTER_CAPACITY, nowUs, RequestCounter, type CountersServer, type RequestPeriod } from './counters.js';
 export { selfSignedCertificate, type SelfSignedCertificate } from './tls-cert.js';
 export {
   checkTlsCredentials,

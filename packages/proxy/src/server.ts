@@ -53,6 +53,7 @@ import {
   type BindingResponse,
 } from './protocol.js';
 import { selfSignedCertificate } from './tls-cert.js';
+import type { RequestCounter } from './counters.js';
 
 export interface ProxyLimits {
   /** Largest request body forwarded, bytes (default 16 MiB). Larger: 413. */
@@ -138,6 +139,11 @@ export interface AttestingProxyOptions {
    * 'always' the full `Attestation-Report` (about 8 KB) on every response.
    */
   evidence?: 'once' | 'always';
+  /**
+   * Counts the arrival of every request (binding requests excepted) for request-volume
+   * telemetry (counters.ts; served on loopback by `createCountersServer`).
+   */
+  requestCounter?: RequestCounter;
   /** Most keep-alive sockets to the upstream (default 512). */
   maxUpstreamSockets?: number;
   /**
@@ -790,6 +796,10 @@ export async function createAttestingProxy(opts: AttestingProxyOptions): Promise
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const t0 = performance.now();
     inFlight++;
+    if (opts.requestCounter) {
+      const u = req.url ?? '';
+      if (u !== ATTEST_PATH && !u.startsWith(ATTEST_PATH + '?')) opts.requestCounter.record();
+    }
     const session = sessionOf(req.socket);
     // Decided in request order (pipelined responses leave in that order): the first request
     // of a connection gets the full evidence, later ones its reference.

@@ -18,22 +18,22 @@ let server: ChildProcess;
 let admin = '';
 let agents = '';
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 120_000, env: { ...process.env, VERITEE_HOME: testHome() } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { timeout: 120_000, env: { ...process.env, VERITEE_HOME: testHome(), ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
 
 before(async () => {
-  server = spawn(process.execPath, [bin, 'cp', 'serve', '--simulated', '--allow-dev-setup', '--port', '0', '--proxy-port', '0', '--home', testHome()], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, [bin, 'cp', 'serve', '--simulated', '--allow-dev-setup', '--port', '0', '--proxy-port', '0', '--home', testHome(), '--workers', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`cp serve did not start: ${out}`)), 60_000);
     server.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /control plane: (http:\/\/[0-9.:]+) \(admin\), agents: (https:\/\/[0-9.:]+)/.exec(out);
+      const m = /control plane: (http:\/\/[0-9.:]+) \(admin\), agents: (https:\/\/[0-9.:]+).*queue: in-process, proof workers: 2\n/.exec(out);
       if (m) {
         admin = m[1]!;
         agents = m[2]!;
@@ -90,4 +90,31 @@ test('the agent refuses to run without an evidence provider, and reports a contr
   const d = await run(['cp', 'decisions', '--url', 'http://127.0.0.1:1']);
   assert.equal(d.code, 3);
   assert.match(d.stderr, /cannot reach the control plane/);
+});
+
+test('an agent on a node whose PATH lacks nvidia-smi reports the GPU rule unavailable with its code and exits 0', async () => {
+  const f = join(dir, 'gpu.json');
+  writeFileSync(f, JSON.stringify({ name: 'gpuweb', minReplicas: 1, maxReplicas: 2, target: { kind: 'process', command: ['sleep', '300'] }, rules: [{ metric: 'gpu', scaleOutAbove: 8000 }, { metric: 'volume', scaleOutAbove: 600 }] }));
+  assert.equal((await run(['cp', 'workload', 'add', f, '--url', admin])).code, 0);
+  const empty = mkdtempSync(join(dir, 'path-'));
+  const ag = await run(['cp', 'agent', '--url', agents, '--workload', 'gpuweb', '--simulated', '--once', '--samples', '2', '--sample-interval', '0.05', '--agent-id', 'gpu-node', '--requests', 'http://127.0.0.1:1'], { PATH: empty });
+  assert.equal(ag.code, 0, ag.stderr);
+  assert.match(ag.stderr, /^gpu unavailable \[CP_GPU_UNAVAILABLE\]: nvidia-smi not found \(no NVIDIA driver on this node\)$/m);
+  assert.match(ag.stderr, /^volume unavailable \[CP_REQUESTS_UNAVAILABLE\]: the request counters at http:\/\/127\.0\.0\.1:1 cannot be read/m);
+  assert.match(ag.stdout, /no decision: no rule crossed its threshold/);
+});
+
+test('--workers and --requests are validated before anything starts', async () => {
+  for (const args of [
+    ['cp', 'serve', '--simulated', '--workers', '0'],
+    ['cp', 'serve', '--simulated', '--workers', '65'],
+    ['cp', 'serve', '--simulated', '--workers', '2', '--nats', 'nats://127.0.0.1:1'],
+    ['cp', 'worker', '--nats', 'nats://127.0.0.1:1', '--workers', 'many'],
+    ['cp', 'agent', '--url', agents, '--workload', 'web', '--simulated', '--once', '--requests', 'http://10.0.0.1:9464'],
+    ['cp', 'agent', '--url', agents, '--workload', 'web', '--simulated', '--once', '--requests', 'https://127.0.0.1:9464'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /INPUT_INVALID/, args.join(' '));
+  }
 });

@@ -21,6 +21,8 @@ import { homeOf, parseIntegerOption, parseSecondsOption } from './common.js';
 import { readTextFile } from '../io.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8790';
+/** Prover processes one machine runs for the control plane (each holds its proving keys in memory). */
+const MAX_WORKERS = 64;
 
 async function api(url: string, path: string, init: { method?: string; body?: string; token?: string } = {}): Promise<Record<string, unknown>> {
   let res: Response;
@@ -64,7 +66,8 @@ export function registerCpCommands(program: Command): void {
     .option('--agent-policy <file>', 'attestation policy agents must satisfy')
     .option('--admin-token-env <var>', 'environment variable holding the admin bearer token')
     .option('--home <dir>', 'veritee home (verification and proving keys)')
-    .action(async (o: { port: string; proxyPort: string; db?: string; postgres?: string; nats?: string; kubeconfig?: string; simulated?: boolean; allowDevSetup?: boolean; agentPolicy?: string; adminTokenEnv?: string; home?: string }) => {
+    .option('--workers <n>', 'proof workers in this process (in-process queue): N prover processes proving N decisions in parallel', '1')
+    .action(async (o: { port: string; proxyPort: string; db?: string; postgres?: string; nats?: string; kubeconfig?: string; simulated?: boolean; allowDevSetup?: boolean; agentPolicy?: string; adminTokenEnv?: string; home?: string; workers: string }) => {
       const plane = await import('@veritee/control-plane');
       const { ProverPool, loadKeyRingFromHome } = await import('@veritee/zk');
       const { Enclave, simulatedEvidenceProvider, createAttestingProxy } = await import('@veritee/proxy');
@@ -72,6 +75,8 @@ export function registerCpCommands(program: Command): void {
       if (!o.simulated) throw new VeriteeError('INPUT_INVALID', 'this build has no hardware evidence provider for the control plane: run with --simulated (development)');
       const port = parseIntegerOption('--port', o.port, 0, 65535);
       const proxyPort = parseIntegerOption('--proxy-port', o.proxyPort, 0, 65535);
+      const workers = parseIntegerOption('--workers', o.workers, 1, MAX_WORKERS);
+      if (o.nats && workers > 1) throw new VeriteeError('INPUT_INVALID', '--workers applies to the in-process queue; with --nats, run `veritee cp worker --workers N` on the prover machines');
       const home = homeOf(o);
       const tee = await SimulatedTee.create({ platforms: ['snp', 'tdx'] });
       const enclave = Enclave.create(await simulatedEvidenceProvider({ tee }));
@@ -79,8 +84,8 @@ export function registerCpCommands(program: Command): void {
         ? loadPolicy(o.agentPolicy)
         : parsePolicy({ name: 'cp-dev-agents', platforms: ['snp', 'tdx'], allowSimulated: true, reportData: { require: ['nonce', 'publicKeyHash'] }, snp: { measurements: 'any' }, tdx: { mrtd: 'any' } });
       const db = o.postgres ? await plane.openPostgresLog(o.postgres) : await plane.openEmbeddedLog(o.db);
-      const prover = new ProverPool({ home, size: 1 });
-      const queue = o.nats ? await plane.JetStreamQueue.connect({ servers: o.nats }) : new plane.InProcessQueue(plane.proverWorker(prover));
+      const prover = new ProverPool({ home, size: o.nats ? 1 : workers });
+      const queue = o.nats ? await plane.JetStreamQueue.connect({ servers: o.nats }) : new plane.InProcessQueue(plane.proverWorker(prover), { concurrency: workers });
       const orchestrators: Record<string, import('@veritee/control-plane').Orchestrator> = { process: new plane.ProcessPoolOrchestrator() };
       if (o.kubeconfig) orchestrators['kubernetes'] = plane.KubernetesOrchestrator.fromKubeconfigFile(o.kubeconfig);
       const cpl = new plane.ControlPlane({
@@ -102,7 +107,7 @@ export function registerCpCommands(program: Command): void {
       const addr = app.server.address() as { port: number };
       const proxy = await createAttestingProxy({ host: 'localhost', upstream: `http://127.0.0.1:${addr.port}`, enclave, logger: false });
       const pa = await proxy.listen(proxyPort, '127.0.0.1');
-      process.stdout.write(`control plane: http://127.0.0.1:${addr.port} (admin), agents: https://127.0.0.1:${pa.port} (attested), log: ${db.backend}, queue: ${queue.kind}\n`);
+      process.stdout.write(`control plane: http://127.0.0.1:${addr.port} (admin), agents: https://127.0.0.1:${pa.port} (attested), log: ${db.backend}, queue: ${queue.kind}${o.nats ? '' : `, proof workers: ${workers}`}\n`);
       const stop = async () => {
         cpl.stop();
         await proxy.close();
@@ -173,11 +178,20 @@ export function registerCpCommands(program: Command): void {
       const rows = list.map((d) => {
         let check = '';
         if (o.verify) {
-          if (d.proof.state === 'verified' && d.claim) {
-            const p = checkDecisionBundle(d.proof.bundle, d.claim, { keys: keys!, allowDevSetup: o.allowDevSetup === true });
-            check = p ? `VERIFY FAILED: ${p}` : 'verified here';
+          // Every claim the decision rests on, each against its own bundle.
+          const claims = d.claims?.length ? d.claims : d.claim ? [{ ...d.claim, proof: { bundle: d.proof.bundle } }] : [];
+          if (d.proof.state === 'verified' && claims.length > 0) {
+            let p: string | undefined;
+            for (const [i, c] of claims.entries()) {
+              p = checkDecisionBundle(c.proof.bundle, c, { keys: keys!, allowDevSetup: o.allowDevSetup === true });
+              if (p) {
+                p = claims.length > 1 ? `claim ${i} (${c.kind}): ${p}` : p;
+                break;
+              }
+            }
+            check = p ? `VERIFY FAILED: ${p}` : `verified here${claims.length > 1 ? ` (${claims.length} claims)` : ''}`;
           } else check = d.proof.state === 'queued' && !d.flag ? 'proof pending' : 'NOT VERIFIED';
-          if (check !== 'verified here' && check !== 'proof pending') bad++;
+          if (!check.startsWith('verified here') && check !== 'proof pending') bad++;
         }
         if (d.flag) bad += o.verify ? 0 : 0;
         return { d, check };
@@ -186,7 +200,7 @@ export function registerCpCommands(program: Command): void {
       else {
         for (const { d, check } of rows) {
           process.stdout.write(
-            `${new Date(d.atMs).toISOString()} ${d.id.slice(0, 8)} ${d.workload} ${d.from}→${d.to} (${d.reason}) enact=${d.enact.state} proof=${d.proof.state}${d.flag ? ` FLAGGED:${d.flag}` : ''}${check ? ` [${check}]` : ''}\n`,
+            `${new Date(d.atMs).toISOString()} ${d.id.slice(0, 8)} ${d.workload} ${d.from}→${d.to} (${d.reason}) enact=${d.enact.state} proof=${d.proof.state}${(d.claims?.length ?? 0) > 1 ? ` claims=${d.claims.map((c) => `${c.kind}:${c.proof.state}`).join(',')}` : ''}${d.flag ? ` FLAGGED:${d.flag}` : ''}${check ? ` [${check}]` : ''}\n`,
           );
         }
         if (list.length === 0) process.stdout.write('no decisions\n');
@@ -208,7 +222,8 @@ export function registerCpCommands(program: Command): void {
     .option('--once', 'send one window and exit')
     .option('--simulated', 'DEVELOPMENT: simulated evidence for this agent, accept a simulated control plane')
     .option('--policy <file>', "attestation policy the control plane's evidence must satisfy")
-    .action(async (o: { url: string; workload: string; agentId?: string; samples: string; sampleInterval: string; interval: string; once?: boolean; simulated?: boolean; policy?: string }) => {
+    .option('--requests <url>', 'request counters of the attesting proxy in front of the workload (`veritee proxy --counters-listen`), e.g. http://127.0.0.1:9464')
+    .action(async (o: { url: string; workload: string; agentId?: string; samples: string; sampleInterval: string; interval: string; once?: boolean; simulated?: boolean; policy?: string; requests?: string }) => {
       const { ControlPlaneAgent } = await import('@veritee/control-plane');
       const { Enclave, simulatedEvidenceProvider } = await import('@veritee/proxy');
       const { loadPolicy, parsePolicy } = await import('@veritee/attestation');
@@ -221,12 +236,24 @@ export function registerCpCommands(program: Command): void {
         ? loadPolicy(o.policy)
         : parsePolicy({ name: 'cp-dev', platforms: ['snp', 'tdx'], allowSimulated: true, reportData: { require: ['nonce', 'publicKeyHash'] }, snp: { measurements: 'any' }, tdx: { mrtd: 'any' } });
       const agentId = (o.agentId ?? hostname()).replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128);
-      const agent = new ControlPlaneAgent({ agentId, controlPlaneUrl: o.url, policy, allowSimulated: true, enclave: Enclave.create(await simulatedEvidenceProvider()) });
+      if (o.requests !== undefined) {
+        let u: URL | undefined;
+        try {
+          u = new URL(o.requests);
+        } catch {
+          u = undefined;
+        }
+        if (!u || u.protocol !== 'http:' || !/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/.test(u.hostname) || u.pathname !== '/' || u.search) {
+          throw new VeriteeError('INPUT_INVALID', `--requests ${JSON.stringify(o.requests.slice(0, 100))} must be http://127.0.0.1:PORT (the proxy's loopback request counters)`);
+        }
+      }
+      const agent = new ControlPlaneAgent({ agentId, controlPlaneUrl: o.url, policy, allowSimulated: true, enclave: Enclave.create(await simulatedEvidenceProvider()), ...(o.requests ? { requestCountersUrl: o.requests } : {}) });
       try {
         const a = await agent.attest();
         process.stdout.write(`agent ${agentId}: attested until ${new Date(a.attestedUntilMs).toISOString()}\n`);
         for (;;) {
           const r = await agent.collectAndSend(o.workload, { samples, intervalMs: Math.max(10, sampleMs) });
+          for (const m of r.measurements ?? []) if (m.unavailable) process.stderr.write(`${m.metric} unavailable [${m.code ?? 'CP_TELEMETRY_INVALID'}]: ${m.unavailable}\n`);
           process.stdout.write(r.decision ? `decision ${r.decision.id}: ${r.decision.from}→${r.decision.to} (${r.decision.reason})\n` : `no decision: ${r.note}\n`);
           if (o.once) break;
           await new Promise((res) => setTimeout(res, every));
@@ -241,14 +268,17 @@ export function registerCpCommands(program: Command): void {
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--home <dir>', 'veritee home (proving keys)')
     .option('--name <name>', 'worker name in results', `worker-${process.pid}`)
-    .action(async (o: { nats: string; home?: string; name: string }) => {
+    .option('--workers <n>', 'consumers in this process, each with its own prover process', '1')
+    .action(async (o: { nats: string; home?: string; name: string; workers: string }) => {
       const { runJetStreamWorker, proverWorker } = await import('@veritee/control-plane');
       const { ProverPool } = await import('@veritee/zk');
-      const prover = new ProverPool({ home: homeOf(o), size: 1 });
-      const w = await runJetStreamWorker({ servers: o.nats, name: o.name, prove: proverWorker(prover) });
-      process.stdout.write(`worker ${o.name}: consuming proof jobs\n`);
+      const n = parseIntegerOption('--workers', o.workers, 1, MAX_WORKERS);
+      const prover = new ProverPool({ home: homeOf(o), size: n });
+      const ws: import('@veritee/control-plane').JetStreamWorker[] = [];
+      for (let i = 0; i < n; i++) ws.push(await runJetStreamWorker({ servers: o.nats, name: n > 1 ? `${o.name}-${i}` : o.name, prove: proverWorker(prover) }));
+      process.stdout.write(`worker ${o.name}: consuming proof jobs (${n} in parallel)\n`);
       const stop = async () => {
-        await w.close();
+        for (const w of ws) await w.close();
         await prover.close();
         process.exit(0);
       };

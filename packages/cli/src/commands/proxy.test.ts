@@ -241,6 +241,31 @@ test('prove latency --remote: SIGINT cancels the remote job on the prover (cance
   await fetch(`${proverUrl}/v1/jobs/${job.id}`, { method: 'DELETE' });
 });
 
+test('veritee proxy --counters-listen: the loopback endpoint counts the requests the proxy received; a public address is refused', async () => {
+  const p = await serve(
+    ['proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--counters-listen', '127.0.0.1:0', '--sim-anchors-out', 'anchors-c.json', '--log-level', 'warn'],
+    /listening on 127\.0\.0\.1:(\d+)/,
+  );
+  const port = p.match[1]!;
+  const counters = /request counters: (http:\/\/127\.0\.0\.1:\d+)\/v1\/requests \(loopback\)/.exec(p.stderr())?.[1];
+  assert.ok(counters, p.stderr());
+  const fromUs = Date.now() * 1000 - 1000;
+  for (let i = 0; i < 3; i++) {
+    const r = await cli('request', `https://127.0.0.1:${port}/healthz`, '--policy', 'dev.yaml', '--sim-anchors', 'anchors-c.json');
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const period = (await (await fetch(`${counters}/v1/requests?fromUs=${fromUs}`)).json()) as { arrivalsUs: number[]; periodStartUs: number; truncated: boolean };
+  assert.equal(period.arrivalsUs.length, 3, 'three requests, the bindings not counted');
+  assert.equal(period.periodStartUs, fromUs);
+  assert.equal(period.truncated, false);
+  const bad = await (await fetch(`${counters}/v1/requests`)).json();
+  assert.equal((bad as { error: { code: string } }).error.code, 'INPUT_INVALID');
+  p.proc.kill('SIGTERM');
+  const open = await cli('proxy', '--host', 'localhost', '--upstream', proverUrl, '--listen', '127.0.0.1:0', '--counters-listen', '0.0.0.0:9464');
+  assert.equal(open.code, 2, open.stderr);
+  assert.match(open.stderr, /error\[INPUT_INVALID\]: --counters-listen "0\.0\.0\.0:9464": the request counters are served on loopback only/);
+});
+
 test('veritee proxy shuts down gracefully on SIGTERM (exit 0)', async () => {
   const exited = new Promise<number | null>((r) => proxyProc.once('exit', (code) => r(code)));
   proxyProc.kill('SIGTERM');

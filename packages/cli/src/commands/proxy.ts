@@ -106,10 +106,11 @@ interface ProxyOpts {
   accessLog: boolean;
   signResponses: string;
   evidence: string;
+  countersListen?: string;
 }
 
 async function proxyCommand(o: ProxyOpts): Promise<void> {
-  const { createAttestingProxy, Enclave, simulatedEvidenceProvider } = await proxyLib();
+  const { createAttestingProxy, createCountersServer, Enclave, RequestCounter, simulatedEvidenceProvider } = await proxyLib();
   const { anchorsToJson } = await attestation();
   if ((o.cert === undefined) !== (o.key === undefined)) throw new VeriteeError('INPUT_INVALID', 'give both --cert and --key, or neither (a self-signed certificate is made)');
   const tlsMaterial = o.cert !== undefined && o.key !== undefined ? { cert: readFileOrFail(o.cert, 'certificate'), key: readFileOrFail(o.key, 'private key') } : undefined;
@@ -136,6 +137,11 @@ async function proxyCommand(o: ProxyOpts): Promise<void> {
   }
   const enclave = Enclave.create(provider);
   const { host, port } = parseListen(o.listen, '0.0.0.0');
+  const countersAt = o.countersListen !== undefined ? parseListen(o.countersListen, '127.0.0.1') : undefined;
+  if (countersAt && !/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/.test(countersAt.host)) {
+    throw new VeriteeError('INPUT_INVALID', `--counters-listen ${quoteInput(o.countersListen!, 80)}: the request counters are served on loopback only (127.0.0.1, ::1): arrival times are private telemetry`);
+  }
+  const requestCounter = countersAt ? new RequestCounter() : undefined;
   const limits = {
     ...(o.maxBody ? { maxRequestBodyBytes: positiveInt(o.maxBody, '--max-body')! } : {}),
     ...(o.maxHeader ? { maxHeaderBytes: positiveInt(o.maxHeader, '--max-header')! } : {}),
@@ -159,13 +165,22 @@ async function proxyCommand(o: ProxyOpts): Promise<void> {
     limits,
     timeouts,
     ...(tlsMaterial ? { tls: tlsMaterial } : {}),
+    ...(requestCounter ? { requestCounter } : {}),
   });
   const a = await listenOrFail('veritee proxy', host, port, () => proxy.listen(port, host));
+  const counters = requestCounter ? createCountersServer(requestCounter) : undefined;
+  if (counters && countersAt) {
+    const c = await listenOrFail('veritee proxy request counters', countersAt.host, countersAt.port, () => counters.listen(countersAt.port, countersAt.host));
+    process.stderr.write(`request counters: http://${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port}/v1/requests (loopback)\n`);
+  }
   process.stderr.write(
     `veritee proxy: https://${o.host}:${a.port} (listening on ${a.address}:${a.port}) -> ${o.upstream}\n` +
       `enclave key sha256:${Buffer.from(enclave.publicKeyHash).toString('hex')}${tlsMaterial ? '' : ' (self-signed TLS certificate)'}\n`,
   );
-  onSignals(() => proxy.close());
+  onSignals(async () => {
+    await counters?.close();
+    await proxy.close();
+  });
 }
 
 // ---- the attested client on the command line ----------------------------------------------
@@ -413,6 +428,7 @@ export function registerProxyCommands(program: Command): void {
     .option('--no-access-log', 'no log line per request')
     .option('--sign-responses <when>', 'on-request: sign responses whose request says Veritee-Sign: 1; always: sign every response', 'on-request')
     .option('--evidence <where>', 'once: full evidence in the binding and the first response of a connection, then Attestation-Report-Ref; always: on every response', 'once')
+    .option('--counters-listen <[host]:port>', 'serve the request counters (arrival times, for `veritee cp agent --requests`) on this loopback address')
     .action(proxyCommand);
 
   program

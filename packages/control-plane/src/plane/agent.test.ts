@@ -34,6 +34,7 @@ const web = { name: 'web', minReplicas: 1, maxReplicas: 4, target: { kind: 'proc
 before(async () => {
   prover = new ProverPool({ home: testHome(), size: 1 });
   keys.add(await devSetup(prover, 'memory', 512));
+  keys.add(await devSetup(prover, 'cpu', 512));
   tp = await testPlane(await openEmbeddedLog(), { proveFn: proverWorker(prover), keys, plane: { enactBy: 'agent' } });
   await tp.cp.addWorkload(web);
   app = await buildControlPlaneServer(tp.cp);
@@ -121,11 +122,42 @@ test('untrusted mode: a proof the control plane calls verified but that proves s
     await (tp.queue as InProcessQueue).drained();
     const other = await real({ ...job, data: (await import('../autoscaling/memory.js')).memoryClaimInput(syntheticWindow({ memBp: 9200 }), { thresholdBp: 9900 }).data });
     await tp.log.db.query(`UPDATE cp_decisions SET proof_state = 'verified', bundle = $2, flag = NULL WHERE id = $1`, [id, JSON.stringify(other)]);
+    await tp.log.db.query(`UPDATE cp_decision_claims SET proof_state = 'verified', bundle = $2 WHERE decision_id = $1 AND idx = 0`, [id, JSON.stringify(other)]);
     const c = await a.checkProofs();
     assert.deepEqual(c.alarmed, [id]);
     assert.equal(a.alarms[0]!.reverted, true);
     assert.match(a.alarms[0]!.reason, /thresholdBp = 9900, the decision used 8500/);
     assert.equal(nodePool.pids('web').length, 2, 'reverted to the previous count');
+  } finally {
+    await a.close();
+  }
+});
+
+test('untrusted mode: a two-claim scale-in is verified claim by claim; a second bundle that proves another claim raises an alarm naming it', async () => {
+  const api = { name: 'api', minReplicas: 1, maxReplicas: 3, replicas: 3, target: { kind: 'process', command: ['sleep', '300'] }, rules: [{ metric: 'memory', scaleOutAbove: 8500, scaleInBelow: 3000 }, { metric: 'cpu', scaleOutAbove: 8000, scaleInBelow: 2000 }], cooldown: { outMs: 0, inMs: 0 } };
+  await tp.cp.addWorkload(api);
+  await nodePool.scale(parseWorkloadSpec(api), 3);
+  const a = await agent({ workloads: [parseWorkloadSpec(web), parseWorkloadSpec(api)] });
+  try {
+    await a.attest();
+    const low = { version: 1, workload: 'api', node: 'node-1', window: syntheticWindow({ memBp: 2000, cpuBp: 1000 }) };
+    const r1 = await a.send(low);
+    assert.equal(r1.enacted?.replicas, 2);
+    assert.deepEqual(r1.enacted?.claims?.map((c) => [c.kind, c.expectScaleOut]), [['memory', false], ['cpu', false]], 'the signed command carries both claims');
+    await (tp.queue as InProcessQueue).drained();
+    assert.deepEqual((await a.checkProofs()).verified, [r1.decision!.id]);
+    const r2 = await a.send(low);
+    assert.equal(nodePool.pids('api').length, 1);
+    await (tp.queue as InProcessQueue).drained();
+    const id = r2.decision!.id;
+    // The (compromised) control plane serves the memory bundle as the proof of the CPU claim.
+    await tp.log.db.query(`UPDATE cp_decision_claims SET bundle = (SELECT bundle FROM cp_decision_claims WHERE decision_id = $1 AND idx = 0) WHERE decision_id = $1 AND idx = 1`, [id]);
+    const c = await a.checkProofs();
+    assert.deepEqual(c.alarmed, [id]);
+    const alarm = a.alarms.find((x) => x.decisionId === id)!;
+    assert.match(alarm.reason, /^claim 1 \(cpu\): the bundle proves a memory claim, the decision needs cpu$/);
+    assert.equal(alarm.reverted, true);
+    assert.equal(nodePool.pids('api').length, 2, 'reverted to the previous count');
   } finally {
     await a.close();
   }

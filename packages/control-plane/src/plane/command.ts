@@ -23,7 +23,10 @@ export interface CommandPayload {
   from: number;
   replicas: number;
   atMs: number;
+  /** The first claim (null when none proves the decision). */
   claim: DecisionClaim | null;
+  /** Every claim the decision rests on (absent in commands signed before there could be several). */
+  claims?: DecisionClaim[];
 }
 
 export interface Signer {

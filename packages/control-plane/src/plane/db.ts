@@ -151,6 +151,23 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS cp_decisions_enact ON cp_decisions (enact_state)`,
   `CREATE INDEX IF NOT EXISTS cp_decisions_proof ON cp_decisions (proof_state)`,
   `CREATE SEQUENCE IF NOT EXISTS cp_decision_seq`,
+  // Every claim a decision rests on (one for a scale-out, one per rule for a scale-in), each
+  // proven by its own job. Decisions recorded before this table existed have no rows here:
+  // their single claim is read from cp_decisions.claim.
+  `CREATE TABLE IF NOT EXISTS cp_decision_claims (
+     decision_id text NOT NULL,
+     idx integer NOT NULL,
+     metric text NOT NULL,
+     kind text NOT NULL,
+     params text NOT NULL,
+     expect_scale_out boolean NOT NULL,
+     value bigint NOT NULL,
+     threshold bigint NOT NULL,
+     proof_state text NOT NULL,
+     proof_error text,
+     bundle text,
+     verified_ms bigint,
+     PRIMARY KEY (decision_id, idx))`,
 ];
 
 async function migrate(db: CpDb): Promise<void> {

@@ -21,26 +21,30 @@ export function parseNvidiaSmi(text: string): { utilBp: number; memUsedBytes: nu
 }
 
 /** Samples the GPUs `samples` times, `intervalMs` apart (default once). */
-export async function collectGpu(opts: { samples?: number; intervalMs?: number; binary?: string } = {}): Promise<GpuReport> {
+export async function collectGpu(opts: { samples?: number; intervalMs?: number; binary?: string; env?: NodeJS.ProcessEnv } = {}): Promise<GpuReport> {
   const bin = opts.binary ?? 'nvidia-smi';
   const out: GpuReport['samples'] = [];
   for (let i = 0; i < (opts.samples ?? 1); i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
     const r = await new Promise<{ ok: true; text: string } | { ok: false; reason: string }>((resolve) => {
-      execFile(bin, QUERY, { timeout: 5000, maxBuffer: 64 * 1024 }, (err, stdout) => {
-        if (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          resolve({ ok: false, reason: code === 'ENOENT' ? `${bin} not found (no NVIDIA driver on this node)` : `${bin} failed: ${err.message.split('\n')[0]!.slice(0, 200)}` });
-        } else resolve({ ok: true, text: stdout });
-      });
+      try {
+        execFile(bin, QUERY, { timeout: 5000, maxBuffer: 64 * 1024, ...(opts.env ? { env: opts.env } : {}) }, (err, stdout) => {
+          if (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            resolve({ ok: false, reason: code === 'ENOENT' ? `${bin.slice(0, 100)} not found (no NVIDIA driver on this node)` : `${bin.slice(0, 100)} failed: ${err.message.split('\n')[0]!.slice(0, 180)}` });
+          } else resolve({ ok: true, text: stdout });
+        });
+      } catch (e) {
+        resolve({ ok: false, reason: `${bin.slice(0, 100)} cannot be run: ${(e as Error).message.slice(0, 180)}` });
+      }
     });
-    if (!r.ok) return { available: false, reason: r.reason, samples: [] };
+    if (!r.ok) return { available: false, code: 'CP_GPU_UNAVAILABLE', reason: r.reason.slice(0, 300), samples: [] };
     try {
       const rows = parseNvidiaSmi(r.text);
-      if (rows.length === 0) return { available: false, reason: `${bin} lists no GPU`, samples: [] };
+      if (rows.length === 0) return { available: false, code: 'CP_GPU_UNAVAILABLE', reason: `${bin} lists no GPU`, samples: [] };
       out.push(rows);
     } catch (e) {
-      return { available: false, reason: (e as Error).message, samples: [] };
+      return { available: false, code: 'CP_GPU_UNAVAILABLE', reason: (e as Error).message.slice(0, 300), samples: [] };
     }
   }
   return { available: true, samples: out };

@@ -32,6 +32,7 @@ before(async () => {
   nats = await startNats();
   prover = new ProverPool({ home: testHome(), size: 1 });
   keys.add(await devSetup(prover, 'memory', 512));
+  keys.add(await devSetup(prover, 'cpu', 512));
   queue = await JetStreamQueue.connect({ servers: nats.url, ackWaitMs: ACK_WAIT, retry });
   tp = await testPlane(await openEmbeddedLog(), { queue, keys });
   await tp.cp.addWorkload({ name: 'web', minReplicas: 1, maxReplicas: 9, target: { kind: 'process', command: ['sleep', '300'] }, rules: [{ metric: 'memory', scaleOutAbove: 8500 }], cooldown: { outMs: 0, inMs: 0 } });
@@ -136,6 +137,38 @@ test('a job that keeps failing is retried with backoff, then dead-lettered and i
     assert.match(await tp.cp.metricsText(), /veritee_cp_decisions_flagged_total\{flag="proof-failed"\} 1/);
   } finally {
     await c.close();
+  }
+});
+
+test('a two-claim scale-in is two jobs (keys id and id.1), each proven and verified; a re-submitted second claim is dropped', async () => {
+  await tp.cp.addWorkload({
+    name: 'multi',
+    minReplicas: 1,
+    maxReplicas: 3,
+    replicas: 3,
+    target: { kind: 'process', command: ['sleep', '300'] },
+    rules: [
+      { metric: 'memory', scaleOutAbove: 8500, scaleInBelow: 3000 },
+      { metric: 'cpu', scaleOutAbove: 8000, scaleInBelow: 2000 },
+    ],
+    cooldown: { outMs: 0, inMs: 0 },
+  });
+  const d = (await tp.cp.ingest(parseTelemetryReport({ version: 1, workload: 'multi', node: 'n1', seq: ++seq, window: syntheticWindow({ memBp: 2000, cpuBp: 1000 }) }))).decision!;
+  assert.deepEqual(d.claims.map((c) => c.kind), ['memory', 'cpu']);
+  assert.equal(await queue.depth(), 2, 'one job per claim, neither taken for a duplicate of the other');
+  const w = await runJetStreamWorker({ servers: nats.url, name: 'M', ackWaitMs: ACK_WAIT, retry, prove: proverWorker(prover) });
+  try {
+    const v = await until('both proofs', async () => {
+      const x = await tp.log.decision(d.id);
+      return x?.proof.state === 'verified' ? x : undefined;
+    });
+    assert.deepEqual(v.claims.map((c) => c.proof.state), ['verified', 'verified']);
+    assert.deepEqual([...w.done].sort(), [d.id, `${d.id}.1`].sort());
+    await queue.submit({ decisionId: d.id, claimIndex: 1, kind: 'cpu', params: {}, data: {}, expectScaleOut: false });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await queue.depth(), 0, 'the same claim again is dropped (message id = job key)');
+  } finally {
+    await w.close();
   }
 });
 

@@ -19,7 +19,7 @@
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { VeriteeError } from '@veritee/core';
-import { backoffMs, DEFAULT_RETRY, isPermanent, type ProofJob, type ProofQueue, type ProofResult, type ProveFn, type RetryPolicy } from './queue.js';
+import { backoffMs, claimIndexOf, DEFAULT_RETRY, isPermanent, jobKey, type ProofJob, type ProofQueue, type ProofResult, type ProveFn, type RetryPolicy } from './queue.js';
 
 export const JOBS_STREAM = 'CP_PROOFS';
 export const JOBS_SUBJECT = 'veritee.cp.proofs';
@@ -96,7 +96,7 @@ export class JetStreamQueue implements ProofQueue {
 
   async submit(job: ProofJob): Promise<void> {
     try {
-      await jetstream(this.nc).publish(JOBS_SUBJECT, enc.encode(JSON.stringify(job)), { msgID: job.decisionId });
+      await jetstream(this.nc).publish(JOBS_SUBJECT, enc.encode(JSON.stringify(job)), { msgID: jobKey(job) });
     } catch (e) {
       throw new VeriteeError('CP_QUEUE_UNAVAILABLE', `JetStream refused the proof job: ${(e as Error).message}`);
     }
@@ -185,17 +185,17 @@ export async function runJetStreamWorker(o: { servers: string | string[]; name: 
           const beat = setInterval(() => m.working(), Math.max(200, Math.floor((o.ackWaitMs ?? 30_000) / 3)));
           try {
             const bundle = await o.prove(job);
-            await js.publish(RESULTS_SUBJECT, enc.encode(JSON.stringify({ decisionId: job.decisionId, ok: true, bundle, worker: o.name } satisfies ProofResult)));
+            await js.publish(RESULTS_SUBJECT, enc.encode(JSON.stringify({ decisionId: job.decisionId, ...claimIndexOf(job), ok: true, bundle, worker: o.name } satisfies ProofResult)));
             m.ack();
-            done.push(job.decisionId);
+            done.push(jobKey(job));
           } catch (e) {
             const last = delivery >= retry.maxAttempts || isPermanent(e);
             if (last) {
-              const r: ProofResult = { decisionId: job.decisionId, ok: false, error: (e as Error)?.message ?? String(e), worker: o.name, ...(e instanceof VeriteeError ? { code: e.code } : {}) };
+              const r: ProofResult = { decisionId: job.decisionId, ...claimIndexOf(job), ok: false, error: (e as Error)?.message ?? String(e), worker: o.name, ...(e instanceof VeriteeError ? { code: e.code } : {}) };
               await js.publish(DEAD_SUBJECT, enc.encode(JSON.stringify({ ...r, job: { ...job, data: undefined }, deliveries: delivery })));
               await js.publish(RESULTS_SUBJECT, enc.encode(JSON.stringify(r)));
               m.term();
-              done.push(job.decisionId);
+              done.push(jobKey(job));
             } else {
               m.nak(backoffMs(delivery, retry));
             }

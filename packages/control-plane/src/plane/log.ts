@@ -10,6 +10,13 @@
  *   flag:  null, or why the decision is flagged: proof-failed, proof-late, unprovable,
  *          enact-denied. A late proof that arrives still verifies, and stays flagged late.
  *
+ * Claims: a decision rests on one or more claims (`claims`): a scale-out on the rule that
+ * crossed its threshold, a scale-in on EVERY rule (each must be at or below its lower
+ * threshold). Each claim is proven by its own job and has its own proof state; the
+ * decision's `proof.state` is their aggregate: verified when every claim is, failed when one
+ * failed. `claim` (the first claim) and `proof.bundle` (its bundle) stay for readers of the
+ * single-claim format.
+ *
  * INVARIANT: a verified proof is never overwritten (results are delivered at least once).
  */
 import { VeriteeError } from '@veritee/core';
@@ -24,6 +31,17 @@ export interface DecisionClaim {
   params: Record<string, unknown>;
   /** The outcome the proof must show: scaleOut true (scale out) or false (scale in). */
   expectScaleOut: boolean;
+}
+
+/** One claim a decision rests on, with its own proof. */
+export interface DecisionClaimEntry extends DecisionClaim {
+  /** Position in `claims` (the proof job's claimIndex). */
+  index: number;
+  metric: Metric;
+  /** The measured value and the threshold it was compared with (bp, or requests per minute). */
+  value: number;
+  threshold: number;
+  proof: { state: 'queued' | 'verified' | 'failed'; error?: string; bundle?: unknown; verifiedMs?: number };
 }
 
 /** The command the control plane signs for untrusted-mode agents (command.ts). */
@@ -43,7 +61,10 @@ export interface Decision {
   from: number;
   to: number;
   reason: string;
+  /** The first claim of `claims` (null when none proves the decision). */
   claim: DecisionClaim | null;
+  /** Every claim the decision rests on, each with its proof (empty when none can prove it). */
+  claims: DecisionClaimEntry[];
   enact: { state: EnactState; attempts: number; error?: string; enactedMs?: number; nextAttemptMs?: number };
   proof: { state: ProofState; deadlineMs: number; error?: string; bundle?: unknown; verifiedMs?: number };
   flag?: string;
@@ -59,7 +80,31 @@ export interface WorkloadRecord {
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
-function toDecision(r: Row): Decision {
+function toClaim(r: Row): DecisionClaimEntry {
+  const c: DecisionClaimEntry = {
+    index: num(r.idx),
+    metric: r.metric as Metric,
+    kind: String(r.kind),
+    params: JSON.parse(String(r.params)) as Record<string, unknown>,
+    expectScaleOut: r.expect_scale_out === true || r.expect_scale_out === 't',
+    value: num(r.value),
+    threshold: num(r.threshold),
+    proof: { state: r.proof_state as DecisionClaimEntry['proof']['state'] },
+  };
+  if (opt(r.proof_error) !== undefined) c.proof.error = String(r.proof_error);
+  if (opt(r.bundle) !== undefined) c.proof.bundle = JSON.parse(String(r.bundle));
+  if (opt(r.verified_ms) !== undefined) c.proof.verifiedMs = num(r.verified_ms);
+  return c;
+}
+
+/** A decision recorded before per-claim rows existed: its one claim, with the decision's proof. */
+function legacyClaims(d: Decision): DecisionClaimEntry[] {
+  if (!d.claim) return [];
+  const state = d.proof.state === 'unprovable' ? 'failed' : d.proof.state;
+  return [{ ...d.claim, index: 0, metric: d.metric, value: NaN, threshold: NaN, proof: { state, ...(d.proof.error ? { error: d.proof.error } : {}), ...(d.proof.bundle !== undefined ? { bundle: d.proof.bundle } : {}), ...(d.proof.verifiedMs !== undefined ? { verifiedMs: d.proof.verifiedMs } : {}) } }];
+}
+
+function toDecision(r: Row, claimRows: Row[] = []): Decision {
   const d: Decision = {
     id: String(r.id),
     seq: num(r.seq),
@@ -71,6 +116,7 @@ function toDecision(r: Row): Decision {
     to: num(r.to_replicas),
     reason: String(r.reason),
     claim: JSON.parse(String(r.claim)) as DecisionClaim | null,
+    claims: [],
     enact: { state: r.enact_state as EnactState, attempts: num(r.enact_attempts) },
     proof: { state: r.proof_state as ProofState, deadlineMs: num(r.proof_deadline_ms) },
     command: JSON.parse(String(r.command)) as SignedCommand,
@@ -82,7 +128,16 @@ function toDecision(r: Row): Decision {
   if (opt(r.bundle) !== undefined) d.proof.bundle = JSON.parse(String(r.bundle));
   if (opt(r.verified_ms) !== undefined) d.proof.verifiedMs = num(r.verified_ms);
   if (opt(r.flag) !== undefined) d.flag = String(r.flag);
+  d.claims = claimRows.length > 0 ? claimRows.map(toClaim).sort((a, b) => a.index - b.index) : legacyClaims(d);
   return d;
+}
+
+/** What a claim result changed. */
+export interface ClaimUpdate {
+  /** The claim's state changed (false: it was verified already, or no such claim). */
+  changed: boolean;
+  /** The decision's aggregate proof state after the update. */
+  decision: ProofState | undefined;
 }
 
 export class DecisionLog {
@@ -117,6 +172,8 @@ export class DecisionLog {
    * Returns false when it was not.
    */
   async recordDecision(d: Omit<Decision, 'seq'>): Promise<Decision | undefined> {
+    const bad = d.claims.findIndex((c, i) => c.index !== i);
+    if (bad >= 0) throw new VeriteeError('INTERNAL', `decision ${d.id}: claims[${bad}] has index ${d.claims[bad]!.index}`);
     return this.db.tx(async (q: Querier) => {
       const moved = await q.query('UPDATE cp_workloads SET replicas = $2, last_scaled_ms = $3 WHERE name = $1 AND replicas = $4 RETURNING name', [d.workload, d.to, d.atMs, d.from]);
       if (moved.length === 0) return undefined;
@@ -124,17 +181,35 @@ export class DecisionLog {
       const seq = num(s!.seq);
       await q.query(
         `INSERT INTO cp_decisions (id, seq, workload, at_ms, metric, direction, from_replicas, to_replicas, reason, claim,
-           enact_state, enact_attempts, proof_state, proof_deadline_ms, flag, command)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
-        [d.id, seq, d.workload, d.atMs, d.metric, d.direction, d.from, d.to, d.reason, JSON.stringify(d.claim), d.enact.state, d.enact.attempts, d.proof.state, d.proof.deadlineMs, d.flag ?? null, JSON.stringify(d.command)],
+           enact_state, enact_attempts, proof_state, proof_deadline_ms, flag, command, proof_error)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+        [d.id, seq, d.workload, d.atMs, d.metric, d.direction, d.from, d.to, d.reason, JSON.stringify(d.claim), d.enact.state, d.enact.attempts, d.proof.state, d.proof.deadlineMs, d.flag ?? null, JSON.stringify(d.command), d.proof.error ?? null],
       );
+      for (const c of d.claims) {
+        await q.query(
+          `INSERT INTO cp_decision_claims (decision_id, idx, metric, kind, params, expect_scale_out, value, threshold, proof_state) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+          [d.id, c.index, c.metric, c.kind, JSON.stringify(c.params), c.expectScaleOut, c.value, c.threshold, c.proof.state],
+        );
+      }
       return { ...d, seq };
     });
   }
 
-  async decision(id: string): Promise<Decision | undefined> {
-    const [r] = await this.db.query('SELECT * FROM cp_decisions WHERE id = $1', [id]);
-    return r ? toDecision(r) : undefined;
+  async decision(id: string, q: Querier = this.db): Promise<Decision | undefined> {
+    const [r] = await q.query('SELECT * FROM cp_decisions WHERE id = $1', [id]);
+    if (!r) return undefined;
+    return toDecision(r, await q.query('SELECT * FROM cp_decision_claims WHERE decision_id = $1', [id]));
+  }
+
+  /** Decision rows with their claim rows (one query for the claims of all of them). */
+  private async withClaims(rows: Row[], claimsSql: string, params: unknown[]): Promise<Decision[]> {
+    if (rows.length === 0) return [];
+    const byId = new Map<string, Row[]>();
+    for (const c of await this.db.query(claimsSql, params)) {
+      const k = String(c.decision_id);
+      byId.set(k, [...(byId.get(k) ?? []), c]);
+    }
+    return rows.map((r) => toDecision(r, byId.get(String(r.id))));
   }
 
   async decisions(opts: { workload?: string; limit?: number } = {}): Promise<Decision[]> {
@@ -142,7 +217,9 @@ export class DecisionLog {
     const rows = opts.workload
       ? await this.db.query('SELECT * FROM cp_decisions WHERE workload = $1 ORDER BY seq DESC LIMIT $2', [opts.workload, limit])
       : await this.db.query('SELECT * FROM cp_decisions ORDER BY seq DESC LIMIT $1', [limit]);
-    return rows.map(toDecision);
+    return opts.workload
+      ? this.withClaims(rows, 'SELECT * FROM cp_decision_claims WHERE decision_id IN (SELECT id FROM cp_decisions WHERE workload = $1 ORDER BY seq DESC LIMIT $2)', [opts.workload, limit])
+      : this.withClaims(rows, 'SELECT * FROM cp_decision_claims WHERE decision_id IN (SELECT id FROM cp_decisions ORDER BY seq DESC LIMIT $1)', [limit]);
   }
 
   async setEnacted(id: string, nowMs: number, attempts: number): Promise<void> {
@@ -160,12 +237,12 @@ export class DecisionLog {
   /** Decisions whose enactment is due for a retry at `nowMs`, oldest first. */
   async dueEnactments(nowMs: number): Promise<Decision[]> {
     const rows = await this.db.query(`SELECT * FROM cp_decisions WHERE enact_state = 'pending' AND (next_attempt_ms IS NULL OR next_attempt_ms <= $1) ORDER BY seq`, [nowMs]);
-    return rows.map(toDecision);
+    return this.withClaims(rows, `SELECT * FROM cp_decision_claims WHERE decision_id IN (SELECT id FROM cp_decisions WHERE enact_state = 'pending' AND (next_attempt_ms IS NULL OR next_attempt_ms <= $1))`, [nowMs]);
   }
 
   /** Records a verified bundle (idempotent: a second result for a verified decision changes nothing). */
-  async setProofVerified(id: string, bundle: unknown, nowMs: number): Promise<boolean> {
-    const rows = await this.db.query(
+  async setProofVerified(id: string, bundle: unknown, nowMs: number, q: Querier = this.db): Promise<boolean> {
+    const rows = await q.query(
       `UPDATE cp_decisions SET proof_state = 'verified', bundle = $2, verified_ms = $3, proof_error = NULL,
          flag = CASE WHEN flag = 'proof-failed' THEN NULL ELSE flag END
        WHERE id = $1 AND proof_state <> 'verified' RETURNING id`,
@@ -174,9 +251,61 @@ export class DecisionLog {
     return rows.length > 0;
   }
 
+  /**
+   * Records a verified bundle for claim `idx` of a decision (never over a verified claim), and
+   * the decision's aggregate: verified (with claim 0's bundle in `proof.bundle`) once every
+   * claim is. A decision recorded before per-claim rows existed has its one claim at idx 0.
+   */
+  async setClaimVerified(id: string, idx: number, bundle: unknown, nowMs: number): Promise<ClaimUpdate> {
+    return this.db.tx(async (q) => {
+      // The decision row is locked first: two claims finishing at once (two workers, two
+      // control planes on one PostgreSQL) each see the other's committed state.
+      await q.query('SELECT id FROM cp_decisions WHERE id = $1 FOR UPDATE', [id]);
+      const d = await this.decision(id, q);
+      const c = d?.claims[idx];
+      if (!d || !c) return { changed: false, decision: d?.proof.state };
+      if (d.claims.length === 1 && (await q.query('SELECT 1 FROM cp_decision_claims WHERE decision_id = $1', [id])).length === 0) {
+        const changed = await this.setProofVerified(id, bundle, nowMs, q);
+        return { changed, decision: changed ? 'verified' : d.proof.state };
+      }
+      const rows = await q.query(
+        `UPDATE cp_decision_claims SET proof_state = 'verified', bundle = $3, verified_ms = $4, proof_error = NULL WHERE decision_id = $1 AND idx = $2 AND proof_state <> 'verified' RETURNING idx`,
+        [id, idx, JSON.stringify(bundle), nowMs],
+      );
+      if (rows.length === 0) return { changed: false, decision: d.proof.state };
+      const states = d.claims.map((x) => (x.index === idx ? 'verified' : x.proof.state));
+      if (d.proof.state === 'unprovable') return { changed: true, decision: 'unprovable' };
+      if (states.every((x) => x === 'verified')) {
+        const [b] = await q.query<{ bundle: unknown }>('SELECT bundle FROM cp_decision_claims WHERE decision_id = $1 AND idx = 0', [id]);
+        await this.setProofVerified(id, JSON.parse(String(b!.bundle)), nowMs, q);
+        return { changed: true, decision: 'verified' };
+      }
+      return { changed: true, decision: d.proof.state };
+    });
+  }
+
+  /** Records a failed proof of claim `idx` and flags the decision (never over a verified claim). */
+  async setClaimFailed(id: string, idx: number, error: string): Promise<ClaimUpdate> {
+    return this.db.tx(async (q) => {
+      await q.query('SELECT id FROM cp_decisions WHERE id = $1 FOR UPDATE', [id]);
+      const d = await this.decision(id, q);
+      const c = d?.claims[idx];
+      if (!d || !c) return { changed: false, decision: d?.proof.state };
+      const legacy = (await q.query('SELECT 1 FROM cp_decision_claims WHERE decision_id = $1', [id])).length === 0;
+      if (!legacy) {
+        const rows = await q.query(`UPDATE cp_decision_claims SET proof_state = 'failed', proof_error = $3 WHERE decision_id = $1 AND idx = $2 AND proof_state <> 'verified' RETURNING idx`, [id, idx, error.slice(0, 1000)]);
+        if (rows.length === 0) return { changed: false, decision: d.proof.state };
+      }
+      if (d.proof.state === 'unprovable') return { changed: !legacy, decision: 'unprovable' };
+      const what = d.claims.length > 1 ? `claim ${idx} (${c.kind}): ` : '';
+      const changed = await this.setProofFailed(id, what + error, q);
+      return { changed: changed || !legacy, decision: changed ? 'failed' : d.proof.state };
+    });
+  }
+
   /** Flags a failed proof (never over a verified one). */
-  async setProofFailed(id: string, error: string): Promise<boolean> {
-    const rows = await this.db.query(`UPDATE cp_decisions SET proof_state = 'failed', proof_error = $2, flag = 'proof-failed' WHERE id = $1 AND proof_state <> 'verified' RETURNING id`, [id, error.slice(0, 1000)]);
+  async setProofFailed(id: string, error: string, q: Querier = this.db): Promise<boolean> {
+    const rows = await q.query(`UPDATE cp_decisions SET proof_state = 'failed', proof_error = $2, flag = 'proof-failed' WHERE id = $1 AND proof_state <> 'verified' RETURNING id`, [id, error.slice(0, 1000)]);
     return rows.length > 0;
   }
 

@@ -22,7 +22,7 @@ import { parseJsonStrict, VeriteeError, type ErrorCode } from '@veritee/core';
 import { anchorsFromJson, verifyEvidence, type Policy, type TrustAnchors } from '@veritee/attestation';
 import type { KeyRing } from '@veritee/zk/verify';
 import { measure, parseTelemetryReport, type Measurement, type TelemetryReport } from './report.js';
-import { DecisionLog, type Decision, type DecisionClaim } from './log.js';
+import { DecisionLog, type Decision, type DecisionClaim, type DecisionClaimEntry } from './log.js';
 import { checkDecisionBundle, type ProofQueue, type ProofResult } from './queue.js';
 import { signCommand, verifyTelemetrySignature, type Signer } from './command.js';
 import { parseWorkloadSpec, CLAIM_OF, type Metric, type WorkloadSpec } from './workload.js';
@@ -244,18 +244,20 @@ export class ControlPlane {
     this.metrics.inc('veritee_cp_telemetry_reports_total', {});
 
     const ms: (Measurement & { direction: 'out' | 'in' })[] = [];
-    let out: (Measurement & { step: number }) | undefined;
+    let out: (Measurement & { step: number; threshold: number }) | undefined;
     let allIn = true;
-    let firstIn: Measurement | undefined;
+    // A scale-in rests on every rule that could be measured: each at or below its lower threshold.
+    const ins: (Measurement & { threshold: number })[] = [];
     let stepIn = 0;
     for (const rule of w.rules) {
       const m = measure(report, rule.metric, rule.scaleOutAbove);
       ms.push({ ...m, direction: 'out' });
       if (m.unavailable) {
         if (rule.metric === 'gpu') this.metrics.inc('veritee_cp_gpu_unavailable_total', {});
+        this.metrics.inc('veritee_cp_metric_unavailable_total', { metric: rule.metric, code: m.code ?? 'CP_TELEMETRY_INVALID' });
         continue;
       }
-      if (m.above && !out) out = { ...m, step: rule.step };
+      if (m.above && !out) out = { ...m, step: rule.step, threshold: rule.scaleOutAbove };
       if (rule.scaleInBelow === undefined) {
         allIn = false;
         continue;
@@ -263,12 +265,12 @@ export class ControlPlane {
       const mi = measure(report, rule.metric, rule.scaleInBelow);
       ms.push({ ...mi, direction: 'in' });
       if (mi.above) allIn = false;
-      else if (!firstIn) {
-        firstIn = mi;
-        stepIn = rule.stepIn;
+      else {
+        if (ins.length === 0) stepIn = rule.stepIn;
+        ins.push({ ...mi, threshold: rule.scaleInBelow });
       }
     }
-    if (!firstIn) allIn = false;
+    if (ins.length === 0) allIn = false;
 
     // Evaluation window: the condition must have held on every report for windowMs.
     const s = this.streaks.get(w.name) ?? {};
@@ -279,52 +281,65 @@ export class ControlPlane {
     const none = (note: string): IngestResult => ({ measurements: ms, note, timings: { decideMs: decideMs() } });
 
     let direction: 'out' | 'in';
-    let trigger: Measurement;
+    /** What the decision rests on: the rule that crossed (out), or every rule (in). */
+    let rests: (Measurement & { threshold: number })[];
     let to: number;
     if (out) {
       if (now - s.outSince! < w.windowMs) return none(`scale-out condition held ${now - s.outSince!} ms of the ${w.windowMs} ms window`);
       if (now - rec.lastScaledMs < w.cooldown.outMs) return none(`in scale-out cool-down (${w.cooldown.outMs - (now - rec.lastScaledMs)} ms left)`);
       direction = 'out';
-      trigger = out;
+      rests = [out];
       to = Math.min(w.maxReplicas, rec.replicas + out.step);
-    } else if (allIn && firstIn) {
+    } else if (allIn) {
       if (now - s.inSince! < w.windowMs) return none(`scale-in condition held ${now - s.inSince!} ms of the ${w.windowMs} ms window`);
       if (now - rec.lastScaledMs < w.cooldown.inMs) return none(`in scale-in cool-down (${w.cooldown.inMs - (now - rec.lastScaledMs)} ms left)`);
       direction = 'in';
-      trigger = firstIn;
+      rests = ins;
       to = Math.max(w.minReplicas, rec.replicas - stepIn);
     } else {
       return none('no rule crossed its threshold');
     }
     if (to === rec.replicas) return none(`already at ${direction === 'out' ? 'maxReplicas' : 'minReplicas'} (${to})`);
 
-    const claimKind = CLAIM_OF[trigger.metric];
-    const claim: DecisionClaim | null = trigger.claim && claimKind ? { kind: trigger.claim.kind, params: trigger.claim.params, expectScaleOut: direction === 'out' } : null;
+    const expectScaleOut = direction === 'out';
+    const provable = rests.filter((m) => m.claim && CLAIM_OF[m.metric]);
+    const unprovable = rests.filter((m) => !(m.claim && CLAIM_OF[m.metric])).map((m) => m.metric);
+    const claims: DecisionClaimEntry[] = provable.map((m, index) => ({
+      index,
+      metric: m.metric,
+      kind: m.claim!.kind,
+      params: m.claim!.params,
+      expectScaleOut,
+      value: m.value,
+      threshold: m.threshold,
+      proof: { state: 'queued' },
+    }));
+    const claim: DecisionClaim | null = claims[0] ? { kind: claims[0].kind, params: claims[0].params, expectScaleOut } : null;
     const id = randomUUID();
-    const unit = trigger.metric === 'volume' ? 'requests/min' : 'bp';
-    const rule = w.rules.find((r) => r.metric === trigger.metric)!;
-    const threshold = direction === 'out' ? rule.scaleOutAbove : rule.scaleInBelow!;
-    const reason = `${trigger.metric} ${trigger.value} ${unit} ${direction === 'out' ? '>' : '<='} ${threshold} ${unit}`;
-    const command = signCommand(this.opts.signer, { v: 1, decisionId: id, workload: w.name, from: rec.replicas, replicas: to, atMs: now, claim });
+    const reason = rests.map((m) => `${m.metric} ${m.value} ${m.metric === 'volume' ? 'requests/min' : 'bp'} ${expectScaleOut ? '>' : '<='} ${m.threshold} ${m.metric === 'volume' ? 'requests/min' : 'bp'}`).join(' and ');
+    const signedClaims = claims.map((c) => ({ kind: c.kind, params: c.params, expectScaleOut }));
+    const command = signCommand(this.opts.signer, { v: 1, decisionId: id, workload: w.name, from: rec.replicas, replicas: to, atMs: now, claim, claims: signedClaims });
+    const error = unprovable.length > 0 ? `no claim proves ${unprovable.join(', ')} decisions` : claims.length === 0 ? 'no claim proves this decision' : undefined;
     const d = await this.log.recordDecision({
       id,
       workload: w.name,
       atMs: now,
-      metric: trigger.metric,
+      metric: rests[0]!.metric,
       direction,
       from: rec.replicas,
       to,
       reason,
       claim,
+      claims,
       enact: { state: 'pending', attempts: 0 },
-      proof: { state: claim ? 'queued' : 'unprovable', deadlineMs: now + w.proofDeadlineMs, ...(claim ? {} : { error: `no claim proves ${trigger.metric} decisions` }) },
-      ...(claim ? {} : { flag: 'unprovable' }),
+      proof: { state: error ? 'unprovable' : 'queued', deadlineMs: now + w.proofDeadlineMs, ...(error ? { error } : {}) },
+      ...(error ? { flag: 'unprovable' } : {}),
       command,
     });
     if (!d) return none('another decision moved the workload first');
     this.streaks.set(w.name, {});
-    this.metrics.inc('veritee_cp_decisions_total', { direction, metric: trigger.metric });
-    if (!claim) this.alarm(d.id, 'unprovable', d.proof.error!);
+    this.metrics.inc('veritee_cp_decisions_total', { direction, metric: d.metric });
+    if (error) this.alarm(d.id, 'unprovable', error);
     const decided = decideMs();
 
     let enactMs: number | undefined;
@@ -335,13 +350,14 @@ export class ControlPlane {
       this.metrics.observe('veritee_cp_decide_to_enact_ms', enactMs);
       result = (await this.log.decision(d.id)) ?? d;
     }
-    if (claim && trigger.claim) {
+    // One proof job per claim (job key: the decision id, and the claim index after the first).
+    for (const [i, m] of provable.entries()) {
       try {
-        await this.opts.queue.submit({ decisionId: d.id, kind: trigger.claim.kind, params: trigger.claim.params, data: trigger.claim.data, expectScaleOut: claim.expectScaleOut });
+        await this.opts.queue.submit({ decisionId: d.id, ...(i > 0 ? { claimIndex: i } : {}), kind: m.claim!.kind, params: m.claim!.params, data: m.claim!.data, expectScaleOut });
       } catch (e) {
         this.metrics.inc('veritee_cp_queue_errors_total', {});
-        await this.log.setProofFailed(d.id, `the proof job could not be queued: ${(e as Error).message}`);
-        this.alarm(d.id, 'proof-failed', 'the proof job could not be queued');
+        const u = await this.log.setClaimFailed(d.id, i, `the proof job could not be queued: ${(e as Error).message}`);
+        if (u.changed) this.alarm(d.id, 'proof-failed', 'the proof job could not be queued');
       }
     }
     return { decision: result, measurements: ms, timings: { decideMs: decided, ...(enactMs !== undefined ? { enactMs } : {}) } };
@@ -407,24 +423,28 @@ export class ControlPlane {
     this.timer = undefined;
   }
 
-  /** A proof result from a worker: checked against the decision, then recorded. */
+  /** A proof result from a worker (for one claim of a decision): checked against that claim, then recorded. */
   async handleResult(r: ProofResult): Promise<void> {
     const d = await this.log.decision(r.decisionId);
-    if (!d || !d.claim) return;
-    if (d.proof.state === 'verified') return; // at-least-once: already done
+    const idx = r.claimIndex ?? 0;
+    const c = d?.claims[idx];
+    if (!d || !c) return;
+    if (c.proof.state === 'verified') return; // at-least-once: already done
     if (!r.ok) {
       this.metrics.inc('veritee_cp_proof_failures_total', {});
-      if (await this.log.setProofFailed(d.id, `${r.code ? `${r.code}: ` : ''}${r.error}`)) this.alarm(d.id, 'proof-failed', r.error);
+      if ((await this.log.setClaimFailed(d.id, idx, `${r.code ? `${r.code}: ` : ''}${r.error}`)).changed) this.alarm(d.id, 'proof-failed', r.error);
       return;
     }
-    const problem = checkDecisionBundle(r.bundle, d.claim, { keys: this.opts.keys, allowDevSetup: this.opts.allowDevSetup ?? false, at: this.now() });
+    const problem = checkDecisionBundle(r.bundle, c, { keys: this.opts.keys, allowDevSetup: this.opts.allowDevSetup ?? false, at: this.now() });
     if (problem) {
       this.metrics.inc('veritee_cp_proof_failures_total', {});
-      if (await this.log.setProofFailed(d.id, `CP_PROOF_INVALID: ${problem}`)) this.alarm(d.id, 'proof-failed', problem);
+      if ((await this.log.setClaimFailed(d.id, idx, `CP_PROOF_INVALID: ${problem}`)).changed) this.alarm(d.id, 'proof-failed', problem);
       return;
     }
     const now = this.now();
-    if (await this.log.setProofVerified(d.id, r.bundle, now)) {
+    const u = await this.log.setClaimVerified(d.id, idx, r.bundle, now);
+    if (u.changed) this.metrics.inc('veritee_cp_claim_proofs_verified_total', { kind: c.kind });
+    if (u.changed && u.decision === 'verified') {
       this.metrics.inc('veritee_cp_proofs_verified_total', {});
       this.metrics.observe('veritee_cp_proof_lag_ms', now - d.atMs);
     }

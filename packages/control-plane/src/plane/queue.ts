@@ -16,13 +16,23 @@ import type { DecisionClaim } from './log.js';
 
 export interface ProofJob {
   decisionId: string;
+  /** Which claim of the decision (absent: the first). The job key is decisionId, then decisionId.N. */
+  claimIndex?: number;
   kind: string;
   params: Record<string, unknown>;
   data: unknown;
   expectScaleOut: boolean;
 }
 
-export type ProofResult = { decisionId: string; ok: true; bundle: unknown; worker?: string } | { decisionId: string; ok: false; error: string; code?: string; worker?: string };
+export type ProofResult =
+  | { decisionId: string; claimIndex?: number; ok: true; bundle: unknown; worker?: string }
+  | { decisionId: string; claimIndex?: number; ok: false; error: string; code?: string; worker?: string };
+
+/** The job key: the decision id for its first claim, `id.N` for claim N > 0. */
+export const jobKey = (job: Pick<ProofJob, 'decisionId' | 'claimIndex'>): string => (job.claimIndex ? `${job.decisionId}.${job.claimIndex}` : job.decisionId);
+
+/** The claim index a result refers to, echoed from its job. */
+const idxOf = (job: ProofJob): { claimIndex?: number } => (job.claimIndex ? { claimIndex: job.claimIndex } : {});
 
 export interface ProofQueue {
   readonly kind: 'in-process' | 'jetstream';
@@ -60,6 +70,7 @@ export const backoffMs = (attempt: number, r: RetryPolicy): number => Math.min(r
 
 /** Codes of failures that no retry can fix (the inputs are wrong): dead-lettered at once. */
 const PERMANENT = new Set(['INPUT_INVALID', 'INPUT_FILE_EMPTY', 'CLAIM_UNKNOWN', 'CLAIM_TOO_MANY_RECORDS', 'RECORD_OUTSIDE_PERIOD', 'RECORD_VALUE_TOO_LARGE', 'INTERNAL']);
+export { idxOf as claimIndexOf };
 export const isPermanent = (e: unknown): boolean => e instanceof VeriteeError && PERMANENT.has(e.code);
 
 /** The embedded queue: jobs proven in this process, one at a time (or `concurrency`). */
@@ -85,8 +96,8 @@ export class InProcessQueue implements ProofQueue {
 
   async submit(job: ProofJob): Promise<void> {
     if (this.closed) throw new VeriteeError('CP_QUEUE_UNAVAILABLE', 'the proof queue is closed');
-    if (this.seen.has(job.decisionId)) return;
-    this.seen.add(job.decisionId);
+    if (this.seen.has(jobKey(job))) return;
+    this.seen.add(jobKey(job));
     this.waiting.push({ job, attempt: 1, notBefore: 0 });
     this.pump();
   }
@@ -111,10 +122,10 @@ export class InProcessQueue implements ProofQueue {
       const item = this.waiting.splice(i, 1)[0]!;
       this.running++;
       void this.proveFn(item.job)
-        .then((bundle) => this.deliver({ decisionId: item.job.decisionId, ok: true, bundle }))
+        .then((bundle) => this.deliver({ decisionId: item.job.decisionId, ...idxOf(item.job), ok: true, bundle }))
         .catch(async (e: unknown) => {
           if (item.attempt >= retry.maxAttempts || isPermanent(e)) {
-            const r: ProofResult = { decisionId: item.job.decisionId, ok: false, error: (e as Error)?.message ?? String(e), ...(e instanceof VeriteeError ? { code: e.code } : {}) };
+            const r: ProofResult = { decisionId: item.job.decisionId, ...idxOf(item.job), ok: false, error: (e as Error)?.message ?? String(e), ...(e instanceof VeriteeError ? { code: e.code } : {}) };
             this.dead.push(r);
             await this.deliver(r);
           } else {

@@ -22,6 +22,8 @@ const u = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const GpuReportSchema = z.strictObject({
   available: z.boolean(),
   reason: z.string().max(300).optional(),
+  /** Why it is unavailable, as a stable code (CP_GPU_UNAVAILABLE). */
+  code: z.literal('CP_GPU_UNAVAILABLE').optional(),
   /** One row per sample and GPU: utilisation in basis points, memory in bytes. */
   samples: z.array(z.array(z.strictObject({ utilBp: u.max(10_000), memUsedBytes: u, memTotalBytes: u })).max(64)).max(4096).default([]),
 });
@@ -42,6 +44,8 @@ export const TelemetryReportSchema = z.strictObject({
       arrivalsUs: z.array(u).max(65_536),
     })
     .optional(),
+  /** The agent could not read the proxy's request counters (volume rules then take no decision). */
+  requestsUnavailable: z.strictObject({ code: z.literal('CP_REQUESTS_UNAVAILABLE'), reason: z.string().max(300) }).optional(),
   gpu: GpuReportSchema.optional(),
 });
 
@@ -89,6 +93,8 @@ export interface Measurement {
   claim?: ClaimInput;
   /** Why nothing could be measured (no GPU, no requests, no mounts). */
   unavailable?: string;
+  /** With `unavailable`: its stable code (CP_GPU_UNAVAILABLE, CP_REQUESTS_UNAVAILABLE, CP_TELEMETRY_INVALID). */
+  code?: 'CP_GPU_UNAVAILABLE' | 'CP_REQUESTS_UNAVAILABLE' | 'CP_TELEMETRY_INVALID';
 }
 
 function nearestRank(values: number[], percentileBp: number): number {
@@ -128,14 +134,14 @@ export function measure(report: TelemetryReport, metric: Metric, threshold: numb
       const usageMilli = w.samples.map((s) => s.processes.map((p) => p.cpuPermille * w.cpuCount));
       const capacityMilli = w.cpuCount * 1000;
       const params = { ...period, capacityMilli, percentileBp: 9500, thresholdBp: threshold, platformLimitBp: 10_000 };
-      if (nP === 0) return { metric, value: 0, above: false, unavailable: 'no processes in the window' };
+      if (nP === 0) return { metric, value: 0, above: false, unavailable: 'no processes in the window', code: 'CP_TELEMETRY_INVALID' };
       const perSample = usageMilli.map((row) => row.reduce((a, v, p) => a + (customer[p] ? v : 0), 0));
       const value = Math.floor((nearestRank(perSample, params.percentileBp) * 10_000) / capacityMilli);
       const claim = { kind: 'cpu', params, data: { customer, usageMilli } };
       return { metric, value, above: claimScaleOut(claim), claim };
     }
     case 'disk': {
-      if (w.mounts.length === 0) return { metric, value: 0, above: false, unavailable: 'no mounts in the window' };
+      if (w.mounts.length === 0) return { metric, value: 0, above: false, unavailable: 'no mounts in the window', code: 'CP_TELEMETRY_INVALID' };
       const nS = w.samples.length;
       const mounts = w.mounts.map((m) => ({
         usedKiB: Math.floor(m.bytesUsed / 1024),
@@ -151,7 +157,9 @@ export function measure(report: TelemetryReport, metric: Metric, threshold: numb
     }
     case 'volume': {
       const q = report.requests;
-      if (!q || q.arrivalsUs.length === 0) return { metric, value: 0, above: false, unavailable: 'no request counts in the report' };
+      if (!q) return { metric, value: 0, above: false, unavailable: report.requestsUnavailable?.reason ?? 'no request counts in the report', code: 'CP_REQUESTS_UNAVAILABLE' };
+      // The volume claim proves n >= 1 requests: an idle period cannot be proven either way.
+      if (q.arrivalsUs.length === 0) return { metric, value: 0, above: false, unavailable: 'no request arrived in the period (the volume claim proves at least one)', code: 'CP_REQUESTS_UNAVAILABLE' };
       const params = { periodStartUs: q.periodStartUs, periodEndUs: q.periodEndUs, thresholdPerMin: threshold };
       const value = Math.floor((q.arrivalsUs.length * 60_000_000) / (q.periodEndUs - q.periodStartUs));
       const claim = { kind: 'volume', params, data: { times: q.arrivalsUs } };
@@ -159,7 +167,7 @@ export function measure(report: TelemetryReport, metric: Metric, threshold: numb
     }
     case 'gpu': {
       const g = report.gpu;
-      if (!g || !g.available || g.samples.length === 0) return { metric, value: 0, above: false, unavailable: g?.reason ?? 'no GPU telemetry in the report' };
+      if (!g || !g.available || g.samples.length === 0) return { metric, value: 0, above: false, unavailable: g?.reason ?? 'no GPU telemetry in the report', code: 'CP_GPU_UNAVAILABLE' };
       const per = g.samples.map((row) => (row.length ? Math.max(...row.map((x) => x.utilBp)) : 0));
       const value = Math.floor(per.reduce((a, b) => a + b, 0) / per.length);
       return { metric, value, above: value > threshold };

@@ -113,7 +113,7 @@ export async function buildControlPlaneServer(cp: ControlPlane, opts: ControlPla
     return {
       decision: r.decision ?? null,
       note: r.note ?? null,
-      measurements: r.measurements.map((m) => ({ metric: m.metric, direction: m.direction, value: m.value, above: m.above, ...(m.unavailable ? { unavailable: m.unavailable } : {}) })),
+      measurements: r.measurements.map((m) => ({ metric: m.metric, direction: m.direction, value: m.value, above: m.above, ...(m.unavailable ? { unavailable: m.unavailable, ...(m.code ? { code: m.code } : {}) } : {}) })),
       timings: r.timings,
     };
   });
