@@ -65,6 +65,7 @@ export const ERROR_CODES = {
   ZK_BUNDLE_INVALID: input('the proof bundle is malformed'),
   ZK_BUNDLE_VERSION: input('the proof bundle version is not supported'),
   ZK_SETUP_MISSING: env('no keys for this circuit and size class: run `veritee zk setup`'),
+  ZK_KEYS_STALE: env('the keys for this circuit and size class were made for another build of the circuit: run `veritee zk setup --force`'),
   ZK_PROVER_UNAVAILABLE: env('the Go prover binary is missing or failed to start'),
   ZK_PROVER_FAILED: env('the prover reported an error'),
   ZK_PROVER_TIMEOUT: env('a prover request timed out', 504),

@@ -41,8 +41,11 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/witness"
+	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/constraint/solver"
 	"github.com/consensys/gnark/frontend"
 	"github.com/veritee/veritee/prover/internal/circuits"
@@ -288,6 +291,9 @@ func (s *Server) prove(req *Request) (any, error) {
 	if err != nil {
 		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
 	}
+	if err := keysFitWitness(k.CCS, w, def.Name, def.Version, req.Capacity); err != nil {
+		return nil, err
+	}
 	mask, err := parseMask(req.Mask)
 	if err != nil {
 		return nil, err
@@ -355,4 +361,23 @@ func (s *Server) verify(req *Request) (any, error) {
 		return map[string]any{"valid": false, "code": "ZK_PROOF_INVALID", "reason": err.Error()}, nil
 	}
 	return map[string]any{"valid": true, "verifyUs": time.Since(t0).Microseconds()}, nil
+}
+
+// keysFitWitness refuses keys made for another shape of the circuit (an older
+// build of it left in the home): their constraint system expects another number
+// of public or secret wires than the circuit this prover assigns, and gnark would
+// only say "invalid witness size".
+func keysFitWitness(ccs constraint.ConstraintSystem, w witness.Witness, name string, version, capacity int) error {
+	pub, err := w.Public()
+	if err != nil {
+		return &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
+	}
+	nPub, nAll := pub.Vector().(fr.Vector).Len(), w.Vector().(fr.Vector).Len()
+	wantPub, wantSec := ccs.GetNbPublicVariables()-1, ccs.GetNbSecretVariables()
+	if nPub != wantPub || nAll-nPub != wantSec {
+		return &circuits.Error{Code: "ZK_KEYS_STALE", Msg: fmt.Sprintf(
+			"the keys for %s v%d at capacity %d were made for another build of the circuit (%d public and %d secret wires; this prover's circuit has %d and %d): run `veritee zk setup --circuit %s --size %d --force`",
+			name, version, capacity, wantPub, wantSec, nPub, nAll-nPub, name, capacity)}
+	}
+	return nil
 }
