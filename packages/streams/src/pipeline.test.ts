@@ -63,6 +63,15 @@ async function runOn(queue: ReadingQueue): Promise<{ results: WindowResult[]; re
     onResult: (r) => void results.push(r),
   });
   queue.consume((m) => pipeline.ingest(m).then(() => undefined));
+  // Closed whatever happens: a JetStream client left open after a failure keeps the test process alive.
+  try {
+    return await feed(queue, pipeline, results);
+  } finally {
+    await queue.close();
+  }
+}
+
+async function feed(queue: ReadingQueue, pipeline: StreamPipeline, results: WindowResult[]): Promise<{ results: WindowResult[]; refused: Refusal[]; sent: SignedReading[] }> {
   const rs = readings();
   const msgs: unknown[] = [];
   for (const [i, r] of rs.entries()) {
@@ -76,7 +85,6 @@ async function runOn(queue: ReadingQueue): Promise<{ results: WindowResult[]; re
   for (const m of msgs) await queue.publish(m);
   await queue.waitHandled(msgs.length);
   await pipeline.flush();
-  await queue.close();
   return { results, refused: pipeline.refused, sent: rs };
 }
 
