@@ -1,6 +1,6 @@
 /**
  * @module build/boot
- * Boots a built image under QEMU (software emulation, TCG, unless /dev/kvm is usable):
+ * Boots a built image under QEMU (software emulation, TCG; KVM only when asked):
  * direct kernel boot of vmlinuz + initrd.cpio with the measured command line, the
  * squashfs root and its verity tree as two read-only virtio disks, and the host-chosen
  * HOST_DATA (for the development image's simulated TEE) in the fw_cfg entry
@@ -21,6 +21,8 @@ export interface BootOptions {
   /** SEV-SNP HOST_DATA the host chooses (64 hex digits), handed over by fw_cfg. */
   hostData?: string;
   memoryMiB?: number;
+  /** Use KVM (default: software emulation, TCG). */
+  kvm?: boolean;
   timeoutMs?: number;
 }
 
@@ -38,15 +40,17 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   ensureTools([{ cmd: 'qemu-system-x86_64', pkg: 'qemu-system-x86' }], 'IMAGE_BOOT_FAILED');
   if (o.hostData !== undefined && !/^[0-9a-f]{64}$/.test(o.hostData)) throw new VeriteeError('INPUT_INVALID', 'hostData must be 64 lowercase hex digits');
   if (/[,\n]/.test(o.squashfs + o.verity)) throw new VeriteeError('INPUT_INVALID', 'image paths must not contain commas or newlines');
-  let kvm = false;
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    kvm = true;
-  } catch {
-    kvm = false;
+  // KVM only when asked: a /dev/kvm that opens is no proof that it works (here it hangs the guest).
+  const kvm = o.kvm === true;
+  if (kvm) {
+    try {
+      accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+    } catch {
+      throw new VeriteeError('IMAGE_BOOT_FAILED', '/dev/kvm is not usable');
+    }
   }
   const args = [
-    '-machine', 'q35', ...(kvm ? ['-cpu', 'host'] : []), '-accel', kvm ? 'kvm' : 'tcg', '-m', String(o.memoryMiB ?? 1024), '-smp', '1',
+    '-machine', 'q35', ...(kvm ? ['-cpu', 'host'] : []), '-accel', kvm ? 'kvm' : 'tcg', '-m', String(o.memoryMiB ?? 1024),
     '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio', '-monitor', 'none',
     '-kernel', o.vmlinuz, '-initrd', o.initrd, '-append', o.cmdline,
     '-drive', `file=${o.squashfs},format=raw,if=virtio,readonly=on`,
@@ -54,7 +58,7 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
     ...(o.hostData ? ['-fw_cfg', `name=opt/veritee/host_data,string=${o.hostData}`] : []),
   ];
   const t0 = Date.now();
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const take = (b: Buffer) => {
     out += b.toString('utf8');
@@ -66,7 +70,7 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   return await new Promise<BootResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new VeriteeError('IMAGE_BOOT_FAILED', `the guest did not power off within ${timeoutMs / 1000} s; console tail: ${out.slice(-600)}`));
+      reject(new VeriteeError('IMAGE_BOOT_FAILED', `the guest did not power off within ${timeoutMs / 1000} s; console head: ${out.slice(0, 1500)}`));
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
