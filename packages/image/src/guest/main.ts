@@ -6,9 +6,8 @@
  *   boot    enforce the component tree (`enforceImage`) against the HOST_DATA the
  *           platform attests, then start the workload (`agent`) and return its status;
  *           refuse, with the error code on the console, when it does not match.
- *   agent   the workload: a minimal veritee agent (an HTTP health endpoint on
- *           loopback, answered once to show it serves) that only ever runs after
- *           enforcement passed.
+ *   agent   the workload: a minimal stand-in for the veritee agent (it reports that it
+ *           started, with the enforced root) that only ever runs after enforcement passed.
  *
  * Evidence: configfs-tsm when the platform has it (SEV-SNP / TDX guests). Without it a
  * production image refuses (IMAGE_EVIDENCE_UNAVAILABLE). A DEVELOPMENT image
@@ -19,7 +18,6 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { fromHex, toVeriteeError, VeriteeError } from '@veritee/core';
 import { SimulatedTee } from '@veritee/attestation';
@@ -66,24 +64,8 @@ async function boot(): Promise<number> {
 }
 
 async function agent(): Promise<number> {
-  const root = process.env['VERITEE_IMAGE_ROOT'] ?? '';
-  const server = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ agent: 'veritee', status: 'ok', componentRoot: root, mode: process.env['VERITEE_IMAGE_MODE'] }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  log(`veritee-agent: started (pid ${process.pid}), listening on 127.0.0.1:${port}`);
-  const body = await new Promise<string>((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/health' }, (res) => {
-      let s = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (s += c.length + s.length > 4096 ? '' : c));
-      res.on('end', () => resolve(s));
-    }).on('error', reject);
-  });
-  log(`veritee-agent: health ${body}`);
-  server.close();
+  // No network: the init brings no interface up (not even loopback).
+  log(`veritee-agent: started (pid ${process.pid}), mode ${process.env['VERITEE_IMAGE_MODE'] ?? '?'}, component root ${process.env['VERITEE_IMAGE_ROOT'] ?? '?'}`);
   return 0;
 }
 
