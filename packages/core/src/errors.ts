@@ -234,6 +234,9 @@ export const ERROR_CODES = {
   IMAGE_EVIDENCE_UNAVAILABLE: env('no platform evidence interface (configfs-tsm, /dev/sev-guest, TDX guest device) is usable'),
   IMAGE_EVIDENCE_INVALID: verify('the report read from the platform is malformed or does not answer the request (wrong report data)'),
   IMAGE_MEASUREMENT_NOT_ENFORCING: verify('the attested launch measurement is not one of an image that enforces its component tree'),
+  IMAGE_BUILD_FAILED: env('building the measured VM image failed (a missing tool that cannot be installed, mmdebstrap, squashfs, dm-verity, kernel or init)'),
+  IMAGE_BUILD_NOT_REPRODUCIBLE: verify('two builds of the measured VM image from the same inputs gave different digests'),
+  IMAGE_BOOT_FAILED: env('the image could not be booted under QEMU (missing emulator, timeout)'),
 
   // ---- web console ------------------------------------------------------------
   CONSOLE_ASSETS_MISSING: env('the web console has not been built (run npm install, or node scripts/build.mjs)'),

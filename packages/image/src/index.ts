@@ -28,3 +28,5 @@ export {
   type ConfigfsTsmOptions,
 } from './evidence/configfs-tsm.js';
 export { measureTdx, parseTdvfSections, TDVF_SECTION_TYPES, type TdxMeasurement, type TdvfSection, type PageAddOrder } from './tdx/mrtd.js';
+export { buildImage, ensureTools, IMAGE_MODULES, IMAGE_SCOPE, PRODUCTION_REMOVED, type ImageArtifacts, type ImageBuildOptions, type ImageDigests, type ImageMode } from './build/image-build.js';
+export { bootImage, type BootOptions, type BootResult } from './build/boot.js';

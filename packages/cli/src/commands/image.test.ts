@@ -112,3 +112,18 @@ test('image manifest → image policy; enforce without configfs-tsm refuses and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('image build / boot: bad input is refused before anything is built or booted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'veritee-cli-image-boot-'));
+  try {
+    await assert.rejects(run(['build', '--mode', 'debug']), (e: unknown) => (e as { code?: string }).code === 'commander.invalidArgument');
+    await assert.rejects(run(['build', '--mode', 'dev', '--mirror', 'ftp://example.org/debian']), coded('INPUT_INVALID', 'mirror'));
+    writeFileSync(join(dir, 'digests.json'), '{"cmdline": 3}');
+    await assert.rejects(run(['boot', '--dir', dir]), coded('INPUT_INVALID', 'not a build directory'));
+    writeFileSync(join(dir, 'digests.json'), JSON.stringify({ cmdline: 'console=ttyS0', componentRoot: 'ab'.repeat(32) }));
+    await assert.rejects(run(['boot', '--dir', dir, '--host-data', 'xyz']), coded('INPUT_INVALID', 'hostData'));
+    await assert.rejects(run(['boot', '--dir', dir, '--timeout', '5']), coded('INPUT_INVALID', '--timeout'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

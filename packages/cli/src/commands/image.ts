@@ -8,10 +8,13 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { quoteInput, VeriteeError } from '@veritee/core';
 import { loadPolicy } from '@veritee/attestation';
 import {
+  bootImage,
+  buildImage,
   buildImagePolicy,
   buildManifest,
   enforceImage,
@@ -195,5 +198,51 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
         child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
       });
       process.exitCode = status;
+    });
+
+  image
+    .command('build')
+    .description('build the measured VM image reproducibly from Debian packages (mmdebstrap, squashfs + dm-verity, static init), twice, comparing digests')
+    .addOption(new Option('--mode <mode>', 'production (no shell, no package manager) or dev (labelled on the measured command line)').choices(['production', 'dev']).default('production'))
+    .option('--once', 'build once (no reproducibility comparison)')
+    .option('--cache-dir <dir>', 'where builds are kept (default ~/.cache/veritee/image)')
+    .option('--suite <suite>', 'Debian suite', 'trixie')
+    .option('--mirror <url>', 'Debian mirror', 'http://deb.debian.org/debian')
+    .option('--json', 'print the artifacts and digests as JSON')
+    .action(async (o: { mode: 'production' | 'dev'; once?: boolean; cacheDir?: string; suite: string; mirror: string; json?: boolean }) => {
+      const a = await buildImage({ mode: o.mode, twice: o.once !== true, suite: o.suite, mirror: o.mirror, ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), log: (s) => io.stderr(`${s}\n`) });
+      if (o.json) return io.stdout(JSON.stringify(a, null, 2) + '\n');
+      io.stdout(
+        [
+          `${a.built ? `built (${a.buildSeconds.map((s) => `${s.toFixed(0)} s`).join(' + ')}${o.once ? '' : ', two builds with identical digests'})` : 'cached build'}: ${a.dir}`,
+          ...(['vmlinuz', 'initrd', 'squashfs', 'verity'] as const).map((k) => `${k.padEnd(9)} ${String(a.sizes[k]).padStart(10)} bytes  sha256 ${a.digests[k === 'initrd' ? 'initrd' : k === 'squashfs' ? 'rootfsSquashfs' : k === 'verity' ? 'rootfsVerity' : 'vmlinuz']}`),
+          `dm-verity root hash ${a.digests.verityRootHash}`,
+          `component-tree root (HOST_DATA) ${a.digests.componentRoot} over ${a.digests.components} components`,
+          `kernel command line: ${a.cmdline}`,
+        ].join('\n') + '\n',
+      );
+    });
+
+  image
+    .command('boot')
+    .description('boot a built image under QEMU (no SEV/TDX here: a dev image simulates the TEE with --host-data) and print its console')
+    .requiredOption('--dir <dir>', 'a build directory of veritee image build (holds vmlinuz, initrd.cpio, rootfs.squashfs, rootfs.verity, digests.json)')
+    .option('--host-data <hex>', 'the HOST_DATA the host chooses (64 hex digits; default the image\'s own component root)')
+    .option('--timeout <s>', 'seconds before the guest is stopped', '300')
+    .action(async (o: { dir: string; hostData?: string; timeout: string }) => {
+      const d = JSON.parse(readText(join(o.dir, 'digests.json'), 'image digests', 1024 * 1024)) as { cmdline?: unknown; componentRoot?: unknown };
+      if (typeof d.cmdline !== 'string' || typeof d.componentRoot !== 'string') throw new VeriteeError('INPUT_INVALID', `${quoteInput(o.dir, 200)} is not a build directory of veritee image build`);
+      const r = await bootImage({
+        vmlinuz: join(o.dir, 'vmlinuz'),
+        initrd: join(o.dir, 'initrd.cpio'),
+        squashfs: join(o.dir, 'rootfs.squashfs'),
+        verity: join(o.dir, 'rootfs.verity'),
+        cmdline: d.cmdline,
+        hostData: o.hostData ?? d.componentRoot,
+        timeoutMs: intFlag('--timeout', o.timeout, 10, 3600) * 1000,
+      });
+      io.stdout(r.console);
+      io.stderr(`guest powered off after ${r.seconds.toFixed(1)} s (${r.accel})\n`);
+      if (!/veritee-image: ENFORCED/.test(r.console)) process.exitCode = 1;
     });
 }
