@@ -141,20 +141,24 @@ describe('scheduled SLA proofs over the served traffic', () => {
     const out = v.bundle!.claim.outputs as { n: number; slots: { valueUs: number; exceeding: number }[]; compliant: boolean };
     assert.equal(out.n, served, 'n is exactly the number of requests the upstreams answered');
     assert.equal(out.compliant, true);
-    // The client timed the same requests from outside: each one's gateway latency lies inside
-    // its client latency, so every proven percentile is at most the client's percentile of
-    // the same rank. From below, the gateway waited for the backends: half the requests went
-    // to the slow one, so any percentile above the median is at least its delay (a bound that
-    // holds however loaded the shared machine is, unlike the client-side overhead).
+    // Each request's gateway latency lies between its backend's own service time and the
+    // client's time for it, so every proven percentile is sandwiched between the backends'
+    // and the client's percentiles of the same rank (order statistics keep an elementwise
+    // bound). Both sides are measured, so the bound holds however loaded the machine is.
     assert.equal(clientMs.length, served);
     const sorted = [...clientMs].sort((a, b) => a - b);
+    const backendMs = [...fast.serviceMs, ...slow.serviceMs].sort((a, b) => a - b);
+    assert.equal(backendMs.length, served, 'the backends answered exactly the served requests');
     const params = v.bundle!.claim.params as { slots: { percentileBp: number }[] };
     params.slots.forEach((slot, i) => {
-      const client = sorted[nearestRank(slot.percentileBp, sorted.length) - 1]!;
+      const rank = nearestRank(slot.percentileBp, sorted.length) - 1;
+      const client = sorted[rank]!;
+      const backend = backendMs[rank]!;
       const proven = out.slots[i]!.valueUs / 1000;
       assert.ok(proven <= client + 0.5, `p${slot.percentileBp / 100}: proven ${proven} ms <= client ${client.toFixed(3)} ms`);
-      const floor = slot.percentileBp > 5000 ? SLOW_MS : 0;
-      assert.ok(proven >= floor, `p${slot.percentileBp / 100}: proven ${proven} ms is at least the slow backend's ${floor} ms`);
+      assert.ok(proven >= backend - 0.5, `p${slot.percentileBp / 100}: proven ${proven} ms >= backend ${backend.toFixed(3)} ms`);
+      // half the requests went to the slow backend: above the median, its delay shows
+      if (slot.percentileBp > 5000) assert.ok(proven >= SLOW_MS, `p${slot.percentileBp / 100}: proven ${proven} ms includes the slow backend's ${SLOW_MS} ms`);
     });
     assert.ok(params.slots.some((s) => s.percentileBp === 9500), 'the SLA has a p95 slot');
     // A tampered outcome fails the chain.

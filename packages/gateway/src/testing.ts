@@ -16,6 +16,8 @@ import { parseGatewayConfig, type GatewayConfigInput } from './config.js';
 export interface Backend {
   url: string;
   hits: number;
+  /** Per request, the milliseconds from the backend receiving it to its answer being written. */
+  serviceMs: number[];
   server: http.Server;
   close(): Promise<void>;
   /** Health endpoint answer. */
@@ -24,13 +26,15 @@ export interface Backend {
 
 /** An upstream that answers `name` after delayMs (and /healthz with 200 or 503). */
 export async function startBackend(name: string, delayMs = 0): Promise<Backend> {
-  const b = { hits: 0, healthy: true } as Backend;
+  const b = { hits: 0, healthy: true, serviceMs: [] as number[] } as Backend;
   b.server = http.createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(b.healthy ? 200 : 503).end();
       return;
     }
     b.hits++;
+    const t0 = performance.now();
+    res.on('finish', () => b.serviceMs.push(performance.now() - t0));
     req.resume();
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain', 'x-path': req.url ?? '' }).end(name), delayMs);
   });
