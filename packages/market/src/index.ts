@@ -1,0 +1,1 @@
+export type { ProofSystem } from './proof-system.js';
