@@ -4,9 +4,7 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/consensys/gnark/frontend"
 	"github.com/veritee/veritee/prover/internal/circuits"
 	"github.com/veritee/veritee/prover/internal/export"
 )
@@ -15,30 +13,11 @@ import (
 // given input would carry (see export.Commitments), computed with the proving
 // key of the size class. `veritee audit` compares them with a bundle's.
 func (s *Server) commitments(req *Request) (any, error) {
-	def, err := circuits.LookupVersion(req.Circuit, req.Version, req.Capacity)
+	pw, err := s.prepare(req, "commitments")
 	if err != nil {
 		return nil, err
 	}
-	if req.Capacity == 0 {
-		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: "commitments needs a capacity"}
-	}
-	k, err := s.Store.Load(def, req.Capacity)
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now()
-	assignment, outputs, err := def.Assign(req.Capacity, req.Input)
-	if err != nil {
-		return nil, err
-	}
-	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
-	if err != nil {
-		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
-	}
-	mask, err := parseMask(req.Mask)
-	if err != nil {
-		return nil, err
-	}
+	k, w, mask, outputs, t0 := pw.keys, pw.witness, pw.mask, pw.outputs, pw.t0
 	if mask == nil {
 		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: "commitments needs the mask the proof used"}
 	}

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -271,33 +272,11 @@ func (s *Server) info() any {
 }
 
 func (s *Server) prove(req *Request) (any, error) {
-	def, err := circuits.LookupVersion(req.Circuit, req.Version, req.Capacity)
+	pw, err := s.prepare(req, "prove")
 	if err != nil {
 		return nil, err
 	}
-	if req.Capacity == 0 {
-		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: "prove needs a capacity"}
-	}
-	k, err := s.Store.Load(def, req.Capacity)
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now()
-	assignment, outputs, err := def.Assign(req.Capacity, req.Input)
-	if err != nil {
-		return nil, err
-	}
-	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
-	if err != nil {
-		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
-	}
-	if err := keysFitWitness(k.CCS, w, def.Name, def.Version, req.Capacity); err != nil {
-		return nil, err
-	}
-	mask, err := parseMask(req.Mask)
-	if err != nil {
-		return nil, err
-	}
+	k, w, mask, outputs, t0 := pw.keys, pw.witness, pw.mask, pw.outputs, pw.t0
 	var opts []backend.ProverOption
 	if mask != nil {
 		opts = append(opts, backend.WithSolverOptions(export.MaskOption(mask)))
@@ -361,6 +340,50 @@ func (s *Server) verify(req *Request) (any, error) {
 		return map[string]any{"valid": false, "code": "ZK_PROOF_INVALID", "reason": err.Error()}, nil
 	}
 	return map[string]any{"valid": true, "verifyUs": time.Since(t0).Microseconds()}, nil
+}
+
+// prepared is what prove and commitments share: the circuit's keys for the
+// size class, the full witness of the request's input and the optional mask.
+type prepared struct {
+	keys    *keys.Keys
+	witness witness.Witness
+	mask    *big.Int
+	outputs any
+	t0      time.Time
+}
+
+// prepare looks up the circuit version, loads its keys, assigns the input and
+// checks that the keys fit the witness (ZK_KEYS_STALE otherwise), so every
+// operation on a witness refuses the same inputs with the same codes.
+func (s *Server) prepare(req *Request, op string) (*prepared, error) {
+	def, err := circuits.LookupVersion(req.Circuit, req.Version, req.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	if req.Capacity == 0 {
+		return nil, &circuits.Error{Code: "INPUT_INVALID", Msg: op + " needs a capacity"}
+	}
+	k, err := s.Store.Load(def, req.Capacity)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	assignment, outputs, err := def.Assign(req.Capacity, req.Input)
+	if err != nil {
+		return nil, err
+	}
+	w, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: err.Error()}
+	}
+	if err := keysFitWitness(k.CCS, w, def.Name, def.Version, req.Capacity); err != nil {
+		return nil, err
+	}
+	mask, err := parseMask(req.Mask)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{keys: k, witness: w, mask: mask, outputs: outputs, t0: t0}, nil
 }
 
 // keysFitWitness refuses keys made for another shape of the circuit (an older

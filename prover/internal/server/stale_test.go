@@ -15,14 +15,20 @@ type oneSecret struct {
 	A frontend.Variable
 }
 
-func (c *oneSecret) Define(api frontend.API) error { api.AssertIsEqual(c.X, api.Mul(c.A, c.A)); return nil }
+func (c *oneSecret) Define(api frontend.API) error {
+	api.AssertIsEqual(c.X, api.Mul(c.A, c.A))
+	return nil
+}
 
 type twoSecrets struct {
 	X    frontend.Variable `gnark:",public"`
 	A, B frontend.Variable
 }
 
-func (c *twoSecrets) Define(api frontend.API) error { api.AssertIsEqual(c.X, api.Mul(c.A, c.B)); return nil }
+func (c *twoSecrets) Define(api frontend.API) error {
+	api.AssertIsEqual(c.X, api.Mul(c.A, c.B))
+	return nil
+}
 
 // Keys left in a home by an older build of a circuit (another wire count) are
 // refused with ZK_KEYS_STALE, not gnark's bare "invalid witness size".
