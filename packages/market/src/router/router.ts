@@ -111,7 +111,8 @@ export async function buildMarketRouter(opts: MarketRouterOptions): Promise<Mark
   const app = Fastify({
     logger: opts.logger === undefined || opts.logger === false ? false : { level: 'info', ...(opts.logger === true ? {} : opts.logger) },
     bodyLimit: MAX_SEALED_BYTES + 4096,
-    requestTimeout: 0,
+    // Time to RECEIVE a request (headers and body); answering may take as long as a proof.
+    requestTimeout: 60_000,
   });
   // Sealed bodies are forwarded byte for byte: the router never parses what it cannot read anyway.
   app.removeContentTypeParser('application/json');

@@ -131,7 +131,8 @@ export async function buildSealedProver(opts: SealedProverOptions): Promise<Seal
   const app = Fastify({
     logger: opts.logger === undefined || opts.logger === false ? false : { level: 'info', ...(opts.logger === true ? {} : opts.logger) },
     bodyLimit: MAX_SEALED_BYTES + 4096,
-    requestTimeout: 0,
+    // Time to RECEIVE a request (headers and body); answering may take as long as a proof.
+    requestTimeout: 60_000,
   });
   app.setErrorHandler((e, request, reply) => {
     let err: VeriteeError;
