@@ -240,6 +240,48 @@ describe('honest router', () => {
   });
 });
 
+describe('limits', () => {
+  test('a prover at its in-flight limit answers 503 PROXY_PROVER_BUSY (before opening) and reports its load', async () => {
+    const g = gate();
+    g.close();
+    const busy = await buildSealedProver({
+      backendId: 'busy',
+      provider: await simulatedEvidenceProvider({ tee }),
+      maxInFlight: 1,
+      prove: async () => {
+        await g.wait();
+        throw new VeriteeError('ZK_PROVER_CANCELLED', 'let go by the test');
+      },
+    });
+    const url = await listen(busy);
+    const r2 = await buildMarketRouter({ backends: [{ id: 'busy', url }] });
+    const u2 = await listen(r2);
+    try {
+      const first = routedProve(u2, devPolicy(), { any: 1 }, { simulatedAnchors: tee.anchors });
+      for (let i = 0; i < 500 && busy.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await fetchDirectory(u2, '99'.repeat(32))).backends[0]!.load, 1);
+      await assert.rejects(routedProve(u2, devPolicy(), { any: 2 }, { simulatedAnchors: tee.anchors }), rejectsWith('PROXY_PROVER_BUSY'));
+      assert.equal(busy.opened, 1, 'the refused request was not opened');
+      g.open();
+      // The prover's own failure comes back signed, with its code.
+      await assert.rejects(first, rejectsWith('ZK_PROVER_CANCELLED', /its signed answer/));
+    } finally {
+      g.open();
+      await r2.close();
+      await busy.close();
+    }
+  });
+
+  test('bodies over the cap are refused by the router (413 INPUT_TOO_LARGE) and never reach a prover', async () => {
+    const before = opened();
+    const big = JSON.stringify({ backendId: 'p2', keyHash: provers.p2!.keyHash, requestId: '0'.repeat(32), enc: 'A'.repeat(43), ct: 'A'.repeat(13 * 1024 * 1024) });
+    const r = await fetch(`${routerUrl}/v1/backends/p2/sealed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    assert.equal(r.status, 413);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'INPUT_TOO_LARGE');
+    assert.deepEqual(opened(), before);
+  });
+});
+
 // ---- a malicious router -------------------------------------------------------------
 
 interface Evil {
