@@ -137,6 +137,7 @@ export const ERROR_CODES = {
   ROUTER_NO_ATTESTED_BACKEND: verify("no backend in the router directory passes the client's attestation policy"),
   ROUTER_SEALED_INPUT_INVALID: verify('a sealed input does not open with this prover: sealed to another key, re-targeted to another backend or request, or altered'),
   ROUTER_REQUEST_REPLAYED: { description: 'the prover already opened a sealed input with this request id (a replay)', http: 409, exit: 1 },
+  ROUTER_REQUEST_STALE: verify("a sealed input's issue time is outside the prover's replay window (a replay, or a skewed clock)"),
   ROUTER_RESULT_INVALID: verify('a routed result is not the verified prover\'s signed answer to this request (altered, swapped or from another prover)'),
 
   // ---- oblivious HTTP (RFC 9458 / RFC 9292) -----------------------------------

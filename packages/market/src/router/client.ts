@@ -9,7 +9,7 @@
  *      backend id equal to the entry's; entries that fail are set aside with their code;
  *   3. the least loaded verified backend (ties: the smallest id) is chosen;
  *   4. the input sealed with HPKE to that backend's attested key, the AEAD associated data
- *      binding (backend id, key hash, a fresh random request id);
+ *      binding (backend id, key hash, a fresh random request id, the issue time);
  *   5. the sealed result opened with the HPKE exporter key, and the prover's signature over
  *      (backend, key, request, input digest, result digest) checked with the attested key;
  *   6. with `keys`, the proof bundle verified locally as well.
@@ -20,7 +20,7 @@
  * VeriteeError; nothing is retried on another backend behind the caller's back.
  */
 import { createDecipheriv, createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
-import { ERROR_CODES, parseJsonStrict, utf8, VeriteeError, type ErrorCode } from '@veritee/core';
+import { ERROR_CODES, parseJsonStrict, toEpochMs, utf8, VeriteeError, type ErrorCode } from '@veritee/core';
 import { anchorsFromJson, verifyEvidence, type AttestationResult, type Policy, type TrustAnchors } from '@veritee/attestation';
 import { errorFromResponse } from '@veritee/proxy';
 import { verifyProofBundle, type BundleVerification, type KeyRing } from '@veritee/zk';
@@ -204,12 +204,12 @@ export function chooseBackend(accepted: readonly VerifiedBackend[], only?: strin
 }
 
 /** Seals `input` (JSON) to a verified backend. Returns the wire form and the result key. */
-export async function sealInput(backend: Pick<VerifiedBackend, 'id' | 'keys' | 'keyHash'>, input: unknown): Promise<{ sealed: SealedInput; resultKey: Buffer }> {
+export async function sealInput(backend: Pick<VerifiedBackend, 'id' | 'keys' | 'keyHash'>, input: unknown, at: Date | number | string = Date.now()): Promise<{ sealed: SealedInput; resultKey: Buffer }> {
   const suite = hpkeSuite();
   const requestId = randomBytes(16).toString('hex');
   const pk = await suite.kem.deserializePublicKey(Buffer.from(backend.keys.hpke.publicKey, 'base64url'));
   const sender = await suite.createSenderContext({ recipientPublicKey: pk, info: HPKE_INFO });
-  const fields = { backendId: backend.id, keyHash: backend.keyHash, requestId };
+  const fields = { backendId: backend.id, keyHash: backend.keyHash, requestId, issuedAt: toEpochMs(at, 'issue time') };
   const ct = await sender.seal(utf8(JSON.stringify(input)), inputAad(fields));
   const resultKey = Buffer.from(await sender.export(RESULT_EXPORT_CONTEXT, 32));
   return { sealed: { ...fields, enc: Buffer.from(sender.enc).toString('base64url'), ct: Buffer.from(ct).toString('base64url') }, resultKey };
@@ -303,7 +303,7 @@ export async function routedProve(routerUrl: string, policy: Policy, input: unkn
   }
   const backend = chooseBackend(check.accepted, opts.backendId);
   const t2 = performance.now();
-  const { sealed, resultKey } = await sealInput(backend, input);
+  const { sealed, resultKey } = await sealInput(backend, input, atOf(opts));
   const t3 = performance.now();
   const body = await sendSealed(routerUrl, sealed, opts.proveTimeoutMs);
   const t4 = performance.now();

@@ -19,9 +19,11 @@
  *
  * SEALED INPUT (client -> router -> prover):
  *   info = "veritee.market.router/v1"
- *   aad  = canonicalJson({ v: "veritee.market.router.input/v1", backendId, keyHash, requestId })
- *   { backendId, keyHash, requestId, enc, ct }   enc, ct: base64url; requestId: 32 hex (client-chosen, random)
- * The prover opens it only if backendId and keyHash are its own, and only once per requestId.
+ *   aad  = canonicalJson({ v: "veritee.market.router.input/v1", backendId, keyHash, requestId, issuedAt })
+ *   { backendId, keyHash, requestId, issuedAt, enc, ct }   enc, ct: base64url; requestId: 32 hex (client-chosen,
+ *   random); issuedAt: the client's time, ms since the epoch
+ * The prover opens it only if backendId and keyHash are its own, issuedAt is within its replay
+ * window of its own clock, and only once per requestId (ids are remembered for the window).
  *
  * SEALED RESULT (prover -> router -> client):
  *   resultKey = HPKE export(context = "veritee.market.router.result/v1", 32 bytes)
@@ -102,6 +104,7 @@ export const SealedInputSchema = z.strictObject({
   backendId: z.string().regex(BACKEND_ID),
   keyHash: hex(32),
   requestId: hex(16),
+  issuedAt: z.number().int().nonnegative().max(8_640_000_000_000_000),
   enc: b64(64),
   ct: b64(MAX_SEALED_BYTES),
 });
@@ -133,8 +136,8 @@ export function keyHashOf(doc: KeyDoc): string {
 }
 
 /** The AEAD associated data of a sealed input (also of its sealed result). */
-export function inputAad(f: { backendId: string; keyHash: string; requestId: string }): Uint8Array {
-  return utf8(canonicalJson({ v: INPUT_DOMAIN, backendId: f.backendId, keyHash: f.keyHash, requestId: f.requestId }));
+export function inputAad(f: { backendId: string; keyHash: string; requestId: string; issuedAt: number }): Uint8Array {
+  return utf8(canonicalJson({ v: INPUT_DOMAIN, backendId: f.backendId, keyHash: f.keyHash, requestId: f.requestId, issuedAt: f.issuedAt }));
 }
 
 export interface ResultFacts {

@@ -18,7 +18,7 @@ import { isVeriteeError, VeriteeError } from '@veritee/core';
 import { parsePolicy, SimulatedTee, type Policy } from '@veritee/attestation';
 import { simulatedEvidenceProvider } from '@veritee/proxy';
 import { devSetup, KeyRing, parseSla, ProverPool } from '@veritee/zk';
-import { chooseBackend, fetchDirectory, routedProve, sealInput, verifyDirectory, type VerifiedBackend } from './client.js';
+import { chooseBackend, fetchDirectory, routedProve, sealInput, sendSealed, verifyDirectory, type VerifiedBackend } from './client.js';
 import type { Directory, SealedInput } from './protocol.js';
 import { buildMarketRouter, parseBackendList, type MarketRouter } from './router.js';
 import { buildSealedProver, latencyProver, type SealedProver, type SealedProveFn } from './sealed-prover.js';
@@ -462,6 +462,39 @@ describe('malicious router: every diversion is caught by the client', () => {
       assert.equal(provers.p3!.opened, before.p3);
     } finally {
       await evil.close();
+    }
+  });
+
+  test('(c) replay window: a stale input is refused before opening; moving its issue time breaks the AEAD; ids are remembered for the window', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const clocked = await buildSealedProver({
+      backendId: 'clocked',
+      provider: await simulatedEvidenceProvider({ tee }),
+      clock: { now: () => now },
+      replayWindowMs: 60_000,
+      prove: async (input) => ({ bundle: input }),
+    });
+    const url = await listen(clocked);
+    const r2 = await buildMarketRouter({ backends: [{ id: 'clocked', url }] });
+    const u2 = await listen(r2);
+    try {
+      const nonce = '5a'.repeat(32);
+      const check = await verifyDirectory(await fetchDirectory(u2, nonce), nonce, devPolicy(), { simulatedAnchors: tee.anchors });
+      const b = check.accepted[0]!;
+      const { sealed } = await sealInput(b, { x: 1 }, now - 61_000);
+      await assert.rejects(sendSealed(u2, sealed), rejectsWith('ROUTER_REQUEST_STALE'));
+      // A router that moves the issue time into the window: the AEAD binding refuses it.
+      await assert.rejects(sendSealed(u2, { ...sealed, issuedAt: now }), rejectsWith('ROUTER_SEALED_INPUT_INVALID'));
+      const fresh = await sealInput(b, { x: 2 }, now);
+      assert.equal(((await sendSealed(u2, fresh.sealed)) as { requestId: string }).requestId, fresh.sealed.requestId);
+      now += 30_000;
+      await assert.rejects(sendSealed(u2, fresh.sealed), rejectsWith('ROUTER_REQUEST_REPLAYED'));
+      now += 31_000; // out of the window: refused as stale, never opened twice
+      await assert.rejects(sendSealed(u2, fresh.sealed), rejectsWith('ROUTER_REQUEST_STALE'));
+      assert.equal(clocked.opened, 1);
+    } finally {
+      await r2.close();
+      await clocked.close();
     }
   });
 

@@ -13,9 +13,10 @@
  * | `GET /healthz` | liveness |
  *
  * THREAT MODEL: everything that reaches this service came through the untrusted router.
- * An input is opened only when its backend id and key hash are this prover's own and its
- * AEAD tag verifies over (backendId, keyHash, requestId); a request id is opened at most
- * once (bounded memory: the last `replayMemory` ids). The plaintext lives only in this
+ * An input is opened only when its backend id and key hash are this prover's own, its
+ * issue time is within the replay window of this prover's clock, and its AEAD tag verifies
+ * over (backendId, keyHash, requestId, issuedAt); a request id is opened at most once (ids
+ * are remembered for the window, so no replay gets through: a full memory refuses instead). The plaintext lives only in this
  * process until the prover has it; it is never logged and never echoed in an error. Refusals
  * before opening are plain HTTP errors (the router could forge those anyway); refusals after
  * opening (bad input, prover failure) are sealed and signed like a result, so the client can
@@ -61,7 +62,12 @@ export interface SealedProverOptions {
   prove: SealedProveFn;
   /** Most sealed requests in flight; beyond: 503 PROXY_PROVER_BUSY. Default 8. */
   maxInFlight?: number;
-  /** Request ids remembered for replay refusal (oldest forgotten first). Default 100,000. */
+  /**
+   * Replay window: a sealed input is accepted only if its issue time is within this many ms
+   * of the prover's clock (either way), and its request id is remembered that long. Default 10 minutes.
+   */
+  replayWindowMs?: number;
+  /** Most request ids remembered; when full (and none has left the window), 503 PROXY_PROVER_BUSY. Default 100,000. */
   replayMemory?: number;
   /** Per-proof time limit (default 10 minutes). */
   proveTimeoutMs?: number;
@@ -107,6 +113,7 @@ export async function buildSealedProver(opts: SealedProverOptions): Promise<Seal
   const clock = opts.clock ?? systemClock;
   const maxInFlight = opts.maxInFlight ?? 8;
   const replayMemory = opts.replayMemory ?? 100_000;
+  const windowMs = opts.replayWindowMs ?? 600_000;
   const suite = hpkeSuite();
   const hpkeKeys = await suite.kem.generateKeyPair();
   const hpkePublic = new Uint8Array(await suite.kem.serializePublicKey(hpkeKeys.publicKey));
@@ -123,7 +130,11 @@ export async function buildSealedProver(opts: SealedProverOptions): Promise<Seal
   const anchors: TrustAnchors | undefined = opts.provider.simulatedAnchors;
   const anchorsJson = anchors ? anchorsToJson(anchors) : undefined;
 
-  const seen = new Set<string>(); // insertion-ordered: the oldest id is evicted first
+  /** Opened request ids and their issue times, for the replay window. */
+  const seen = new Map<string, number>();
+  const forgetOld = (now: number) => {
+    for (const [id, t] of seen) if (t < now - windowMs) seen.delete(id);
+  };
   let inFlight = 0;
   let opened = 0;
   const aborts = new Set<AbortController>();
@@ -172,7 +183,13 @@ export async function buildSealedProver(opts: SealedProverOptions): Promise<Seal
     if (s.backendId !== opts.backendId || s.keyHash !== keyHash) {
       throw new VeriteeError('ROUTER_SEALED_INPUT_INVALID', `this sealed input is addressed to backend ${s.backendId} key ${s.keyHash.slice(0, 16)}…, not to this prover (${opts.backendId} key ${keyHash.slice(0, 16)}…)`);
     }
+    const now = clock.now();
+    if (Math.abs(now - s.issuedAt) > windowMs) {
+      throw new VeriteeError('ROUTER_REQUEST_STALE', `the sealed input was issued at ${new Date(s.issuedAt).toISOString()}, outside this prover's ${Math.round(windowMs / 1000)} s replay window (a replay, or a skewed clock)`);
+    }
     if (seen.has(s.requestId)) throw new VeriteeError('ROUTER_REQUEST_REPLAYED', `request ${s.requestId} was already opened by this prover (a replay)`);
+    if (seen.size >= replayMemory) forgetOld(now);
+    if (seen.size >= replayMemory) throw new VeriteeError('PROXY_PROVER_BUSY', 'the prover remembers too many recent requests to rule out replays; retry later');
     if (inFlight >= maxInFlight) throw new VeriteeError('PROXY_PROVER_BUSY', `the prover has ${maxInFlight} sealed requests in flight; retry later`);
     const aad = inputAad(s);
     let ctx: Awaited<ReturnType<typeof suite.createRecipientContext>>;
@@ -183,9 +200,8 @@ export async function buildSealedProver(opts: SealedProverOptions): Promise<Seal
     } catch {
       throw new VeriteeError('ROUTER_SEALED_INPUT_INVALID', 'the sealed input does not open with this prover\'s key and its (backend, key, request) binding: sealed to another key, re-targeted or altered');
     }
-    // Remembered only once opened: garbage cannot push real ids out of the replay memory.
-    seen.add(s.requestId);
-    if (seen.size > replayMemory) seen.delete(seen.values().next().value!);
+    // Remembered only once opened: garbage cannot fill the replay memory.
+    seen.set(s.requestId, s.issuedAt);
     opened++;
     inFlight++;
     const ac = new AbortController();
