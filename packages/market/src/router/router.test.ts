@@ -489,9 +489,14 @@ describe('malicious router: every diversion is caught by the client', () => {
       assert.equal(((await sendSealed(u2, fresh.sealed)) as { requestId: string }).requestId, fresh.sealed.requestId);
       now += 30_000;
       await assert.rejects(sendSealed(u2, fresh.sealed), rejectsWith('ROUTER_REQUEST_REPLAYED'));
+      // The same input twice at once: opened once only.
+      const twin = await sealInput(b, { x: 3 }, now);
+      const both = await Promise.allSettled([sendSealed(u2, twin.sealed), sendSealed(u2, twin.sealed)]);
+      assert.equal(both.filter((x) => x.status === 'fulfilled').length, 1);
+      assert.ok(both.some((x) => x.status === 'rejected' && isVeriteeError(x.reason, 'ROUTER_REQUEST_REPLAYED')));
       now += 31_000; // out of the window: refused as stale, never opened twice
       await assert.rejects(sendSealed(u2, fresh.sealed), rejectsWith('ROUTER_REQUEST_STALE'));
-      assert.equal(clocked.opened, 1);
+      assert.equal(clocked.opened, 2);
     } finally {
       await r2.close();
       await clocked.close();

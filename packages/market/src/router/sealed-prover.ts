@@ -198,9 +198,11 @@ export async function buildSealedProver(opts: SealedProverOptions): Promise<Seal
       ctx = await suite.createRecipientContext({ recipientKey: hpkeKeys, enc: Buffer.from(s.enc, 'base64url'), info: HPKE_INFO });
       plaintext = new Uint8Array(await ctx.open(Buffer.from(s.ct, 'base64url'), aad));
     } catch {
-      throw new VeriteeError('ROUTER_SEALED_INPUT_INVALID', 'the sealed input does not open with this prover\'s key and its (backend, key, request) binding: sealed to another key, re-targeted or altered');
+      throw new VeriteeError('ROUTER_SEALED_INPUT_INVALID', "the sealed input does not open with this prover's key and its (backend, key, request, issue time) binding: sealed to another key, re-targeted or altered");
     }
-    // Remembered only once opened: garbage cannot fill the replay memory.
+    // Checked again: the same input may have been opened by a concurrent request during the
+    // awaits above. Remembered only once opened, so garbage cannot fill the replay memory.
+    if (seen.has(s.requestId)) throw new VeriteeError('ROUTER_REQUEST_REPLAYED', `request ${s.requestId} was already opened by this prover (a replay)`);
     seen.set(s.requestId, s.issuedAt);
     opened++;
     inFlight++;
