@@ -126,7 +126,7 @@ export async function fetchDirectory(routerUrl: string, nonce: string, timeoutMs
   let res: Response;
   let body: Buffer;
   try {
-    res = await fetch(`${base}/v1/directory?nonce=${nonce}`, { signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(`${base}/v1/directory?nonce=${nonce}`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
     if (res.status !== 200) throw await errorFromResponse(res, 'the router directory');
     body = await readBounded(res, MAX_DIRECTORY_BYTES, 'the router directory');
   } catch (e) {
@@ -274,6 +274,7 @@ export async function sendSealed(routerUrl: string, sealed: SealedInput, timeout
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(sealed),
       signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
     });
     if (res.status !== 200) throw await errorFromResponse(res, `the router (backend ${sealed.backendId})`);
     body = await readBounded(res, MAX_SEALED_BYTES + 4096, 'the sealed result');

@@ -139,8 +139,8 @@ export async function buildMarketRouter(opts: MarketRouterOptions): Promise<Mark
   async function entryFor(b: RouterBackend, nonce: string): Promise<DirectoryEntry> {
     try {
       const [att, load] = await Promise.all([
-        fetch(`${b.url}/v1/attest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce }), signal: AbortSignal.timeout(attestMs) }),
-        fetch(`${b.url}/v1/load`, { signal: AbortSignal.timeout(attestMs) }),
+        fetch(`${b.url}/v1/attest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce }), signal: AbortSignal.timeout(attestMs), redirect: 'error' }),
+        fetch(`${b.url}/v1/load`, { signal: AbortSignal.timeout(attestMs), redirect: 'error' }),
       ]);
       const attBody = await readBounded(att, 2 * 1024 * 1024, `backend ${b.id} attestation`);
       const loadBody = await readBounded(load, 4096, `backend ${b.id} load`);
@@ -177,7 +177,7 @@ export async function buildMarketRouter(opts: MarketRouterOptions): Promise<Mark
     let res: Response;
     let body: Buffer;
     try {
-      res = await fetch(`${b.url}/v1/sealed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array(request.body), signal: AbortSignal.timeout(proveMs) });
+      res = await fetch(`${b.url}/v1/sealed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array(request.body), signal: AbortSignal.timeout(proveMs), redirect: 'error' });
       body = await readBounded(res, MAX_SEALED_BYTES + 4096, `backend ${b.id} sealed result`);
     } catch (e) {
       throw upstreamError(e, b.id, 'a sealed request');
