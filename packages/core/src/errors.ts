@@ -130,6 +130,16 @@ export const ERROR_CODES = {
   PROXY_JOB_NOT_READY: { description: 'the prover job has not finished yet', http: 409, exit: 3 },
   PROXY_PROVER_BUSY: env('the remote prover queue is full', 503),
 
+  // ---- market router (one endpoint in front of many attested provers) ----------
+  ROUTER_BACKEND_UNKNOWN: { description: 'the market router has no backend with this id', http: 404, exit: 2 },
+  ROUTER_BACKEND_UNATTESTED: verify('a router directory entry carries no (readable) attestation of its prover'),
+  ROUTER_DIRECTORY_INVALID: verify('the router directory is malformed, answers another nonce, lists a backend twice or under an id its prover does not attest'),
+  ROUTER_NO_ATTESTED_BACKEND: verify("no backend in the router directory passes the client's attestation policy"),
+  ROUTER_SEALED_INPUT_INVALID: verify('a sealed input does not open with this prover: sealed to another key, re-targeted to another backend or request, or altered'),
+  ROUTER_REQUEST_REPLAYED: { description: 'the prover already opened a sealed input with this request id (a replay)', http: 409, exit: 1 },
+  ROUTER_REQUEST_STALE: verify("a sealed input's issue time is outside the prover's replay window (a replay, or a skewed clock)"),
+  ROUTER_RESULT_INVALID: verify('a routed result is not the verified prover\'s signed answer to this request (altered, swapped or from another prover)'),
+
   // ---- oblivious HTTP (RFC 9458 / RFC 9292) -----------------------------------
   OHTTP_KEY_CONFIG_INVALID: input('an OHTTP key configuration (application/ohttp-keys) is malformed'),
   OHTTP_KEY_UNKNOWN: input('the encapsulated request names a key ID (or KEM) the gateway does not hold or no longer accepts'),

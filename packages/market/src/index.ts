@@ -1,1 +1,2 @@
 export type { ProofSystem } from './proof-system.js';
+export * from './router/index.js';
