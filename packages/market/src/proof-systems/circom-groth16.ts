@@ -1,0 +1,74 @@
+/**
+ * @module proof-systems/circom-groth16
+ * The `circom-groth16` proof system: bring-your-own circom circuits, proven with
+ * snarkjs Groth16 over BN254.
+ *
+ * - verification key: a `veritee.circom-vk/v1` document (circom/format.ts), as
+ *   {@link setupCircom} writes it; checked strictly (curve, protocol, point shapes,
+ *   coordinates below p, points on the curve, G2 points in the subgroup, one IC
+ *   point per public signal plus one). Keys from a dev setup are refused with
+ *   ZK_DEV_SETUP_REFUSED unless `allowDevSetup`; keys labelled `external` (made in
+ *   a ceremony veritee did not witness) unless `allowExternalSetup`.
+ * - public inputs: the public signals, decimal strings below r, exactly nPublic.
+ * - proof: snarkjs's proof JSON.
+ *
+ * `verify` throws for malformed input (CIRCOM_VK_INVALID,
+ * CIRCOM_PUBLIC_SIGNALS_INVALID, CIRCOM_PROOF_MALFORMED) and resolves false for a
+ * well-formed proof that does not verify, including one whose points are off the
+ * curve or outside the subgroup (snarkjs is not asked about those).
+ */
+import { VeriteeError } from '@veritee/core';
+import type { ProofSystem } from '../proof-system.js';
+import {
+  canonicalCircomVerificationKey,
+  parseCircomVerificationKey,
+  parsePublicSignals,
+  parseSnarkjsProof,
+  proofPointsValid,
+  type CircomVerificationKeyDocument,
+} from '../circom/format.js';
+import { snarkjs } from '../circom/snarkjs.js';
+
+export const CIRCOM_GROTH16 = 'circom-groth16';
+
+export interface CircomGroth16Options {
+  /** Accept keys from a one-party dev setup (whoever made it can forge proofs). */
+  allowDevSetup?: boolean;
+  /** Accept keys labelled `external`: made in a ceremony that veritee did not check. */
+  allowExternalSetup?: boolean;
+}
+
+export interface CircomGroth16ProofSystem extends ProofSystem {
+  readonly id: typeof CIRCOM_GROTH16;
+  parseVerificationKey(vk: unknown): { canonical: CircomVerificationKeyDocument; digest: string };
+}
+
+function trusted(doc: CircomVerificationKeyDocument, opts: CircomGroth16Options): void {
+  if (doc.setup.kind === 'dev' && !opts.allowDevSetup) {
+    throw new VeriteeError('ZK_DEV_SETUP_REFUSED', `the circom key for ${doc.circuit.name} comes from a DEV setup (one party, forgeable); pass allowDevSetup to accept it`);
+  }
+  if (doc.setup.kind === 'external' && !opts.allowExternalSetup) {
+    throw new VeriteeError('ZK_DEV_SETUP_REFUSED', `the circom key for ${doc.circuit.name} is labelled "external": veritee cannot check its ceremony from the key; verify it (snarkjs zkey verify) and pass allowExternalSetup`);
+  }
+}
+
+export function circomGroth16ProofSystem(opts: CircomGroth16Options = {}): CircomGroth16ProofSystem {
+  const parse = (vk: unknown) => {
+    const doc = parseCircomVerificationKey(vk);
+    trusted(doc, opts);
+    return canonicalCircomVerificationKey(doc);
+  };
+  return {
+    id: CIRCOM_GROTH16,
+    parseVerificationKey: parse,
+    async verify(vk, publicInputs, proof) {
+      const { canonical } = parse(vk);
+      const signals = parsePublicSignals(publicInputs, canonical.groth16.nPublic);
+      const p = parseSnarkjsProof(proof);
+      if (!proofPointsValid(p)) return false;
+      const s = await snarkjs();
+      const full = { ...p, protocol: 'groth16', curve: 'bn128' };
+      return (await s.groth16.verify(canonical.groth16, signals, full)) === true;
+    },
+  };
+}
