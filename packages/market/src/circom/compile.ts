@@ -4,8 +4,8 @@
  * to WebAssembly, run by Node's WASI; no native binary) into its R1CS, its witness
  * generator (wasm) and its symbol table, cached by content hash.
  *
- * The compiler runs in a child Node process with the source in a temporary
- * directory as its working directory, so its `process.exit` cannot end the caller
+ * The compiler runs in a child Node process (the source in a temporary
+ * directory), so its `process.exit` cannot end the caller
  * and a runaway compile can be killed after `timeoutMs`. A compile error is
  * CIRCOM_COMPILE_FAILED with the compiler's first error and where it is
  * (`factor.circom:12:5: error[P1008]: Missing semicolon`).
@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, parse, resolve } from 'node:path';
 import { quoteInput, VeriteeError } from '@veritee/core';
 import { commitEntry, defaultCircomCacheDir, sha256File, sha256Text, stagingDir } from './cache.js';
 
@@ -207,7 +207,10 @@ export async function compileCircom(input: string | { file: string }, opts: Comp
     const dirs = [...(mainFile ? [dirname(mainFile)] : []), ...includeDirs];
     const args = [src, '--r1cs', '--wasm', '--sym', '--O1', '--prime', 'bn128', '-o', join(work, 'out'), ...dirs.flatMap((d) => ['-l', d])];
     mkdirSync(join(work, 'out'));
-    const r = await run(cli, args, work, opts.timeoutMs ?? 300_000);
+    // circom2 gives the WASI compiler the working directory and its parents as
+    // preopened directories and cannot reach above them: run it from the root so
+    // include directories anywhere on the disk resolve.
+    const r = await run(cli, args, parse(work).root, opts.timeoutMs ?? 300_000);
     if (r.timedOut) throw new VeriteeError('CIRCOM_TOOL_FAILED', `the circom compiler did not finish within ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s`);
     if (r.code !== 0 || !/Everything went okay/.test(r.out)) {
       const where = describeCompileError(r.out).replaceAll(`${name}.circom`, mainFile ? basename(mainFile) : `${name}.circom`);
