@@ -265,7 +265,7 @@ export const ERROR_CODES = {
   CIRCOM_VK_INVALID: input('a circom Groth16 verification key document is malformed: format, curve bn128, protocol groth16, point shapes, coordinates below the field modulus, points on the curve and in the subgroup'),
   CIRCOM_PUBLIC_SIGNALS_INVALID: input('circom public signals are not a list of decimal strings below the BN254 scalar field modulus, or not as many as the key expects'),
   CIRCOM_PROOF_MALFORMED: input('a circom Groth16 proof is not the snarkjs JSON shape (protocol, curve, affine points with coordinates below the field modulus)'),
-  CIRCOM_WITNESS_FAILED: input('the inputs do not satisfy the circom circuit (a constraint or assertion fails) or do not name its input signals'),
+  CIRCOM_WITNESS_FAILED: input('the inputs do not satisfy the circom circuit (a constraint or assertion fails), do not name its input signals, or keep its witness generator running past the time limit'),
   CIRCOM_SETUP_FAILED: env('the local powers of tau or the Groth16 setup could not be made (circuit too large for the largest power, a cached file altered)'),
 
   // ---- environment ----------------------------------------------------------

@@ -192,6 +192,30 @@ test('cheating witnesses do not solve the circuit (forgeries)', async () => {
   await assert.rejects(proveCircom(art, [1, 2]), code('CIRCOM_WITNESS_FAILED'));
 });
 
+// A witness generator that loops for as long as a ≠ 0 (a var loop the constraints do not see).
+const SPIN = `pragma circom 2.1.0;
+template Spin() {
+    signal input a;
+    signal output b;
+    var i = 0;
+    while (i < a) {
+        i = i * 1;
+    }
+    b <-- i;
+    b * a === 0;
+}
+component main = Spin();
+`;
+
+test('a witness generator that does not end is stopped after its time limit', async () => {
+  const spin = await compileCircom(SPIN, { name: 'spin', cacheDir: cache });
+  const t = performance.now();
+  await assert.rejects(proveCircom({ wasm: spin.wasm, zkey: setupA.zkey }, { a: 1 }, { witnessTimeoutMs: 1500 }), code('CIRCOM_WITNESS_FAILED', /did not finish within 1\.5 s/));
+  assert.ok(performance.now() - t >= 1500);
+  // the same generator ends for a = 0 (its witness is then refused by the factor zkey: another circuit)
+  await assert.rejects(proveCircom({ wasm: spin.wasm, zkey: setupA.zkey }, { a: 0 }, { witnessTimeoutMs: 30_000 }), code('CIRCOM_TOOL_FAILED', /witness/i));
+});
+
 test('public signals must be canonical decimals below r, as many as the key declares', async () => {
   const vk = setupA.verificationKey;
   const bad = async (signals: unknown, re: RegExp) => assert.rejects(sys.verify(vk, signals, good.proof), code('CIRCOM_PUBLIC_SIGNALS_INVALID', re));
