@@ -46,7 +46,12 @@ export interface ProveCircomOptions {
 
 type InputValue = string | number | bigint | InputValue[];
 
-function checkInputs(inputs: unknown): Record<string, InputValue> {
+/**
+ * Checks circuit inputs without running the circuit: an object of signal names to
+ * non-negative integers or nested arrays of them, at most
+ * {@link CIRCOM_MAX_INPUT_VALUES} values. Throws CIRCOM_WITNESS_FAILED or INPUT_TOO_LARGE.
+ */
+export function checkCircomInputs(inputs: unknown): Record<string, InputValue> {
   if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
     throw new VeriteeError('CIRCOM_WITNESS_FAILED', 'circuit inputs must be an object of signal names to values');
   }
@@ -134,7 +139,7 @@ function witnessProblem(e: unknown): string {
 
 /** Computes the witness and a Groth16 proof for `inputs`. */
 export async function proveCircom(artifacts: CircomProvingArtifacts, inputs: unknown, opts: ProveCircomOptions = {}): Promise<CircomProof> {
-  const input = checkInputs(inputs);
+  const input = checkCircomInputs(inputs);
   for (const f of [artifacts.wasm, artifacts.zkey]) {
     try {
       statSync(f);

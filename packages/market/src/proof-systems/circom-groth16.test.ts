@@ -295,3 +295,13 @@ test('the key digest is canonical: text or object, with or without snarkjs’s e
   // the canonical form verifies like the original
   return sys.verify(a.canonical, good.publicSignals, good.proof).then((ok) => assert.equal(ok, true));
 });
+
+test('private inputs are checked for shape (the key does not carry the witness generator)', () => {
+  const vk = setupA.verificationKey;
+  sys.checkPrivateInputs(vk, [N.toString()], { N: N.toString(), x: X.toString(), y: Y });
+  assert.throws(() => sys.checkPrivateInputs(vk, [BN254_R.toString()], { x: 1 }), code('CIRCOM_PUBLIC_SIGNALS_INVALID'));
+  assert.throws(() => sys.checkPrivateInputs(vk, [N.toString()], { x: -1 }), code('CIRCOM_WITNESS_FAILED', /input x/));
+  assert.throws(() => sys.checkPrivateInputs(vk, [N.toString()], { 'x;drop': 1 }), code('CIRCOM_WITNESS_FAILED', /signal name/));
+  assert.throws(() => sys.checkPrivateInputs(vk, [N.toString()], { x: 1.5 }), code('CIRCOM_WITNESS_FAILED'));
+  assert.throws(() => circomGroth16ProofSystem().checkPrivateInputs(vk, [N.toString()], { x: 1 }), code('ZK_DEV_SETUP_REFUSED'));
+});

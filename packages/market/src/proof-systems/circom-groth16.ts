@@ -28,6 +28,7 @@ import {
   type CircomVerificationKeyDocument,
 } from '../circom/format.js';
 import { snarkjs } from '../circom/snarkjs.js';
+import { checkCircomInputs } from '../circom/prove.js';
 
 export const CIRCOM_GROTH16 = 'circom-groth16';
 
@@ -41,6 +42,14 @@ export interface CircomGroth16Options {
 export interface CircomGroth16ProofSystem extends ProofSystem {
   readonly id: typeof CIRCOM_GROTH16;
   parseVerificationKey(vk: unknown): { canonical: CircomVerificationKeyDocument; digest: string };
+  /**
+   * Checks what can be checked of private inputs without the circuit's witness
+   * generator (the key does not carry it): public signals well formed for the key,
+   * inputs an object of signal names to non-negative integers. Whether they satisfy
+   * the circuit shows only when the generator computes the witness
+   * (CIRCOM_WITNESS_FAILED from proveCircom).
+   */
+  checkPrivateInputs(vk: unknown, publicInputs: unknown, privateInputs: unknown): void;
 }
 
 function trusted(doc: CircomVerificationKeyDocument, opts: CircomGroth16Options): void {
@@ -61,6 +70,11 @@ export function circomGroth16ProofSystem(opts: CircomGroth16Options = {}): Circo
   return {
     id: CIRCOM_GROTH16,
     parseVerificationKey: parse,
+    checkPrivateInputs(vk, publicInputs, privateInputs) {
+      const { canonical } = parse(vk);
+      parsePublicSignals(publicInputs, canonical.groth16.nPublic);
+      checkCircomInputs(privateInputs);
+    },
     async verify(vk, publicInputs, proof) {
       const { canonical } = parse(vk);
       const signals = parsePublicSignals(publicInputs, canonical.groth16.nPublic);

@@ -133,3 +133,17 @@ test('malformed keys, bundles and public inputs throw with their codes', async (
   await assert.rejects(sys.verify(vk, { kind: 'latency', expect: 'nonsense==' }, good), code('INPUT_INVALID'));
   await assert.rejects(sys.verify(vk, { kind: 'latency' }, 'x'.repeat(4 * 1024 * 1024 + 1)), code('INPUT_TOO_LARGE'));
 });
+
+test('private inputs are checked against the claim and the key before anyone proves', () => {
+  const pub = { kind: 'latency', params };
+  sys.checkPrivateInputs(vk, pub, { records: records(200) });
+  const reversed = records(3);
+  reversed[1] = reversed[0]! - 1; // ends before it starts
+  assert.throws(() => sys.checkPrivateInputs(vk, pub, { records: reversed }), code('RECORD_END_BEFORE_START'));
+  assert.throws(() => sys.checkPrivateInputs(vk, pub, { records: records(CAP + 1) }), (e: unknown) => isVeriteeError(e) && /1024|records/.test((e as Error).message));
+  assert.throws(() => sys.checkPrivateInputs(other, pub, { records: records(5) }), code('ZK_VK_MISMATCH', /disk/));
+  assert.throws(() => sys.checkPrivateInputs(vk, { kind: 'latency' }, { records: records(5) }), code('INPUT_INVALID', /params/));
+  assert.throws(() => sys.checkPrivateInputs(vk, { kind: 'nosuch' }, { records: [] }), code('CLAIM_UNKNOWN'));
+  assert.throws(() => sys.checkPrivateInputs(vk, pub, { records: 'many' }), (e: unknown) => isVeriteeError(e));
+  assert.throws(() => sys.checkPrivateInputs(vk, pub, [1, 2]), code('INPUT_INVALID'));
+});

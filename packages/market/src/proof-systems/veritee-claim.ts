@@ -79,6 +79,13 @@ export interface VeriteeClaimOptions {
 export interface VeriteeClaimProofSystem extends ProofSystem {
   readonly id: typeof VERITEE_CLAIM;
   parseVerificationKey(vk: unknown): { canonical: VerificationKeyDocument; digest: string };
+  /**
+   * Checks decrypted private inputs (the claim's data) against the key and the
+   * pinned parameters before anyone proves: the claim's own validation (records in
+   * range, periods, shapes) and whether the data fits the key's size class. Throws
+   * the claim's VeriteeError (RECORD_*, CLAIM_*, INPUT_INVALID) or ZK_VK_MISMATCH.
+   */
+  checkPrivateInputs(vk: unknown, publicInputs: unknown, privateInputs: unknown): void;
 }
 
 function sized(input: unknown, what: string): void {
@@ -132,6 +139,24 @@ export function veriteeClaimProofSystem(opts: VeriteeClaimOptions = {}): Veritee
   return {
     id: VERITEE_CLAIM,
     parseVerificationKey: parse,
+    checkPrivateInputs(vk, publicInputs, privateInputs) {
+      const { canonical: doc } = parse(vk);
+      const pin = parseVeriteeClaimPublicInputs(publicInputs);
+      const def = claimDefinition(pin.kind, pin.version);
+      if (!def) throw new VeriteeError('CLAIM_UNKNOWN', `no claim ${quoteInput(pin.kind, 40)}${pin.version !== undefined ? ` version ${pin.version}` : ''}`);
+      if (def.kind !== doc.circuit || def.version !== doc.circuitVersion) throw new VeriteeError('ZK_VK_MISMATCH', `the key proves ${doc.circuit} v${doc.circuitVersion}, not ${def.kind} v${def.version}`);
+      if (pin.params === undefined) throw new VeriteeError('INPUT_INVALID', 'veritee-claim public inputs: params: required to check private inputs');
+      if (typeof privateInputs !== 'object' || privateInputs === null || Array.isArray(privateInputs)) throw new VeriteeError('INPUT_INVALID', 'private inputs must be an object (the claim data)');
+      try {
+        const data = def.normalize ? def.normalize(privateInputs) : privateInputs;
+        def.check(pin.params, data);
+        const misfit = def.misfit(doc.capacity, pin.params, data);
+        if (misfit !== undefined) throw new VeriteeError('INPUT_INVALID', `the data does not fit the key's size class ${doc.capacity}: ${misfit}`);
+      } catch (e) {
+        if (e instanceof VeriteeError) throw e;
+        throw new VeriteeError('INPUT_INVALID', `private inputs of a ${def.kind} claim are malformed: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
+      }
+    },
     async verify(vk, publicInputs, proof) {
       const { canonical } = parse(vk);
       const pin = parseVeriteeClaimPublicInputs(publicInputs);
