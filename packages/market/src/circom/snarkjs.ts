@@ -2,8 +2,9 @@
  * @module circom/snarkjs
  * snarkjs 0.7.6, loaded on first use. snarkjs keeps one multi-threaded BN254
  * curve (worker threads) per process once any operation has run; a long-lived
- * service keeps it, a command or a test ends it with {@link releaseCircomResources}
- * so the process can exit.
+ * service keeps it, a command or a test ends it with `releaseCircomResources`
+ * (release.ts, kept apart so that the package's declarations never name snarkjs,
+ * which ships no types).
  */
 import { VeriteeError } from '@veritee/core';
 
@@ -17,11 +18,4 @@ export function snarkjs(): Promise<Snarkjs> {
     throw new VeriteeError('CIRCOM_TOOL_FAILED', 'snarkjs is not installed: `npm install snarkjs@0.7.6` in @veritee/market');
   });
   return loaded;
-}
-
-/** Ends snarkjs's curve worker threads (they come back on the next operation). */
-export async function releaseCircomResources(): Promise<void> {
-  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
-  const c = g.curve_bn128;
-  if (c) await c.terminate(); // also clears the global
 }

@@ -17,7 +17,7 @@ import { BN254_P, BN254_R } from '@veritee/zk';
 import { compileCircom, type CircomArtifacts } from '../circom/compile.js';
 import { setupCircom, type CircomSetup } from '../circom/setup.js';
 import { proveCircom, type CircomProof } from '../circom/prove.js';
-import { releaseCircomResources } from '../circom/snarkjs.js';
+import { releaseCircomResources } from '../circom/release.js';
 import { CIRCOM_VK_FORMAT, type CircomVerificationKeyDocument } from '../circom/format.js';
 import { circomGroth16ProofSystem } from './circom-groth16.js';
 
