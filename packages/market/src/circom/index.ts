@@ -25,3 +25,4 @@ export {
   type SnarkjsGroth16Key,
   type SnarkjsProof,
 } from './format.js';
+export { circomKeyForZk, verifyCircomWithZk } from './second-verifier.js';

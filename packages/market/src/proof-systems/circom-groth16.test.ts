@@ -20,6 +20,8 @@ import { proveCircom, type CircomProof } from '../circom/prove.js';
 import { releaseCircomResources } from '../circom/release.js';
 import { CIRCOM_VK_FORMAT, type CircomVerificationKeyDocument } from '../circom/format.js';
 import { circomGroth16ProofSystem } from './circom-groth16.js';
+import { verifyCircomWithZk } from '../circom/second-verifier.js';
+import { parseCircomVerificationKey, parseSnarkjsProof } from '../circom/format.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/circom/factor.circom', import.meta.url));
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -304,4 +306,35 @@ test('private inputs are checked for shape (the key does not carry the witness g
   assert.throws(() => sys.checkPrivateInputs(vk, [N.toString()], { 'x;drop': 1 }), code('CIRCOM_WITNESS_FAILED', /signal name/));
   assert.throws(() => sys.checkPrivateInputs(vk, [N.toString()], { x: 1.5 }), code('CIRCOM_WITNESS_FAILED'));
   assert.throws(() => circomGroth16ProofSystem().checkPrivateInputs(vk, [N.toString()], { x: 1 }), code('ZK_DEV_SETUP_REFUSED'));
+});
+
+test('snarkjs and the independent @veritee/zk pairing code agree on honest and forged proofs', async () => {
+  const both = circomGroth16ProofSystem({ allowDevSetup: true, crossCheck: true });
+  const a = bn254.G1.Point.fromAffine({ x: BigInt(good.proof.pi_a[0]), y: BigInt(good.proof.pi_a[1]) });
+  const neg = a.negate().toAffine();
+  const bNeg = (() => {
+    const p = clone(good.proof);
+    const y = p.pi_b[1];
+    p.pi_b = [p.pi_b[0], [((BN254_P - BigInt(y[0])) % BN254_P).toString(), ((BN254_P - BigInt(y[1])) % BN254_P).toString()], p.pi_b[2]];
+    p.pi_a = [neg.x.toString(), neg.y.toString(), '1'];
+    return p; // (−A, −B): the classic Groth16 malleation, a valid proof of the same statement
+  })();
+  const cases: [string, CircomVerificationKeyDocument, string[], CircomProof['proof'], boolean][] = [
+    ['honest', setupA.verificationKey, good.publicSignals, good.proof, true],
+    ['honest, other circuit', setupSq.verificationKey, sqProof.publicSignals, sqProof.proof, true],
+    ['malleated (−A, −B)', setupA.verificationKey, good.publicSignals, bNeg, true],
+    ['other public input', setupA.verificationKey, [(N + 1n).toString()], good.proof, false],
+    ['A replaced by C', setupA.verificationKey, good.publicSignals, { ...good.proof, pi_a: good.proof.pi_c }, false],
+    ['A negated only', setupA.verificationKey, good.publicSignals, { ...good.proof, pi_a: [neg.x.toString(), neg.y.toString(), '1'] }, false],
+    ['A at infinity', setupA.verificationKey, good.publicSignals, { ...good.proof, pi_a: ['0', '1', '0'] }, false],
+    ['other circuit key', setupSq.verificationKey, good.publicSignals, good.proof, false],
+    ['other setup of the same circuit', setupA2.verificationKey, good.publicSignals, good.proof, false],
+  ];
+  for (const [name, vk, signals, proof, expected] of cases) {
+    const bySnarkjs = await sys.verify(vk, signals, proof);
+    const byZk = verifyCircomWithZk(parseCircomVerificationKey(vk), signals, parseSnarkjsProof(proof));
+    assert.equal(bySnarkjs, expected, `snarkjs on ${name}`);
+    assert.equal(byZk, expected, `@veritee/zk on ${name}`);
+    assert.equal(await both.verify(vk, signals, proof), expected, `cross-checked on ${name}`);
+  }
 });

@@ -12,6 +12,9 @@
  * - public inputs: the public signals, decimal strings below r, exactly nPublic.
  * - proof: snarkjs's proof JSON.
  *
+ * With `crossCheck`, a proof is accepted only when @veritee/zk's independent
+ * TypeScript pairing code accepts it too.
+ *
  * `verify` throws for malformed input (CIRCOM_VK_INVALID,
  * CIRCOM_PUBLIC_SIGNALS_INVALID, CIRCOM_PROOF_MALFORMED) and resolves false for a
  * well-formed proof that does not verify, including one whose points are off the
@@ -29,6 +32,7 @@ import {
 } from '../circom/format.js';
 import { snarkjs } from '../circom/snarkjs.js';
 import { checkCircomInputs } from '../circom/prove.js';
+import { verifyCircomWithZk } from '../circom/second-verifier.js';
 
 export const CIRCOM_GROTH16 = 'circom-groth16';
 
@@ -37,6 +41,11 @@ export interface CircomGroth16Options {
   allowDevSetup?: boolean;
   /** Accept keys labelled `external`: made in a ceremony that veritee did not check. */
   allowExternalSetup?: boolean;
+  /**
+   * Also verify with @veritee/zk's independent pairing code (circom/second-verifier.ts)
+   * and accept only when both verifiers do (about doubles the verification time).
+   */
+  crossCheck?: boolean;
 }
 
 export interface CircomGroth16ProofSystem extends ProofSystem {
@@ -82,7 +91,8 @@ export function circomGroth16ProofSystem(opts: CircomGroth16Options = {}): Circo
       if (!proofPointsValid(p)) return false;
       const s = await snarkjs();
       const full = { ...p, protocol: 'groth16', curve: 'bn128' };
-      return (await s.groth16.verify(canonical.groth16, signals, full)) === true;
+      const ok = (await s.groth16.verify(canonical.groth16, signals, full)) === true;
+      return opts.crossCheck ? ok && verifyCircomWithZk(canonical, signals, p) : ok;
     },
   };
 }
