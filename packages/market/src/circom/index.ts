@@ -5,7 +5,7 @@
  * prove (snarkjs, wasm witness), and the strict formats of keys, signals and proofs.
  */
 export { compileCircom, describeCompileError, CIRCOM_SOURCE_MAX_BYTES, CIRCOM_MAX_INCLUDES, type CircomArtifacts, type CompileCircomOptions } from './compile.js';
-export { setupCircom, localPtau, requiredPower, CIRCOM_MAX_LOCAL_POWER, CIRCOM_MIN_POWER, DEV_SETUP_WARNING, type CircomSetup, type SetupCircomOptions } from './setup.js';
+export { setupCircom, importCircomSetup, localPtau, requiredPower, CIRCOM_MAX_LOCAL_POWER, CIRCOM_MIN_POWER, DEV_SETUP_WARNING, type CircomSetup, type SetupCircomOptions, type ImportCircomSetupOptions } from './setup.js';
 export { proveCircom, checkCircomInputs, CIRCOM_MAX_INPUT_VALUES, CIRCOM_WITNESS_TIMEOUT_MS, type ProveCircomOptions, type CircomProof, type CircomProvingArtifacts } from './prove.js';
 export { releaseCircomResources } from './release.js';
 export { defaultCircomCacheDir } from './cache.js';

@@ -41,6 +41,16 @@ export interface SetupCircomOptions {
   now: Date | string | number;
 }
 
+/** A setup made elsewhere (a multi-party snarkjs ceremony) to check and label `external`. */
+export interface ImportCircomSetupOptions {
+  /** The final powers of tau the phase 2 started from (prepared for phase 2). */
+  ptau: string;
+  /** The final zkey of the phase-2 ceremony. */
+  zkey: string;
+  /** When the import happened (recorded in the key document). */
+  now: Date | string | number;
+}
+
 export interface CircomSetup {
   /** The proving key (snarkjs .zkey). */
   zkey: string;
@@ -138,4 +148,74 @@ export async function setupCircom(artifacts: CircomArtifacts, opts: SetupCircomO
   writeFileSync(join(outDir, 'verification_key.json'), `${JSON.stringify(doc, null, 2)}\n`);
   const t2 = performance.now();
   return { zkey, verificationKey: doc, ptau: { ...ptau, power }, timings: { ptauMs: t1 - t0, zkeyMs: t2 - t1 } };
+}
+
+/** Collects snarkjs's log lines (its verifiers report details only there). */
+function collectingLogger(lines: string[]) {
+  const push = (...a: unknown[]) => {
+    if (lines.length < 10_000) lines.push(a.map(String).join(' '));
+  };
+  return { info: push, warn: push, error: push, debug: () => undefined };
+}
+
+/** Phase-2 contributions as `snarkjs zkey verify` lists them (name, 64-byte hash). */
+function contributionsFromLog(lines: string[]): { name: string; hash: string }[] {
+  const out: { name: string; hash: string }[] = [];
+  for (const l of lines) {
+    const m = /^contribution #(\d+) ?(.*):\n([\s0-9a-f]+)$/.exec(l);
+    if (m) out.push({ name: m[2]!.trim().slice(0, 64), hash: m[3]!.replace(/\s+/g, '') });
+  }
+  return out;
+}
+
+/**
+ * Checks a Groth16 setup made elsewhere and labels its key `external`: the phase-1
+ * file with `snarkjs powersoftau verify` (its contribution chain) and the zkey with
+ * `snarkjs zkey verify` against the circuit's R1CS and that ptau (every phase-2
+ * contribution). A file that does not verify is CEREMONY_INVALID. The key is still
+ * only as trustworthy as its contributors: the circom proof system accepts
+ * `external` keys only when told `allowExternalSetup`.
+ */
+export async function importCircomSetup(artifacts: CircomArtifacts, opts: ImportCircomSetupOptions): Promise<CircomSetup> {
+  const createdAt = new Date(toEpochMs(opts.now, 'import time')).toISOString();
+  for (const f of [opts.ptau, opts.zkey, artifacts.r1cs]) {
+    if (!existsSync(f)) throw new VeriteeError('INPUT_FILE_UNREADABLE', `${f} does not exist`);
+  }
+  if (sha256File(artifacts.r1cs) !== artifacts.r1csSha256) throw new VeriteeError('CIRCOM_SETUP_FAILED', `${artifacts.r1cs} no longer hashes to ${artifacts.r1csSha256}: recompile the circuit`);
+  const s = await snarkjs();
+  const t0 = performance.now();
+  const lines: string[] = [];
+  let phase1: boolean;
+  let phase2: boolean;
+  try {
+    phase1 = await s.powersOfTau.verify(opts.ptau, collectingLogger(lines));
+  } catch (e) {
+    throw new VeriteeError('CEREMONY_INVALID', `the powers of tau ${opts.ptau} cannot be read: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
+  }
+  if (!phase1) throw new VeriteeError('CEREMONY_INVALID', `the powers of tau ${opts.ptau} does not verify (snarkjs powersoftau verify)`);
+  const t1 = performance.now();
+  const zlines: string[] = [];
+  try {
+    phase2 = await s.zKey.verifyFromR1cs(artifacts.r1cs, opts.ptau, opts.zkey, collectingLogger(zlines));
+  } catch (e) {
+    throw new VeriteeError('CEREMONY_INVALID', `the zkey ${opts.zkey} cannot be checked against ${artifacts.name}: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
+  }
+  if (!phase2) throw new VeriteeError('CEREMONY_INVALID', `the zkey ${opts.zkey} does not verify against the circuit ${artifacts.name} and the powers of tau (snarkjs zkey verify)`);
+  const contributions = contributionsFromLog(zlines);
+  const groth16 = await s.zKey.exportVerificationKey(opts.zkey);
+  const power = requiredPower(artifacts);
+  const doc = parseCircomVerificationKey({
+    format: CIRCOM_VK_FORMAT,
+    circuit: { name: artifacts.name, r1csSha256: artifacts.r1csSha256, constraints: artifacts.constraints, compiler: artifacts.compiler },
+    setup: {
+      kind: 'external',
+      createdAt,
+      warning: `imported: phase 1 and the ${contributions.length} phase-2 contribution(s) verified with snarkjs; as trustworthy as its contributors`,
+      ptauSha256: sha256File(opts.ptau),
+      contributions,
+    },
+    groth16,
+  });
+  const t2 = performance.now();
+  return { zkey: opts.zkey, verificationKey: doc, ptau: { file: opts.ptau, power, sha256: doc.setup.ptauSha256!, cached: false }, timings: { ptauMs: t1 - t0, zkeyMs: t2 - t1 } };
 }

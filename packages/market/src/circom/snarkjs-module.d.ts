@@ -10,6 +10,7 @@ declare module 'snarkjs' {
     newAccumulator(curve: SnarkjsCurve, power: number, fileName: string, logger?: unknown): Promise<unknown>;
     contribute(oldPtau: string, newPtau: string, name: string, entropy: string, logger?: unknown): Promise<Uint8Array>;
     preparePhase2(oldPtau: string, newPtau: string, logger?: unknown): Promise<void>;
+    verify(ptau: string, logger?: unknown): Promise<boolean>;
   };
   export const r1cs: {
     info(r1csFile: string, logger?: unknown): Promise<{ nConstraints: number; nPubInputs: number; nOutputs: number; nPrvInputs: number; nVars: number; nLabels: number }>;
@@ -18,6 +19,7 @@ declare module 'snarkjs' {
     newZKey(r1csFile: string, ptauFile: string, zkeyFile: string, logger?: unknown): Promise<Uint8Array>;
     contribute(oldZkey: string, newZkey: string, name: string, entropy: string, logger?: unknown): Promise<Uint8Array>;
     exportVerificationKey(zkeyFile: string, logger?: unknown): Promise<Record<string, unknown>>;
+    verifyFromR1cs(r1csFile: string, ptauFile: string, zkeyFile: string, logger?: unknown): Promise<boolean>;
   };
   export const wtns: {
     calculate(input: Record<string, unknown>, wasmFile: string, wtnsFile: string | { type: 'mem'; data?: Uint8Array }, options?: unknown): Promise<void>;

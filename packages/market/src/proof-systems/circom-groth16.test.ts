@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,13 @@ import { bn254 } from '@noble/curves/bn254.js';
 import { isVeriteeError } from '@veritee/core';
 import { BN254_P, BN254_R } from '@veritee/zk';
 import { compileCircom, type CircomArtifacts } from '../circom/compile.js';
-import { setupCircom, type CircomSetup } from '../circom/setup.js';
+import { importCircomSetup, setupCircom, type CircomSetup } from '../circom/setup.js';
 import { proveCircom, type CircomProof } from '../circom/prove.js';
 import { releaseCircomResources } from '../circom/release.js';
 import { CIRCOM_VK_FORMAT, type CircomVerificationKeyDocument } from '../circom/format.js';
 import { circomGroth16ProofSystem } from './circom-groth16.js';
 import { verifyCircomWithZk } from '../circom/second-verifier.js';
-import { parseCircomVerificationKey, parseSnarkjsProof } from '../circom/format.js';
+import { canonicalCircomVerificationKey, parseCircomVerificationKey, parseSnarkjsProof } from '../circom/format.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/circom/factor.circom', import.meta.url));
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -337,4 +337,23 @@ test('snarkjs and the independent @veritee/zk pairing code agree on honest and f
     assert.equal(byZk, expected, `@veritee/zk on ${name}`);
     assert.equal(await both.verify(vk, signals, proof), expected, `cross-checked on ${name}`);
   }
+});
+
+test('a setup made elsewhere is checked with snarkjs and labelled external', async () => {
+  const imported = await importCircomSetup(factor, { ptau: setupA.ptau.file, zkey: setupA.zkey, now: NOW });
+  const vk = imported.verificationKey;
+  assert.equal(vk.setup.kind, 'external');
+  assert.deepEqual(vk.setup.contributions, setupA.verificationKey.setup.contributions); // read back from the zkey
+  assert.equal(vk.setup.ptauSha256, setupA.ptau.sha256);
+  assert.deepEqual(canonicalCircomVerificationKey(vk).canonical.groth16, canonicalCircomVerificationKey(setupA.verificationKey).canonical.groth16);
+  assert.throws(() => sys.parseVerificationKey(vk), code('ZK_DEV_SETUP_REFUSED', /external/));
+  assert.equal(await circomGroth16ProofSystem({ allowExternalSetup: true }).verify(vk, good.publicSignals, good.proof), true);
+  // another circuit's zkey, and a zkey with one byte changed, do not verify
+  await assert.rejects(importCircomSetup(factor, { ptau: setupA.ptau.file, zkey: setupSq.zkey, now: NOW }), code('CEREMONY_INVALID'));
+  const altered = join(cache, 'altered.zkey');
+  copyFileSync(setupA.zkey, altered);
+  const bytes = readFileSync(altered);
+  bytes[bytes.length - 40] ^= 1;
+  writeFileSync(altered, bytes);
+  await assert.rejects(importCircomSetup(factor, { ptau: setupA.ptau.file, zkey: altered, now: NOW }), code('CEREMONY_INVALID'));
 });
