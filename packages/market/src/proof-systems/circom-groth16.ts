@@ -66,7 +66,7 @@ function trusted(doc: CircomVerificationKeyDocument, opts: CircomGroth16Options)
     throw new VeriteeError('ZK_DEV_SETUP_REFUSED', `the circom key for ${doc.circuit.name} comes from a DEV setup (one party, forgeable); pass allowDevSetup to accept it`);
   }
   if (doc.setup.kind === 'external' && !opts.allowExternalSetup) {
-    throw new VeriteeError('ZK_DEV_SETUP_REFUSED', `the circom key for ${doc.circuit.name} is labelled "external": veritee cannot check its ceremony from the key; verify it (snarkjs zkey verify) and pass allowExternalSetup`);
+    throw new VeriteeError('ZK_DEV_SETUP_REFUSED', `the circom key for ${doc.circuit.name} is labelled "external": the label alone proves nothing (importCircomSetup checks a ceremony's files); pass allowExternalSetup to accept it`);
   }
 }
 
