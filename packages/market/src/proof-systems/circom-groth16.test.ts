@@ -21,7 +21,7 @@ import { releaseCircomResources } from '../circom/release.js';
 import { CIRCOM_VK_FORMAT, type CircomVerificationKeyDocument } from '../circom/format.js';
 import { circomGroth16ProofSystem } from './circom-groth16.js';
 import { verifyCircomWithZk } from '../circom/second-verifier.js';
-import { canonicalCircomVerificationKey, parseCircomVerificationKey, parseSnarkjsProof } from '../circom/format.js';
+import { canonicalCircomVerificationKey, parseCircomVerificationKey, parseSnarkjsProof, proofPointsValid } from '../circom/format.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/circom/factor.circom', import.meta.url));
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -156,6 +156,11 @@ test('a tampered proof does not verify', async () => {
   const offB = clone(good.proof);
   offB.pi_b = [offB.pi_b[0], [offB.pi_b[1][1], offB.pi_b[1][0]], offB.pi_b[2]];
   assert.equal(await sys.verify(vk, good.publicSignals, offB), false);
+  // B on the twist but outside the subgroup of order r (snarkjs checks only the curve equation)
+  const smallB = clone(good.proof);
+  smallB.pi_b = g2OffSubgroup();
+  assert.equal(proofPointsValid(parseSnarkjsProof(smallB)), false);
+  assert.equal(await sys.verify(vk, good.publicSignals, smallB), false);
 });
 
 test('a proof does not verify under another circuit’s key, nor under another setup of the same circuit', async () => {
