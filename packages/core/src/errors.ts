@@ -269,6 +269,15 @@ export const ERROR_CODES = {
   STREAM_PROOF_INVALID: verify("a window's proof bundle does not verify"),
   STREAM_QUEUE_UNAVAILABLE: env('the readings queue (NATS JetStream) could not be reached, refused a reading or did not deliver', 503),
 
+  // ---- bring-your-own circom circuits (@veritee/market circom, circom-groth16) ----
+  CIRCOM_COMPILE_FAILED: input('the circom source does not compile (the message names the file, line and column of the first error)'),
+  CIRCOM_TOOL_FAILED: env('the circom compiler (circom2) or snarkjs is missing, timed out or failed outside the circuit'),
+  CIRCOM_VK_INVALID: input('a circom Groth16 verification key document is malformed: format, curve bn128, protocol groth16, point shapes, coordinates below the field modulus, points on the curve and in the subgroup'),
+  CIRCOM_PUBLIC_SIGNALS_INVALID: input('circom public signals are not a list of decimal strings below the BN254 scalar field modulus, or not as many as the key expects'),
+  CIRCOM_PROOF_MALFORMED: input('a circom Groth16 proof is not the snarkjs JSON shape (protocol, curve, affine points with coordinates below the field modulus)'),
+  CIRCOM_WITNESS_FAILED: input('the inputs do not satisfy the circom circuit (a constraint or assertion fails), do not name its input signals, or keep its witness generator running past the time limit'),
+  CIRCOM_SETUP_FAILED: env('the local powers of tau or the Groth16 setup could not be made (circuit too large for the largest power, a cached file altered)'),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),

@@ -1,2 +1,3 @@
 export type { ProofSystem } from './proof-system.js';
 export * from './router/index.js';
+export * from './proof-systems/index.js';
