@@ -22,6 +22,9 @@
 // probability at most (number of terms)/|F| (about 2^-237) a false identity
 // holds at a random r.
 //
+// When T = B (the width a multiple of the base) the top limbs share the
+// lower limbs' table and one identity covers them all.
+//
 // Placement. Each term's constraint is one R1C with the full-size inverse on
 // the A side and the short expression (r - limb) on the B side,
 //

@@ -66,6 +66,9 @@ func (c *Checker) Commit() {
 		tops = append(tops, t)
 	}
 	nLow, nTop := 1<<c.base, 1<<c.top
+	if c.top == c.base { // one table serves both: one multiset, one identity
+		lower, tops, nTop = append(lower, tops...), nil, 0
+	}
 	counts, err := api.Compiler().NewHint(CountHint, nLow+nTop, append([]frontend.Variable{len(lower), nLow, nTop}, append(append([]frontend.Variable{}, lower...), tops...)...)...)
 	if err != nil {
 		panic(err)
@@ -73,7 +76,9 @@ func (c *Checker) Commit() {
 	committed := append(append([]frontend.Variable{}, lower...), counts...)
 	multicommit.WithCommitment(api, func(api frontend.API, r frontend.Variable) error {
 		assertIdentity(api, r, lower, counts[:nLow])
-		assertIdentity(api, r, tops, counts[nLow:])
+		if nTop > 0 {
+			assertIdentity(api, r, tops, counts[nLow:])
+		}
 		return nil
 	}, committed...)
 }

@@ -200,3 +200,48 @@ func TestGroth16RoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// byteLimbs checks 32-bit values with four 8-bit limbs: the top limb has the
+// lower limbs' width, so one table and one identity serve all of them.
+type byteLimbs struct{ V []frontend.Variable }
+
+func (c *byteLimbs) Define(api frontend.API) error {
+	ch := New(api, 32, 8)
+	for _, v := range c.V {
+		ch.Check(v)
+	}
+	multicommit.WithCommitment(api, func(frontend.API, frontend.Variable) error { return nil }, c.V...)
+	ch.Commit()
+	return nil
+}
+
+func TestWidthAMultipleOfTheBase(t *testing.T) {
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, &byteLimbs{V: make([]frontend.Variable, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ccs.GetNbConstraints(), 4*3+256+1; got < want || got > want+4 {
+		t.Fatalf("%d constraints, want %d (+ at most 4)", got, want)
+	}
+	field := ecc.BN254.ScalarField()
+	for _, v := range []uint64{0, 1<<32 - 1, 1 << 24} {
+		w := &byteLimbs{V: []frontend.Variable{v, uint64(5), uint64(1 << 31)}}
+		if err := test.IsSolved(&byteLimbs{V: make([]frontend.Variable, 3)}, w, field); err != nil {
+			t.Fatalf("%d rejected: %v", v, err)
+		}
+		full, _ := frontend.NewWitness(w, field)
+		if err := ccs.IsSolved(full); err != nil {
+			t.Fatalf("R1CS: %d rejected: %v", v, err)
+		}
+	}
+	for _, v := range []uint64{1 << 32, 1<<32 + 255, 1 << 40} {
+		w := &byteLimbs{V: []frontend.Variable{v, uint64(5), uint64(1 << 31)}}
+		if err := test.IsSolved(&byteLimbs{V: make([]frontend.Variable, 3)}, w, field); err == nil {
+			t.Fatalf("%d accepted", v)
+		}
+		full, _ := frontend.NewWitness(w, field)
+		if err := ccs.IsSolved(full); err == nil {
+			t.Fatalf("R1CS: %d accepted", v)
+		}
+	}
+}
