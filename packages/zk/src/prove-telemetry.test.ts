@@ -143,7 +143,7 @@ describe('memory', () => {
       ['proof of other data', (b) => (b.proof.groth16 = quiet.proof.groth16)],
     ];
     await mutations(busy, list);
-    // memory v2: the samples digest is bound by the enclave signature, not by the proof
+    // memory v2/v3: the samples digest is bound by the enclave signature, not by the proof
     const relabelled = clone(attachAttestation(busy, enclave));
     relabelled.commitment = quiet.commitment;
     const rr = await verifyBundle(relabelled, { keys, policy: devPolicy, at: new Date(), allowDevSetup: true });

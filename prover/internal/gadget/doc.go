@@ -21,6 +21,7 @@
 //	digest   VarDigest                       the sponge digest of a prefix of unknown length
 //	digest   ItemsDigest / AssertRowsDigest  packed commitments over items and over tables of rows
 //	logderiv AssertHistogram                 a histogram by a log-derivative (LogUp) multiset identity
+//	limbs    Checker                         many values of one width in [0, 2^W), k constraints for k limbs
 //
 // Range checks are gnark's std/rangecheck (LogUp), used directly. The sorted
 // permutation (a sorted copy and a grand product under a commitment-derived

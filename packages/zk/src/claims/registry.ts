@@ -8,7 +8,7 @@
 import type { ClaimDefinition } from './claim.js';
 import { latencyClaim, latencyClaimV1 } from './latency.js';
 import { inclusionClaim } from './inclusion.js';
-import { memoryClaim, memoryClaimV1 } from './memory.js';
+import { memoryClaim, memoryClaimV1, memoryClaimV2 } from './memory.js';
 import { cpuClaim } from './cpu.js';
 import { diskClaim } from './disk.js';
 import { gatewayClaim } from './gateway.js';
@@ -22,7 +22,7 @@ export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusi
  * Older versions of claims that bundles may still carry: verified (and provable)
  * with their own definitions, never listed as a kind of their own.
  */
-export const LEGACY_CLAIMS: readonly ClaimDefinition[] = [latencyClaimV1, memoryClaimV1];
+export const LEGACY_CLAIMS: readonly ClaimDefinition[] = [latencyClaimV1, memoryClaimV1, memoryClaimV2];
 
 const registry = new Map<string, ClaimDefinition>(BUILTIN_CLAIMS.map((d) => [d.kind, d]));
 const legacy = new Map<string, ClaimDefinition>(LEGACY_CLAIMS.map((d) => [`${d.kind}@${d.version}`, d]));

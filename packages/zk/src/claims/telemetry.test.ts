@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isVeriteeError, requestCode } from '@veritee/core';
-import { computeMemoryOutputs, memoryClaim, memoryClaimV1, validateMemoryData, validateMemoryParams, MEMORY_DEFAULTS, type MemoryParams } from './memory.js';
+import { computeMemoryOutputs, memoryClaim, memoryClaimV1, memoryClaimV2, validateMemoryData, validateMemoryParams, MEMORY_DEFAULTS, type MemoryParams } from './memory.js';
 import { computeCpuOutputs, cpuClaim, validateCpuData, CPU_DEFAULTS, type CpuParams } from './cpu.js';
 import { computeDiskOutputs, diskClaim, validateDiskData, validateDiskParams, DISK_DEFAULTS, type DiskParams } from './disk.js';
 import { computeGatewayOutputs, gatewayClaim, gatewayRequestCodes, validateGatewayParams, GATEWAY_DEFAULTS, type GatewayParams } from './gateway.js';
@@ -51,8 +51,10 @@ test('memory: exactly at the threshold does not scale out; one KiB more does', (
   const big = { ...p, allocatedKiB: 2 ** 40 - 1, thresholdBp: 9999 };
   const huge = { swapPages: [0], pageFaults: [0], usageKiB: [Array.from({ length: 256 }, () => 2 ** 32 - 1)] };
   assert.equal(computeMemoryOutputs(big, huge).usageBp, Math.floor((256 * (2 ** 32 - 1) * 10000) / (2 ** 40 - 1)));
-  // v2 binds the commitment through the BSB22 commitment (9 public inputs); v1 carries it as the first of 10
+  // v2 and v3 bind the commitment through the BSB22 commitment (9 public inputs); v1 carries it as the first of 10
+  assert.equal(memoryClaim.version, 3);
   assert.equal(memoryClaim.publicInputs(5n, p, computeMemoryOutputs(p, window(8500))).length, 9);
+  assert.deepEqual(memoryClaimV2.publicInputs(5n, p, computeMemoryOutputs(p, window(8500))), memoryClaim.publicInputs(5n, p, computeMemoryOutputs(p, window(8500))));
   assert.equal(memoryClaimV1.publicInputs(5n, p, computeMemoryOutputs(p, window(8500))).length, 10);
 });
 
