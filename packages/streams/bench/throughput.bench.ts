@@ -6,12 +6,16 @@
  * from the first reading to the last window emitted. Readings are signed beforehand
  * (the sensors' cost, not the processor's); the processor checks each (signature,
  * digest opening, sequence, window) and proves each window.
- * Run: node --import tsx packages/streams/bench/throughput.bench.ts [--windows 6]
+ * A second table: the transports alone (a real KRaft broker on loopback for Kafka):
+ * readings published one by one (each awaited: Kafka acks = all) and consumed, each
+ * checked (signature, digest), no proof.
+ * Run: node --import tsx packages/streams/bench/throughput.bench.ts [--windows 6] [--no-kafka]
  * Uses the veritee home ($VERITEE_HOME or ~/.veritee); a missing key is made by a dev setup.
  */
 import { loadavg } from 'node:os';
 import { devSetup, KeyRing, prove, ProverPool, veriteeHome } from '@veritee/zk';
-import { generateSensorKey, sensorKeys, signReading, StreamPipeline, verifyWindowResults, type SignedReading, type WindowResult } from '../src/index.js';
+import { checkSignedReading, generateSensorKey, InProcessQueue, KafkaReadingQueue, sensorKeys, signReading, StreamPipeline, verifyWindowResults, type ReadingQueue, type SignedReading, type WindowResult } from '../src/index.js';
+import { startKafka } from '../src/kafka-broker.js';
 
 const arg = process.argv.indexOf('--windows');
 const WINDOWS = arg > 0 ? Number(process.argv[arg + 1]) : 6;
@@ -64,3 +68,33 @@ console.log(`## Streams sustained throughput (streamagg, ${PER_WINDOW} readings 
 console.log('| proving workers | windows | readings proven | wall (first reading → last window emitted) | per window after the first | readings/s ingested and proven | ingest returned after | load avg (1 min) |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(r);
+
+const transport: string[] = [];
+const N = 1000;
+const sample = readings.slice(0, N);
+const queues: [string, () => Promise<ReadingQueue>][] = [['in-process', async () => new InProcessQueue()]];
+const kafka = process.argv.includes('--no-kafka') ? undefined : await startKafka();
+if (kafka) queues.push(['Kafka (KRaft, 1 partition)', () => KafkaReadingQueue.connect({ brokers: [kafka.bootstrap], topic: `bench-${Date.now()}`, group: 'bench', commitEach: false })]);
+try {
+  for (const [name, make] of queues) {
+    const q = await make();
+    try {
+      q.consume(async (m) => void checkSignedReading(sensors, m));
+      const t0 = performance.now();
+      for (const r of sample) await q.publish(r);
+      const pub = performance.now() - t0;
+      await q.waitHandled(N, 600_000);
+      await q.commitHandled();
+      const ms = performance.now() - t0;
+      transport.push(`| ${name} | ${N} | ${(N / (pub / 1000)).toFixed(0)} | ${(N / (ms / 1000)).toFixed(0)} | ${loadavg()[0]!.toFixed(1)} |`);
+    } finally {
+      await q.close();
+    }
+  }
+} finally {
+  await kafka?.stop();
+}
+console.log('\n## Streams transport (no proof: publish each reading, awaited; consume and check signature + digest)\n');
+console.log('| queue | readings | published/s | delivered and checked/s | load avg (1 min) |');
+console.log('|---|---:|---:|---:|---:|');
+for (const r of transport) console.log(r);

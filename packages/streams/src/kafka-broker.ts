@@ -38,7 +38,13 @@ export function ensureKafkaJars(): string {
   rmSync(tmp, { recursive: true, force: true });
   const r = spawnSync('mvn', ['-B', '-q', '-f', pomPath(), `-Dkafka.version=${KAFKA_VERSION}`, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`, '-DincludeScope=runtime'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 20 * 60_000 });
   if (r.status !== 0 || !existsSync(join(tmp, `kafka_2.13-${KAFKA_VERSION}.jar`))) throw new VeriteeError('STREAM_BROKER_UNAVAILABLE', `fetching the Kafka ${KAFKA_VERSION} jars with Maven failed (exit ${String(r.status)})`);
-  renameSync(tmp, libs);
+  try {
+    renameSync(tmp, libs);
+  } catch (e) {
+    // another process fetched them at the same time
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(libs, `kafka_2.13-${KAFKA_VERSION}.jar`))) throw e;
+  }
   return libs;
 }
 
