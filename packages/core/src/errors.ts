@@ -258,6 +258,7 @@ export const ERROR_CODES = {
   STREAM_COMMITMENT_MISMATCH: verify("a window's proof is not over its signed readings, its window or the expected threshold"),
   STREAM_PROOF_INVALID: verify("a window's proof bundle does not verify"),
   STREAM_QUEUE_UNAVAILABLE: env('the readings queue (NATS JetStream or Kafka) could not be reached, refused a reading or did not deliver', 503),
+  STREAM_TIME_BACKWARDS: input("a sensor's reading is timed before its previous one (a sensor's readings must be in time order)"),
   STREAM_CLOSE_INVALID: verify("a sensor's signed end marker is malformed, does not verify, or a reading arrived after it"),
   STREAM_TAIL_MISSING: verify("readings a sensor's signed end marker announces are missing from the results (dropped after the last one seen)"),
   STREAM_END_MISSING: verify('the results carry no signed end marker for a sensor the consumer requires to have closed'),

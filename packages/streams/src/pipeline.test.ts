@@ -276,3 +276,45 @@ test('kafka and jetstream: an unreachable server is STREAM_QUEUE_UNAVAILABLE', a
   await assert.rejects(JetStreamReadingQueue.connect({ servers: 'nats://127.0.0.1:1' }), (e: unknown) => isVeriteeError(e, 'STREAM_QUEUE_UNAVAILABLE'));
   await assert.rejects(KafkaReadingQueue.connect({ brokers: ['127.0.0.1:1'], timeoutMs: 2000 }), (e: unknown) => isVeriteeError(e, 'STREAM_QUEUE_UNAVAILABLE'));
 });
+
+test('sliding windows: a processor that leaves a reading out of an overlapping window is caught, though that window\'s proof is valid', async () => {
+  // plug-a at 1, 2, 3, 6, 7 minutes; windows of 10 minutes every 5: [-5, 5) holds 1..3, [0, 10) 1..5, [5, 15) 4..5
+  const M = 60_000_000;
+  const rs = [1, 2, 3, 6, 7].map((m, i) => signReading(a, { seq: i + 1, ts: T0 + m * M, value: 100 * (i + 1) }));
+  const results: ChainRecord[] = [];
+  const p = new StreamPipeline({ sensors, window: { sizeUs: 10 * M, slideUs: 5 * M, originUs: 0 }, threshold: 250, workers: 1, prove: proveWindow, onResult: (r) => void results.push(r) });
+  for (const r of rs) assert.equal(await p.ingest(r), undefined);
+  await p.flush();
+  const ws = results as WindowResult[];
+  assert.deepEqual(
+    ws.map((w) => [w.startUs - T0, w.readings.map((r) => r.seq)]),
+    [
+      [-5 * M, [1, 2, 3]],
+      [0, [1, 2, 3, 4, 5]],
+      [5 * M, [4, 5]],
+    ],
+  );
+  const opts = { sensors, keys, allowDevSetup: true, at };
+  const v = verifyWindowResults(ws, opts);
+  assert.deepEqual(
+    v.windows.map((w) => [w.outputs.n, w.outputs.sum, w.outputs.above]),
+    [
+      [3, 600, 1],
+      [5, 1500, 3],
+      [2, 900, 2],
+    ],
+  );
+  assert.equal(v.readings, 5);
+  // the dishonest processor proves [0, 10) without reading 2 (a valid proof of a smaller window)
+  const drop = (w: WindowResult, seq: number) => ({ ...w, readings: w.readings.filter((r) => r.seq !== seq) });
+  const reprove = async (w: WindowResult, seqs: number[]) => ({ ...w, bundle: await proveWindow({ periodStartUs: w.startUs, periodEndUs: w.endUs, threshold: 250 }, { readings: rs.filter((r) => seqs.includes(r.seq)) }) });
+  const mid = await reprove(drop(ws[1]!, 2), [1, 3, 4, 5]);
+  code(() => verifyWindowResults(rechain([ws[0]!, mid, ws[2]!]), opts), 'STREAM_SEQUENCE_GAP', /record 2: sensor plug-a's readings 1\.\.5 in this window miss 1/);
+  // reading 5 left out of [0, 10), at the window's end: the documented edge, not caught (README)
+  const tail = await reprove(drop(ws[1]!, 5), [1, 2, 3, 4]);
+  assert.equal(verifyWindowResults(rechain([ws[0]!, tail, ws[2]!]), opts).windows[1]!.outputs.n, 4);
+  code(() => verifyWindowResults(rechain([ws[1]!, ws[0]!]), opts), 'STREAM_WINDOW_INVALID');
+  // a later window holding readings from before an earlier window's: the bounds go down (checked before its proof)
+  const back = { ...ws[2]!, startUs: ws[2]!.startUs + 10 * M, endUs: ws[2]!.endUs + 10 * M, readings: ws[1]!.readings.slice(1, 3) };
+  code(() => verifyWindowResults(rechain([ws[0]!, ws[1]!, back]), opts), 'STREAM_SEQUENCE_GAP', /come before 1\.\.5/);
+});

@@ -78,6 +78,8 @@ export interface Refusal {
 /** What a restart needs; JSON-safe (see state.ts for the file). */
 export interface PipelineSnapshot {
   sequences: Record<string, number>;
+  /** Time of each sensor's last accepted reading. */
+  lastTs: Record<string, number>;
   closed: Record<string, number>;
   /** Latest reading time seen (null before any). */
   watermarkUs: number | null;
@@ -118,6 +120,7 @@ export class StreamPipeline {
   readonly tracker: SequenceTracker;
   private readonly windows: WindowAssembler<SignedReading>;
   private readonly closed = new Map<string, number>();
+  private readonly lastTs = new Map<string, number>();
   private pendingCloses: SensorClose[] = [];
   private readonly pending: PendingWindow[] = [];
   private emitting: Promise<void> = Promise.resolve();
@@ -139,6 +142,7 @@ export class StreamPipeline {
     this.tracker = new SequenceTracker(s ? s.sequences : o.resume);
     if (s) {
       for (const [k, v] of Object.entries(s.closed)) this.closed.set(k, v);
+      for (const [k, v] of Object.entries(s.lastTs)) this.lastTs.set(k, v);
       this.windows.restore(s.watermarkUs ?? -Infinity, s.open.map((r) => ({ ts: r.ts, item: r })));
       this.pendingCloses = [...s.pendingCloses];
       this.resultSeq = s.resultSeq;
@@ -162,11 +166,16 @@ export class StreamPipeline {
       r = checkSignedReading(this.o.sensors, raw);
       if (this.closed.has(r.sensor)) throw new VeriteeError('STREAM_CLOSE_INVALID', `reading ${r.seq} of sensor ${r.sensor} arrived after the sensor's end marker`);
       this.tracker.check(r.sensor, r.seq);
+      // in time order per sensor: then a sensor's readings in any window are a run of
+      // consecutive sequence numbers, which the consumer checks (sliding windows)
       this.windows.checkOnTime(r.ts, `reading ${r.seq} of sensor ${r.sensor}`);
+      const before = this.lastTs.get(r.sensor);
+      if (before !== undefined && r.ts < before) throw new VeriteeError('STREAM_TIME_BACKWARDS', `reading ${r.seq} of sensor ${r.sensor} at ${r.ts} us is timed before the sensor's previous reading (${before} us)`);
     } catch (e) {
       return this.refuse(e, raw);
     }
     this.tracker.accept(r.sensor, r.seq);
+    this.lastTs.set(r.sensor, r.ts);
     this.accepted++;
     for (const w of this.windows.add(r.ts, r)) this.schedule(w);
     await this.backpressure(this.workers - 1);
@@ -257,6 +266,7 @@ export class StreamPipeline {
     const wm = this.windows.watermarkUs;
     return {
       sequences: this.tracker.snapshot(),
+      lastTs: Object.fromEntries([...this.lastTs.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
       closed: Object.fromEntries(this.closed),
       watermarkUs: Number.isFinite(wm) ? wm : null,
       open: this.windows.openItems(),

@@ -68,10 +68,17 @@ test('state file: saved atomically, bound to its pipeline; torn, edited or forei
     assert.equal(statSync(path).mode & 0o777, 0o600);
     const back = st.load()!;
     assert.equal(back.position, 2);
+    assert.deepEqual(back.snapshot.lastTs, { s1: 4 * M });
     assert.deepEqual(back.snapshot, JSON.parse(JSON.stringify(p.snapshot())));
+    // a sensor's readings must be in time order (reading 3 before reading 2's time, its window still open)
+    const back3 = await p.ingest(signReading(key, { seq: 3, ts: 3 * M + 1, value: 1 }));
+    assert.equal(back3?.code, 'STREAM_TIME_BACKWARDS');
+    assert.deepEqual(p.snapshot().sequences, { s1: 2 });
+    assert.deepEqual(p.snapshot().lastTs, { s1: 4 * M });
     // a pipeline restored from it expects reading 3 and holds the open window
     const q = new StreamPipeline({ sensors, window: tumbling('15m'), threshold: 5, prove: () => Promise.reject(new Error('unused')), onResult: () => undefined, restore: back.snapshot });
     assert.equal((await q.ingest(signReading(key, { seq: 2, ts: 5 * M, value: 1 })))?.code, 'STREAM_SEQUENCE_REPLAY');
+    assert.equal((await q.ingest(signReading(key, { seq: 3, ts: 4 * M - 1, value: 1 })))?.code, 'STREAM_TIME_BACKWARDS'); // restored too
     assert.deepEqual(q.snapshot().open.map((r) => r.seq), [1, 2]);
     rejectsCode(() => new StateFile(path, pipelineFingerprint({ sensors, window: tumbling('15m'), threshold: 6 })).load(), 'STREAM_STATE_INVALID', /another pipeline/);
     const text = readFileSync(path, 'utf8');

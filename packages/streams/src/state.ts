@@ -26,6 +26,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const SnapshotSchema = z
   .object({
     sequences: z.record(z.string(), u),
+    lastTs: z.record(z.string(), u),
     closed: z.record(z.string(), u),
     watermarkUs: u.nullable(),
     open: z.array(SignedReadingSchema),

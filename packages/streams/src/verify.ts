@@ -15,7 +15,10 @@
  *     (STREAM_SENSOR_UNKNOWN, STREAM_SIGNATURE_INVALID);
  *  5. per sensor, the sequence numbers run without a gap or a repeat from 1 (or from
  *     `resume.sequences`); in sliding windows a reading met again must be the same one
- *     (STREAM_SEQUENCE_GAP / _REPLAY);
+ *     (STREAM_SEQUENCE_GAP / _REPLAY). As the processor takes a sensor's readings in
+ *     time order only, a sensor's readings in one window are consecutive numbers, and
+ *     from window to window their first and last numbers never go down: a reading left
+ *     out of the middle of an overlapping window is caught (STREAM_SEQUENCE_GAP);
  *  6. the window commitment recomputed from the signed digests is the bundle's, and
  *     the bundle's claim is streamagg over exactly this window and threshold
  *     (STREAM_COMMITMENT_MISMATCH); the proof bundle verifies (STREAM_PROOF_INVALID);
@@ -86,6 +89,8 @@ export function verifyWindowResults(lines: readonly unknown[], o: VerifyResultsO
   let duplicates = 0;
   let head = o.chainFrom ?? { seq: 0, id: CHAIN_GENESIS };
   let ended = false;
+  /** per sensor: first and last sequence number in the latest window that held it */
+  const bounds = new Map<string, { lo: number; hi: number }>();
   lines.forEach((line, i) => {
     const what = `record ${i + 1}`;
     const isEnd = (line as { format?: unknown })?.format === END_FORMAT;
@@ -134,6 +139,17 @@ export function verifyWindowResults(lines: readonly unknown[], o: VerifyResultsO
       } else if (seen.get(key) !== r.digest) {
         throw new VeriteeError('STREAM_SEQUENCE_REPLAY', `sensor ${r.sensor}: reading ${r.seq} appears again${shape.slide < shape.size ? ' with another digest' : ''}`);
       }
+    }
+    const span = new Map<string, { lo: number; hi: number; n: number }>();
+    for (const r of w.readings) {
+      const x = span.get(r.sensor);
+      span.set(r.sensor, x ? { lo: Math.min(x.lo, r.seq), hi: Math.max(x.hi, r.seq), n: x.n + 1 } : { lo: r.seq, hi: r.seq, n: 1 });
+    }
+    for (const [sensor, x] of span) {
+      if (x.hi - x.lo + 1 !== x.n) throw new VeriteeError('STREAM_SEQUENCE_GAP', `${what}: sensor ${sensor}'s readings ${x.lo}..${x.hi} in this window miss ${x.hi - x.lo + 1 - x.n} (a reading left out of the window)`);
+      const p = bounds.get(sensor);
+      if (p && (x.lo < p.lo || x.hi < p.hi)) throw new VeriteeError('STREAM_SEQUENCE_GAP', `${what}: sensor ${sensor}'s readings ${x.lo}..${x.hi} come before ${p.lo}..${p.hi} of an earlier window (a reading left out of an overlapping window)`);
+      bounds.set(sensor, { lo: x.lo, hi: x.hi });
     }
     const b = w.bundle as { claim?: { kind?: unknown; params?: Record<string, unknown>; outputs?: StreamAggOutputs }; commitment?: unknown };
     const p = b?.claim?.params;
