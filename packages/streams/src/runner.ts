@@ -24,8 +24,6 @@ export interface RunOptions extends Omit<PipelineOptions, 'onResult' | 'onEnd' |
   input: readonly unknown[];
   state?: StateFile;
   onRecord?: (r: WindowResult | EndRecord) => void;
-  /** Test hook: called after each message is handled and its state saved. */
-  afterMessage?: (position: number) => void | Promise<void>;
 }
 
 export interface RunSummary {
@@ -70,7 +68,6 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
       o.state.save(position, pipeline.snapshot());
       await o.queue.commitHandled();
     }
-    await o.afterMessage?.(position);
   });
   const todo = o.input.slice(start);
   for (const m of todo) await o.queue.publish(m);
