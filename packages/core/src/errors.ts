@@ -267,7 +267,15 @@ export const ERROR_CODES = {
   STREAM_RESULT_INVALID: verify('a window result line is malformed, or there are none'),
   STREAM_COMMITMENT_MISMATCH: verify("a window's proof is not over its signed readings, its window or the expected threshold"),
   STREAM_PROOF_INVALID: verify("a window's proof bundle does not verify"),
-  STREAM_QUEUE_UNAVAILABLE: env('the readings queue (NATS JetStream) could not be reached, refused a reading or did not deliver', 503),
+  STREAM_QUEUE_UNAVAILABLE: env('the readings queue (NATS JetStream or Kafka) could not be reached, refused a reading or did not deliver', 503),
+  STREAM_TIME_BACKWARDS: input("a sensor's reading is timed before its previous one (a sensor's readings must be in time order)"),
+  STREAM_CLOSE_INVALID: verify("a sensor's signed end marker is malformed, does not verify, or a reading arrived after it"),
+  STREAM_TAIL_MISSING: verify("readings a sensor's signed end marker announces are missing from the results (dropped after the last one seen)"),
+  STREAM_END_MISSING: verify('the results carry no signed end marker for a sensor the consumer requires to have closed'),
+  STREAM_CHAIN_BROKEN: verify("a window result does not commit to the previous result (a result was dropped, reordered or replaced), or its id is not its content's"),
+  STREAM_STATE_INVALID: input("the processor's saved state file is malformed or belongs to another pipeline"),
+  STREAM_PIPELINE_INVALID: input('a pipeline file (YAML) is malformed, nested too deeply, or names an unknown source, window, aggregate or sink'),
+  STREAM_BROKER_UNAVAILABLE: env('the test Kafka broker could not be fetched (Maven) or started', 503),
 
   // ---- bring-your-own circom circuits (@veritee/market circom, circom-groth16) ----
   CIRCOM_COMPILE_FAILED: input('the circom source does not compile (the message names the file, line and column of the first error)'),

@@ -58,7 +58,7 @@ try {
   const verifyMs: number[] = [];
   for (let i = 0; i < results.length; i++) {
     const t0 = performance.now();
-    verifyWindowResults([results[i]!], { sensors, keys, allowDevSetup: true, at: Date.now(), resume: { 'plug-1': i * PER_WINDOW } });
+    verifyWindowResults([results[i]!], { sensors, keys, allowDevSetup: true, at: Date.now(), resume: { 'plug-1': i * PER_WINDOW }, ...(i > 0 ? { chainFrom: { seq: i, id: results[i - 1]!.id } } : {}) });
     verifyMs.push(performance.now() - t0);
   }
   const warm = proveMs.slice(1);

@@ -11,7 +11,9 @@
  * it joins an open window, so a processor that dies loses its open window's
  * readings (the consumer then sees a sequence gap, never a wrong aggregate).
  *
- * Both deliver in publication order, one message at a time. Neither drops a
+ * A third, Kafka ({@link KafkaReadingQueue}), is in kafka.ts.
+ *
+ * All deliver in publication order, one message at a time. Neither drops a
  * duplicate: replays are the sequence tracker's to refuse, on either backend.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -22,7 +24,7 @@ import { VeriteeError } from '@veritee/core';
 export type ReadingHandler = (msg: unknown) => Promise<void>;
 
 export interface ReadingQueue {
-  readonly kind: 'in-process' | 'jetstream';
+  readonly kind: 'in-process' | 'jetstream' | 'kafka';
   publish(reading: unknown): Promise<void>;
   /** Starts delivering to handler (once). A message that is not JSON is handed over as undefined. */
   consume(handler: ReadingHandler): void;
@@ -30,10 +32,16 @@ export interface ReadingQueue {
   readonly handled: number;
   /** Resolves when `handled` reaches n (or rejects after timeoutMs, or when a handler threw). */
   waitHandled(n: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Marks every handled message as done for good (the caller has made its effects
+   * durable): Kafka commits the consumer group's offset; the in-process queue has
+   * nothing to keep and JetStream acknowledges each message once handled.
+   */
+  commitHandled(): Promise<void>;
   close(): Promise<void>;
 }
 
-abstract class Base {
+export abstract class QueueBase {
   handled = 0;
   protected failure: unknown;
   private waiters: (() => void)[] = [];
@@ -66,7 +74,7 @@ abstract class Base {
 }
 
 /** In memory, in order. */
-export class InProcessQueue extends Base implements ReadingQueue {
+export class InProcessQueue extends QueueBase implements ReadingQueue {
   readonly kind = 'in-process' as const;
   private readonly items: string[] = [];
   private handler: ReadingHandler | undefined;
@@ -101,12 +109,14 @@ export class InProcessQueue extends Base implements ReadingQueue {
     }
   }
 
+  async commitHandled(): Promise<void> {}
+
   async close(): Promise<void> {
     this.items.length = 0;
   }
 }
 
-function safeParse(s: string): unknown {
+export function safeParse(s: string): unknown {
   try {
     return JSON.parse(s) as unknown;
   } catch {
@@ -123,7 +133,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Readings on NATS JetStream; `consumer` names the durable consumer (one per pipeline). */
-export class JetStreamReadingQueue extends Base implements ReadingQueue {
+export class JetStreamReadingQueue extends QueueBase implements ReadingQueue {
   readonly kind = 'jetstream' as const;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -200,6 +210,8 @@ export class JetStreamReadingQueue extends Base implements ReadingQueue {
       if (!this.stopped && !this.failure) await new Promise((r) => setTimeout(r, 200));
     }
   }
+
+  async commitHandled(): Promise<void> {}
 
   async close(): Promise<void> {
     this.stopped = true;

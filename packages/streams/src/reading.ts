@@ -107,3 +107,52 @@ export function checkSignedReading(keys: ReadonlyMap<string, Uint8Array>, raw: u
   if (streamReadingDigest(r).toString() !== r.digest) throw new VeriteeError('STREAM_DIGEST_MISMATCH', `reading ${r.seq} of sensor ${r.sensor}: (ts, value, salt) do not open the signed digest`);
   return r;
 }
+
+/**
+ * A sensor's signed end marker: "my last reading is number lastSeq, and I send none
+ * after endUs". It signs
+ *
+ *   "veritee.streams.close.v1" 0x00 sensor-id 0x00 lastSeq (u64 BE) endUs (u64 BE)
+ *
+ * The processor passes it on in the results; a consumer then knows how many readings
+ * the sensor sent, so readings dropped after the last one it sees are caught
+ * (STREAM_TAIL_MISSING), which sequence numbers alone cannot show.
+ */
+export const STREAM_CLOSE_DOMAIN = 'veritee.streams.close.v1';
+export const SensorCloseSchema = z.object({ close: z.literal(true), sensor: z.string().regex(SENSOR_ID), lastSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), endUs: ts, sig: hex(64) }).strict();
+export type SensorClose = z.infer<typeof SensorCloseSchema>;
+
+export function closeMessage(sensor: string, lastSeq: number, endUs: number): Uint8Array {
+  return concatBytes(utf8(STREAM_CLOSE_DOMAIN), new Uint8Array([0]), utf8(sensor), new Uint8Array([0]), bigintToBytesBE(BigInt(lastSeq), 8), bigintToBytesBE(BigInt(endUs), 8));
+}
+
+/** Signs a sensor's end marker: its last sequence number (0: it sent none) and the time after which it sends nothing. */
+export function signClose(key: SensorKey, c: { lastSeq: number; endUs: number }): SensorClose {
+  const k = parseWith(SensorKeySchema, key, 'STREAM_SENSOR_KEY_INVALID', 'the sensor key');
+  const sig = ed25519.sign(closeMessage(k.sensor, c.lastSeq, c.endUs), fromHex(k.secretKey));
+  return parseCloseRecord({ close: true, sensor: k.sensor, lastSeq: c.lastSeq, endUs: c.endUs, sig: toHex(sig) });
+}
+
+export function parseCloseRecord(v: unknown): SensorClose {
+  const r = SensorCloseSchema.safeParse(v);
+  if (!r.success) throw new VeriteeError('STREAM_CLOSE_INVALID', `an end marker is malformed: ${issues(r.error)}`);
+  return r.data;
+}
+
+/** A message is an end marker when it says close: true (then it must parse as one). */
+export const isCloseRecord = (m: unknown): boolean => typeof m === 'object' && m !== null && (m as { close?: unknown }).close === true;
+
+/** Parses an end marker and checks its signature under its sensor's registered key. */
+export function checkCloseRecord(keys: ReadonlyMap<string, Uint8Array>, raw: unknown): SensorClose {
+  const c = parseCloseRecord(raw);
+  const pub = keys.get(c.sensor);
+  if (!pub) throw new VeriteeError('STREAM_SENSOR_UNKNOWN', `sensor ${c.sensor} is not in the sensor registry`);
+  let ok = false;
+  try {
+    ok = ed25519.verify(fromHex(c.sig), closeMessage(c.sensor, c.lastSeq, c.endUs), pub);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new VeriteeError('STREAM_CLOSE_INVALID', `the end marker of sensor ${c.sensor} does not verify under the sensor's key`);
+  return c;
+}

@@ -3,10 +3,12 @@
  * `veritee streams`: verifiable stream processing (@veritee/streams).
  *
  *   veritee streams sensor keygen --id ID --out key.json [--registry sensors.json]
- *   veritee streams sensor sign --key key.json --readings readings.jsonl --out signed.jsonl [--first-seq N]
- *   veritee streams run --sensors sensors.json --input signed.jsonl --window 15m --threshold N --out results.jsonl
- *                       [--origin US] [--nats URL] [--home DIR]
- *   veritee streams verify results.jsonl --sensors sensors.json [--threshold N] [--allow-dev-setup] [--home DIR]
+ *   veritee streams sensor sign --key key.json --readings readings.jsonl --out signed.jsonl [--first-seq N] [--close]
+ *   veritee streams run --sensors sensors.json --input signed.jsonl --window 15m [--slide 5m] --threshold N --out results.jsonl
+ *                       [--origin US] [--nats URL | --kafka HOST:PORT,…] [--state state.json] [--workers N] [--home DIR]
+ *   veritee streams run pipeline.yaml [--home DIR]          (source, window, aggregate, sink, state, workers in YAML)
+ *   veritee streams verify results.jsonl --sensors sensors.json [--threshold N] [--require-end] [--allow-dev-setup] [--home DIR]
+ *   veritee streams verify --kafka HOST:PORT [--topic T] --sensors sensors.json …
  *
  * readings.jsonl: one {"ts": <µs since the epoch>, "value": <integer below 2^32>} per line.
  * signed.jsonl: signed readings (what a sensor sends the processor: value and salt included).
@@ -14,11 +16,11 @@
  * Refused readings (replays, gaps, bad signatures, late) are reported on stderr with
  * their STREAM_* code and left out; `run` exits 0 unless proving or input reading fails.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseJsonStrict, quoteInput, VeriteeError, type ErrorCode } from '@veritee/core';
 import { assertWritable, MAX_RECORDS_BYTES, readJsonFile, readTextFile, warnLoudly, writeOutputFile } from '../io.js';
-import { homeOf, parseIntegerOption, withPool } from './common.js';
+import { homeOf, parseIntegerOption } from './common.js';
 import { ensureDevKeys } from './zk.js';
 
 /** Lines a JSON Lines input may hold. */
@@ -77,7 +79,8 @@ export function registerStreamsCommands(program: Command): void {
     .requiredOption('--readings <file>', 'readings, JSON Lines: {"ts": µs since the epoch, "value": integer below 2^32}')
     .requiredOption('--out <file>', 'signed readings (JSON Lines)')
     .option('--first-seq <n>', 'sequence number of the first reading', '1')
-    .action(async (o: { key: string; readings: string; out: string; firstSeq: string }) => {
+    .option('--close', 'append the sensor\'s signed end marker (last sequence number, end time = last reading\'s time + 1)')
+    .action(async (o: { key: string; readings: string; out: string; firstSeq: string; close?: boolean }) => {
       const s = await import('@veritee/streams');
       const key = s.parseWith(s.SensorKeySchema, readJsonFile(o.key, 'sensor key', 'STREAM_SENSOR_KEY_INVALID'), 'STREAM_SENSOR_KEY_INVALID', 'the sensor key');
       const first = parseIntegerOption('--first-seq', o.firstSeq, 1, Number.MAX_SAFE_INTEGER - MAX_LINES);
@@ -90,84 +93,133 @@ export function registerStreamsCommands(program: Command): void {
         }
         return JSON.stringify(s.signReading(key, { seq: first + i, ts: r.ts as number, value: r.value as number }));
       });
+      if (o.close) {
+        const lastTs = Math.max(...rows.map((r) => (r as { ts: number }).ts));
+        lines.push(JSON.stringify(s.signClose(key, { lastSeq: first + rows.length - 1, endUs: lastTs + 1 })));
+      }
       writeOutputFile(o.out, lines.join('\n') + '\n', 'signed readings');
       process.stdout.write(`signed ${lines.length} readings of ${key.sensor}, sequence ${first}..${first + lines.length - 1}\n`);
     });
 
   streams
-    .command('run')
-    .description('check signed readings, group them into tumbling windows and prove each window (streamagg)')
-    .requiredOption('--sensors <file>', 'sensor registry (sensors.json)')
-    .requiredOption('--input <file>', 'signed readings, JSON Lines, in arrival order')
-    .requiredOption('--window <size>', 'tumbling window size: 15m, 30s, 1h, … (at most 2^42 us)')
-    .requiredOption('--threshold <n>', 'count the readings above this value')
-    .requiredOption('--out <file>', 'proven windows, JSON Lines')
-    .option('--origin <us>', 'windows start at origin + k·size (µs since the epoch)', '0')
+    .command('run [pipeline]')
+    .description('check signed readings, group them into windows and prove each (streamagg); from flags or a pipeline file (YAML)')
+    .option('--sensors <file>', 'sensor registry (sensors.json)')
+    .option('--input <file>', 'signed readings and end markers, JSON Lines, in arrival order')
+    .option('--window <size>', 'window size: 15m, 30s, 1h, … (at most 2^42 us)')
+    .option('--slide <size>', 'sliding windows: a new window every <size> (default: tumbling)')
+    .option('--threshold <n>', 'count the readings above this value')
+    .option('--out <file>', 'proven windows, JSON Lines (appended and fsynced one by one)')
+    .option('--origin <us>', 'windows start at origin + k·slide (µs since the epoch)', '0')
     .option('--nats <url>', 'carry the readings on NATS JetStream (default: an in-process queue)')
+    .option('--kafka <brokers>', 'carry the readings on Kafka (host:port,…)')
+    .option('--state <file>', 'save the processor state after every message; when it exists, resume from it')
+    .option('--workers <n>', 'windows proven at the same time', '1')
     .option('--home <dir>', 'veritee home (proving keys; a missing key is made by a loud DEV setup)')
-    .action(async (o: { sensors: string; input: string; window: string; threshold: string; out: string; origin: string; nats?: string; home?: string }) => {
+    .action(async (file: string | undefined, o: { sensors?: string; input?: string; window?: string; slide?: string; threshold?: string; out?: string; origin: string; nats?: string; kafka?: string; state?: string; workers: string; home?: string }) => {
       const s = await import('@veritee/streams');
-      const { prove, STREAMAGG_CAPACITIES } = await import('@veritee/zk');
-      const sensors = s.sensorKeys(readJsonFile(o.sensors, 'sensor registry', 'STREAM_SENSOR_KEY_INVALID'));
-      const window = { sizeUs: s.parseWindowSize(o.window), originUs: parseIntegerOption('--origin', o.origin, 0, Number.MAX_SAFE_INTEGER, 'STREAM_WINDOW_INVALID') };
-      const threshold = thresholdOf(o.threshold);
-      const msgs = readJsonLines(o.input, 'signed readings', 'STREAM_READING_INVALID');
-      assertWritable(o.out);
-      const results: string[] = [];
-      const counts: Record<string, number> = {};
-      await withPool(homeOf(o), async (pool) => {
-        const ready = new Set<number>();
-        const pipeline = new s.StreamPipeline({
-          sensors,
-          window,
-          threshold,
-          prove: async (params, data) => {
-            const capacity = STREAMAGG_CAPACITIES.find((c) => c >= data.readings.length) ?? STREAMAGG_CAPACITIES[STREAMAGG_CAPACITIES.length - 1];
-            if (!ready.has(capacity)) {
-              await ensureDevKeys(pool, capacity, 'streamagg');
-              ready.add(capacity);
-            }
-            return (await prove(pool, 'streamagg', { params, data })).bundle;
-          },
-          onResult: (r) => {
-            results.push(JSON.stringify(r));
-            process.stderr.write(`window [${new Date(r.startUs / 1000).toISOString()}, ${new Date(r.endUs / 1000).toISOString()}): ${r.readings.length} readings proven\n`);
-          },
-          onRefused: (f) => {
-            counts[f.code] = (counts[f.code] ?? 0) + 1;
-            process.stderr.write(`refused ${f.code}: ${f.message}\n`);
-          },
-        });
-        const queue = o.nats ? await s.JetStreamReadingQueue.connect({ servers: o.nats }) : new s.InProcessQueue();
+      const { prove, ProverPool, STREAMAGG_CAPACITIES } = await import('@veritee/zk');
+      let spec: import('@veritee/streams').PipelineSpec;
+      if (file !== undefined) {
+        if (o.sensors || o.input || o.window || o.slide || o.threshold || o.out || o.nats || o.kafka || o.state) throw new VeriteeError('STREAM_PIPELINE_INVALID', 'give either a pipeline file or --sensors/--input/--window/… flags, not both');
+        spec = s.parsePipelineFile(readTextFile(file, 'pipeline file', { maxBytes: s.MAX_PIPELINE_BYTES }), s.pipelineFileBase(file));
+      } else {
+        const missing = (['sensors', 'input', 'window', 'threshold', 'out'] as const).filter((k) => o[k] === undefined);
+        if (missing.length > 0) throw new VeriteeError('STREAM_PIPELINE_INVALID', `streams run needs a pipeline file or ${missing.map((m) => `--${m}`).join(', ')}`);
+        if (o.nats && o.kafka) throw new VeriteeError('STREAM_PIPELINE_INVALID', 'choose --nats or --kafka, not both');
+        const sizeUs = s.parseWindowSize(o.window!);
+        const b = s
+          .pipeline()
+          .sensors(o.sensors!)
+          .from(o.input!, o.kafka ? { kind: 'kafka', brokers: o.kafka.split(',') } : o.nats ? { kind: 'nats', url: o.nats } : { kind: 'in-process' })
+          .window({ sizeUs, ...(o.slide !== undefined ? { slideUs: s.parseWindowSize(o.slide) } : {}), originUs: parseIntegerOption('--origin', o.origin, 0, Number.MAX_SAFE_INTEGER, 'STREAM_WINDOW_INVALID') })
+          .aggregate(s.streamagg({ threshold: thresholdOf(o.threshold!) }))
+          .to({ kind: 'file', path: o.out! })
+          .workers(parseIntegerOption('--workers', o.workers, 1, 64, 'STREAM_PIPELINE_INVALID'));
+        if (o.state) b.state(o.state);
+        spec = b.spec();
+      }
+      const sensors = s.sensorKeys(readJsonFile(spec.sensors, 'sensor registry', 'STREAM_SENSOR_KEY_INVALID'));
+      const msgs = readJsonLines(spec.input, 'signed readings', 'STREAM_READING_INVALID');
+      const state = spec.state ? new s.StateFile(spec.state, s.pipelineFingerprint({ sensors, window: spec.window, threshold: spec.threshold })) : undefined;
+      const resuming = state !== undefined && existsSync(state.path);
+      if (spec.sink.kind === 'file') {
+        assertWritable(spec.sink.path);
+        // a fresh run starts the results over; a restart appends (the sink drops records it has)
+        if (!resuming && existsSync(spec.sink.path)) rmSync(spec.sink.path);
+      }
+      // one prover process per worker, so windows are proven side by side
+      const pool = new ProverPool({ home: homeOf(o), size: spec.workers });
+      try {
+        const ready = new Map<number, Promise<unknown>>();
+        const sink = spec.sink.kind === 'file' ? new s.FileResultSink(spec.sink.path) : await s.KafkaResultSink.connect({ brokers: spec.sink.brokers, ...(spec.sink.topic ? { topic: spec.sink.topic } : {}) });
+        const q = spec.queue;
+        let queue: import('@veritee/streams').ReadingQueue;
         try {
-          queue.consume((m) => pipeline.ingest(m).then(() => undefined));
-          for (const m of msgs) await queue.publish(m);
-          await queue.waitHandled(msgs.length);
-          await pipeline.flush();
+          queue = q.kind === 'kafka' ? await s.KafkaReadingQueue.connect({ brokers: q.brokers, ...(q.topic ? { topic: q.topic } : {}), ...(q.group ? { group: q.group } : {}) }) : q.kind === 'nats' ? await s.JetStreamReadingQueue.connect({ servers: q.url }) : new s.InProcessQueue();
+        } catch (e) {
+          await sink.close();
+          throw e;
+        }
+        try {
+          const summary = await s.runPipeline({
+            sensors,
+            window: spec.window,
+            threshold: spec.threshold,
+            workers: spec.workers,
+            queue,
+            sink,
+            input: msgs,
+            ...(state ? { state } : {}),
+            prove: async (params, data) => {
+              const capacity = STREAMAGG_CAPACITIES.find((c) => c >= data.readings.length) ?? STREAMAGG_CAPACITIES[STREAMAGG_CAPACITIES.length - 1];
+              if (!ready.has(capacity)) ready.set(capacity, ensureDevKeys(pool, capacity, 'streamagg'));
+              await ready.get(capacity);
+              return (await prove(pool, 'streamagg', { params, data })).bundle;
+            },
+            onRecord: (r) => {
+              if (r.format === s.END_FORMAT) process.stderr.write(`end record: ${r.closes.length} end markers\n`);
+              else process.stderr.write(`window [${new Date(r.startUs / 1000).toISOString()}, ${new Date(r.endUs / 1000).toISOString()}): ${r.readings.length} readings proven\n`);
+            },
+            onRefused: (f) => process.stderr.write(`refused ${f.code}: ${f.message}\n`),
+          });
+          if (summary.head.seq === 0) throw new VeriteeError('STREAM_RESULT_INVALID', `no window was proven: all ${msgs.length} messages were refused`);
+          process.stdout.write(JSON.stringify({ ...summary, readings: msgs.length, windows: summary.records }) + '\n');
         } finally {
           await queue.close();
+          await sink.close();
         }
-        if (results.length === 0) throw new VeriteeError('STREAM_RESULT_INVALID', `no window was proven: all ${msgs.length} readings were refused`);
-        writeOutputFile(o.out, results.join('\n') + '\n', 'results');
-        process.stdout.write(JSON.stringify({ queue: queue.kind, readings: msgs.length, accepted: pipeline.accepted, refused: counts, windows: results.length, sequences: pipeline.tracker.snapshot() }) + '\n');
-      });
+      } finally {
+        await pool.close();
+      }
     });
 
   streams
-    .command('verify <results>')
-    .description('verify proven windows: signatures, sequence completeness, commitments and proofs, in one call')
+    .command('verify [results]')
+    .description('verify proven windows: chain, signatures, sequence completeness, end markers, commitments and proofs, in one call')
     .requiredOption('--sensors <file>', 'sensor registry (sensors.json)')
+    .option('--kafka <brokers>', 'read the results from a Kafka topic instead of a file (host:port,…)')
+    .option('--topic <name>', 'the Kafka results topic', 'veritee.streams.results')
     .option('--threshold <n>', 'the threshold every window must use')
+    .option('--require-end', 'every registered sensor must have sent a signed end marker (catches readings dropped at the end)')
     .option('--allow-dev-setup', 'accept keys from a DEV trusted setup (forgeable by whoever ran it)')
     .option('--home <dir>', 'veritee home (verification keys)')
-    .action(async (file: string, o: { sensors: string; threshold?: string; allowDevSetup?: boolean; home?: string }) => {
+    .action(async (file: string | undefined, o: { sensors: string; kafka?: string; topic: string; threshold?: string; requireEnd?: boolean; allowDevSetup?: boolean; home?: string }) => {
       const s = await import('@veritee/streams');
       const { loadKeyRingFromHome } = await import('@veritee/zk');
       const sensors = s.sensorKeys(readJsonFile(o.sensors, 'sensor registry', 'STREAM_SENSOR_KEY_INVALID'));
-      const lines = readJsonLines(file, 'results', 'STREAM_RESULT_INVALID');
+      if ((file === undefined) === (o.kafka === undefined)) throw new VeriteeError('STREAM_RESULT_INVALID', 'give a results file or --kafka, one of the two');
+      const lines = file !== undefined ? readJsonLines(file, 'results', 'STREAM_RESULT_INVALID') : (await s.readKafkaResults({ brokers: o.kafka!.split(','), topic: o.topic })).records;
       if (o.allowDevSetup) warnLoudly(['--allow-dev-setup: proofs made with DEV keys are accepted; whoever ran a dev setup can forge them.']);
-      const v = s.verifyWindowResults(lines, { sensors, keys: loadKeyRingFromHome(homeOf(o)), allowDevSetup: o.allowDevSetup === true, at: Date.now(), ...(o.threshold !== undefined ? { threshold: thresholdOf(o.threshold) } : {}) });
+      const v = s.verifyWindowResults(lines, {
+        sensors,
+        keys: loadKeyRingFromHome(homeOf(o)),
+        allowDevSetup: o.allowDevSetup === true,
+        at: Date.now(),
+        ...(o.threshold !== undefined ? { threshold: thresholdOf(o.threshold) } : {}),
+        ...(o.requireEnd ? { requireEnd: 'all' as const } : {}),
+      });
       for (const w of v.windows) process.stdout.write(`window [${new Date(w.startUs / 1000).toISOString()}, ${new Date(w.endUs / 1000).toISOString()}): n ${w.outputs.n}, sum ${w.outputs.sum}, mean ${w.outputs.mean}, above ${w.outputs.above}\n`);
-      process.stdout.write(`VERIFIED: ${v.windows.length} windows, ${v.readings} readings, sequences ${JSON.stringify(v.sequences)}\n`);
+      process.stdout.write(`VERIFIED: ${v.windows.length} windows, ${v.readings} readings, sequences ${JSON.stringify(v.sequences)}, closed ${JSON.stringify(v.closed)}, chain head ${v.head.seq} ${v.head.id}${v.duplicates ? `, ${v.duplicates} duplicates skipped` : ''}\n`);
     });
 }
