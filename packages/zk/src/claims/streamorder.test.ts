@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isVeriteeError } from '@veritee/core';
 import { capacityOf } from './claim.js';
+import { expectationMismatches, formatExpectation, parseExpectationText, resolveExpectation } from './expect.js';
 import { streamAggClaim } from './streamagg.js';
 import { computeStreamOrderOutputs, streamOrderClaim, streamOrderRank, validateStreamOrderParams, STREAMORDER_TOP_N } from './streamorder.js';
 
@@ -90,4 +91,13 @@ test('bad inputs and outputs carry codes', () => {
   assert.equal(capacityOf(streamOrderClaim, p, win(new Array(180).fill(1))), 192);
   assert.equal(capacityOf(streamOrderClaim, p, win(new Array(193).fill(1))), 256);
   assert.equal(capacityOf(streamOrderClaim, p, win(new Array(257).fill(1))), 1024);
+});
+
+test('a verifier pins the window and the percentile with --expect', () => {
+  const claim = { kind: 'streamorder', params: { periodStartUs: 1_750_000_000_000_000, periodEndUs: 1_750_000_900_000_000, percentileBp: 9500 } };
+  const mismatches = (text: string) => expectationMismatches(claim, resolveExpectation(parseExpectationText(text), claim.kind));
+  assert.equal(formatExpectation(claim), 'kind=streamorder,period=2025-06-15T15:06:40Z/2025-06-15T15:21:40Z,percentile=95');
+  assert.deepEqual(mismatches('percentile=95'), []);
+  assert.deepEqual(mismatches('percentileBp=9500'), []);
+  assert.deepEqual(mismatches('percentile=99').map((m) => `${m.name}: ${m.expected}/${m.found}`), ['percentile: 99/95']);
 });

@@ -26,7 +26,7 @@
 import { z } from 'zod';
 import { VeriteeError } from '@veritee/core';
 import { defineClaim, publicInputLayout, type ClaimBundle } from './claim.js';
-import { integerKey, periodKey } from './expect-keys.js';
+import { percentKey, periodKey } from './expect-keys.js';
 import { parsePeriod } from './records.js';
 import { STREAM_VALUE_LIMIT, streamReadingDigest, streamWindowCommitment, validateStreamAggData, type StreamAggData } from './streamagg.js';
 import { checkBp, checkCount, isoPeriod, validatePeriod, BP_SCALE } from './telemetry.js';
@@ -113,7 +113,7 @@ export const streamOrderClaim = defineClaim<StreamOrderParams, StreamOrderOutput
   // prover/internal/circuits/streamorder/claim.go
   publicInputs: publicInputLayout('commitment', 'periodStartUs', 'periodEndUs', 'percentileBp', 'n', 'min', 'max', 'median', 'percentile', 'topSum', 'bottomSum', 'distinct'),
   statement: (p, o) => ({ n: o.n, periodStartUs: p.periodStartUs, periodEndUs: p.periodEndUs }),
-  expectations: [periodKey(parsePeriod), integerKey('percentileBp', (p) => p.percentileBp, 'basis points 1..10000 (9500 = p95)')],
+  expectations: [periodKey(parsePeriod), percentKey('percentile', 'percentileBp', (p) => p.percentileBp)],
   summarize: (p, o) => [
     isoPeriod(p),
     `readings: n = ${o.n}, ${o.distinct} distinct; min ${o.min}, max ${o.max}, median ${o.median} (lower)`,
