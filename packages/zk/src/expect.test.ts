@@ -38,6 +38,7 @@ const claims: { kind: string; params: unknown }[] = [
   { kind: 'inclusion', params: { root: '0a'.repeat(32), depth: 20, component: { name: 'usr/lib/a,b=c.so', sha256: 'cd'.repeat(32) } } },
   { kind: 'volume', params: { periodStartUs: P0, periodEndUs: P1, thresholdPerMin: 600 } },
   { kind: 'streamagg', params: { periodStartUs: P0, periodEndUs: P1, threshold: 2000 } },
+  { kind: 'streamorder', params: { periodStartUs: P0, periodEndUs: P1, percentileBp: 9500 } },
 ];
 
 const code = (c: string, re?: RegExp) => (e: unknown) => isVeriteeError(e) && e.code === c && (!re || re.test(e.message));

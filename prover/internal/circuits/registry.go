@@ -16,6 +16,7 @@ import (
 	_ "github.com/veritee/veritee/prover/internal/circuits/latency"
 	_ "github.com/veritee/veritee/prover/internal/circuits/memory"
 	_ "github.com/veritee/veritee/prover/internal/circuits/streamagg"
+	_ "github.com/veritee/veritee/prover/internal/circuits/streamorder"
 	_ "github.com/veritee/veritee/prover/internal/circuits/volume"
 )
 

@@ -15,4 +15,5 @@ export * from './disk.js';
 export * from './gateway.js';
 export * from './volume.js';
 export * from './streamagg.js';
+export * from './streamorder.js';
 export * from './table.js';

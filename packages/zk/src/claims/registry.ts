@@ -14,9 +14,10 @@ import { diskClaim } from './disk.js';
 import { gatewayClaim } from './gateway.js';
 import { volumeClaim } from './volume.js';
 import { streamAggClaim } from './streamagg.js';
+import { streamOrderClaim } from './streamorder.js';
 
 /** The claims veritee ships, one line each. */
-export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim, volumeClaim, streamAggClaim];
+export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusionClaim, memoryClaim, cpuClaim, diskClaim, gatewayClaim, volumeClaim, streamAggClaim, streamOrderClaim];
 
 /**
  * Older versions of claims that bundles may still carry: verified (and provable)
