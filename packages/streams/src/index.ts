@@ -25,3 +25,4 @@ export * from './state.js';
 export * from './runner.js';
 export * from './pipeline-file.js';
 export * from './verify.js';
+export * from './operators/order.js';
