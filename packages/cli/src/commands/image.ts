@@ -1,7 +1,8 @@
 /**
  * @module commands/image
- * `veritee image measure` (predict the SEV-SNP launch measurement / TDX MRTD
- * of a boot configuration, `--explain` for the transcript), `image manifest`
+ * `veritee image measure` (predict the SEV-SNP launch measurement / TDX MRTD and
+ * RTMR0-2 of a boot configuration, `--explain` for the transcript, `--event-log` to
+ * replay a TD event log against the prediction), `image manifest`
  * (the component manifest and its HOST_DATA / MRCONFIGID root), `image policy`
  * (the attestation policy for an image) and `image enforce` (inside the guest:
  * refuse to start workloads unless the files present give the attested root).
@@ -83,7 +84,7 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
 
   image
     .command('measure')
-    .description('predict the launch measurement of a confidential VM (SEV-SNP MEASUREMENT or TDX MRTD) from its boot components')
+    .description('predict the launch measurement of a confidential VM (SEV-SNP MEASUREMENT, or TDX MRTD and with --kernel RTMR0-2) from its boot components')
     .addOption(new Option('--platform <p>', 'snp or tdx').choices(['snp', 'tdx']).makeOptionMandatory())
     .option('--ovmf <file>', 'the firmware: OVMF code volume (snp) or TDVF (tdx)')
     .option('--kernel <file>', 'measured direct boot: the kernel (snp: needs an AmdSev OVMF build)')
