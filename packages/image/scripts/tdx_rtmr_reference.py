@@ -17,7 +17,8 @@ FOOTER_GUID = "96b582de-1fb2-45f7-baea-a366c55a082d"
 TDX_META_GUID = "e47a6535-984a-4798-865e-4685a7bf8ec2"
 GLOBAL_VAR = "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 SECURITY_DB = "d719b2cb-3d3a-4596-a3bc-dad00e67656f"
-BOOT0000 = bytes.fromhex("23ada07f5261f12f34a0bd8e46760962d6b4d576a416f1fea1c64bc656b1d28eacf7047ae6e967c58fd2a98bfa74c298")
+DXEFV = "7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1"
+UIAPP = "462caa21-7614-4503-836e-8ab6f4662331"
 
 
 def guid_bytes(text):
@@ -173,7 +174,9 @@ def main():
         for blob in (loader, rsdp, tables):
             ext(0, h384(blob))
         ext(0, h384(b"\0\0"))
-        ext(0, BOOT0000)
+        # Boot0000: EFI_LOAD_OPTION of OVMF's UiApp (active, hidden, app), data only
+        path = b"\x04\x07\x14\x00" + guid_bytes(DXEFV) + b"\x04\x06\x14\x00" + guid_bytes(UIAPP) + b"\x7f\xff\x04\x00"
+        ext(0, h384(struct.pack("<IH", 0x109, len(path)) + "UiApp\0".encode("utf-16-le") + path))
     ext(1, authenticode(qemu_patch(kernel, len(initrd), mem)))
     for s in (b"Calling EFI Application from Boot Option", b"\0\0\0\0", b"Exit Boot Services Invocation", b"Exit Boot Services Returned with Success"):
         ext(1, h384(s))

@@ -73,7 +73,7 @@ function summary(r: BootResult): string {
   return `${r.seconds.toFixed(1)} s, status ${r.status}; console tail:\n${r.console.split('\n').slice(-25).join('\n')}`;
 }
 
-test('boot under QEMU (TCG), four guests at once: dev enforces and starts the workload; a tampered component, a flipped root byte and production without a TEE are refused', { timeout: 2 * BOOT_TIMEOUT_MS + 600_000 }, async (t) => {
+test('boot under QEMU (TCG), four guests at once: dev enforces and starts the workload; a tampered component, a flipped root byte and production without a TEE are refused', { timeout: 2 * BOOT_TIMEOUT_MS + 600_000, concurrency: 4 }, async (t) => {
   // The builds are cached by the test above (or built now, failing loudly without a mirror).
   const d = await buildImage({ mode: 'dev', twice: true, log });
   const p = await buildImage({ mode: 'production', twice: false, log });

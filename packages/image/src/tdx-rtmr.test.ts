@@ -12,8 +12,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VeriteeError } from '@veritee/core';
-import { authenticodeSha384, predictTdxRtmrs, type TdxRtmrInput } from './tdx/rtmr.js';
+import { toHex, VeriteeError } from '@veritee/core';
+import { authenticodeSha384, fvAppLoadOption, OVMF_BOOT0000_DIGEST_PRE_202505, OVMF_DXEFV_GUID, OVMF_UIAPP_FILE_GUID, predictTdxRtmrs, sha384, type TdxRtmrInput } from './tdx/rtmr.js';
 import { compareTdxEventLog, parseTdxEventLog } from './tdx/event-log.js';
 import { writeTdxEventLog } from './testing/event-log-writer.js';
 import { deterministicBytes, syntheticFirmware, syntheticKernel, syntheticTdvf, SYNTHETIC_LAYOUTS, SYNTHETIC_TDVF_SECTIONS, type SyntheticKernelSpec, type SyntheticTdvfSection } from './testing/synthetic.js';
@@ -77,6 +77,11 @@ test('TDX RTMR vectors: RTMR0-2 and every event digest match the reference imple
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test('Boot0000: the derived UiApp load-option digest is the constant dstack-mr publishes for OVMF before edk2-stable202505', () => {
+  assert.equal(OVMF_BOOT0000_DIGEST_PRE_202505, '23ada07f5261f12f34a0bd8e46760962d6b4d576a416f1fea1c64bc656b1d28eacf7047ae6e967c58fd2a98bfa74c298');
+  assert.notEqual(toHex(sha384(fvAppLoadOption(OVMF_DXEFV_GUID, OVMF_UIAPP_FILE_GUID, 'UiApp', 0x101))), OVMF_BOOT0000_DIGEST_PRE_202505);
 });
 
 test('TDX RTMRs move with their own inputs only', () => {

@@ -16,9 +16,9 @@
  *      UEFI_VARIABLE_DATA with no data), then the separator (4 zero bytes);
  *   4. the ACPI data QEMU hands over through fw_cfg, in TDVF's order:
  *      etc/table-loader, etc/acpi/rsdp, etc/acpi/tables (one SHA-384 each);
- *   5. BootOrder (the 2-byte list 0000) and Boot0000 (OVMF's UiApp load option;
- *      its digest is firmware-specific and defaults to that of OVMF before
- *      edk2-stable202505, as dstack-mr models it).
+ *   5. BootOrder (the 2-byte list 0000) and Boot0000 (OVMF's UiApp load option,
+ *      Fv(DXEFV)/FvFile(UiApp), measured as its data by OVMF before
+ *      edk2-stable202505; other firmware: `boot0000Digest`).
  * RTMR1 (the OS loader): the Authenticode SHA-384 of the kernel *as QEMU patched
  *   its setup header* (type_of_loader, heap_end_ptr, cmd_line_ptr, ramdisk
  *   address/size — the address depends on guest RAM), then the EFI action
@@ -42,11 +42,46 @@ import { parseTdvfSections } from './mrtd.js';
 export const TDX_HIGH_MEMORY_THRESHOLD = 0xb000_0000;
 /** QEMU's default ACPI data reservation below 4 GiB (x86 `acpi_data_size`). */
 export const QEMU_ACPI_DATA_SIZE = 0x28000;
-/** Boot0000 (OVMF's UiApp load option) as measured by OVMF before edk2-stable202505. */
-export const OVMF_BOOT0000_DIGEST_PRE_202505 = '23ada07f5261f12f34a0bd8e46760962d6b4d576a416f1fea1c64bc656b1d28eacf7047ae6e967c58fd2a98bfa74c298';
 export const EFI_GLOBAL_VARIABLE_GUID = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
 export const EFI_IMAGE_SECURITY_DATABASE_GUID = 'd719b2cb-3d3a-4596-a3bc-dad00e67656f';
+/** OVMF's DXE firmware volume and the UiApp (boot manager menu) file in it. */
+export const OVMF_DXEFV_GUID = '7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1';
+export const OVMF_UIAPP_FILE_GUID = '462caa21-7614-4503-836e-8ab6f4662331';
+
+/**
+ * An EFI_LOAD_OPTION for a firmware-volume application: attributes, FilePathListLength,
+ * the NUL-terminated UTF-16 description, Fv(fv)/FvFile(file)/End. OVMF registers UiApp
+ * as Boot0000 with LOAD_OPTION_ACTIVE | LOAD_OPTION_HIDDEN | LOAD_OPTION_CATEGORY_APP.
+ */
+export function fvAppLoadOption(fvGuid: string, fileGuid: string, description: string, attributes = 0x109): Uint8Array {
+  const node = (subtype: number, guid: string) => Buffer.concat([Buffer.from([0x04, subtype, 20, 0]), guidToBytes(guid)]);
+  const path = Buffer.concat([node(7, fvGuid), node(6, fileGuid), Buffer.from([0x7f, 0xff, 4, 0])]);
+  const head = Buffer.alloc(6);
+  head.writeUInt32LE(attributes, 0);
+  head.writeUInt16LE(path.length, 4);
+  const out = Buffer.concat([head, utf16le(`${description}\0`), path]);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/**
+ * Boot0000 as OVMF before edk2-stable202505 measures it (EV_EFI_VARIABLE_BOOT: the digest
+ * of the variable's data, the UiApp load option). dstack-mr carries this value as a
+ * constant; here it is derived, and the test checks the two agree.
+ */
+export const OVMF_BOOT0000_DIGEST_PRE_202505 = toHex(sha384Of(fvAppLoadOption(OVMF_DXEFV_GUID, OVMF_UIAPP_FILE_GUID, 'UiApp')));
 const MAX_RAM = 2 ** 46; // 64 TiB: beyond any TD, and exact in a double
+
+function utf16le(s: string): Uint8Array {
+  const b = Buffer.alloc(s.length * 2);
+  for (let i = 0; i < s.length; i++) b.writeUInt16LE(s.charCodeAt(i), i * 2);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+function sha384Of(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha384');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
 
 export interface TdxAcpiTables {
   /** fw_cfg etc/acpi/tables */
@@ -101,19 +136,9 @@ export interface TdxRtmrPrediction {
   };
 }
 
-export const sha384 = (...parts: Uint8Array[]): Uint8Array => {
-  const h = createHash('sha384');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-};
+export const sha384 = sha384Of;
 
 const kernelBad = (msg: string) => new VeriteeError('IMAGE_KERNEL_INVALID', `kernel: ${msg}`);
-
-function utf16le(s: string): Uint8Array {
-  const b = Buffer.alloc(s.length * 2);
-  for (let i = 0; i < s.length; i++) b.writeUInt16LE(s.charCodeAt(i), i * 2);
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
-}
 
 /** Digest of an EV_EFI_VARIABLE_DRIVER_CONFIG event: UEFI_VARIABLE_DATA {GUID, u64 name chars, u64 data bytes, UTF-16 name, data}. */
 export function efiVariableDigest(vendorGuid: string, name: string, data: Uint8Array = new Uint8Array()): Uint8Array {
