@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { toHex, VeriteeError } from '@veritee/core';
 import { authenticodeSha384, fvAppLoadOption, OVMF_BOOT0000_DIGEST_PRE_202505, OVMF_DXEFV_GUID, OVMF_UIAPP_FILE_GUID, predictTdxRtmrs, sha384, type TdxRtmrInput } from './tdx/rtmr.js';
 import { compareTdxEventLog, parseTdxEventLog } from './tdx/event-log.js';
+import { measureTdx } from './tdx/mrtd.js';
 import { writeTdxEventLog } from './testing/event-log-writer.js';
 import { deterministicBytes, syntheticFirmware, syntheticKernel, syntheticTdvf, SYNTHETIC_LAYOUTS, SYNTHETIC_TDVF_SECTIONS, type SyntheticKernelSpec, type SyntheticTdvfSection } from './testing/synthetic.js';
 
@@ -76,6 +77,35 @@ test('TDX RTMR vectors: RTMR0-2 and every event digest match the reference imple
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('dstack-mr vectors (the published calculator, built from source): MRTD in both orders and RTMR0-2 match; the one divergence is named', () => {
+  const v = JSON.parse(readFileSync(fileURLToPath(new URL('../test/vectors/tdx/dstack-mr.json', import.meta.url)), 'utf8')) as {
+    cfvDigest: string;
+    cases: (Omit<Case, 'expected'> & { trailingWithoutCertificate: boolean; expected: { mrtd: { 'single-pass': string; 'two-pass': string }; rtmr0: string; rtmr1: string; rtmr2: string } })[];
+  };
+  assert.ok(v.cases.filter((c) => !c.trailingWithoutCertificate).length >= 4);
+  for (const c of v.cases) {
+    const input = { ...inputOf(c as unknown as Case), cfvDigest: v.cfvDigest };
+    const r = predictTdxRtmrs(input);
+    assert.equal(measureTdx({ firmware: input.firmware, pageOrder: 'single-pass' }).mrtd, c.expected.mrtd['single-pass'], `${c.name} MRTD single-pass`);
+    assert.equal(measureTdx({ firmware: input.firmware, pageOrder: 'two-pass' }).mrtd, c.expected.mrtd['two-pass'], `${c.name} MRTD two-pass`);
+    assert.equal(r.rtmr0, c.expected.rtmr0, `${c.name} RTMR0`);
+    assert.equal(r.rtmr2, c.expected.rtmr2, `${c.name} RTMR2`);
+    if (!c.trailingWithoutCertificate) {
+      assert.equal(r.rtmr1, c.expected.rtmr1, `${c.name} RTMR1`);
+    } else {
+      // bytes after the last section, no certificate table: the Authenticode specification
+      // (and EDK2, and signify) hash them, dstack-mr does not. Cut them off and the two agree.
+      assert.notEqual(r.rtmr1, c.expected.rtmr1, `${c.name}: the known divergence`);
+      const k = input.kernel;
+      const dv = new DataView(k.buffer, k.byteOffset, k.byteLength);
+      const sec = 0x44 + 20 + 240;
+      const end = Math.max(dv.getUint32(sec + 20, true) + dv.getUint32(sec + 16, true), dv.getUint32(sec + 60, true) + dv.getUint32(sec + 56, true));
+      assert.ok(end < k.length && end % 8 === 0 && k.length % 8 === 0);
+      assert.equal(predictTdxRtmrs({ ...input, kernel: k.subarray(0, end) }).rtmr1, c.expected.rtmr1, `${c.name}: without the trailing bytes`);
+    }
   }
 });
 

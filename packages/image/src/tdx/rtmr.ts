@@ -106,6 +106,11 @@ export interface TdxRtmrInput {
   acpiDataSize?: number;
   /** SHA-384 (hex) of the Boot0000 variable as the firmware measures it. */
   boot0000Digest?: string;
+  /**
+   * SHA-384 (hex) of the CFV as measured, instead of hashing the CFV section of the file
+   * (dstack-mr, for one, carries its firmware's value as a constant).
+   */
+  cfvDigest?: string;
 }
 
 export interface RtmrEvent {
@@ -353,7 +358,8 @@ export function predictTdxRtmrs(input: TdxRtmrInput): TdxRtmrPrediction {
     if (cfv.rawDataSize === 0 || cfv.dataOffset + cfv.rawDataSize > fw.size) throw new VeriteeError('IMAGE_FIRMWARE_INVALID', 'TDVF: the CFV section has no data inside the file');
     const boot0000 = hexDigest(input.boot0000Digest ?? OVMF_BOOT0000_DIGEST_PRE_202505, 'the Boot0000 digest');
     extend(0, 'TD HOB (EV_PLATFORM_CONFIG_FLAGS)', sha384(tdHob(fw, mem)));
-    extend(0, 'CFV: the firmware variable store (EV_EFI_PLATFORM_FIRMWARE_BLOB2)', sha384(fw.data.subarray(cfv.dataOffset, cfv.dataOffset + cfv.rawDataSize)));
+    const cfvDigest = input.cfvDigest !== undefined ? hexDigest(input.cfvDigest, 'the CFV digest') : sha384(fw.data.subarray(cfv.dataOffset, cfv.dataOffset + cfv.rawDataSize));
+    extend(0, `CFV: the firmware variable store${input.cfvDigest !== undefined ? ' (digest given)' : ''} (EV_EFI_PLATFORM_FIRMWARE_BLOB2)`, cfvDigest);
     extend(0, 'SecureBoot (EV_EFI_VARIABLE_DRIVER_CONFIG)', efiVariableDigest(EFI_GLOBAL_VARIABLE_GUID, 'SecureBoot'));
     extend(0, 'PK (EV_EFI_VARIABLE_DRIVER_CONFIG)', efiVariableDigest(EFI_GLOBAL_VARIABLE_GUID, 'PK'));
     extend(0, 'KEK (EV_EFI_VARIABLE_DRIVER_CONFIG)', efiVariableDigest(EFI_GLOBAL_VARIABLE_GUID, 'KEK'));

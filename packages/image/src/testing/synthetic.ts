@@ -180,6 +180,11 @@ export interface SyntheticKernelSpec {
   initrdAddrMax: number;
   /** Bytes of a certificate table at the end of the file (0: unsigned). */
   certTable: number;
+  /**
+   * The sections end where the certificate table (or the file) begins, as in a real
+   * bzImage; otherwise unhashed-by-section trailing bytes remain (default false).
+   */
+  noTrailing?: boolean;
 }
 
 /**
@@ -207,7 +212,7 @@ export function syntheticKernel(spec: SyntheticKernelSpec): Uint8Array {
   dv.setUint32(opt + 64, 0x12345678, true); // CheckSum (excluded from the hash)
   dv.setUint32(opt + 108, 16, true);
   const textSize = Math.floor((spec.size - 0x200 - spec.certTable) / 2) & ~0x1ff;
-  const dataSize = Math.floor((spec.size - 0x200 - spec.certTable - textSize) / 2) & ~0x1ff;
+  const dataSize = spec.noTrailing ? spec.size - 0x200 - spec.certTable - textSize : Math.floor((spec.size - 0x200 - spec.certTable - textSize) / 2) & ~0x1ff;
   if (spec.certTable > 0) {
     dv.setUint32(opt + 112 + 32, spec.size - spec.certTable, true);
     dv.setUint32(opt + 112 + 36, spec.certTable, true);
