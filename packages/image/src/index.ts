@@ -49,3 +49,4 @@ export {
   type RtmrEvent,
 } from './tdx/rtmr.js';
 export { parseTdxEventLog, compareTdxEventLog, type TdxEventLog, type TdxLogEvent } from './tdx/event-log.js';
+export { deriveTamperedComponent, deriveFlippedRootByte, type ImageVariant } from './build/variants.js';

@@ -188,6 +188,14 @@ test('image build / boot: bad input is refused before anything is built or boote
     writeFileSync(join(dir, 'digests.json'), JSON.stringify({ cmdline: 'console=ttyS0', componentRoot: 'ab'.repeat(32) }));
     await assert.rejects(run(['boot', '--dir', dir, '--host-data', 'xyz']), coded('INPUT_INVALID', 'hostData'));
     await assert.rejects(run(['boot', '--dir', dir, '--timeout', '5']), coded('INPUT_INVALID', '--timeout'));
+    await assert.rejects(run(['boot', '--dir', dir, '--attack', 'rootkit']), coded('INPUT_INVALID', '--attack'));
+    // attack variants are derived beside the build directory (<build>/../variants): keep them in the temp dir
+    const build = join(dir, 'a');
+    mkdirSync(build);
+    writeFileSync(join(build, 'rootfs.squashfs'), new Uint8Array(8192));
+    writeFileSync(join(build, 'digests.json'), JSON.stringify({ cmdline: 'console=ttyS0', componentRoot: 'ab'.repeat(32), rootfsSquashfs: 'cd'.repeat(32) }));
+    await assert.rejects(run(['boot', '--dir', build, '--attack', 'flipped-root-byte']), coded('IMAGE_BUILD_FAILED', 'not a squashfs'));
+    assert.ok(existsSync(join(dir, 'variants')), 'the variant was attempted beside the build, inside the temp dir');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

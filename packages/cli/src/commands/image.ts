@@ -22,6 +22,8 @@ import {
   measureSnp,
   measureTdx,
   compareTdxEventLog,
+  deriveFlippedRootByte,
+  deriveTamperedComponent,
   parseTdxEventLog,
   predictTdxRtmrs,
   parseFirmware,
@@ -33,6 +35,7 @@ import {
   VMM_TYPES,
   type ImageManifest,
   type ImagePolicy,
+  type ImageDigests,
   type TdxRtmrPrediction,
 } from '@veritee/image';
 
@@ -289,18 +292,20 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
     .requiredOption('--dir <dir>', 'a build directory of veritee image build (holds vmlinuz, initrd.cpio, rootfs.squashfs, rootfs.verity, digests.json)')
     .option('--host-data <hex>', 'the HOST_DATA the host chooses (64 hex digits; default the image\'s own component root)')
     .option('--timeout <s>', 'seconds before the guest is stopped', '300')
-    .action(async (o: { dir: string; hostData?: string; timeout: string }) => {
-      const d = JSON.parse(readText(join(o.dir, 'digests.json'), 'image digests', 1024 * 1024)) as { cmdline?: unknown; componentRoot?: unknown };
+    .option('--attack <kind>', 'boot a derived attack instead: tampered-component (usr/lib/os-release changed, manifest root kept) or flipped-root-byte (one squashfs byte flipped, verity hash kept); the image must refuse it')
+    .action(async (o: { dir: string; hostData?: string; timeout: string; attack?: string }) => {
+      const d = JSON.parse(readText(join(o.dir, 'digests.json'), 'image digests', 1024 * 1024)) as ImageDigests;
       if (typeof d.cmdline !== 'string' || typeof d.componentRoot !== 'string') throw new VeriteeError('INPUT_INVALID', `${quoteInput(o.dir, 200)} is not a build directory of veritee image build`);
-      const r = await bootImage({
-        vmlinuz: join(o.dir, 'vmlinuz'),
-        initrd: join(o.dir, 'initrd.cpio'),
-        squashfs: join(o.dir, 'rootfs.squashfs'),
-        verity: join(o.dir, 'rootfs.verity'),
-        cmdline: d.cmdline,
-        hostData: o.hostData ?? d.componentRoot,
-        timeoutMs: intFlag('--timeout', o.timeout, 10, 3600) * 1000,
-      });
+      if (o.attack !== undefined && o.attack !== 'tampered-component' && o.attack !== 'flipped-root-byte') throw new VeriteeError('INPUT_INVALID', `--attack ${quoteInput(o.attack, 40)} must be tampered-component or flipped-root-byte`);
+      const timeoutMs = intFlag('--timeout', o.timeout, 10, 3600) * 1000;
+      let parts = { vmlinuz: join(o.dir, 'vmlinuz'), initrd: join(o.dir, 'initrd.cpio'), squashfs: join(o.dir, 'rootfs.squashfs'), verity: join(o.dir, 'rootfs.verity'), cmdline: d.cmdline };
+      if (o.attack !== undefined) {
+        const base = { ...parts, dir: o.dir, manifest: join(o.dir, 'manifest.json'), digests: d, sizes: { vmlinuz: 0, initrd: 0, squashfs: 0, verity: 0 }, built: false, buildSeconds: [] };
+        const v = o.attack === 'tampered-component' ? await deriveTamperedComponent(base, 'usr/lib/os-release', (s) => io.stderr(`${s}\n`)) : deriveFlippedRootByte(base);
+        io.stderr(`attack ${v.name}: ${v.change} (${v.dir})\n`);
+        parts = { vmlinuz: v.vmlinuz, initrd: v.initrd, squashfs: v.squashfs, verity: v.verity, cmdline: v.cmdline };
+      }
+      const r = await bootImage({ ...parts, hostData: o.hostData ?? d.componentRoot, timeoutMs });
       io.stdout(r.console);
       io.stderr(`guest powered off after ${r.seconds.toFixed(1)} s (${r.accel})\n`);
       if (!/veritee-image: ENFORCED/.test(r.console)) process.exitCode = 1;
