@@ -247,6 +247,10 @@ export const ERROR_CODES = {
   IMAGE_BUILD_FAILED: env('building the measured VM image failed (a missing tool that cannot be installed, mmdebstrap, squashfs, dm-verity, kernel or init)'),
   IMAGE_BUILD_NOT_REPRODUCIBLE: verify('two builds of the measured VM image from the same inputs gave different digests'),
   IMAGE_BOOT_FAILED: env('the image could not be booted under QEMU (missing emulator, timeout)'),
+  IMAGE_KERNEL_INVALID: input('the kernel is not a Linux bzImage with an EFI (PE/COFF) header the TDX RTMR prediction can hash, or the initrd does not fit below its load limit'),
+  IMAGE_ACPI_TABLES_MISSING: input('RTMR0 needs the ACPI tables the VMM hands to TDVF (fw_cfg etc/acpi/tables, etc/acpi/rsdp, etc/table-loader) and they were not given'),
+  IMAGE_EVENT_LOG_INVALID: input('a TDX event log (CCEL, TCG2 crypto-agile format) is malformed, truncated, or has no SHA-384 digest'),
+  IMAGE_RTMR_MISMATCH: verify('replaying the TDX event log does not give the reported RTMR values, or the log does not contain the predicted boot events'),
 
   // ---- web console ------------------------------------------------------------
   CONSOLE_ASSETS_MISSING: env('the web console has not been built (run npm install, or node scripts/build.mjs)'),

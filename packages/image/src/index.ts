@@ -30,3 +30,23 @@ export {
 export { measureTdx, parseTdvfSections, TDVF_SECTION_TYPES, type TdxMeasurement, type TdvfSection, type PageAddOrder } from './tdx/mrtd.js';
 export { buildImage, ensureTools, IMAGE_MODULES, IMAGE_SCOPE, PRODUCTION_REMOVED, type ImageArtifacts, type ImageBuildOptions, type ImageDigests, type ImageMode } from './build/image-build.js';
 export { bootImage, type BootOptions, type BootResult } from './build/boot.js';
+export {
+  predictTdxRtmrs,
+  patchKernelSetupHeader,
+  authenticodeSha384,
+  efiVariableDigest,
+  tdHob,
+  measuredCmdline,
+  TDX_HIGH_MEMORY_THRESHOLD,
+  QEMU_ACPI_DATA_SIZE,
+  OVMF_BOOT0000_DIGEST_PRE_202505,
+  OVMF_DXEFV_GUID,
+  OVMF_UIAPP_FILE_GUID,
+  fvAppLoadOption,
+  type TdxRtmrInput,
+  type TdxRtmrPrediction,
+  type TdxAcpiTables,
+  type RtmrEvent,
+} from './tdx/rtmr.js';
+export { parseTdxEventLog, compareTdxEventLog, type TdxEventLog, type TdxLogEvent } from './tdx/event-log.js';
+export { deriveTamperedComponent, deriveFlippedRootByte, type ImageVariant } from './build/variants.js';

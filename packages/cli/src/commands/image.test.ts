@@ -71,6 +71,71 @@ test('image measure: the vector measurement, --explain transcript, --json, and c
   }
 });
 
+test('image measure --platform tdx with a kernel: MRTD and RTMR0-2 of the committed vector, --explain events, event-log replay, coded refusals', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'veritee-cli-tdx-'));
+  try {
+    const s = (await import(new URL('../../../image/dist/testing/synthetic.js', import.meta.url).href)) as {
+      syntheticTdvf: (label?: string, sections?: unknown) => Uint8Array;
+      syntheticKernel: (spec: unknown) => Uint8Array;
+      deterministicBytes: (l: string, n: number) => Uint8Array;
+    };
+    const w = (await import(new URL('../../../image/dist/testing/event-log-writer.js', import.meta.url).href)) as {
+      writeTdxEventLog: (events: { rtmr: number; type: number; digest: string }[]) => Uint8Array;
+    };
+    type Blob = { label: string; size: number };
+    const vec = JSON.parse(readFileSync(fileURLToPath(new URL('../../../image/test/vectors/tdx/rtmr.json', import.meta.url)), 'utf8')) as {
+      cases: { name: string; tdvf: { label: string; sections: unknown }; kernel: unknown; initrd: Blob; memoryBytes: number; append: string; acpi: Record<'tables' | 'rsdp' | 'loader', Blob>; expected: { rtmr0: string; rtmr1: string; rtmr2: string; events: [number, string][] } }[];
+    };
+    const c = vec.cases.find((x) => x.name === 'modern-2g-initrd-acpi')!;
+    const p = (n: string, d: Uint8Array | string) => {
+      const f = join(dir, n);
+      writeFileSync(f, d);
+      return f;
+    };
+    const fw = p('tdvf.fd', s.syntheticTdvf(c.tdvf.label, c.tdvf.sections));
+    const kernel = p('vmlinuz', s.syntheticKernel(c.kernel));
+    const initrd = p('initrd', s.deterministicBytes(c.initrd.label, c.initrd.size));
+    const acpi = ['tables', 'rsdp', 'loader'].map((k) => p(k, s.deterministicBytes(c.acpi[k as 'tables'].label, c.acpi[k as 'tables'].size)));
+    const args = ['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', kernel, '--initrd', initrd, '--append', c.append, '--memory', '2G', '--acpi-tables', acpi[0]!, '--acpi-rsdp', acpi[1]!, '--acpi-loader', acpi[2]!];
+    const r = await run(args);
+    assert.match(r.stdout, /^TDX MRTD: [0-9a-f]{96}\n/);
+    assert.ok(r.stdout.includes(`TDX RTMR0: ${c.expected.rtmr0}\nTDX RTMR1: ${c.expected.rtmr1}\nTDX RTMR2: ${c.expected.rtmr2}\n`), r.stdout);
+    assert.ok(r.stdout.includes(`measured command line ${JSON.stringify(c.append + ' initrd=initrd')}`));
+    // the same RAM given in MiB or bytes
+    assert.equal((await run(args.map((a) => (a === '2G' ? '2048M' : a)))).stdout, r.stdout);
+    assert.equal((await run(args.map((a) => (a === '2G' ? String(2 ** 31) : a)))).stdout, r.stdout);
+    const ex = await run([...args, '--explain']);
+    assert.match(ex.stdout, /^MRTD  BFV /);
+    assert.match(ex.stdout, /RTMR0 TD HOB[^\n]*\n      digest [0-9a-f]{96}\n/);
+    assert.match(ex.stdout, /RTMR1 kernel: Authenticode SHA-384 of the QEMU-patched bzImage/);
+    assert.ok(ex.stdout.includes(`RTMR2 initrd (EV_EVENT_TAG)\n      digest ${c.expected.events.at(-1)![1]}\n      → ${c.expected.rtmr2}`));
+    const js = JSON.parse((await run([...args, '--json'])).stdout) as { mrtd: string; rtmrs: { rtmr1: string; events: unknown[] } };
+    assert.equal(js.rtmrs.rtmr1, c.expected.rtmr1);
+    assert.equal(js.rtmrs.events.length, c.expected.events.length);
+    // without ACPI tables RTMR0 is said to be not predicted, never printed
+    const noAcpi = await run(args.slice(0, 13));
+    assert.match(noAcpi.stdout, /TDX RTMR0: not predicted/);
+    assert.doesNotMatch(noAcpi.stdout, /TDX RTMR0: [0-9a-f]/);
+    // event-log replay
+    const good = p('ccel.bin', w.writeTdxEventLog(c.expected.events.map(([rtmr, digest]) => ({ rtmr, type: 0x80000001, digest }))));
+    assert.match((await run([...args, '--event-log', good])).stdout, /TDX event log: 20 events replayed; RTMR0, RTMR1, RTMR2 match the prediction\n$/);
+    const other = p('ccel-other.bin', w.writeTdxEventLog(c.expected.events.map(([rtmr, digest], i) => ({ rtmr, type: 0x80000001, digest: i === 19 ? 'aa'.repeat(48) : digest }))));
+    await assert.rejects(run([...args, '--event-log', other]), coded('IMAGE_RTMR_MISMATCH', 'RTMR2'));
+    await assert.rejects(run([...args, '--event-log', p('junk.bin', 'not an event log at all, not even close')]), coded('IMAGE_EVENT_LOG_INVALID'));
+
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--initrd', initrd]), coded('INPUT_INVALID', '--initrd needs --kernel'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--event-log', good]), coded('INPUT_INVALID', '--event-log needs --kernel'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', kernel]), coded('INPUT_INVALID', '--memory'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', kernel, '--memory', 'lots']), coded('INPUT_INVALID', '--memory'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', kernel, '--memory', '2G', '--vcpus', '4']), coded('INPUT_INVALID', 'ACPI'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', kernel, '--memory', '2G', '--acpi-tables', acpi[0]!]), coded('IMAGE_ACPI_TABLES_MISSING'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', initrd, '--memory', '2G']), coded('IMAGE_KERNEL_INVALID'));
+    await assert.rejects(run(['measure', '--platform', 'tdx', '--ovmf', fw, '--kernel', kernel, '--memory', '2G', '--boot0000-digest', 'beef', ...args.slice(13)]), coded('INPUT_INVALID', 'Boot0000'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('image manifest → image policy; enforce without configfs-tsm refuses and does not start the command', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'veritee-cli-image-'));
   try {
@@ -123,6 +188,14 @@ test('image build / boot: bad input is refused before anything is built or boote
     writeFileSync(join(dir, 'digests.json'), JSON.stringify({ cmdline: 'console=ttyS0', componentRoot: 'ab'.repeat(32) }));
     await assert.rejects(run(['boot', '--dir', dir, '--host-data', 'xyz']), coded('INPUT_INVALID', 'hostData'));
     await assert.rejects(run(['boot', '--dir', dir, '--timeout', '5']), coded('INPUT_INVALID', '--timeout'));
+    await assert.rejects(run(['boot', '--dir', dir, '--attack', 'rootkit']), coded('INPUT_INVALID', '--attack'));
+    // attack variants are derived beside the build directory (<build>/../variants): keep them in the temp dir
+    const build = join(dir, 'a');
+    mkdirSync(build);
+    writeFileSync(join(build, 'rootfs.squashfs'), new Uint8Array(8192));
+    writeFileSync(join(build, 'digests.json'), JSON.stringify({ cmdline: 'console=ttyS0', componentRoot: 'ab'.repeat(32), rootfsSquashfs: 'cd'.repeat(32) }));
+    await assert.rejects(run(['boot', '--dir', build, '--attack', 'flipped-root-byte']), coded('IMAGE_BUILD_FAILED', 'not a squashfs'));
+    assert.ok(existsSync(join(dir, 'variants')), 'the variant was attempted beside the build, inside the temp dir');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

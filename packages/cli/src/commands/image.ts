@@ -1,7 +1,8 @@
 /**
  * @module commands/image
- * `veritee image measure` (predict the SEV-SNP launch measurement / TDX MRTD
- * of a boot configuration, `--explain` for the transcript), `image manifest`
+ * `veritee image measure` (predict the SEV-SNP launch measurement / TDX MRTD and
+ * RTMR0-2 of a boot configuration, `--explain` for the transcript, `--event-log` to
+ * replay a TD event log against the prediction), `image manifest`
  * (the component manifest and its HOST_DATA / MRCONFIGID root), `image policy`
  * (the attestation policy for an image) and `image enforce` (inside the guest:
  * refuse to start workloads unless the files present give the attested root).
@@ -20,6 +21,11 @@ import {
   enforceImage,
   measureSnp,
   measureTdx,
+  compareTdxEventLog,
+  deriveFlippedRootByte,
+  deriveTamperedComponent,
+  parseTdxEventLog,
+  predictTdxRtmrs,
   parseFirmware,
   parseImagePolicy,
   parseManifest,
@@ -29,6 +35,8 @@ import {
   VMM_TYPES,
   type ImageManifest,
   type ImagePolicy,
+  type ImageDigests,
+  type TdxRtmrPrediction,
 } from '@veritee/image';
 
 export interface ImageIo {
@@ -57,6 +65,14 @@ function intFlag(flag: string, v: string, min: number, max: number): number {
   return Number(v);
 }
 
+/** QEMU -m sizes: bytes, or a whole number of M / G (binary). */
+export function parseMemory(v: string): number {
+  const m = /^([0-9]{1,15})([MG])?$/i.exec(v);
+  if (!m) throw new VeriteeError('INPUT_INVALID', `--memory ${quoteInput(v, 30)} must be like 2G, 4096M or a byte count`);
+  const n = Number(m[1]);
+  return m[2] === undefined ? n : n * (m[2].toUpperCase() === 'G' ? 2 ** 30 : 2 ** 20);
+}
+
 /** Image policies named by `veritee verify --image-policy` (strictly parsed). */
 export function readImagePolicies(files: string[] | undefined): ImagePolicy[] {
   return (files ?? []).map((f) => parseImagePolicy(readText(f, 'image policy', 16 * 1024 * 1024), `image policy ${quoteInput(f, 200)}`));
@@ -71,7 +87,7 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
 
   image
     .command('measure')
-    .description('predict the launch measurement of a confidential VM (SEV-SNP MEASUREMENT or TDX MRTD) from its boot components')
+    .description('predict the launch measurement of a confidential VM (SEV-SNP MEASUREMENT, or TDX MRTD and with --kernel RTMR0-2) from its boot components')
     .addOption(new Option('--platform <p>', 'snp or tdx').choices(['snp', 'tdx']).makeOptionMandatory())
     .option('--ovmf <file>', 'the firmware: OVMF code volume (snp) or TDVF (tdx)')
     .option('--kernel <file>', 'measured direct boot: the kernel (snp: needs an AmdSev OVMF build)')
@@ -82,10 +98,16 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
     .option('--vmm <vmm>', `snp: ${VMM_TYPES.join(', ')}`, 'qemu')
     .option('--guest-features <hex>', 'snp: VMSA SEV_FEATURES', '0x1')
     .addOption(new Option('--page-order <order>', 'tdx: how the VMM adds TDVF pages (QEMU ≥ 9 single-pass, older two-pass)').choices(['single-pass', 'two-pass']).default('single-pass'))
+    .option('--memory <size>', 'tdx with --kernel: guest RAM as QEMU -m (e.g. 2G, 4096M); it places the initrd and shapes the TD HOB')
+    .option('--acpi-tables <file>', 'tdx RTMR0: the VM\'s fw_cfg etc/acpi/tables')
+    .option('--acpi-rsdp <file>', 'tdx RTMR0: the VM\'s fw_cfg etc/acpi/rsdp')
+    .option('--acpi-loader <file>', 'tdx RTMR0: the VM\'s fw_cfg etc/table-loader')
+    .option('--boot0000-digest <hex>', 'tdx RTMR0: SHA-384 of the Boot0000 variable as the firmware measures it (default: OVMF before edk2-stable202505)')
+    .option('--event-log <file>', 'tdx: a TD event log (CCEL, TCG2 format) to replay and compare with the prediction')
     .option('--explain', 'print the transcript: the digest after each component')
     .option('--json', 'machine-readable output (measurement, inputs, transcript)')
     .option('--out <file>', 'also write the JSON result to this file')
-    .action((o: { platform: 'snp' | 'tdx'; ovmf?: string; kernel?: string; initrd?: string; append?: string; vcpus?: string; vcpuType?: string; vmm: string; guestFeatures: string; pageOrder: 'single-pass' | 'two-pass'; explain?: boolean; json?: boolean; out?: string }) => {
+    .action((o: { platform: 'snp' | 'tdx'; ovmf?: string; kernel?: string; initrd?: string; append?: string; vcpus?: string; vcpuType?: string; vmm: string; guestFeatures: string; pageOrder: 'single-pass' | 'two-pass'; memory?: string; acpiTables?: string; acpiRsdp?: string; acpiLoader?: string; boot0000Digest?: string; eventLog?: string; explain?: boolean; json?: boolean; out?: string }) => {
       if (!o.ovmf) throw new VeriteeError('INPUT_INVALID', '--ovmf <file> is required: the firmware the VM boots');
       let result: { measurement?: string; transcript: { component: string; digestAfter?: string }[] } & Record<string, unknown>;
       if (o.platform === 'snp') {
@@ -105,10 +127,52 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
           ...(o.append !== undefined ? { append: o.append } : {}),
         }) as never;
       } else {
-        for (const [flag, v] of [['--vcpu-type', o.vcpuType], ['--kernel', o.kernel], ['--initrd', o.initrd], ['--append', o.append], ['--vcpus', o.vcpus]] as const) {
-          if (v !== undefined) throw new VeriteeError('INPUT_INVALID', `${flag} is not used for tdx: MRTD covers the TDVF only (RTMRs are not predicted yet)`);
+        for (const [flag, v] of [['--vcpu-type', o.vcpuType], ['--vcpus', o.vcpus]] as const) {
+          if (v !== undefined) throw new VeriteeError('INPUT_INVALID', `${flag} is not used for tdx: the vCPUs enter RTMR0 through the ACPI tables (--acpi-tables)`);
         }
-        result = measureTdx({ firmware: parseFirmware(readBoundedFile(o.ovmf, 'TDVF firmware', 64 * 1024 * 1024), `TDVF ${quoteInput(o.ovmf, 200)}`), pageOrder: o.pageOrder }) as never;
+        if (o.kernel === undefined) {
+          for (const [flag, v] of [['--initrd', o.initrd], ['--append', o.append], ['--memory', o.memory], ['--acpi-tables', o.acpiTables], ['--acpi-rsdp', o.acpiRsdp], ['--acpi-loader', o.acpiLoader], ['--boot0000-digest', o.boot0000Digest], ['--event-log', o.eventLog]] as const) {
+            if (v !== undefined) throw new VeriteeError('INPUT_INVALID', `${flag} needs --kernel: RTMRs are predicted for a direct-boot TD (TDVF + kernel + initrd + command line)`);
+          }
+        }
+        const firmware = parseFirmware(readBoundedFile(o.ovmf, 'TDVF firmware', 64 * 1024 * 1024), `TDVF ${quoteInput(o.ovmf, 200)}`);
+        const mrtd = measureTdx({ firmware, pageOrder: o.pageOrder });
+        let rtmrs: TdxRtmrPrediction | undefined;
+        let replay: ReturnType<typeof compareTdxEventLog> | undefined;
+        if (o.kernel !== undefined) {
+          if (o.memory === undefined) throw new VeriteeError('INPUT_INVALID', '--memory <size> is required with --kernel for tdx: QEMU places the initrd (patched into the measured kernel) by guest RAM');
+          const acpiFiles = [o.acpiTables, o.acpiRsdp, o.acpiLoader];
+          const given = acpiFiles.filter((f) => f !== undefined).length;
+          if (given !== 0 && given !== 3) throw new VeriteeError('IMAGE_ACPI_TABLES_MISSING', 'RTMR0 needs all three of --acpi-tables, --acpi-rsdp and --acpi-loader (the VM\'s fw_cfg files)');
+          rtmrs = predictTdxRtmrs({
+            firmware,
+            kernel: readBoundedFile(o.kernel, 'kernel'),
+            memoryBytes: parseMemory(o.memory),
+            ...(o.initrd !== undefined ? { initrd: readBoundedFile(o.initrd, 'initrd') } : {}),
+            ...(o.append !== undefined ? { append: o.append } : {}),
+            ...(given === 3
+              ? { acpi: { tables: readBoundedFile(o.acpiTables!, 'ACPI tables', 16 * 1024 * 1024), rsdp: readBoundedFile(o.acpiRsdp!, 'ACPI RSDP', 1024 * 1024), loader: readBoundedFile(o.acpiLoader!, 'ACPI table loader', 16 * 1024 * 1024) } }
+              : {}),
+            ...(o.boot0000Digest !== undefined ? { boot0000Digest: o.boot0000Digest } : {}),
+          });
+          if (o.eventLog !== undefined) replay = compareTdxEventLog(rtmrs, parseTdxEventLog(readBoundedFile(o.eventLog, 'TDX event log', 16 * 1024 * 1024)));
+        }
+        result = { ...mrtd, ...(rtmrs ? { rtmrs } : {}), ...(replay ? { eventLog: replay } : {}) } as never;
+        const json = JSON.stringify(result, null, 2) + '\n';
+        if (o.out) writeOut(o.out, json);
+        if (o.json) return io.stdout(json);
+        if (o.explain) {
+          for (const s of mrtd.transcript) io.stdout(`MRTD  ${s.component.padEnd(14)} gpa ${s.gpa.padEnd(12)} ${String(s.pagesAdded).padStart(5)} page(s) added, ${String(s.chunksExtended).padStart(6)} chunk(s) extended${s.input ? `  ${s.input}` : ''}\n`);
+          for (const e of rtmrs?.events ?? []) io.stdout(`RTMR${e.rtmr} ${e.event}\n      digest ${e.digest}\n      → ${e.after}\n`);
+        }
+        io.stdout(`TDX MRTD: ${mrtd.mrtd}\n`);
+        if (rtmrs) {
+          io.stdout(rtmrs.rtmr0 ? `TDX RTMR0: ${rtmrs.rtmr0}\n` : 'TDX RTMR0: not predicted (it covers the VM\'s ACPI tables: give --acpi-tables, --acpi-rsdp and --acpi-loader)\n');
+          io.stdout(`TDX RTMR1: ${rtmrs.rtmr1}\nTDX RTMR2: ${rtmrs.rtmr2}\n`);
+          if (rtmrs.inputs.initrdAddress) io.stdout(`  (initrd placed at ${rtmrs.inputs.initrdAddress} for ${rtmrs.inputs.memoryBytes} bytes of RAM; measured command line ${JSON.stringify(rtmrs.inputs.measuredCmdline)})\n`);
+        }
+        if (replay) io.stdout(`TDX event log: ${replay.events} events replayed; RTMR${replay.compared.join(', RTMR')} match the prediction\n`);
+        return;
       }
       const json = JSON.stringify(result, null, 2) + '\n';
       if (o.out) writeOut(o.out, json);
@@ -116,11 +180,10 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
       if (o.explain) {
         for (const s of result.transcript as unknown as Record<string, unknown>[]) {
           const input = s.input ? `  ${String(s.input)}` : '';
-          if (o.platform === 'snp') io.stdout(`${String(s.component).padEnd(36)} ${String(s.pageType).padEnd(10)} gpa ${String(s.gpa).padEnd(14)} ${String(s.pages).padStart(5)} page(s)${input}\n    → ${String(s.digestAfter)}\n`);
-          else io.stdout(`${String(s.component).padEnd(14)} gpa ${String(s.gpa).padEnd(12)} ${String(s.pagesAdded).padStart(5)} page(s) added, ${String(s.chunksExtended).padStart(6)} chunk(s) extended${input}\n`);
+          io.stdout(`${String(s.component).padEnd(36)} ${String(s.pageType).padEnd(10)} gpa ${String(s.gpa).padEnd(14)} ${String(s.pages).padStart(5)} page(s)${input}\n    → ${String(s.digestAfter)}\n`);
         }
       }
-      io.stdout(`${o.platform === 'snp' ? 'SEV-SNP launch measurement' : 'TDX MRTD'}: ${String(result.measurement ?? result.mrtd)}\n`);
+      io.stdout(`SEV-SNP launch measurement: ${String(result.measurement)}\n`);
     });
 
   image
@@ -229,18 +292,20 @@ export function registerImageCommands(program: Command, io: ImageIo = defaultIo)
     .requiredOption('--dir <dir>', 'a build directory of veritee image build (holds vmlinuz, initrd.cpio, rootfs.squashfs, rootfs.verity, digests.json)')
     .option('--host-data <hex>', 'the HOST_DATA the host chooses (64 hex digits; default the image\'s own component root)')
     .option('--timeout <s>', 'seconds before the guest is stopped', '300')
-    .action(async (o: { dir: string; hostData?: string; timeout: string }) => {
-      const d = JSON.parse(readText(join(o.dir, 'digests.json'), 'image digests', 1024 * 1024)) as { cmdline?: unknown; componentRoot?: unknown };
+    .option('--attack <kind>', 'boot a derived attack instead: tampered-component (usr/lib/os-release changed, manifest root kept) or flipped-root-byte (one squashfs byte flipped, verity hash kept); the image must refuse it')
+    .action(async (o: { dir: string; hostData?: string; timeout: string; attack?: string }) => {
+      const d = JSON.parse(readText(join(o.dir, 'digests.json'), 'image digests', 1024 * 1024)) as ImageDigests;
       if (typeof d.cmdline !== 'string' || typeof d.componentRoot !== 'string') throw new VeriteeError('INPUT_INVALID', `${quoteInput(o.dir, 200)} is not a build directory of veritee image build`);
-      const r = await bootImage({
-        vmlinuz: join(o.dir, 'vmlinuz'),
-        initrd: join(o.dir, 'initrd.cpio'),
-        squashfs: join(o.dir, 'rootfs.squashfs'),
-        verity: join(o.dir, 'rootfs.verity'),
-        cmdline: d.cmdline,
-        hostData: o.hostData ?? d.componentRoot,
-        timeoutMs: intFlag('--timeout', o.timeout, 10, 3600) * 1000,
-      });
+      if (o.attack !== undefined && o.attack !== 'tampered-component' && o.attack !== 'flipped-root-byte') throw new VeriteeError('INPUT_INVALID', `--attack ${quoteInput(o.attack, 40)} must be tampered-component or flipped-root-byte`);
+      const timeoutMs = intFlag('--timeout', o.timeout, 10, 3600) * 1000;
+      let parts = { vmlinuz: join(o.dir, 'vmlinuz'), initrd: join(o.dir, 'initrd.cpio'), squashfs: join(o.dir, 'rootfs.squashfs'), verity: join(o.dir, 'rootfs.verity'), cmdline: d.cmdline };
+      if (o.attack !== undefined) {
+        const base = { ...parts, dir: o.dir, manifest: join(o.dir, 'manifest.json'), digests: d, sizes: { vmlinuz: 0, initrd: 0, squashfs: 0, verity: 0 }, built: false, buildSeconds: [] };
+        const v = o.attack === 'tampered-component' ? await deriveTamperedComponent(base, 'usr/lib/os-release', (s) => io.stderr(`${s}\n`)) : deriveFlippedRootByte(base);
+        io.stderr(`attack ${v.name}: ${v.change} (${v.dir})\n`);
+        parts = { vmlinuz: v.vmlinuz, initrd: v.initrd, squashfs: v.squashfs, verity: v.verity, cmdline: v.cmdline };
+      }
+      const r = await bootImage({ ...parts, hostData: o.hostData ?? d.componentRoot, timeoutMs });
       io.stdout(r.console);
       io.stderr(`guest powered off after ${r.seconds.toFixed(1)} s (${r.accel})\n`);
       if (!/veritee-image: ENFORCED/.test(r.console)) process.exitCode = 1;

@@ -15,7 +15,7 @@
  * RawDataSize, MemoryAddress (u64), MemoryDataSize (u64), Type, Attributes}.
  *
  * RTMR0..2 (TD HOB, ACPI tables from the VMM, the boot variables; kernel,
- * command line, initrd) are not predicted here.
+ * command line, initrd) are predicted in ./rtmr.ts.
  */
 import { createHash } from 'node:crypto';
 import { toHex, VeriteeError } from '@veritee/core';

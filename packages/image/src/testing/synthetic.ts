@@ -165,3 +165,72 @@ export function syntheticTdvf(label = 'veritee synthetic tdvf', sections = SYNTH
   fw.set(guidToBytes(OVMF_TABLE_FOOTER_GUID), footer + 2);
   return fw;
 }
+
+export interface SyntheticKernelSpec {
+  label: string;
+  /** File size in bytes (need not be a multiple of 8: exercises the padding). */
+  size: number;
+  /** Linux boot protocol version, e.g. 0x20f. */
+  protocol: number;
+  /** setup header loadflags (bit 0 LOADED_HIGH). */
+  loadflags: number;
+  /** xloadflags (bit 6 XLF_CAN_BE_LOADED_ABOVE_4G, protocol ≥ 2.12). */
+  xloadflags: number;
+  /** initrd_addr_max (protocol ≥ 2.03). */
+  initrdAddrMax: number;
+  /** Bytes of a certificate table at the end of the file (0: unsigned). */
+  certTable: number;
+  /**
+   * The sections end where the certificate table (or the file) begins, as in a real
+   * bzImage; otherwise unhashed-by-section trailing bytes remain (default false).
+   */
+  noTrailing?: boolean;
+}
+
+/**
+ * A bzImage-like PE32+ file (the layout of a Linux EFI-stub kernel): MZ header, PE
+ * header at 0x40, two sections, the Linux setup header ("HdrS" at 0x202) below
+ * SizeOfHeaders, deterministic section bytes, unhashed trailing data before an
+ * optional certificate table. Not bootable; it exercises exactly what the RTMR1
+ * prediction reads (the setup header QEMU patches, and the Authenticode layout).
+ */
+export function syntheticKernel(spec: SyntheticKernelSpec): Uint8Array {
+  const k = deterministicBytes(spec.label, spec.size);
+  k.fill(0, 0, 0x200);
+  const dv = new DataView(k.buffer);
+  k[0] = 0x4d; // 'M'
+  k[1] = 0x5a; // 'Z'
+  dv.setUint32(0x3c, 0x40, true);
+  k.set([0x50, 0x45, 0, 0], 0x40); // "PE\0\0"
+  const coff = 0x44;
+  dv.setUint16(coff, 0x8664, true);
+  dv.setUint16(coff + 2, 2, true); // sections
+  dv.setUint16(coff + 16, 240, true); // optional header size (PE32+, 16 directories)
+  const opt = coff + 20;
+  dv.setUint16(opt, 0x20b, true);
+  dv.setUint32(opt + 60, 0x200, true); // SizeOfHeaders
+  dv.setUint32(opt + 64, 0x12345678, true); // CheckSum (excluded from the hash)
+  dv.setUint32(opt + 108, 16, true);
+  const textSize = Math.floor((spec.size - 0x200 - spec.certTable) / 2) & ~0x1ff;
+  const dataSize = spec.noTrailing ? spec.size - 0x200 - spec.certTable - textSize : Math.floor((spec.size - 0x200 - spec.certTable - textSize) / 2) & ~0x1ff;
+  if (spec.certTable > 0) {
+    dv.setUint32(opt + 112 + 32, spec.size - spec.certTable, true);
+    dv.setUint32(opt + 112 + 36, spec.certTable, true);
+  }
+  const sec = opt + 240;
+  // the data section first in the table, second in the file: sections are hashed in file order
+  k.set(new TextEncoder().encode('.data\0\0\0'), sec);
+  dv.setUint32(sec + 16, dataSize, true);
+  dv.setUint32(sec + 20, 0x200 + textSize, true);
+  k.set(new TextEncoder().encode('.text\0\0\0'), sec + 40);
+  dv.setUint32(sec + 40 + 16, textSize, true);
+  dv.setUint32(sec + 40 + 20, 0x200, true);
+  // the Linux setup header
+  k[0x1f1] = 1; // setup_sects
+  k.set([0x48, 0x64, 0x72, 0x53], 0x202); // "HdrS"
+  dv.setUint16(0x206, spec.protocol, true);
+  k[0x211] = spec.loadflags;
+  dv.setUint32(0x22c, spec.initrdAddrMax, true);
+  dv.setUint16(0x236, spec.xloadflags, true);
+  return k;
+}
