@@ -4,6 +4,7 @@
  * installed when missing (as root, from Debian), npm tarballs served on loopback. Not part of the
  * builder's measurement.
  */
+import { aptInstall } from '@veritee/core/apt';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,25 +16,15 @@ import { dirname, join } from 'node:path';
 export function ensureBubblewrap(): void {
   if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status === 0) return;
   if (process.getuid?.() !== 0) throw new Error('bubblewrap is missing and the tests are not root: apt-get install bubblewrap');
-  let r = spawnSync('apt-get', ['install', '-y', 'bubblewrap'], { stdio: 'inherit' });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-    r = spawnSync('apt-get', ['install', '-y', 'bubblewrap'], { stdio: 'inherit' });
-  }
-  if (r.status !== 0) throw new Error('apt-get install bubblewrap failed');
+  if (!aptInstall(['bubblewrap']).ok) throw new Error('apt-get install bubblewrap failed');
 }
 
 /** Installs diffoscope (Debian `diffoscope-minimal`) with apt-get when missing (the reproducibility test needs the real tool). */
 export function ensureDiffoscope(): void {
   if (spawnSync('diffoscope', ['--version'], { stdio: 'ignore' }).status === 0) return;
   if (process.getuid?.() !== 0) throw new Error('diffoscope is missing and the tests are not root: apt-get install diffoscope-minimal');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'diffoscope-minimal'], { stdio: 'inherit', env });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'diffoscope-minimal'], { stdio: 'inherit', env });
-  }
-  if (r.status !== 0 || spawnSync('diffoscope', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('apt-get install diffoscope-minimal failed');
+  const r = aptInstall(['diffoscope-minimal'], { recommends: false });
+  if (!r.ok || spawnSync('diffoscope', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('apt-get install diffoscope-minimal failed');
 }
 
 export function git(dir: string, ...args: string[]): string {

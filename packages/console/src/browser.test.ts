@@ -5,32 +5,13 @@
 // go to a temporary directory (printed), never into the repository.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
-import { buildConsoleServer, defaultAssetsDir } from './server.js';
-import { makeConsoleFixtures, type ConsoleFixtures } from './testing.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Installs Debian's chromium when it is missing (the tests need a real browser; they never skip). */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const r = spawnSync('sh', ['-c', 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium'], { stdio: 'inherit' });
-  if (r.status !== 0 || !existsSync(CHROMIUM)) throw new Error('could not install Debian chromium (apt-get install -y chromium)');
-}
-
-/** Builds the browser app when dist-web is missing (npm install / scripts/build.mjs normally does). */
-function ensureAssets(): void {
-  if (existsSync(join(defaultAssetsDir(), 'index.html'))) return;
-  const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join('packages', 'console', 'web', 'vite.config.mjs')], { cwd: repo, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('vite build of the console failed');
-}
+import { buildConsoleServer } from './server.js';
+import { CHROMIUM, ensureAssets, ensureChromium, makeConsoleFixtures, type ConsoleFixtures } from './testing.js';
 
 let fx: ConsoleFixtures;
 let app: FastifyInstance;

@@ -7,32 +7,16 @@
 // Screenshots go to a temporary directory (printed), never into the repository.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { ProverPool } from '@veritee/zk';
 import { testHome } from '@veritee/zk/testing';
-import { buildConsoleServer, defaultAssetsDir } from './server.js';
+import { buildConsoleServer } from './server.js';
 import { startDemoServices, type DemoServices } from './demo-services.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const r = spawnSync('sh', ['-c', 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium'], { stdio: 'inherit' });
-  if (r.status !== 0 || !existsSync(CHROMIUM)) throw new Error('could not install Debian chromium (apt-get install -y chromium)');
-}
-
-function ensureAssets(): void {
-  if (existsSync(join(defaultAssetsDir(), 'index.html'))) return;
-  const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join('packages', 'console', 'web', 'vite.config.mjs')], { cwd: repo, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('vite build of the console failed');
-}
+import { CHROMIUM, ensureAssets, ensureChromium } from './testing.js';
 
 let pool: ProverPool;
 let services: DemoServices;

@@ -4,10 +4,14 @@
  * shared test home's dev keys (VERITEE_TEST_HOME), signed by an enclave key in the
  * simulated SNP TEE, as `veritee demo` makes them.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aptInstall } from '@veritee/core/apt';
 import { attachAttestation, createSimulatedEnclave, devSetup, latencyClaim, memoryClaim, parseSla, prove, ProverPool } from '@veritee/zk';
 import { testHome } from '@veritee/zk/testing';
+import { defaultAssetsDir } from './server.js';
 
 const DAY_US = 86_400_000_000;
 
@@ -79,4 +83,21 @@ export async function makeConsoleFixtures(dir: string): Promise<ConsoleFixtures>
     await pool.close();
   }
   return { dir, latency, memory, home };
+}
+
+/** Debian's chromium, which the browser tests drive with playwright-core. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Installs Debian's chromium when it is missing (the tests need a real browser; they never skip). */
+export function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  if (!aptInstall(['chromium']).ok || !existsSync(CHROMIUM)) throw new Error('could not install Debian chromium (apt-get install -y chromium)');
+}
+
+/** Builds the browser app when dist-web is missing (npm install / scripts/build.mjs normally does). */
+export function ensureAssets(): void {
+  if (existsSync(join(defaultAssetsDir(), 'index.html'))) return;
+  const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join('packages', 'console', 'web', 'vite.config.mjs')], { cwd: repo, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('vite build of the console failed');
 }

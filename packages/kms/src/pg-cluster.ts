@@ -9,6 +9,7 @@
  * skip. PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres`
  * user through `runuser`.
  */
+import { aptInstall } from '@veritee/core/apt';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -35,14 +36,9 @@ function ensureBinaries(bin: string): void {
   if (process.getuid?.() !== 0) {
     throw new VeriteeError('KMS_STORAGE_FAILED', `PostgreSQL binaries are missing in ${bin} and this process is not root; install postgresql-15`);
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', 'postgresql-15'], { stdio: 'ignore', env, timeout: 600_000 });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 600_000 });
-    r = spawnSync('apt-get', ['install', '-y', 'postgresql-15'], { stdio: 'ignore', env, timeout: 600_000 });
-  }
-  if (r.status !== 0 || !existsSync(join(bin, 'initdb'))) {
-    throw new VeriteeError('KMS_STORAGE_FAILED', `apt-get install -y postgresql-15 failed (status ${String(r.status)}); PostgreSQL is needed for these tests`);
+  const r = aptInstall(['postgresql-15'], { stdio: 'capture' });
+  if (!r.ok || !existsSync(join(bin, 'initdb'))) {
+    throw new VeriteeError('KMS_STORAGE_FAILED', `apt-get install -y postgresql-15 failed (${r.output.trim().split('\n').slice(-1)[0]?.slice(0, 200) ?? ''}); PostgreSQL is needed for these tests`);
   }
 }
 

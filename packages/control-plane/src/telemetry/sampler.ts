@@ -105,7 +105,8 @@ interface TrackedMount {
   inFlightSamples: number[];
 }
 
-const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+/** A monotonic reading (performance.now()) as wall-clock microseconds; one reading serves both, so a descheduled process cannot put the two apart. */
+const toUs = (atMs: number): number => Math.round((performance.timeOrigin + atMs) * 1000);
 
 function checkOption(name: keyof typeof COLLECT_LIMITS, v: number): number {
   const { min, max } = COLLECT_LIMITS[name];
@@ -250,8 +251,8 @@ export async function collectTelemetry(opts: CollectOptions = {}): Promise<Telem
 
   // The window starts here: machine counters read last, so the (longer) process scan
   // above does not shorten the first interval.
-  const startedAtUs = nowUs();
   let prevAtMs = performance.now();
+  const startedAtUs = toUs(prevAtMs);
   let stat: ProcStat = required(path('stat'), parseProcStat);
   let mem: Meminfo = required(path('meminfo'), parseMeminfo);
   let vm: Vmstat | null = optional(path('vmstat'), parseVmstat, 0);
@@ -279,7 +280,7 @@ export async function collectTelemetry(opts: CollectOptions = {}): Promise<Telem
       await sleep(Math.ceil(wait), undefined, opts.signal ? { signal: opts.signal } : undefined);
     }
     const atMs = performance.now();
-    const atUs = nowUs();
+    const atUs = toUs(atMs);
     const elapsedMs = atMs - prevAtMs;
     prevAtMs = atMs;
 

@@ -23,6 +23,7 @@
  * Missing tools are installed with apt-get (as root) or the build fails with
  * IMAGE_BUILD_FAILED naming them: it never silently skips.
  */
+import { aptInstall } from '@veritee/core/apt';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
@@ -140,15 +141,10 @@ export function ensureTools(tools: { cmd: string; pkg: string; file?: string }[]
     throw new VeriteeError(code, `missing ${m.map((t) => t.cmd).join(', ')}: install the Debian packages ${pkgs.join(' ')} (apt-get install -y ${pkgs.join(' ')})`);
   }
   log(`installing ${pkgs.join(' ')} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  }
+  const r = aptInstall(pkgs, { stdio: 'capture', recommends: false });
   m = missing();
-  if (r.status !== 0 || m.length > 0) {
-    throw new VeriteeError(code, `missing ${m.map((t) => t.cmd).join(', ') || pkgs.join(', ')} and apt-get install ${pkgs.join(' ')} failed: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ').slice(0, 300)}`);
+  if (!r.ok || m.length > 0) {
+    throw new VeriteeError(code, `missing ${m.map((t) => t.cmd).join(', ') || pkgs.join(', ')} and apt-get install ${pkgs.join(' ')} failed: ${r.output.trim().split('\n').slice(-2).join(' ').slice(0, 300)}`);
   }
 }
 

@@ -4,6 +4,7 @@
  * into ~/.cache/veritee (never skipped): PyPI's sev-snp-measure in a venv, and
  * Debian's ovmf package for the real firmware files.
  */
+import { aptInstall } from '@veritee/core/apt';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -26,12 +27,8 @@ export function ensureSevSnpMeasure(): string {
 /** Installs Debian's ovmf package when its code volume is missing (as root). */
 export function ensureDebianOvmf(): string {
   if (existsSync(DEBIAN_OVMF_CODE_4M)) return DEBIAN_OVMF_CODE_4M;
-  let r = spawnSync('apt-get', ['install', '-y', 'ovmf'], { stdio: 'inherit' });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-    r = spawnSync('apt-get', ['install', '-y', 'ovmf'], { stdio: 'inherit' });
-  }
-  if (r.status !== 0 || !existsSync(DEBIAN_OVMF_CODE_4M)) throw new Error('could not install Debian ovmf (apt-get install -y ovmf)');
+  const r = aptInstall(['ovmf']);
+  if (!r.ok || !existsSync(DEBIAN_OVMF_CODE_4M)) throw new Error('could not install Debian ovmf (apt-get install -y ovmf)');
   return DEBIAN_OVMF_CODE_4M;
 }
 
