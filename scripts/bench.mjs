@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script in turn (each prints a Markdown
-// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway,control-plane
+// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway,control-plane,market
 // and --sizes 1000,10000,50000 (latency proof sizes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ const benches = [
   ['control-plane', 'packages/control-plane/bench/control-plane.bench.ts', []],
   ['console', 'packages/console/bench/console.bench.ts', []],
   ['streams', 'packages/streams/bench/streams.bench.ts', []],
+  ['market', 'packages/market/bench/market.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {
