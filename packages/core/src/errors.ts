@@ -271,7 +271,7 @@ export const ERROR_CODES = {
   MARKET_INPUT_REPLAYED: verify('the encrypted private inputs were already used by another ask'),
   MARKET_SIGNATURE_INVALID: verify('a request, assignment or verdict signature does not verify under the key it names'),
   MARKET_ATTESTATION_INVALID: verify("a generator's or the engine's key is not bound into attestation evidence that verifies (or is simulated when that is not allowed)"),
-  MARKET_STAKE_INSUFFICIENT: input("the generator's free stake is below what it must lock"),
+  MARKET_UNAVAILABLE: env('the market service could not be reached or did not answer in time', 503),
   MARKET_PROOF_REJECTED: verify('the submitted proof does not verify: no payout, the ask stays open until its deadline'),
   MARKET_STORAGE_FAILED: env('the order book and ledger database (PGlite or PostgreSQL) failed or could not be opened'),
   MARKET_EVENTS_UNAVAILABLE: env('the market event stream (NATS JetStream) could not be reached or refused an event', 503),

@@ -33,7 +33,7 @@ export class MarketHttp {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
-      throw new VeriteeError('MARKET_NOT_FOUND', `the market at ${this.baseUrl} could not be reached: ${(e as Error).message.slice(0, 120)}`);
+      throw new VeriteeError('MARKET_UNAVAILABLE', `the market at ${this.baseUrl} could not be reached: ${(e as Error).message.slice(0, 120)}`);
     }
     const reader = res.body?.getReader();
     const chunks: Uint8Array[] = [];

@@ -243,7 +243,7 @@ export function registerMarketCommands(program: Command): void {
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
-          if (o.durationS) setTimeout(resolve, seconds('--duration-s', o.durationS) * 1000);
+          if (o.durationS) setTimeout(resolve, seconds('--duration-s', o.durationS) * 1000).unref();
         });
         await g.stop();
       });
