@@ -80,6 +80,8 @@ interface Row {
   createPerS: number;
   matched: number;
   matchPerS: number;
+  /** Matched per CPU second of this process (PostgreSQL's own CPU is not counted). */
+  matchPerCpuS: number;
   settlePerS: number;
   ledgerOk: boolean;
   load: string;
@@ -90,15 +92,19 @@ async function throughput(backend: 'embedded' | 'postgres', kind: 'public' | 'pr
   const t: TestMarket = await openTestMarket({ tee, systems: [opaque], ...(pgUrl ? { postgresUrl: pgUrl } : {}) });
   try {
     const { createMs } = await populate(t.market, tee, { asks, gens, private: kind === 'private' });
+    process.stderr.write(`${backend}/${kind}: ${asks} asks created in ${(createMs / 1000).toFixed(1)} s; matching…\n`);
     const t1 = performance.now();
+    const cpu0 = process.cpuUsage();
     const r = await t.market.match(T0 + 45_000); // price 800: every generator's bid fits
     const matchMs = performance.now() - t1;
+    const cpu = process.cpuUsage(cpu0);
+    const matchCpuS = (cpu.user + cpu.system) / 1e6;
     const t2 = performance.now();
     const s = await t.market.settle(T0 + 7_200_000); // past every deadline: slash all, refund all
     const settleMs = performance.now() - t2;
     const c = await t.market.ledgerCheck();
     if (s.expired !== asks) throw new Error(`settled ${s.expired} of ${asks}`);
-    return { backend, kind, asks, gens, createPerS: asks / (createMs / 1000), matched: r.matched, matchPerS: r.matched / (matchMs / 1000), settlePerS: asks / (settleMs / 1000), ledgerOk: c.ok && c.escrowed === c.paid + c.refunded + c.escrowHeld, load: load() };
+    return { backend, kind, asks, gens, createPerS: asks / (createMs / 1000), matched: r.matched, matchPerS: r.matched / (matchMs / 1000), matchPerCpuS: r.matched / matchCpuS, settlePerS: asks / (settleMs / 1000), ledgerOk: c.ok && c.escrowed === c.paid + c.refunded + c.escrowHeld, load: load() };
   } finally {
     await t.close();
   }
@@ -162,9 +168,9 @@ if (withPg) {
 }
 rows.push(await throughput('embedded', 'private', Math.min(1000, N_ASKS), N_GENS));
 console.log('\n## Matching throughput\n');
-console.log('| backend | asks | generators | create asks/s | matched | matched/s | settle (slash+refund)/s | ledger consistent | load (1 min) |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---|---:|');
-for (const r of rows) console.log(`| ${r.backend} (${r.kind}) | ${r.asks} | ${r.gens} | ${r.createPerS.toFixed(0)} | ${r.matched} | ${r.matchPerS.toFixed(0)} | ${r.settlePerS.toFixed(0)} | ${r.ledgerOk ? 'yes' : 'NO'} | ${r.load} |`);
+console.log('| backend | asks | generators | create asks/s | matched | matched/s | matched per CPU-s (this process) | settle (slash+refund)/s | ledger consistent | load (1 min) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|---:|');
+for (const r of rows) console.log(`| ${r.backend} (${r.kind}) | ${r.asks} | ${r.gens} | ${r.createPerS.toFixed(0)} | ${r.matched} | ${r.matchPerS.toFixed(0)} | ${r.matchPerCpuS.toFixed(0)} | ${r.settlePerS.toFixed(0)} | ${r.ledgerOk ? 'yes' : 'NO'} | ${r.load} |`);
 if (N_E2E > 0) {
   const e = await endToEnd(N_E2E);
   console.log('\n## End to end with real proofs (disk claim, 128 cells; 2 generators, 2 Go provers; HTTP)\n');
