@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script in turn (each prints a Markdown
-// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway,control-plane,streams,streams-throughput
+// table), then the machine facts. Options: --only zk,telemetry,inclusion,attestation,proxy,ohttp,kms,build,gateway,control-plane,streams,streams-throughput,market,market-proofs,market-router
 // and --sizes 1000,10000,50000 (latency proof sizes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,6 +30,9 @@ const benches = [
   ['console', 'packages/console/bench/console.bench.ts', []],
   ['streams', 'packages/streams/bench/streams.bench.ts', []],
   ['streams-throughput', 'packages/streams/bench/throughput.bench.ts', []],
+  ['market', 'packages/market/bench/market.bench.ts', []],
+  ['market-proofs', 'packages/market/bench/proofs.bench.ts', []],
+  ['market-router', 'packages/market/src/router/router.bench.ts', []],
 ];
 let failed = false;
 for (const [name, file, args] of benches) {

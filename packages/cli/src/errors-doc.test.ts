@@ -122,7 +122,7 @@ const cases: { name: string; args: () => string[]; code: ErrorCode; stdinFile?: 
   { name: 'a missing argument', args: () => ['verify'], code: 'CLI_USAGE_INVALID' },
   { name: 'an extra argument', args: () => ['verify', 'a.json', 'b.json'], code: 'CLI_USAGE_INVALID' },
   { name: 'a missing required option', args: () => ['prove', 'latency', '--records', 'x.csv'], code: 'CLI_USAGE_INVALID' },
-  { name: 'an unknown command', args: () => ['market'], code: 'CLI_COMMAND_UNKNOWN' },
+  { name: 'an unknown command', args: () => ['frobnicate'], code: 'CLI_COMMAND_UNKNOWN' },
   { name: 'an unknown subcommand with --help', args: () => ['attest', 'frobnicate', '--help'], code: 'CLI_COMMAND_UNKNOWN' },
   // one per category: 1 = verification failed, 2 = bad input, 3 = environment
   { name: 'category 1: simulated evidence against vendor roots', args: () => ['attest', 'verify', join(dir, 'sim.json'), '--policy', join(dir, 'policy.yaml')], code: 'ATTEST_CERT_CHAIN_INVALID' },

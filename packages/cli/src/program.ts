@@ -26,6 +26,7 @@ import { registerImageCommands } from './commands/image.js';
 import { registerConsoleCommand } from './commands/console.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerStreamsCommands } from './commands/streams.js';
+import { registerMarketCommands } from './commands/market.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerConsoleCommand(program);
   registerStreamsCommands(program);
+  registerMarketCommands(program);
   return program;
 }
 

@@ -290,6 +290,23 @@ export const ERROR_CODES = {
   CIRCOM_WITNESS_FAILED: input('the inputs do not satisfy the circom circuit (a constraint or assertion fails), do not name its input signals, or keep its witness generator running past the time limit'),
   CIRCOM_SETUP_FAILED: env('the local powers of tau or the Groth16 setup could not be made (circuit too large for the largest power, a cached file altered)'),
 
+  // ---- prover marketplace (core: markets, asks, ledger, matching engine) ----------
+  MARKET_NOT_FOUND: { description: 'no such market, ask or generator', http: 404, exit: 2 },
+  MARKET_PROOF_SYSTEM_UNKNOWN: input('the market names a proof system this marketplace has no implementation for'),
+  MARKET_SAMPLE_PROOF_INVALID: verify('the sample proof given to create a market does not verify against its verification key'),
+  MARKET_ASK_INVALID: input('an ask is malformed (prices, window, proving time, deadline or expiry out of order or range)'),
+  MARKET_CONFLICT: { description: 'the id is already used with different content (ask, market or generator)', http: 409, exit: 2 },
+  MARKET_STATE_INVALID: { description: 'the ask is not in a state that allows this (e.g. cancel when assigned, submit when not assigned to the caller)', http: 409, exit: 2 },
+  MARKET_PRIVATE_INPUTS_NOT_ALLOWED: input('the market lists no allowed prover images, so it takes public inputs only'),
+  MARKET_INPUT_BINDING_INVALID: verify('the encrypted private inputs do not open for this market and ask (re-targeted, tampered or for another key)'),
+  MARKET_INPUT_REPLAYED: verify('the encrypted private inputs were already used by another ask'),
+  MARKET_SIGNATURE_INVALID: verify('a request, assignment or verdict signature does not verify under the key it names'),
+  MARKET_ATTESTATION_INVALID: verify("a generator's or the engine's key is not bound into attestation evidence that verifies (or is simulated when that is not allowed)"),
+  MARKET_UNAVAILABLE: env('the market service could not be reached or did not answer in time', 503),
+  MARKET_PROOF_REJECTED: verify('the submitted proof does not verify: no payout, the ask stays open until its deadline'),
+  MARKET_STORAGE_FAILED: env('the order book and ledger database (PGlite or PostgreSQL) failed or could not be opened'),
+  MARKET_EVENTS_UNAVAILABLE: env('the market event stream (NATS JetStream) could not be reached or refused an event', 503),
+
   // ---- environment ----------------------------------------------------------
   SERVICE_LISTEN_FAILED: env('a service could not listen on the address (in use, not local, or not permitted)'),
   INTERNAL: env('an unexpected internal error'),
