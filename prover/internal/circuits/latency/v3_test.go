@@ -323,6 +323,15 @@ func TestV3TopLimbCannotPassAsLowerLimb(t *testing.T) {
 	if err := test.IsSolved(NewV3(testCap), w, ecc.BN254.ScalarField(), test.WithReplacementHint(id, forged)); err == nil {
 		t.Fatal("test engine: top limb counted as a lower limb accepted")
 	}
+	// control: the honest witness through the same hooks
+	honest := mustAssignV3(t, in)
+	hf, _ := frontend.NewWitness(honest, ecc.BN254.ScalarField())
+	if err := v3R1CS(t).IsSolved(hf, solver.OverrideHint(id, limbs.CountHint)); err != nil {
+		t.Fatalf("control (R1CS): %v", err)
+	}
+	if err := test.IsSolved(NewV3(testCap), honest, ecc.BN254.ScalarField(), test.WithReplacementHint(id, limbs.CountHint)); err != nil {
+		t.Fatalf("control (test engine): %v", err)
+	}
 }
 
 // A Groth16 round trip, and the BSB22 commitment in the proof recomputed from
