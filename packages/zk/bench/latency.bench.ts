@@ -2,8 +2,9 @@
  * Latency SLA proof benchmark: setup, witness, prove, verify (Go and TypeScript),
  * peak prover memory and constraints per record for 1,000 / 10,000 / 50,000
  * records. Run: node --import tsx packages/zk/bench/latency.bench.ts [--sizes 1000,10000] [--versions 1,2]
- * (circuit versions; default 2, the current one: records bound by the BSB22
- * commitment; version 1 hashes them in the circuit).
+ * (circuit versions; default 3, the current one: records bound by the BSB22
+ * commitment as in version 2, range checks through gadget/limbs; version 1
+ * hashes the records in the circuit).
  * Uses the veritee home ($VERITEE_HOME or ~/.veritee): missing keys are made by a
  * dev setup, timed, and cached.
  * The warm-up proof asks the prover for its step breakdown (solve, FFTs, each MSM,
@@ -20,6 +21,8 @@ import {
   ProverPool,
   latencyClaim,
   latencyClaimV1,
+  latencyClaimV2,
+  LATENCY_CIRCUIT_VERSION,
   LATENCY_V1_CAPACITIES,
   prove,
   verifyProofBundle,
@@ -33,7 +36,7 @@ import {
 const arg = process.argv.indexOf('--sizes');
 const sizes = arg > 0 ? process.argv[arg + 1]!.split(',').map(Number) : [1000, 10_000, 50_000];
 const varg = process.argv.indexOf('--versions');
-const versions = varg > 0 ? process.argv[varg + 1]!.split(',').map(Number) : [2];
+const versions = varg > 0 ? process.argv[varg + 1]!.split(',').map(Number) : [LATENCY_CIRCUIT_VERSION];
 const home = veriteeHome();
 const P0 = Date.UTC(2026, 10, 20) * 1000;
 const DAY = 86_400_000_000;
@@ -74,7 +77,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (const [version, n] of versions.flatMap((v) => sizes.map((n) => [v, n] as const))) {
-  const claim = version === 1 ? latencyClaimV1 : latencyClaim;
+  const claim = version === 1 ? latencyClaimV1 : version === 2 ? latencyClaimV2 : latencyClaim;
   const capacity = version === 1 ? LATENCY_V1_CAPACITIES.find((c) => c >= n)! : latencyCapacityFor(n);
   const pool = new ProverPool({ home, size: 1, timeoutMs: 4 * 3600_000 });
   try {

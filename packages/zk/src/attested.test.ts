@@ -105,7 +105,7 @@ test('a commitment the enclave did not sign, or a changed count or period, is re
   assert.deepEqual(failed(rt), ['statement.signature:ZK_STATEMENT_SIGNATURE_INVALID', 'proof.groth16:ZK_PROOF_INVALID']);
 });
 
-test('latency v2: the signature covers the BSB22 commitment in the proof, so a proof of other records with the same outputs is refused', async () => {
+test('latency (v3, BSB22 binding as in v2): the signature covers the BSB22 commitment in the proof, so a proof of other records with the same outputs is refused', async () => {
   // Same records in another order and another salt: the same outputs (and, with
   // the salt and period, the digest is recomputed over the records in start
   // order), but another commitment inside the proof.

@@ -12,7 +12,7 @@ import { devSetup, prove, verifyWithGo } from './prove.js';
 import { auditBundle } from './audit.js';
 import { bundlePublicInputs, verifyProofBundle } from './verify.js';
 import { KeyRing, vkHash, type VerificationKeyDocument } from './keys.js';
-import { computeLatencyOutputs, latencyClaim, latencyClaimV1, parseSla, type LatencyParams } from './claims/latency.js';
+import { computeLatencyOutputs, latencyClaim, latencyClaimV1, latencyClaimV2, parseSla, type LatencyParams } from './claims/latency.js';
 import type { LatencyBundle as ProofBundle } from './claims/latency.js';
 import { testHome } from './testing/home.js';
 
@@ -82,8 +82,8 @@ test('a proved bundle verifies in TypeScript and in Go', async () => {
   assert.deepEqual(await verdicts(good), { ts: true, go: true });
 });
 
-test('latency v1 bundles (records hashed in the circuit) still prove and verify next to v2', async () => {
-  assert.equal(good.claim.version, 2);
+test('latency v1 bundles (records hashed in the circuit) still prove and verify next to v3', async () => {
+  assert.equal(good.claim.version, 3);
   const vk1 = await devSetup(pool, 'latency', CAP, { version: 1 });
   assert.equal(vk1.circuitVersion, 1);
   const ring = new KeyRing();
@@ -110,6 +110,40 @@ test('latency v1 bundles (records hashed in the circuit) still prove and verify 
   relabelled.claim.version = 2;
   relabelled.proof.circuitVersion = 2;
   assert.equal(verifyProofBundle(relabelled, { keys: ring, allowDevSetup: true }).ok, false);
+});
+
+test('latency v2 bundles (range checks in gnark\'s checker) still prove, verify and pass the audit next to v3; the keys are not interchangeable', async () => {
+  const vk2 = await devSetup(pool, 'latency', CAP, { version: 2 });
+  assert.equal(vk2.circuitVersion, 2);
+  assert.notEqual(vkHash(vk2), vkHash(vk));
+  assert.ok(vk2.constraints > vk.constraints, `v2 ${vk2.constraints} constraints, v3 ${vk.constraints}`);
+  const ring = new KeyRing();
+  ring.add(vk2);
+  ring.add(vk);
+  const salt = 0x4321n;
+  const recs = records(300, 23, (r) => 1000 + Math.floor(r() * 90_000));
+  const p = params('p95<50ms');
+  const v2 = await prove(pool, latencyClaimV2, { params: p, data: { records: recs }, salt });
+  const v3 = await prove(pool, latencyClaim, { params: p, data: { records: recs }, salt });
+  assert.equal(v2.bundle.claim.version, 2);
+  assert.equal(v3.bundle.claim.version, 3);
+  // the same statement: outputs and digest agree, the proofs and keys differ
+  assert.deepEqual(v2.bundle.claim.outputs, v3.bundle.claim.outputs);
+  assert.equal(v2.bundle.commitment, v3.bundle.commitment);
+  assert.deepEqual(await verdicts(v2.bundle, ring), { ts: true, go: true });
+  assert.deepEqual(await verdicts(v3.bundle, ring), { ts: true, go: true });
+  const audited = await auditBundle(pool, { bundle: v2.bundle, data: { records: recs }, salt });
+  assert.equal(audited.ok, true, JSON.stringify(audited.checks));
+  const changed = recs.slice();
+  changed[1]! += 1;
+  assert.equal((await auditBundle(pool, { bundle: v2.bundle, data: { records: changed }, salt })).ok, false);
+  // a v2 proof relabelled v3 (or the reverse) meets the other key
+  for (const [b, v] of [[v2.bundle, 3], [v3.bundle, 2]] as const) {
+    const relabelled = clone(b);
+    relabelled.claim.version = v;
+    relabelled.proof.circuitVersion = v;
+    assert.equal(verifyProofBundle(relabelled, { keys: ring, allowDevSetup: true }).ok, false, `relabelled ${b.claim.version} -> ${v}`);
+  }
 });
 
 test('dev keys are refused by both verifiers unless allowDevSetup', async () => {

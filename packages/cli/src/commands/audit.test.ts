@@ -1,5 +1,5 @@
 /**
- * `veritee audit` end to end at the 1024 size class: a latency v2 bundle
+ * `veritee audit` end to end at the 1024 size class: a latency v3 bundle
  * proven from a CSV passes an audit with its records (in any order) and its
  * opening, and fails with ZK_AUDIT_MISMATCH when one record is changed or
  * dropped, or the salt is wrong; bad inputs have their codes.
@@ -35,7 +35,7 @@ before(async () => {
   const r = await runCli(['prove', 'latency', '--records', file('records.csv', csv(rows)), '--period', PERIOD, '--sla', 'p95<100ms', '--out', bundle, '--opening-out', opening, '--home', home]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(statSync(opening).mode & 0o777, 0o600, 'the opening is private');
-  assert.equal(JSON.parse(readFileSync(bundle, 'utf8')).claim.version, 2);
+  assert.equal(JSON.parse(readFileSync(bundle, 'utf8')).claim.version, 3);
 });
 
 test('audit passes for exactly the records the bundle was proven from, in any order', async () => {

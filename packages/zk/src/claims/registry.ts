@@ -6,7 +6,7 @@
  * verifier, the CLI and the benchmark do not change when a claim is added.
  */
 import type { ClaimDefinition } from './claim.js';
-import { latencyClaim, latencyClaimV1 } from './latency.js';
+import { latencyClaim, latencyClaimV1, latencyClaimV2 } from './latency.js';
 import { inclusionClaim } from './inclusion.js';
 import { memoryClaim, memoryClaimV1, memoryClaimV2 } from './memory.js';
 import { cpuClaim } from './cpu.js';
@@ -23,7 +23,7 @@ export const BUILTIN_CLAIMS: readonly ClaimDefinition[] = [latencyClaim, inclusi
  * Older versions of claims that bundles may still carry: verified (and provable)
  * with their own definitions, never listed as a kind of their own.
  */
-export const LEGACY_CLAIMS: readonly ClaimDefinition[] = [latencyClaimV1, memoryClaimV1, memoryClaimV2];
+export const LEGACY_CLAIMS: readonly ClaimDefinition[] = [latencyClaimV1, latencyClaimV2, memoryClaimV1, memoryClaimV2];
 
 const registry = new Map<string, ClaimDefinition>(BUILTIN_CLAIMS.map((d) => [d.kind, d]));
 const legacy = new Map<string, ClaimDefinition>(LEGACY_CLAIMS.map((d) => [`${d.kind}@${d.version}`, d]));

@@ -117,3 +117,9 @@ func TestLookupRowsCannotBeMixedV2(t *testing.T) {
 		checkLookupMix(t, "v2 "+name, func() frontend.Circuit { return NewV2(testCap) }, mustAssignV2(t, in))
 	}
 }
+
+func TestLookupRowsCannotBeMixedV3(t *testing.T) {
+	for name, in := range lookupMixInputs() {
+		checkLookupMix(t, "v3 "+name, func() frontend.Circuit { return NewV3(testCap) }, mustAssignV3(t, in))
+	}
+}

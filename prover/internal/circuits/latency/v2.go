@@ -87,9 +87,19 @@ func NewV2(capacity int) *CircuitV2 {
 
 // Define implements frontend.Circuit.
 func (c *CircuitV2) Define(api frontend.API) error {
+	rc := rangecheck.New(api)
+	return c.define(api, rc, func(v frontend.Variable) { rc.Check(v, offsetBits) }, func() {})
+}
+
+// define is the statement of versions 2 and 3. offset receives every 42-bit
+// check whose value is a linear expression of committed wires (Start, Sorted)
+// and public inputs: version 2 sends them to gnark's range checker rc (the
+// calls happen in the same order as before this split, so version 2's R1CS is
+// unchanged: its pin checks that), version 3 to gadget/limbs. last runs after
+// the permutation's commitment is registered.
+func (c *CircuitV2) define(api frontend.API, rc frontend.Rangechecker, offset func(frontend.Variable), last func()) error {
 	capacity := len(c.Start)
 	capBits := gadget.BitLen(capacity)
-	rc := rangecheck.New(api)
 
 	// Period: 1 <= periodLen <= 2^42, start fits 64 bits.
 	periodLen := api.Sub(c.PeriodEnd, c.PeriodStart)
@@ -100,11 +110,11 @@ func (c *CircuitV2) Define(api frontend.API) error {
 	prefix.PrefixFlags(api, c.Active, c.N)
 
 	// 1. Starts non-decreasing and inside the period.
-	rc.Check(c.Start[0], offsetBits)
+	offset(c.Start[0])
 	for i := 0; i+1 < capacity; i++ {
-		rc.Check(api.Sub(c.Start[i+1], c.Start[i]), offsetBits)
+		offset(api.Sub(c.Start[i+1], c.Start[i]))
 	}
-	rc.Check(api.Sub(periodLen, 1, c.Start[capacity-1]), offsetBits)
+	offset(api.Sub(periodLen, 1, c.Start[capacity-1]))
 
 	// 2. Zero latency for padding.
 	for i := 0; i < capacity; i++ {
@@ -112,11 +122,11 @@ func (c *CircuitV2) Define(api frontend.API) error {
 	}
 
 	// 3. The sorted copy: ascending, within [0, 2^42).
-	rc.Check(c.Sorted[0], offsetBits)
+	offset(c.Sorted[0])
 	for i := 0; i+1 < capacity; i++ {
-		rc.Check(api.Sub(c.Sorted[i+1], c.Sorted[i]), offsetBits)
+		offset(api.Sub(c.Sorted[i+1], c.Sorted[i]))
 	}
-	rc.Check(api.Sub(new(bigInt).Sub(gadget.Pow2(offsetBits), one), c.Sorted[capacity-1]), offsetBits)
+	offset(api.Sub(new(bigInt).Sub(gadget.Pow2(offsetBits), one), c.Sorted[capacity-1]))
 
 	// 4. Percentiles and threshold counts (as in version 1).
 	table := logderivlookup.New(api)
@@ -181,5 +191,6 @@ func (c *CircuitV2) Define(api frontend.API) error {
 		api.AssertIsEqual(left, right)
 		return nil
 	}, committed...)
+	last()
 	return nil
 }
