@@ -86,7 +86,7 @@ test('market serve | create | generator run | ask create, status, result', async
   }
   assert.equal(state, 'complete');
   // the result is verified locally: it needs the dev-setup key accepted explicitly
-  expectError(await runCli(['market', 'ask', 'result', '--market', url, 'cli-ask']), 'MARKET_PROOF_SYSTEM_UNKNOWN');
+  expectError(await runCli(['market', 'ask', 'result', '--market', url, 'cli-ask']), 'ZK_DEV_SETUP_REFUSED', 1);
   const res = await runCli(['market', 'ask', 'result', '--market', url, 'cli-ask', '--allow-dev-setup', '--out', f('result.json')]);
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual((JSON.parse(res.stdout) as { verified: boolean; completedBy: string }).verified, true);

@@ -12,6 +12,8 @@
  *   veritee market generator run --market URL --markets ID[,ID…] --id GID --key FILE --dev [--stake N] [--max-concurrent N]
  *                                [--cost N] [--proving-ms N] [--image-measurement HEX] [--home DIR] [--duration-s N]
  *
+ *   veritee market router backend|serve|directory|prove …   (one endpoint in front of many attested provers: commands/market-router.ts)
+ *
  * DEVELOPMENT ONLY parts are refused unless asked for: `serve` and `generator run` run their
  * enclave in the simulated TEE (`--dev`), `--dev-claim` and `--allow-dev-setup` use veritee
  * claims with dev trusted-setup keys, `--allow-simulated` accepts the engine's simulated evidence.
@@ -21,6 +23,7 @@ import type { Command } from 'commander';
 import { fromHex, quoteInput, toHex, VeriteeError } from '@veritee/core';
 import { assertWritable, readJsonFile, readTextFile, warnLoudly, writeOutputFile } from '../io.js';
 import { homeOf, listenOrFail, parseIntegerOption, withPool } from './common.js';
+import { registerMarketRouterCommands } from './market-router.js';
 
 const credits = (flag: string, v: string) => parseIntegerOption(flag, v, 0, 1e12);
 const seconds = (flag: string, v: string) => parseIntegerOption(flag, v, 1, 30 * 86_400);
@@ -50,6 +53,7 @@ function requireDev(dev: boolean | undefined, what: string): void {
 
 export function registerMarketCommands(program: Command): void {
   const market = program.command('market').description('prover marketplace: markets per circuit, asks, generators, a matching engine in a TEE');
+  registerMarketRouterCommands(market);
 
   market
     .command('serve')
@@ -72,7 +76,8 @@ export function registerMarketCommands(program: Command): void {
       const tee = await SimulatedTee.create({ platforms: ['snp'] });
       const db = o.postgres ? await m.openPostgres(o.postgres) : await m.openEmbedded(o.db);
       const engine = await m.MatchingEngine.create({ tee, measurement: t.measurement(0xee) });
-      const systems = new Map([[t.VERITEE_CLAIM_SYSTEM, t.devVeriteeClaimSystem()]]);
+      // Both proof systems: veritee claims (dev-setup keys accepted under --dev) and bring-your-own circom.
+      const systems = m.builtinProofSystems({ allowDevSetup: true });
       const mk = new m.Market({ db, engine, proofSystems: systems, allowSimulated: true });
       const app = await m.buildMarketServer({ market: mk, matchEveryMs: every });
       const publisher = o.nats ? await m.startJetStreamPublisher({ market: mk, servers: o.nats }) : undefined;
@@ -188,11 +193,7 @@ export function registerMarketCommands(program: Command): void {
     .option('--allow-dev-setup', 'accept veritee-claim keys from a dev trusted setup (development only)')
     .action(async (id: string, o: { market: string; out?: string; allowDevSetup?: boolean }) => {
       const m = await import('@veritee/market');
-      const systems = new Map<string, import('@veritee/market').ProofSystem>();
-      if (o.allowDevSetup) {
-        const t = await import('@veritee/market/testing');
-        systems.set(t.VERITEE_CLAIM_SYSTEM, t.devVeriteeClaimSystem());
-      }
+      const systems = m.builtinProofSystems({ allowDevSetup: o.allowDevSetup === true });
       if (o.out) assertWritable(o.out);
       const r = await new m.MarketClient(o.market).result(id, systems);
       if (o.out) writeOutputFile(o.out, JSON.stringify(r, null, 2) + '\n', 'result file');
