@@ -15,26 +15,9 @@
  * instances starting together on one database do not race.
  */
 import { VeriteeError } from '@veritee/core';
+import { migrateUnderLock, openEmbeddedSql, openPostgresSql, type PostgresConnection, type SqlDb } from '@veritee/core/sql';
 
-export type Row = Record<string, unknown>;
-
-/** Runs statements (on the pool, or inside one transaction). */
-export interface Querier {
-  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
-}
-
-export interface SqlDb extends Querier {
-  readonly backend: 'embedded' | 'postgres';
-  /** Runs `fn` in one transaction (BEGIN … COMMIT, ROLLBACK on throw). */
-  tx<T>(fn: (q: Querier) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
-
-/** An int8 / numeric column as a JS number (pg: string, PGlite: number or bigint). */
-export function num(v: unknown): number {
-  if (v === null || v === undefined) return NaN;
-  return typeof v === 'number' ? v : Number(v);
-}
+export { num, type Querier, type Row, type SqlDb } from '@veritee/core/sql';
 
 /** A bytea column as plain bytes (pg hands out Buffers). */
 export function bytes(v: unknown): Uint8Array {
@@ -42,96 +25,16 @@ export function bytes(v: unknown): Uint8Array {
   throw new VeriteeError('KMS_STORAGE_FAILED', 'a bytea column did not come back as bytes');
 }
 
-function storageError(e: unknown, what: string): VeriteeError {
-  if (e instanceof VeriteeError) return e;
-  return new VeriteeError('KMS_STORAGE_FAILED', `${what}: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
-}
+const storage = { code: 'KMS_STORAGE_FAILED', label: 'database', migrate: (db: SqlDb) => migrate(db) } as const;
 
 /** Opens the embedded backend (PGlite) at `dataDir`, or in memory when absent. */
-export async function openEmbedded(dataDir?: string): Promise<SqlDb> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  let pg: InstanceType<typeof PGlite>;
-  try {
-    pg = await PGlite.create(dataDir !== undefined ? { dataDir } : {});
-  } catch (e) {
-    throw storageError(e, `cannot open the embedded database${dataDir !== undefined ? ` at ${dataDir}` : ''}`);
-  }
-  const wrap = (q: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> }): Querier => ({
-    async query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-      try {
-        return (await q.query(sql, params)).rows as T[];
-      } catch (e) {
-        throw storageError(e, 'embedded database error');
-      }
-    },
-  });
-  const base = wrap(pg);
-  const db: SqlDb = {
-    backend: 'embedded',
-    query: base.query,
-    tx: async <T>(fn: (q: Querier) => Promise<T>): Promise<T> => {
-      let out: T;
-      try {
-        await pg.transaction(async (t) => {
-          out = await fn(wrap(t));
-        });
-      } catch (e) {
-        throw storageError(e, 'embedded database transaction failed');
-      }
-      return out!;
-    },
-    close: async () => {
-      await pg.close();
-    },
-  };
-  await migrate(db);
-  return db;
+export function openEmbedded(dataDir?: string): Promise<SqlDb> {
+  return openEmbeddedSql(dataDir, storage);
 }
 
 /** Connects to PostgreSQL (`postgres://…` URL or libpq-style connection options). */
-export async function openPostgres(connection: string | { host: string; port?: number; database?: string; user?: string; password?: string }, opts: { max?: number } = {}): Promise<SqlDb> {
-  const pgmod = await import('pg');
-  const Pool = pgmod.default.Pool;
-  const config = typeof connection === 'string' ? { connectionString: connection } : connection;
-  const pool = new Pool({ ...config, max: opts.max ?? 10 });
-  // An idle client losing its server (restart, failover) must not crash the process.
-  pool.on('error', () => undefined);
-  const wrap = (c: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> }): Querier => ({
-    async query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-      try {
-        return (await c.query(sql, params)).rows as T[];
-      } catch (e) {
-        throw storageError(e, 'PostgreSQL error');
-      }
-    },
-  });
-  const base = wrap(pool);
-  const db: SqlDb = {
-    backend: 'postgres',
-    query: base.query,
-    tx: async <T>(fn: (q: Querier) => Promise<T>): Promise<T> => {
-      let client;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw storageError(e, 'cannot reach PostgreSQL');
-      }
-      try {
-        await client.query('BEGIN');
-        const out = await fn(wrap(client));
-        await client.query('COMMIT');
-        return out;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw storageError(e, 'PostgreSQL transaction failed');
-      } finally {
-        client.release();
-      }
-    },
-    close: () => pool.end(),
-  };
-  await migrate(db);
-  return db;
+export function openPostgres(connection: PostgresConnection, opts: { max?: number } = {}): Promise<SqlDb> {
+  return openPostgresSql(connection, { ...storage, ...opts });
 }
 
 /** Lock id for schema migration (any constant shared by every instance). */
@@ -243,9 +146,6 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS kms_leases_session ON kms_leases (session_id)`,
 ];
 
-async function migrate(db: SqlDb): Promise<void> {
-  await db.tx(async (q) => {
-    await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    for (const stmt of SCHEMA) await q.query(stmt);
-  });
+function migrate(db: SqlDb): Promise<void> {
+  return migrateUnderLock(db, MIGRATION_LOCK, SCHEMA);
 }

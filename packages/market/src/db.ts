@@ -1,121 +1,25 @@
 /**
  * @module db
  * The order book and ledger storage: PGlite (PostgreSQL in WASM, in-process; the embedded
- * default) or a real PostgreSQL server through `pg`, one SQL dialect for both. The opening
- * code follows packages/kms/src/db.ts (same shape: `query`, `tx`, `close`, int8 read back
- * with {@link num}); the schema is the market's own.
+ * default) or a real PostgreSQL server through `pg`, one SQL dialect for both, opened by
+ * `@veritee/core/sql` (as the KMS and the control plane are); the schema is the market's own.
  *
  * INVARIANT: schema creation is idempotent and serialised by an advisory lock.
  */
-import { VeriteeError } from '@veritee/core';
+import { migrateUnderLock, openEmbeddedSql, openPostgresSql, type SqlDb } from '@veritee/core/sql';
 
-export type Row = Record<string, unknown>;
+export { num, type Querier, type Row, type SqlDb } from '@veritee/core/sql';
 
-export interface Querier {
-  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
-}
-
-export interface SqlDb extends Querier {
-  readonly backend: 'embedded' | 'postgres';
-  /** Runs `fn` in one transaction (BEGIN … COMMIT, ROLLBACK on throw). */
-  tx<T>(fn: (q: Querier) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
-
-/** An int8 column as a JS number (pg: string, PGlite: number or bigint). */
-export function num(v: unknown): number {
-  if (v === null || v === undefined) return NaN;
-  return typeof v === 'number' ? v : Number(v);
-}
-
-function storageError(e: unknown, what: string): VeriteeError {
-  if (e instanceof VeriteeError) return e;
-  return new VeriteeError('MARKET_STORAGE_FAILED', `${what}: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
-}
+const storage = { code: 'MARKET_STORAGE_FAILED', label: 'market database', migrate: (db: SqlDb) => migrate(db) } as const;
 
 /** Opens the embedded backend (PGlite) at `dataDir`, or in memory when absent. */
-export async function openEmbedded(dataDir?: string): Promise<SqlDb> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  let pg: InstanceType<typeof PGlite>;
-  try {
-    pg = await PGlite.create(dataDir !== undefined ? { dataDir } : {});
-  } catch (e) {
-    throw storageError(e, 'cannot open the embedded database');
-  }
-  const wrap = (q: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> }): Querier => ({
-    async query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-      try {
-        return (await q.query(sql, params)).rows as T[];
-      } catch (e) {
-        throw storageError(e, 'embedded database error');
-      }
-    },
-  });
-  const base = wrap(pg);
-  const db: SqlDb = {
-    backend: 'embedded',
-    query: base.query,
-    tx: async <T>(fn: (q: Querier) => Promise<T>): Promise<T> => {
-      let out: T;
-      try {
-        await pg.transaction(async (t) => {
-          out = await fn(wrap(t));
-        });
-      } catch (e) {
-        throw storageError(e, 'embedded database transaction failed');
-      }
-      return out!;
-    },
-    close: async () => {
-      await pg.close();
-    },
-  };
-  await migrate(db);
-  return db;
+export function openEmbedded(dataDir?: string): Promise<SqlDb> {
+  return openEmbeddedSql(dataDir, storage);
 }
 
 /** Connects to PostgreSQL (`postgres://…` URL). */
-export async function openPostgres(connection: string, opts: { max?: number } = {}): Promise<SqlDb> {
-  const pgmod = await import('pg');
-  const Pool = pgmod.default.Pool;
-  const pool = new Pool({ connectionString: connection, max: opts.max ?? 10 });
-  pool.on('error', () => undefined);
-  const wrap = (c: { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> }): Querier => ({
-    async query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-      try {
-        return (await c.query(sql, params)).rows as T[];
-      } catch (e) {
-        throw storageError(e, 'PostgreSQL error');
-      }
-    },
-  });
-  const base = wrap(pool);
-  const db: SqlDb = {
-    backend: 'postgres',
-    query: base.query,
-    tx: async <T>(fn: (q: Querier) => Promise<T>): Promise<T> => {
-      let client;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw storageError(e, 'cannot reach PostgreSQL');
-      }
-      try {
-        await client.query('BEGIN');
-        const out = await fn(wrap(client));
-        await client.query('COMMIT');
-        return out;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw storageError(e, 'PostgreSQL transaction failed');
-      } finally {
-        client.release();
-      }
-    },
-    close: () => pool.end(),
-  };
-  await migrate(db);
-  return db;
+export function openPostgres(connection: string, opts: { max?: number } = {}): Promise<SqlDb> {
+  return openPostgresSql(connection, { ...storage, ...opts });
 }
 
 const MIGRATION_LOCK = 0x6d61726b6574;
@@ -219,9 +123,6 @@ const SCHEMA = [
      seq bigint NOT NULL)`,
 ];
 
-async function migrate(db: SqlDb): Promise<void> {
-  await db.tx(async (q) => {
-    await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    for (const stmt of SCHEMA) await q.query(stmt);
-  });
+function migrate(db: SqlDb): Promise<void> {
+  return migrateUnderLock(db, MIGRATION_LOCK, SCHEMA);
 }

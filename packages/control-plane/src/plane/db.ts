@@ -13,106 +13,23 @@
  *
  * INVARIANT: the schema is created idempotently under an advisory lock.
  */
-import { VeriteeError } from '@veritee/core';
+import { migrateUnderLock, openEmbeddedSql, openPostgresSql, type SqlDb } from '@veritee/core/sql';
 
-export type Row = Record<string, unknown>;
+export { num, type Querier, type Row } from '@veritee/core/sql';
 
-export interface Querier {
-  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
-}
+/** The decision log's database (the shared {@link SqlDb} of `@veritee/core/sql`). */
+export type CpDb = SqlDb;
 
-export interface CpDb extends Querier {
-  readonly backend: 'embedded' | 'postgres';
-  tx<T>(fn: (q: Querier) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
-
-export function num(v: unknown): number {
-  if (v === null || v === undefined) return NaN;
-  return typeof v === 'number' ? v : Number(v);
-}
-
-function storageError(e: unknown, what: string): VeriteeError {
-  if (e instanceof VeriteeError) return e;
-  return new VeriteeError('CP_STORAGE_FAILED', `${what}: ${String((e as Error)?.message ?? e).slice(0, 300)}`, undefined, { cause: e });
-}
-
-type Driver = { query: (sql: string, params?: unknown[]) => Promise<{ rows: unknown[] }> };
-
-function wrap(d: Driver, what: string): Querier {
-  return {
-    async query<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-      try {
-        return (await d.query(sql, params)).rows as T[];
-      } catch (e) {
-        throw storageError(e, what);
-      }
-    },
-  };
-}
+const storage = { code: 'CP_STORAGE_FAILED', label: 'decision log', migrate: (db: SqlDb) => migrate(db) } as const;
 
 /** The embedded backend (PGlite) at `dataDir`, or in memory when absent. */
-export async function openEmbeddedLog(dataDir?: string): Promise<CpDb> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  let pg: InstanceType<typeof PGlite>;
-  try {
-    pg = await PGlite.create(dataDir !== undefined ? { dataDir } : {});
-  } catch (e) {
-    throw storageError(e, `cannot open the embedded decision log${dataDir !== undefined ? ` at ${dataDir}` : ''}`);
-  }
-  const base = wrap(pg, 'embedded decision log error');
-  const db: CpDb = {
-    backend: 'embedded',
-    query: base.query,
-    async tx<T>(fn: (q: Querier) => Promise<T>): Promise<T> {
-      let out: T;
-      try {
-        await pg.transaction(async (t) => {
-          out = await fn(wrap(t, 'embedded decision log error'));
-        });
-      } catch (e) {
-        throw storageError(e, 'embedded decision log transaction failed');
-      }
-      return out!;
-    },
-    close: () => pg.close(),
-  };
-  await migrate(db);
-  return db;
+export function openEmbeddedLog(dataDir?: string): Promise<CpDb> {
+  return openEmbeddedSql(dataDir, storage);
 }
 
 /** PostgreSQL (`postgres://…` URL). */
-export async function openPostgresLog(url: string, opts: { max?: number } = {}): Promise<CpDb> {
-  const pgmod = await import('pg');
-  const pool = new pgmod.default.Pool({ connectionString: url, max: opts.max ?? 10 });
-  pool.on('error', () => undefined);
-  const base = wrap(pool, 'PostgreSQL decision log error');
-  const db: CpDb = {
-    backend: 'postgres',
-    query: base.query,
-    async tx<T>(fn: (q: Querier) => Promise<T>): Promise<T> {
-      let client;
-      try {
-        client = await pool.connect();
-      } catch (e) {
-        throw storageError(e, 'cannot reach PostgreSQL');
-      }
-      try {
-        await client.query('BEGIN');
-        const out = await fn(wrap(client, 'PostgreSQL decision log error'));
-        await client.query('COMMIT');
-        return out;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw storageError(e, 'PostgreSQL transaction failed');
-      } finally {
-        client.release();
-      }
-    },
-    close: () => pool.end(),
-  };
-  await migrate(db);
-  return db;
+export function openPostgresLog(url: string, opts: { max?: number } = {}): Promise<CpDb> {
+  return openPostgresSql(url, { ...storage, ...opts });
 }
 
 const MIGRATION_LOCK = 0x63706c6f67;
@@ -170,9 +87,6 @@ const SCHEMA = [
      PRIMARY KEY (decision_id, idx))`,
 ];
 
-async function migrate(db: CpDb): Promise<void> {
-  await db.tx(async (q) => {
-    await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    for (const stmt of SCHEMA) await q.query(stmt);
-  });
+function migrate(db: SqlDb): Promise<void> {
+  return migrateUnderLock(db, MIGRATION_LOCK, SCHEMA);
 }
