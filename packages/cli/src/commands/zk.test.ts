@@ -106,7 +106,7 @@ test('malformed bundles give clear errors: error[CODE], exit 2', async () => {
   expectError(v1, 'ZK_BUNDLE_VERSION');
   assert.match(v1.stderr, /re-prove/);
   expectError(await runCli(['verify', write('v3.json', JSON.stringify({ ...b, format: 'veritee.proof/v3' })), '--home', home]), 'ZK_BUNDLE_VERSION');
-  expectError(await runCli(['verify', write('claimv3.json', JSON.stringify({ ...b, claim: { ...b.claim, version: 3 } })), '--home', home]), 'ZK_BUNDLE_VERSION');
+  expectError(await runCli(['verify', write('claimv9.json', JSON.stringify({ ...b, claim: { ...b.claim, version: 9 } })), '--home', home]), 'ZK_BUNDLE_VERSION');
   expectError(await runCli(['verify', join(dir, 'missing.json'), '--home', home]), 'INPUT_FILE_UNREADABLE');
   expectError(await runCli(['verify', bundlePath, '--home', home, '--vk', join(dir, 'no-such-vk.json')]), 'INPUT_FILE_UNREADABLE');
 });
