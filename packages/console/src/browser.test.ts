@@ -8,23 +8,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { BrowserHarness } from './browser-harness.js';
 import type { FastifyInstance } from 'fastify';
 import { buildConsoleServer } from './server.js';
-import { CHROMIUM, ensureAssets, ensureChromium, makeConsoleFixtures, type ConsoleFixtures } from './testing.js';
+import { makeConsoleFixtures, type ConsoleFixtures } from './testing.js';
 
 let fx: ConsoleFixtures;
 let app: FastifyInstance;
 let origin: string;
-let browser: Browser;
+let harness: BrowserHarness | undefined;
 let shots: string;
 let tampered: string;
-const requests: string[] = [];
-const cspViolations: string[] = [];
 
 before(async () => {
-  ensureChromium();
-  ensureAssets();
   const work = mkdtempSync(join(tmpdir(), 'veritee-console-'));
   shots = join(work, 'screenshots');
   fx = await makeConsoleFixtures(join(work, 'bundles'));
@@ -37,34 +34,17 @@ before(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const a = app.server.address();
   origin = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  harness = await BrowserHarness.launch();
   process.stderr.write(`# console screenshots: ${shots}\n`);
 });
 
 after(async () => {
-  await browser?.close();
+  await harness?.close();
   await app?.close();
 });
 
-async function newPage(width = 1280, height = 900): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height } });
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      (window as unknown as { __csp: string[] }).__csp ??= [];
-      (window as unknown as { __csp: string[] }).__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  return page;
-}
-
-async function assertNoCsp(page: Page): Promise<void> {
-  const inPage = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
-  assert.deepEqual([...inPage, ...cspViolations], [], 'Content-Security-Policy violations');
-}
+const newPage = (width?: number, height?: number): Promise<Page> => harness!.newPage(width, height);
+const assertNoCsp = (page: Page): Promise<void> => harness!.assertNoCsp(page);
 
 async function chooseDemoTrust(page: Page, o: { simulated: boolean }): Promise<void> {
   await page.check('#trust-server-keys');
@@ -204,7 +184,7 @@ test('attestation page: the enclave node, its evidence verified in the browser, 
 });
 
 test('every request the pages made stayed on this loopback console', () => {
-  assert.ok(requests.length > 10);
-  const outside = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:'));
+  assert.ok(harness!.requests.length > 10);
+  const outside = harness!.requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:'));
   assert.deepEqual(outside, []);
 });

@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { BrowserHarness } from './browser-harness.js';
 import type { FastifyInstance } from 'fastify';
 import { ProverPool } from '@veritee/zk';
 import { testHome } from '@veritee/zk/testing';
 import { buildConsoleServer } from './server.js';
 import { startDemoServices, type DemoServices } from './demo-services.js';
-import { CHROMIUM, ensureAssets, ensureChromium } from './testing.js';
 
 let pool: ProverPool;
 let services: DemoServices;
@@ -24,10 +24,8 @@ let app: FastifyInstance;
 let bare: FastifyInstance;
 let origin: string;
 let bareOrigin: string;
-let browser: Browser;
+let harness: BrowserHarness | undefined;
 let shots: string;
-const requests: string[] = [];
-const cspViolations: string[] = [];
 
 const originOf = (a: FastifyInstance) => {
   const x = a.server.address();
@@ -35,8 +33,6 @@ const originOf = (a: FastifyInstance) => {
 };
 
 before(async () => {
-  ensureChromium();
-  ensureAssets();
   const work = mkdtempSync(join(tmpdir(), 'veritee-console-services-'));
   shots = join(work, 'screenshots');
   pool = new ProverPool({ home: testHome(), size: 1 });
@@ -48,37 +44,20 @@ before(async () => {
   bare = await buildConsoleServer({ bundlesDir: join(work, 'none'), home: testHome() });
   await bare.listen({ host: '127.0.0.1', port: 0 });
   bareOrigin = originOf(bare);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  harness = await BrowserHarness.launch();
   process.stderr.write(`# console screenshots: ${shots}\n`);
 });
 
 after(async () => {
-  await browser?.close();
+  await harness?.close();
   await app?.close();
   await bare?.close();
   await services?.close();
   await pool?.close();
 });
 
-async function newPage(width = 1280, height = 900): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height } });
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      (window as unknown as { __csp: string[] }).__csp ??= [];
-      (window as unknown as { __csp: string[] }).__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  return page;
-}
-
-async function assertNoCsp(page: Page): Promise<void> {
-  const inPage = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
-  assert.deepEqual([...inPage, ...cspViolations], [], 'Content-Security-Policy violations');
-}
+const newPage = (width?: number, height?: number): Promise<Page> => harness!.newPage(width, height);
+const assertNoCsp = (page: Page): Promise<void> => harness!.assertNoCsp(page);
 
 /** What someone who owns the KMS database can do: the append-only trigger off around an edit. */
 async function tamperKms(sql: string): Promise<void> {
@@ -218,7 +197,7 @@ test('from inside the page, the relay refuses writes and secret values; a consol
 });
 
 test('every request the pages made stayed on the loopback consoles', () => {
-  assert.ok(requests.length > 10);
-  const outside = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith(`${bareOrigin}/`) && !u.startsWith('data:'));
+  assert.ok(harness!.requests.length > 10);
+  const outside = harness!.requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith(`${bareOrigin}/`) && !u.startsWith('data:'));
   assert.deepEqual(outside, []);
 });

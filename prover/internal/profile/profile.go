@@ -46,7 +46,8 @@ type Step struct {
 	CPUMs float64 `json:"cpuMs"`
 }
 
-func cpuNow() time.Duration {
+// CPUNow is the process's CPU time so far (user + system); 0 if unavailable.
+func CPUNow() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -59,12 +60,12 @@ type timer struct {
 }
 
 func (t *timer) run(name string, size int, f func() error) error {
-	c0, w0 := cpuNow(), time.Now()
+	c0, w0 := CPUNow(), time.Now()
 	err := f()
 	t.steps = append(t.steps, Step{
 		Name: name, Size: size,
 		WallMs: float64(time.Since(w0).Microseconds()) / 1000,
-		CPUMs:  float64((cpuNow() - c0).Microseconds()) / 1000,
+		CPUMs:  float64((CPUNow() - c0).Microseconds()) / 1000,
 	})
 	return err
 }

@@ -5,18 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 )
-
-// cpuTime is the process's CPU time so far (user + system); 0 if unavailable.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // peakRSSKb reads the process's peak resident set size (VmHWM) on Linux; 0 elsewhere.
 func peakRSSKb() int64 {

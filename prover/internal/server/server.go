@@ -281,12 +281,12 @@ func (s *Server) prove(req *Request) (any, error) {
 	if mask != nil {
 		opts = append(opts, backend.WithSolverOptions(export.MaskOption(mask)))
 	}
-	t1, c1 := time.Now(), cpuTime()
+	t1, c1 := time.Now(), profile.CPUNow()
 	proof, err := groth16.Prove(k.CCS, k.PK, w, opts...)
 	if err != nil {
 		return nil, &circuits.Error{Code: "ZK_WITNESS_INVALID", Msg: "the witness does not satisfy the circuit: " + err.Error()}
 	}
-	t2, c2 := time.Now(), cpuTime()
+	t2, c2 := time.Now(), profile.CPUNow()
 	var steps []profile.Step
 	if req.Steps {
 		var solverOpts []solver.Option

@@ -3,25 +3,17 @@ package memory
 import (
 	"fmt"
 	"os"
-	"sort"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/backend/groth16"
-	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/veritee/veritee/prover/internal/circuits/common/circuittest"
-	"github.com/veritee/veritee/prover/internal/profile"
 )
 
 // BenchmarkProveVersions proves the 60 x 256 sample window at the 16,384
 // class with each memory version since version 2 (dev setup), alternating the
 // versions for VERITEE_BENCH_ROUNDS rounds (default 3) in one process, and
-// prints constraints, wires, the CPU time of each groth16.Prove (median, the
-// prover's proveCpuMs) and one per-step profile (prover/internal/profile):
+// prints constraints, wires, the CPU and wall time of each groth16.Prove
+// (median) and one per-step profile (circuittest.CompareVersions):
 //
 //	go test ./internal/circuits/memory -run '^$' -bench ProveVersions -benchtime 1x -v
 func BenchmarkProveVersions(t *testing.B) {
@@ -29,71 +21,8 @@ func BenchmarkProveVersions(t *testing.B) {
 	fmt.Sscan(os.Getenv("VERITEE_BENCH_ROUNDS"), &rounds)
 	sh := Classes[16384]
 	in := sampleInput(60, 256, 8800, 42)
-	type version struct {
-		name    string
-		circuit frontend.Circuit
-		assign  func() (frontend.Circuit, error)
-		ccs     constraint.ConstraintSystem
-		pk      groth16.ProvingKey
-		cpu     []time.Duration
-	}
-	versions := []*version{
-		{name: "v2", circuit: NewV2(sh), assign: func() (frontend.Circuit, error) { w, _, err := AssignV2(sh, in); return w, err }},
-		{name: "v3", circuit: NewV3(sh), assign: func() (frontend.Circuit, error) { w, _, err := AssignV3(sh, in); return w, err }},
-	}
-	for _, v := range versions {
-		var err error
-		if v.ccs, err = circuittest.Compile(v.circuit); err != nil {
-			t.Fatal(err)
-		}
-		if v.pk, _, err = groth16.Setup(v.ccs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for r := 0; r < rounds; r++ {
-		for _, v := range versions {
-			a, err := v.assign()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
-			if err != nil {
-				t.Fatal(err)
-			}
-			c0 := cpuTime()
-			if _, err := groth16.Prove(v.ccs, v.pk, w); err != nil {
-				t.Fatal(err)
-			}
-			v.cpu = append(v.cpu, cpuTime()-c0)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "\nmemory 60 x 256 (class 16384), %d rounds alternated\n", rounds)
-	fmt.Fprintf(&b, "%-4s %12s %10s %16s  %s\n", "ver", "constraints", "wires", "prove CPU median", "all")
-	for _, v := range versions {
-		s := append([]time.Duration(nil), v.cpu...)
-		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-		wires := v.ccs.GetNbInternalVariables() + v.ccs.GetNbSecretVariables() + v.ccs.GetNbPublicVariables()
-		fmt.Fprintf(&b, "%-4s %12d %10d %14.0fms  %v\n", v.name, v.ccs.GetNbConstraints(), wires, float64(s[len(s)/2].Microseconds())/1000, v.cpu)
-	}
-	for _, v := range versions {
-		a, _ := v.assign()
-		w, _ := frontend.NewWitness(a, ecc.BN254.ScalarField())
-		_, steps, err := profile.Prove(v.ccs, v.pk, w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s steps (CPU ms):", v.name)
-		for _, s := range steps {
-			fmt.Fprintf(&b, " %s[%d]=%.0f", s.Name, s.Size, s.CPUMs)
-		}
-		b.WriteString("\n")
-	}
-	fmt.Print(b.String())
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Print(circuittest.CompareVersions(t, "memory 60 x 256 (class 16384)", rounds, []circuittest.Version{
+		{Name: "v2", Circuit: NewV2(sh), Assign: func() (frontend.Circuit, error) { w, _, err := AssignV2(sh, in); return w, err }},
+		{Name: "v3", Circuit: NewV3(sh), Assign: func() (frontend.Circuit, error) { w, _, err := AssignV3(sh, in); return w, err }},
+	}))
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,14 +14,6 @@ import (
 	"github.com/veritee/veritee/prover/internal/circuits/streamagg"
 	"github.com/veritee/veritee/prover/internal/profile"
 )
-
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkProve180 proves one 180-reading window with a dev setup, for this
 // claim at classes 256 and 192 and for streamagg (its class 256, and 192, which it
@@ -76,12 +67,12 @@ func BenchmarkProve180(b *testing.B) {
 		}
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			c0, w0 := cpuNow(), time.Now()
+			c0, w0 := profile.CPUNow(), time.Now()
 			if _, err := groth16.Prove(ccs, pk, w); err != nil {
 				b.Fatal(err)
 			}
 			fmt.Fprintf(os.Stderr, "%s class %d, 180 readings: %d constraints, %d wires; gnark prove %.0f ms wall, %.0f ms CPU\n", c.name, c.class, ccs.GetNbConstraints(), ccs.GetNbInternalVariables()+ccs.GetNbSecretVariables()+ccs.GetNbPublicVariables(),
-				float64(time.Since(w0).Microseconds())/1000, float64((cpuNow()-c0).Microseconds())/1000)
+				float64(time.Since(w0).Microseconds())/1000, float64((profile.CPUNow()-c0).Microseconds())/1000)
 		}
 		_, steps, err := profile.Prove(ccs, pk, w)
 		if err != nil {

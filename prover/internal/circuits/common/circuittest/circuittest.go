@@ -5,9 +5,12 @@
 package circuittest
 
 import (
+	"fmt"
 	"math/big"
 	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/test"
+	"github.com/veritee/veritee/prover/internal/profile"
 )
 
 // Checks returns solved and rejected for the circuit newCircuit(shape): solved
@@ -209,4 +213,98 @@ func CountClass[S any, C frontend.Circuit](t testing.TB, capacity int, classes m
 	n := ccs.GetNbConstraints()
 	wires := ccs.GetNbInternalVariables() + ccs.GetNbSecretVariables() + ccs.GetNbPublicVariables()
 	t.Logf("class %d %v: %d constraints (%.*f per %s), %d wires, compile %v", capacity, classes[capacity], n, prec, float64(n)/float64(capacity), unit, wires, time.Since(t0))
+}
+
+// Version is one version of a circuit in CompareVersions: its circuit at the
+// compared size class and a function assigning the same input to it.
+type Version struct {
+	Name    string
+	Circuit frontend.Circuit
+	Assign  func() (frontend.Circuit, error)
+}
+
+// CompareVersions compiles and dev-sets-up every version, then proves them
+// alternately for `rounds` rounds in this process and returns a table: the
+// constraints, wires, median CPU and wall time of groth16.Prove, and one
+// per-step profile (internal/profile) per version, under `title` and the load
+// average. It asserts nothing about time (benchmarks print; the machine is shared).
+func CompareVersions(t testing.TB, title string, rounds int, versions []Version) string {
+	t.Helper()
+	type compiled struct {
+		ccs       constraint.ConstraintSystem
+		pk        groth16.ProvingKey
+		cpu, wall []time.Duration
+	}
+	cs := make([]*compiled, len(versions))
+	for i, v := range versions {
+		ccs, err := Compile(v.Circuit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk, _, err := groth16.Setup(ccs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = &compiled{ccs: ccs, pk: pk}
+	}
+	witnessOf := func(v Version) witness.Witness {
+		a, err := v.Assign()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	for r := 0; r < rounds; r++ {
+		for i, v := range versions {
+			w := witnessOf(v)
+			c0, w0 := profile.CPUNow(), time.Now()
+			if _, err := groth16.Prove(cs[i].ccs, cs[i].pk, w); err != nil {
+				t.Fatal(err)
+			}
+			cs[i].cpu = append(cs[i].cpu, profile.CPUNow()-c0)
+			cs[i].wall = append(cs[i].wall, time.Since(w0))
+		}
+	}
+	median := func(d []time.Duration) float64 {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return float64(s[len(s)/2].Microseconds()) / 1000
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s, %d rounds alternated, load %s\n", title, rounds, loadAvg())
+	fmt.Fprintf(&b, "%-4s %12s %10s %16s %16s  %s\n", "ver", "constraints", "wires", "prove CPU median", "wall median", "CPU all")
+	for i, v := range versions {
+		c := cs[i]
+		wires := c.ccs.GetNbInternalVariables() + c.ccs.GetNbSecretVariables() + c.ccs.GetNbPublicVariables()
+		fmt.Fprintf(&b, "%-4s %12d %10d %14.0fms %14.0fms  %v\n", v.Name, c.ccs.GetNbConstraints(), wires, median(c.cpu), median(c.wall), c.cpu)
+	}
+	for i, v := range versions {
+		_, steps, err := profile.Prove(cs[i].ccs, cs[i].pk, witnessOf(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s steps (CPU ms):", v.Name)
+		for _, s := range steps {
+			fmt.Fprintf(&b, " %s[%d]=%.0f", s.Name, s.Size, s.CPUMs)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages ("?" where /proc is absent).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
