@@ -136,27 +136,34 @@ type JSONOutputsV2 struct {
 	ScaleOut   bool   `json:"scaleOut"`
 }
 
-func init() {
-	claim.Register(&claim.Definition{
+// definitionV2Statement registers a version that proves version 2's statement (the
+// same public inputs, input and outputs), whatever its constraints: versions 2 and 3.
+func definitionV2Statement(version int, newCircuit func(Shape) frontend.Circuit, assign func(Shape, *Input) (frontend.Circuit, *Outputs, error)) *claim.Definition {
+	return &claim.Definition{
 		Name:       Name,
-		Version:    VersionV2,
+		Version:    version,
 		Capacities: Capacities,
 		PublicInputs: []string{
 			"nSamples", "nProcesses", "periodStartUs", "periodEndUs",
 			"allocatedKiB", "percentileBp", "thresholdBp", "usageBp", "scaleOut",
 		},
-		New: func(capacity int) frontend.Circuit { return NewV2(Classes[capacity]) },
+		New: func(capacity int) frontend.Circuit { return newCircuit(Classes[capacity]) },
 		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
 			mi, err := decodeInput(raw)
 			if err != nil {
 				return nil, nil, err
 			}
-			w, out, err := AssignV2(Classes[capacity], mi)
+			w, out, err := assign(Classes[capacity], mi)
 			if err != nil {
 				return nil, nil, claim.FromInputError(err)
 			}
 			return w, &JSONOutputsV2{Digest: claim.Decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses, UsageBp: out.UsageBp, ScaleOut: out.ScaleOut}, nil
 		},
 		Vectors: vectors,
-	})
+	}
+}
+
+func init() {
+	claim.Register(definitionV2Statement(VersionV2, func(sh Shape) frontend.Circuit { return NewV2(sh) },
+		func(sh Shape, in *Input) (frontend.Circuit, *Outputs, error) { return AssignV2(sh, in) }))
 }

@@ -14,8 +14,6 @@ package memory
 // and every item, which the enclave signs next to the Poseidon2 digest).
 
 import (
-	"encoding/json"
-
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/multicommit"
 	"github.com/consensys/gnark/std/rangecheck"
@@ -108,26 +106,6 @@ func AssignV3(sh Shape, in *Input) (*CircuitV3, *Outputs, error) {
 }
 
 func init() {
-	claim.Register(&claim.Definition{
-		Name:       Name,
-		Version:    VersionV3,
-		Capacities: Capacities,
-		PublicInputs: []string{
-			"nSamples", "nProcesses", "periodStartUs", "periodEndUs",
-			"allocatedKiB", "percentileBp", "thresholdBp", "usageBp", "scaleOut",
-		},
-		New: func(capacity int) frontend.Circuit { return NewV3(Classes[capacity]) },
-		Assign: func(capacity int, raw json.RawMessage) (frontend.Circuit, any, error) {
-			mi, err := decodeInput(raw)
-			if err != nil {
-				return nil, nil, err
-			}
-			w, out, err := AssignV3(Classes[capacity], mi)
-			if err != nil {
-				return nil, nil, claim.FromInputError(err)
-			}
-			return w, &JSONOutputsV2{Digest: claim.Decimal(out.Commitment), NSamples: out.NSamples, NProcesses: out.NProcesses, UsageBp: out.UsageBp, ScaleOut: out.ScaleOut}, nil
-		},
-		Vectors: vectors,
-	})
+	claim.Register(definitionV2Statement(VersionV3, func(sh Shape) frontend.Circuit { return NewV3(sh) },
+		func(sh Shape, in *Input) (frontend.Circuit, *Outputs, error) { return AssignV3(sh, in) }))
 }
